@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh: installs everything vigil needs to build, test and run its demo on
+# Debian 12 (bookworm), from Debian's own apt repositories.
+#
+#   bash scripts/install-deps.sh            # installs what is missing; a no-op when all is there
+#   VIGIL_EXTRA_PACKAGES="foo bar" bash scripts/install-deps.sh
+#
+# Idempotent: when every package is already installed (checked with dpkg-query) apt is not run at
+# all, so repeated runs take well under a second. Otherwise `apt-get update` runs once, then one
+# `apt-get install`. Runs as root, or through sudo when it is available.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
+  # admin server and exporters
+  # (civetweb: libcivetweb-dev's CMake package checks that /usr/bin/civetweb, shipped by the
+  #  civetweb package, exists; without it find_package(civetweb) fails.)
+  libcivetweb-dev civetweb zlib1g-dev nlohmann-json3-dev libcurl4-openssl-dev
+  # integration tests: a real Prometheus server scrapes the admin server
+  prometheus curl ca-certificates
+)
+# shellcheck disable=SC2206
+packages+=(${VIGIL_EXTRA_PACKAGES:-})
+
+# One dpkg-query for all packages; a package it does not know is simply absent from the output.
+declare -A installed=()
+while read -r name status; do
+  [[ "$status" == "installed" ]] && installed[$name]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+missing=()
+for pkg in "${packages[@]}"; do
+  [[ -n "${installed[$pkg]:-}" ]] || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} missing package(s): ${missing[*]}"
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "install-deps: not root and no sudo; install these packages yourself: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# Debian's prometheus package starts its service from its postinst. In a container without
+# systemd (CI, developer containers) that can hang or fail, so forbid service starts for the
+# duration of the install with a policy-rc.d that exits 101 -- unless one is already there, in
+# which case it is left alone.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+cleanup() {
+  if [[ $created_policy -eq 1 ]]; then
+    "${sudo[@]}" rm -f "$policy"
+  fi
+}
+trap cleanup EXIT
+if [[ ! -e "$policy" ]]; then
+  printf '#!/bin/sh\n# temporary, created by vigil scripts/install-deps.sh\nexit 101\n' |
+    "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
+  created_policy=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"
+
+echo "install-deps: done"

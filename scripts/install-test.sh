@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# scripts/install-test.sh: checks that an installed vigil can be consumed from outside the tree.
+#
+#   bash scripts/install-test.sh [BUILD_DIR]     # default build/release, already built
+#
+# 1. cmake --install BUILD_DIR into a temporary prefix;
+# 2. CMake consumer: tests/install/consumer with find_package(vigil) and CMAKE_PREFIX_PATH set
+#    to that prefix; builds it and runs it (and its admin variant when vigil::admin is installed);
+# 3. pkg-config consumer: compiles tests/install/consumer/main.cc with
+#    `pkg-config --cflags --libs vigil-metrics` (and vigil-admin when installed) and runs it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+build_dir=${1:-build/release}
+cxx=${CXX:-c++}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-install-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix="$tmp/prefix"
+
+echo "install-test: cmake --install ${build_dir} --prefix ${prefix}"
+cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log"
+(cd "$prefix" && find . -type f | sort | sed 's/^/  /')
+
+config=$(find "$prefix" -name vigilConfig.cmake | head -n 1)
+[[ -n "$config" ]] || { echo "install-test: no vigilConfig.cmake installed" >&2; exit 1; }
+
+echo "install-test: CMake consumer (find_package(vigil), CMAKE_PREFIX_PATH=${prefix})"
+cmake -S "$root/tests/install/consumer" -B "$tmp/cmake-build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+vigil_dir=$(sed -n 's/^vigil_DIR:PATH=//p' "$tmp/cmake-build/CMakeCache.txt")
+if [[ "$vigil_dir" != "$prefix"/* ]]; then
+  echo "install-test: vigil was found at '${vigil_dir}', not in the test prefix" >&2
+  exit 1
+fi
+cmake --build "$tmp/cmake-build" -j "${VIGIL_JOBS:-2}"
+"$tmp/cmake-build/consumer"
+if [[ -x "$tmp/cmake-build/consumer_admin" ]]; then
+  "$tmp/cmake-build/consumer_admin"
+fi
+
+pcdir=$(dirname "$(find "$prefix" -name vigil-metrics.pc | head -n 1)")
+[[ -f "$pcdir/vigil-metrics.pc" ]] || { echo "install-test: no vigil-metrics.pc installed" >&2; exit 1; }
+export PKG_CONFIG_PATH="$pcdir"
+for pc in "$pcdir"/vigil-*.pc; do
+  pkg-config --validate "$(basename "$pc" .pc)"
+done
+modules=(vigil-metrics)
+if [[ -f "$pcdir/vigil-admin.pc" ]]; then
+  modules+=("vigil-admin")
+fi
+for module in "${modules[@]}"; do
+  flags=$(pkg-config --cflags --libs "$module")
+  echo "install-test: pkg-config consumer: ${cxx} -std=c++20 main.cc ${flags}"
+  # shellcheck disable=SC2086
+  "$cxx" -std=c++20 "$root/tests/install/consumer/main.cc" $flags -o "$tmp/pc-consumer-$module"
+  "$tmp/pc-consumer-$module"
+done
+
+echo "install-test: passed"

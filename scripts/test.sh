@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# scripts/test.sh: everything CI checks, in one command.
+#
+#   bash scripts/test.sh
+#
+# Stages (each timed; a failed stage fails the run, later stages that do not depend on it still
+# run so one CI log shows every problem):
+#   deps          scripts/install-deps.sh (apt; a no-op when everything is installed)
+#   release-build build/release: Release, tests + benchmarks + demo + examples (preset "release")
+#   release-test  ctest: every test, unit and integration
+#   bench-smoke   each benchmark binary runs its first benchmark briefly (compiles and starts)
+#   asan-build    build/asan: Debug, -fsanitize=address,undefined (preset "asan-ubsan")
+#   asan-test     ctest -L unit under ASan + UBSan
+#   install       scripts/install-test.sh: install build/release, build consumers against it
+#
+# Environment: VIGIL_JOBS (default 2) build jobs; VIGIL_CTEST_JOBS (default 1) parallel tests;
+# VIGIL_SKIP_DEPS=1 skips the apt step; VIGIL_SKIP_ASAN=1 skips the sanitizer stages.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+jobs=${VIGIL_JOBS:-2}
+ctest_jobs=${VIGIL_CTEST_JOBS:-1}
+start=$SECONDS
+
+declare -a stage_names=() stage_results=() stage_times=()
+failed=0
+
+# run_stage NAME COMMAND...: runs the command, records PASS/FAIL and its duration.
+run_stage() {
+  local name=$1
+  shift
+  local t0=$SECONDS
+  echo
+  echo "==== [${name}] $* ===="
+  local rc=0
+  "$@" || rc=$?
+  local dt=$((SECONDS - t0))
+  stage_names+=("$name")
+  stage_times+=("$dt")
+  if [[ $rc -eq 0 ]]; then
+    stage_results+=("PASS")
+    echo "==== [${name}] passed in ${dt}s ===="
+  else
+    stage_results+=("FAIL")
+    failed=$((failed + 1))
+    echo "==== [${name}] FAILED (exit ${rc}) after ${dt}s ===="
+  fi
+  return $rc
+}
+
+skip_stage() {
+  stage_names+=("$1")
+  stage_times+=(0)
+  stage_results+=("SKIP ($2)")
+  echo
+  echo "==== [$1] skipped: $2 ===="
+}
+
+configure_and_build() {
+  local preset=$1 dir=$2
+  shift 2
+  cmake --preset "$preset" "$@" && cmake --build "$dir" -j "$jobs"
+}
+
+bench_smoke() {
+  local found=0 bin first filter
+  while IFS= read -r bin; do
+    found=1
+    first=$("$bin" --benchmark_list_tests=true 2>/dev/null | head -n 1)
+    if [[ -z "$first" ]]; then
+      echo "bench-smoke: ${bin} lists no benchmark"
+      return 1
+    fi
+    # The first benchmark's base name (before any /arg), as an anchored regex.
+    filter="^$(printf '%s' "${first%%/*}" | sed 's/[][\.*^$+?(){}|]/\\&/g')(/|\$)"
+    echo "bench-smoke: ${bin} --benchmark_filter='${filter}'"
+    timeout 120 "$bin" --benchmark_filter="$filter" --benchmark_min_time=0.01 || return 1
+  done < <(find build/release/bench -maxdepth 2 -type f -executable \
+             ! -name '*.so*' ! -path '*/CMakeFiles/*' 2>/dev/null | sort)
+  if [[ $found -eq 0 ]]; then
+    echo "bench-smoke: no benchmark binaries in build/release/bench"
+  fi
+}
+
+echo "vigil test.sh: $(cmake --version | head -n 1), $(c++ --version | head -n 1), jobs ${jobs}"
+
+if [[ "${VIGIL_SKIP_DEPS:-0}" == 1 ]]; then
+  skip_stage deps "VIGIL_SKIP_DEPS=1"
+else
+  run_stage deps bash scripts/install-deps.sh || true
+fi
+
+if run_stage release-build configure_and_build release build/release \
+     -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=ON -DVIGIL_INSTALL=ON; then
+  run_stage release-test ctest --preset release -j "$ctest_jobs" || true
+  if [[ -d build/release/bench ]]; then
+    run_stage bench-smoke bench_smoke || true
+  else
+    skip_stage bench-smoke "no bench directory in the build"
+  fi
+  release_ok=1
+else
+  skip_stage release-test "release build failed"
+  skip_stage bench-smoke "release build failed"
+  release_ok=0
+fi
+
+if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
+  skip_stage asan-build "VIGIL_SKIP_ASAN=1"
+  skip_stage asan-test "VIGIL_SKIP_ASAN=1"
+elif run_stage asan-build configure_and_build asan-ubsan build/asan \
+       -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
+       -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
+  run_stage asan-test ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
+else
+  skip_stage asan-test "asan build failed"
+fi
+
+if [[ $release_ok -eq 1 ]]; then
+  run_stage install bash scripts/install-test.sh build/release || true
+else
+  skip_stage install "release build failed"
+fi
+
+total=$((SECONDS - start))
+passed=0
+echo
+echo "==== vigil test.sh summary ===="
+for i in "${!stage_names[@]}"; do
+  printf '  %-14s %-28s %5ss\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_times[$i]}"
+  [[ "${stage_results[$i]}" == PASS ]] && passed=$((passed + 1))
+done
+if [[ $failed -eq 0 ]]; then
+  echo "vigil test.sh: ALL STAGES PASSED in ${total}s"
+else
+  echo "vigil test.sh: ${failed} STAGE(S) FAILED after ${total}s"
+fi
+echo "stages: ${passed} passed, ${failed} failed"
+[[ $failed -eq 0 ]]
