@@ -1,0 +1,158 @@
+// vigil/metrics/registry.h: where families are registered, looked up and collected.
+//
+//   vigil::metrics::Registry& r = vigil::metrics::Registry::global();  // or your own Registry
+//   auto& tokens = r.counter("llm_tokens_total", "Tokens used", {"provider", "kind"});
+//   tokens.labels("openai", "prompt").inc(812);
+//   r.gauge("queue_depth", "Jobs waiting").get().set(3);
+//   r.callback_gauge("cache_entries", "Entries in the cache", [&] { return cache.size(); });
+//   std::string text = vigil::metrics::serialize(r, vigil::metrics::Format::kPrometheusText);
+//
+// Get-or-create: registering a name again with the same type, help, label names and options
+// returns the family that exists. Another type, help or label names is a vigil::Error, and
+// nothing is registered. Names, label names and units follow Prometheus' rules (names.h) and
+// are checked at registration, as are clashes between the sample names families produce
+// (a counter "a" writes a_total and a_created, so a gauge "a_total" is refused).
+//
+// A counter registered as "x_total" or "x" is the family "x" (its samples are x_total).
+// An info metric registered as "build_info" or "build" is the family "build".
+//
+// Thread-safety: every member is safe from any thread. Families live as long as the registry
+// (remove() unlists one but keeps it alive); handles must not outlive their registry. The
+// global registry is never destroyed.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/metrics/collector.h"
+#include "vigil/metrics/family.h"
+
+namespace vigil::metrics {
+
+// Callback series: values read when the registry is collected.
+class CallbackFamily {
+ public:
+  // Adds (or replaces) the series with these label values. Throws vigil::Error on a wrong
+  // number of values. `fn` runs during collection, on the collecting thread; it must be
+  // thread-safe and should be fast. An exception from it drops that series from that
+  // collection and is counted in vigil_collector_errors_total.
+  void add(std::vector<std::string> label_values, std::function<double()> fn);
+  // Removes the series with these label values; false if there was none.
+  bool remove(const std::vector<std::string>& label_values);
+
+  // Internal.
+  CallbackFamily(std::string name, std::string help, MetricType type,
+                 std::vector<std::string> label_names, MetricOptions options);
+  void collect(MetricSink& sink, std::atomic<uint64_t>& errors) const;
+  const std::string& name() const noexcept { return name_; }
+  const std::string& help() const noexcept { return help_; }
+  MetricType type() const noexcept { return type_; }
+  const std::vector<std::string>& label_names() const noexcept { return label_names_; }
+  const MetricOptions& options() const noexcept { return options_; }
+  size_t size() const;
+
+ private:
+  struct Entry {
+    std::vector<std::string> values;
+    std::function<double()> fn;
+    double created;
+  };
+  std::string name_, help_;
+  MetricType type_;
+  std::vector<std::string> label_names_;
+  MetricOptions options_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+};
+
+class Registry {
+ public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // The process-wide default registry.
+  static Registry& global();
+
+  Family<Counter>& counter(std::string_view name, std::string_view help,
+                           std::vector<std::string> label_names = {}, MetricOptions options = {});
+  Family<Gauge>& gauge(std::string_view name, std::string_view help,
+                       std::vector<std::string> label_names = {}, MetricOptions options = {});
+  Family<Histogram>& histogram(std::string_view name, std::string_view help,
+                               std::vector<std::string> label_names = {},
+                               HistogramOptions histogram = {}, MetricOptions options = {});
+  Family<Summary>& summary(std::string_view name, std::string_view help,
+                           std::vector<std::string> label_names = {},
+                           SummaryOptions summary = {}, MetricOptions options = {});
+  Family<Info>& info(std::string_view name, std::string_view help,
+                     std::vector<std::string> label_names, MetricOptions options = {});
+
+  // A gauge or counter whose value `fn` computes at collection time.
+  CallbackFamily& callback_gauge(std::string_view name, std::string_view help,
+                                 std::function<double()> fn, MetricOptions options = {});
+  CallbackFamily& callback_counter(std::string_view name, std::string_view help,
+                                   std::function<double()> fn, MetricOptions options = {});
+  // Labelled callback families; add series with CallbackFamily::add.
+  CallbackFamily& callback_gauge_family(std::string_view name, std::string_view help,
+                                        std::vector<std::string> label_names,
+                                        MetricOptions options = {});
+  CallbackFamily& callback_counter_family(std::string_view name, std::string_view help,
+                                          std::vector<std::string> label_names,
+                                          MetricOptions options = {});
+
+  // Adds a collector; throws vigil::Error if one of its family names is taken.
+  void add_collector(std::shared_ptr<const Collector> collector);
+
+  // Unlists the family called `name` (as registered or as its family name). Its handles keep
+  // working but are no longer exported. False when there is no such family.
+  bool remove(std::string_view name);
+
+  // Emits every family, then the registry's own vigil_* families, to `sink`. Also expires
+  // idle series of families that have idle_expiry set.
+  void collect(MetricSink& sink) const;
+
+  struct FamilySummary {
+    std::string name;  // family name (without _total / _info)
+    MetricType type;
+    std::string help;
+    std::vector<std::string> label_names;
+    size_t series;  // 0 for collectors
+  };
+  // What the registry holds, in registration order (collectors not included).
+  std::vector<FamilySummary> list() const;
+  size_t family_count() const;
+  // Series over all families (overflow series not counted).
+  size_t series_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Get-or-create on the global registry, as in the guides' metric_counter("name", ...).
+inline Family<Counter>& counter(std::string_view name, std::string_view help,
+                                std::vector<std::string> label_names = {}) {
+  return Registry::global().counter(name, help, std::move(label_names));
+}
+inline Family<Gauge>& gauge(std::string_view name, std::string_view help,
+                            std::vector<std::string> label_names = {}) {
+  return Registry::global().gauge(name, help, std::move(label_names));
+}
+inline Family<Histogram>& histogram(std::string_view name, std::string_view help,
+                                    std::vector<std::string> label_names = {},
+                                    HistogramOptions options = {}) {
+  return Registry::global().histogram(name, help, std::move(label_names), std::move(options));
+}
+inline Family<Summary>& summary(std::string_view name, std::string_view help,
+                                std::vector<std::string> label_names = {},
+                                SummaryOptions options = {}) {
+  return Registry::global().summary(name, help, std::move(label_names), std::move(options));
+}
+
+}  // namespace vigil::metrics
