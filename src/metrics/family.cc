@@ -25,28 +25,49 @@ inline uint64_t mix(uint64_t h) noexcept {
   return h;
 }
 
-// A fast hash of a sequence of strings (length-prefixed, so ("ab","c") != ("a","bc")).
+inline uint64_t load64(const char* p) noexcept {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+inline uint64_t load32(const char* p) noexcept {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// The bytes of one string folded into 64 bits without a call to memcpy for the tail:
+// overlapping fixed-size loads, as in wyhash and friends.
+inline uint64_t fold_bytes(const char* p, size_t n, uint64_t h) noexcept {
+  while (n > 16) {
+    h = (h ^ load64(p)) * 0x9E3779B97F4A7C15ULL;
+    h = (h ^ load64(p + 8)) * 0xC2B2AE3D27D4EB4FULL;
+    p += 16;
+    n -= 16;
+  }
+  uint64_t a, b;
+  if (n >= 8) {
+    a = load64(p);
+    b = load64(p + n - 8);
+  } else if (n >= 4) {
+    a = load32(p);
+    b = load32(p + n - 4);
+  } else if (n > 0) {
+    a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
+        (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) | static_cast<uint8_t>(p[n - 1]);
+    b = 0;
+  } else {
+    a = b = 0;
+  }
+  h = (h ^ a) * 0x9E3779B97F4A7C15ULL;
+  h = (h ^ b ^ n) * 0xC2B2AE3D27D4EB4FULL;
+  return h ^ (h >> 31);
+}
+
+// A fast hash of a sequence of strings (length-aware, so ("ab","c") != ("a","bc")).
 uint64_t hash_values(std::span<const std::string_view> values) noexcept {
   uint64_t h = 0x9E3779B97F4A7C15ULL ^ values.size();
-  for (std::string_view v : values) {
-    h = (h ^ v.size()) * 0x100000001B3ULL;
-    const char* p = v.data();
-    size_t n = v.size();
-    while (n >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-      h ^= h >> 29;
-      p += 8;
-      n -= 8;
-    }
-    if (n > 0) {
-      uint64_t w = 0;
-      std::memcpy(&w, p, n);
-      h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-      h ^= h >> 29;
-    }
-  }
+  for (std::string_view v : values) h = fold_bytes(v.data(), v.size(), h);
   return mix(h);
 }
 
@@ -86,6 +107,36 @@ std::string sanitize_value(std::string_view v) {
 bool needs_sanitizing(std::string_view v) noexcept {
   return v.size() > kMaxLabelValueBytes || !is_valid_utf8(v);
 }
+
+std::atomic<uint64_t> g_next_family_id{1};
+
+// Per-thread cache of recent lookups, so that finding an existing series costs a hash, a
+// compare and a reference count, without touching the family's lock. Each entry holds a
+// reference to its node; an entry is valid while the family's generation (bumped whenever a
+// series leaves the index) is the one it was stored with.
+struct LookupCache {
+  static constexpr size_t kBits = 7;
+  struct Entry {
+    uint64_t family_id = 0;
+    uint64_t generation = 0;
+    uint64_t hash = 0;
+    SeriesNode* node = nullptr;
+  };
+  Entry entries[size_t{1} << kBits];
+
+  static size_t slot(uint64_t family_id, uint64_t hash) noexcept {
+    return static_cast<size_t>(((hash ^ (family_id * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> (64 - kBits));
+  }
+  static void release(Entry& e) noexcept {
+    if (e.node == nullptr) return;
+    e.node->cache_refs.fetch_sub(1, std::memory_order_relaxed);
+    SeriesRef drop(std::exchange(e.node, nullptr));
+  }
+  ~LookupCache() {
+    for (Entry& e : entries) release(e);
+  }
+};
+thread_local LookupCache tls_lookup_cache;
 
 }  // namespace
 
@@ -155,6 +206,7 @@ FamilyBase::FamilyBase(std::string name, std::string help, MetricType type,
       options_(std::move(options)),
       cells_per_series_(cells_per_series),
       clock_origin_ns_(coarse_monotonic_nanos()),
+      id_(g_next_family_id.fetch_add(1, std::memory_order_relaxed)),
       index_(std::make_unique<FamilyIndex>()) {}
 
 FamilyBase::~FamilyBase() {
@@ -183,13 +235,28 @@ SeriesNode* FamilyBase::acquire(std::span<const std::string_view> values) {
                 " label values, got " + std::to_string(values.size()));
   }
   const uint64_t hash = hash_values(values);
+  LookupCache::Entry& cached = tls_lookup_cache.entries[LookupCache::slot(id_, hash)];
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (cached.family_id == id_ && cached.hash == hash && cached.generation == generation &&
+      values_equal(*cached.node, values)) [[likely]] {
+    SeriesNode* n = cached.node;
+    n->refs.fetch_add(1, std::memory_order_relaxed);
+    if (!n->touched.load(std::memory_order_relaxed)) {
+      n->touched.store(true, std::memory_order_relaxed);
+    }
+    return n;
+  }
   {
     std::shared_lock lock(index_->lock);
     if (SeriesNode* n = find_locked(hash, values)) {
-      n->refs.fetch_add(1, std::memory_order_relaxed);
+      n->refs.fetch_add(2, std::memory_order_relaxed);  // the caller's and the cache's
+      n->cache_refs.fetch_add(1, std::memory_order_relaxed);
       if (!n->touched.load(std::memory_order_relaxed)) {
         n->touched.store(true, std::memory_order_relaxed);
       }
+      lock.unlock();
+      LookupCache::release(cached);
+      cached = {id_, generation, hash, n};
       return n;
     }
   }
@@ -286,6 +353,7 @@ bool FamilyBase::remove(std::span<const std::string_view> values) {
     }
   }
   if (removed == nullptr) return false;
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   SeriesRef drop(removed);  // the index's reference; freed here unless a handle holds it
   return true;
 }
@@ -299,6 +367,7 @@ void FamilyBase::clear() {
     }
     index_->count = 0;
     if (index_->overflow != nullptr) removed.push_back(std::exchange(index_->overflow, nullptr));
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   for (SeriesNode* n : removed) SeriesRef drop(n);
 }
@@ -320,13 +389,17 @@ size_t FamilyBase::expire_idle() {
       if (n->touched.load(std::memory_order_relaxed)) {
         n->touched.store(false, std::memory_order_relaxed);
         n->idle_since = now;
-      } else if (n->refs.load(std::memory_order_acquire) == 1 && now - n->idle_since >= ttl) {
+      } else if (n->refs.load(std::memory_order_acquire) -
+                         n->cache_refs.load(std::memory_order_acquire) ==
+                     1 &&
+                 now - n->idle_since >= ttl) {
         removed.push_back(n);
         ix.erase_at(i);
         continue;  // erase_at may have shifted another node into slot i
       }
       ++i;
     }
+    if (!removed.empty()) generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   for (SeriesNode* n : removed) SeriesRef drop(n);
   return removed.size();

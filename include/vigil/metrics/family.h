@@ -110,6 +110,8 @@ class FamilyBase {
   MetricOptions options_;
   uint32_t cells_per_series_;
   int64_t clock_origin_ns_;
+  uint64_t id_;                        // unique for the process, never reused
+  std::atomic<uint64_t> generation_{0};  // bumped whenever a series leaves the index
   std::unique_ptr<FamilyIndex> index_;
 };
 

@@ -34,6 +34,7 @@ struct SeriesNode {
   uint16_t label_count = 0;
   std::atomic<bool> touched{false};  // looked up since the last idle sweep
   bool owns_window = false;          // `word` holds a SummaryWindow* to delete
+  std::atomic<uint32_t> cache_refs{0};  // references held by per-thread lookup caches
 
   const uint32_t* label_ends() const noexcept {
     return reinterpret_cast<const uint32_t*>(this + 1);
