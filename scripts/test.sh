@@ -56,6 +56,23 @@ skip_stage() {
   echo "==== [$1] skipped: $2 ===="
 }
 
+# run_ctest ARGS...: ctest with its output kept, to add its counts to the closing summary.
+tests_passed=0
+tests_failed=0
+run_ctest() {
+  local log rc=0 total failed_now
+  log=$(mktemp)
+  ctest "$@" 2>&1 | tee "$log" || rc=$?
+  # "100% tests passed, 0 tests failed out of 95"
+  read -r failed_now total < <(sed -n 's/.* \([0-9][0-9]*\) tests failed out of \([0-9][0-9]*\).*/\1 \2/p' "$log" | tail -n 1)
+  if [[ -n "${total:-}" ]]; then
+    tests_passed=$((tests_passed + total - failed_now))
+    tests_failed=$((tests_failed + failed_now))
+  fi
+  rm -f "$log"
+  return $rc
+}
+
 configure_and_build() {
   local preset=$1 dir=$2
   shift 2
@@ -92,7 +109,7 @@ fi
 
 if run_stage release-build configure_and_build release build/release \
      -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=ON -DVIGIL_INSTALL=ON; then
-  run_stage release-test ctest --preset release -j "$ctest_jobs" || true
+  run_stage release-test run_ctest --preset release -j "$ctest_jobs" || true
   if [[ -d build/release/bench ]]; then
     run_stage bench-smoke bench_smoke || true
   else
@@ -111,7 +128,7 @@ if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
 elif run_stage asan-build configure_and_build asan-ubsan build/asan \
        -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
        -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
-  run_stage asan-test ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
+  run_stage asan-test run_ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
 else
   skip_stage asan-test "asan build failed"
 fi
@@ -136,4 +153,5 @@ else
   echo "vigil test.sh: ${failed} STAGE(S) FAILED after ${total}s"
 fi
 echo "stages: ${passed} passed, ${failed} failed"
+echo "tests: ${tests_passed} passed, ${tests_failed} failed"
 [[ $failed -eq 0 ]]
