@@ -1,0 +1,126 @@
+#include "gateway_metrics.h"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "vigil/metrics/histogram.h"
+
+namespace vigil::demo {
+namespace {
+
+metrics::MetricOptions unit(std::string u) {
+  metrics::MetricOptions o;
+  o.unit = std::move(u);
+  return o;
+}
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
+    : requests(registry.counter("agent_requests_total",
+                                "Agent requests handled by the gateway, by the model that served "
+                                "them and their outcome (success, error, timeout, rate_limited)",
+                                {"provider", "model", "status"})),
+      tool_calls(registry.counter("tool_executions_total",
+                                  "Tool executions by tool and outcome (success, error, timeout)",
+                                  {"tool", "status"})),
+      pipeline_runs(registry.counter("pipeline_runs_total",
+                                     "Pipeline runs by pipeline and outcome (completed, failed)",
+                                     {"pipeline", "status"})),
+      pipeline_steps(registry.counter("pipeline_steps_total",
+                                      "Pipeline steps executed, by pipeline, step and outcome",
+                                      {"pipeline", "step", "status"})) {
+  // Token and cost counters, LLM latency: one series per model, resolved now.
+  auto& tokens =
+      registry.counter("llm_tokens_total", "LLM tokens used, by kind (prompt, completion)",
+                       {"provider", "model", "kind"});
+  auto& cost = registry.counter("llm_cost_dollars_total",
+                                "Estimated LLM spend in US dollars, from per-token list prices",
+                                {"provider", "model"}, unit("dollars"));
+  auto& llm_latency =
+      registry.histogram("llm_request_duration_seconds",
+                         "Latency of one LLM call, first byte to last token", {"provider", "model"},
+                         {.buckets = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60}}, unit("seconds"));
+  for (size_t i = 0; i < kModels.size(); ++i) {
+    const ModelSpec& m = kModels[i];
+    models[i] = {.prompt_tokens = tokens.labels(m.provider, m.model, "prompt"),
+                 .completion_tokens = tokens.labels(m.provider, m.model, "completion"),
+                 .cost = cost.labels(m.provider, m.model),
+                 .llm_latency = llm_latency.labels(m.provider, m.model)};
+  }
+
+  auto& request_duration = registry.histogram(
+      "agent_request_duration_seconds",
+      "End-to-end latency of an agent request (cache, LLM calls and tools), by provider",
+      {"provider"}, {.buckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80}},
+      unit("seconds"));
+  for (size_t i = 0; i < kProviders.size(); ++i) {
+    request_latency[i] = request_duration.labels(kProviders[i]);
+  }
+
+  auto& tokens_per_request = registry.histogram(
+      "llm_tokens_per_request", "Tokens used by one agent request over all its LLM calls", {"kind"},
+      {.buckets = metrics::exponential_buckets(64, 2, 10)});  // 64 .. 32768
+  prompt_tokens_per_request = tokens_per_request.labels("prompt");
+  completion_tokens_per_request = tokens_per_request.labels("completion");
+
+  queue_wait =
+      registry
+          .histogram("agent_queue_wait_seconds",
+                     "Time a request waited in the gateway queue before a worker took it "
+                     "(real time, not simulated)",
+                     {}, {.buckets = metrics::exponential_buckets(0.0001, 4, 9)}, unit("seconds"))
+          .get();
+
+  // Tool latency as a summary: quantiles over the last minute, per tool.
+  auto& tool_latency = registry.summary(
+      "tool_execution_duration_seconds", "Tool execution latency (quantiles over the last minute)",
+      {"tool"},
+      {.quantiles = {0.5, 0.9, 0.99}, .max_age = std::chrono::seconds(60), .age_buckets = 6},
+      unit("seconds"));
+  for (size_t i = 0; i < kTools.size(); ++i) tools[i].latency = tool_latency.labels(kTools[i].name);
+
+  auto& hits = registry.counter("cache_hits_total", "Cache lookups that found an entry", {"cache"});
+  auto& misses =
+      registry.counter("cache_misses_total", "Cache lookups that found nothing", {"cache"});
+  auto& evictions = registry.counter("cache_evictions_total",
+                                     "Entries evicted to make room for new ones", {"cache"});
+  auto& entries = registry.callback_gauge_family(
+      "cache_entries", "Entries held by the cache (read at each scrape)", {"cache"});
+  for (size_t i = 0; i < kCaches.size(); ++i) {
+    caches[i] = {.hits = hits.labels(kCaches[i]),
+                 .misses = misses.labels(kCaches[i]),
+                 .evictions = evictions.labels(kCaches[i])};
+    std::atomic<int64_t>* count = &cache_entries[i];
+    entries.add({std::string(kCaches[i])},
+                [count] { return static_cast<double>(count->load(std::memory_order_relaxed)); });
+  }
+
+  auto& pipeline_duration = registry.histogram(
+      "pipeline_run_duration_seconds", "Duration of a whole pipeline run, by pipeline",
+      {"pipeline"}, {.buckets = {0.5, 1, 2, 4, 8, 15, 30, 60}}, unit("seconds"));
+  auto& step_duration = registry.histogram(
+      "pipeline_step_duration_seconds", "Duration of one pipeline step", {"pipeline", "step"},
+      {.buckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16}}, unit("seconds"));
+  for (size_t p = 0; p < kPipelines.size(); ++p) {
+    pipelines[p].duration = pipeline_duration.labels(kPipelines[p].name);
+    for (size_t s = 0; s < kPipelines[p].steps.size(); ++s) {
+      pipelines[p].step_latency[s] =
+          step_duration.labels(kPipelines[p].name, kPipelines[p].steps[s].name);
+    }
+  }
+
+  active_requests =
+      registry.gauge("agent_active_requests", "Agent requests being served right now").get();
+  queue_depth =
+      registry.gauge("agent_queue_depth", "Agent requests waiting for a free worker").get();
+  active_pipelines =
+      registry.gauge("pipeline_runs_in_progress", "Pipeline runs executing right now").get();
+  rejected = registry
+                 .counter("agent_requests_rejected_total",
+                          "Agent requests turned away before they were served", {"reason"})
+                 .labels("queue_full");
+}
+
+}  // namespace vigil::demo

@@ -1,0 +1,215 @@
+// vigil-demo: a simulated AI agent gateway instrumented with vigil, serving its metrics.
+//
+//   vigil-demo                                   # http://127.0.0.1:9464/metrics, until Ctrl-C
+//   vigil-demo --listen 127.0.0.1:9500 --duration 60
+//
+// See docs/demo.md for what it simulates and the metrics it exports.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway_metrics.h"
+#include "options.h"
+#include "simulator.h"
+#include "vigil/admin/metrics_endpoint.h"
+#include "vigil/admin/server.h"
+#include "vigil/core/error.h"
+#include "vigil/metrics/process_collector.h"
+#include "vigil/metrics/registry.h"
+
+#ifndef VIGIL_DEMO_VERSION
+#define VIGIL_DEMO_VERSION "unknown"
+#endif
+#ifndef VIGIL_DEMO_BUILD_TYPE
+#define VIGIL_DEMO_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+constexpr std::string_view kProgram = "vigil-demo";
+
+std::string compiler() {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+// Waits until `duration` has passed (forever when it is empty) or SIGINT / SIGTERM arrives.
+// The signals are blocked in every thread, so they are taken here, synchronously. Returns the
+// signal, or 0 when the duration ran out.
+int wait_for_stop(const sigset_t& signals, std::optional<double> duration) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  while (true) {
+    double wait = 3600;
+    if (duration) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      wait = *duration - elapsed;
+      if (wait <= 0) return 0;
+    }
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(wait);
+    ts.tv_nsec = static_cast<long>((wait - std::floor(wait)) * 1e9);
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig > 0) return sig;
+    // -1 with EAGAIN: the wait timed out; EINTR: interrupted by another signal. Check again.
+  }
+}
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e9) {
+    std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+  } else if (v >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  } else if (v >= 1e4) {
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  }
+  return buf;
+}
+
+std::string summary_line(const vigil::demo::SimulationTotals& t, double seconds) {
+  const uint64_t lookups = t.cache_hits + t.cache_misses;
+  const double hit_rate =
+      lookups == 0 ? 0 : 100.0 * static_cast<double>(t.cache_hits) / static_cast<double>(lookups);
+  char buf[512];
+  std::snprintf(
+      buf, sizeof buf,
+      "vigil-demo: simulated %llu agent requests in %.1fs (%.0f/s; %llu ok, %llu failed, "
+      "%llu rejected), %llu LLM calls, %s tokens, $%.2f, %llu tool calls (%llu failed), "
+      "cache hit rate %.1f%%, %llu pipeline runs (%llu failed)",
+      static_cast<unsigned long long>(t.requests), seconds,
+      seconds > 0 ? static_cast<double>(t.requests) / seconds : 0.0,
+      static_cast<unsigned long long>(t.succeeded), static_cast<unsigned long long>(t.failed),
+      static_cast<unsigned long long>(t.rejected), static_cast<unsigned long long>(t.llm_calls),
+      human(static_cast<double>(t.prompt_tokens + t.completion_tokens)).c_str(), t.cost_dollars,
+      static_cast<unsigned long long>(t.tool_calls),
+      static_cast<unsigned long long>(t.tool_failures), hit_rate,
+      static_cast<unsigned long long>(t.pipeline_runs),
+      static_cast<unsigned long long>(t.pipeline_failures));
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace admin = vigil::admin;
+  namespace demo = vigil::demo;
+  namespace metrics = vigil::metrics;
+
+  const std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  const demo::ParseResult parsed = demo::parse_args(args);
+  if (!parsed.error.empty()) {
+    std::cerr << kProgram << ": " << parsed.error << "\n"
+              << "Try '" << kProgram << " --help' for more information.\n";
+    return 2;
+  }
+  const demo::DemoOptions& options = parsed.options;
+  if (options.help) {
+    std::cout << demo::usage(kProgram);
+    return 0;
+  }
+
+  // SIGINT and SIGTERM are blocked before any thread starts (threads inherit the mask) and taken
+  // by wait_for_stop() on this thread. A dead scraper must not kill the process: ignore SIGPIPE.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // Declared first: the server and the simulator hold references into it.
+  metrics::Registry registry;
+  std::unique_ptr<demo::GatewayMetrics> gateway;
+  try {
+    registry
+        .info("agent_gateway_build", "Build of the simulated agent gateway (always 1)",
+              {"version", "compiler", "build_type"})
+        .labels(VIGIL_DEMO_VERSION, compiler(),
+                std::string_view(VIGIL_DEMO_BUILD_TYPE).empty() ? "none" : VIGIL_DEMO_BUILD_TYPE);
+    gateway = std::make_unique<demo::GatewayMetrics>(registry);
+    // A callback gauge: computed from other metrics at each scrape.
+    demo::GatewayMetrics* g = gateway.get();
+    const double workers = options.workers;
+    registry.callback_gauge("agent_worker_utilization_ratio",
+                            "Share of the worker threads serving a request or pipeline",
+                            [g, workers] {
+                              return (g->active_requests.value() + g->active_pipelines.value()) /
+                                     workers;
+                            },
+                            {.unit = "ratio"});
+    registry.add_collector(std::make_shared<metrics::ProcessCollector>());
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": cannot register the metrics: " << e.what() << "\n";
+    return 1;
+  }
+
+  std::unique_ptr<admin::Server> server;
+  try {
+    server = std::make_unique<admin::Server>(admin::ServerOptions{.listen = options.listen});
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    admin::add_metrics_endpoint(*server, registry);
+    server->start();
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": " << e.what() << "\n";
+    return 1;
+  }
+
+  demo::Simulator simulator(*gateway, {.rate = options.rate, .workers = options.workers});
+  const auto started = std::chrono::steady_clock::now();
+  simulator.start();
+
+  const std::string url = server->url();
+  std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
+            << " requests/s on average, " << options.workers << " workers)";
+  if (options.duration_seconds) {
+    std::cout << " for " << *options.duration_seconds << "s";
+  } else {
+    std::cout << " until Ctrl-C";
+  }
+  std::cout << "\n"
+            << "  Prometheus text: " << url << "/metrics\n"
+            << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
+            << "  JSON:            " << url << "/metrics?format=json\n"
+            << "  Endpoints:       " << url << "/\n"
+            << "  Try:             curl -s " << url
+            << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
+            << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
+            << " (example config: deploy/prometheus/prometheus.yml)\n"
+            << std::flush;
+
+  const int sig = wait_for_stop(stop_signals, options.duration_seconds);
+  if (sig != 0) {
+    std::cout << kProgram << ": " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+              << " received, stopping\n"
+              << std::flush;
+  }
+  simulator.stop();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  server->stop();
+  std::cout << summary_line(simulator.totals(), seconds) << "\n" << std::flush;
+  return 0;
+}

@@ -1,0 +1,139 @@
+#include "options.h"
+
+#include <charconv>
+#include <cmath>
+#include <system_error>
+
+namespace vigil::demo {
+namespace {
+
+// Built with append(): GCC 12 reports a false -Wrestrict for "'" + std::string(s) + "'".
+std::string quote(std::string_view s) {
+  std::string q;
+  q.reserve(s.size() + 2);
+  q.push_back('\'');
+  q.append(s);
+  q.push_back('\'');
+  return q;
+}
+
+bool parse_double(std::string_view text, double& out) {
+  if (text.empty()) return false;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+
+bool parse_int(std::string_view text, int& out) {
+  if (text.empty()) return false;
+  int v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  out = v;
+  return true;
+}
+
+// HOST:PORT with PORT in 0..65535. The admin server checks the host part when it is created.
+std::string check_listen(std::string_view value) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos) {
+    return "--listen " + quote(value) + ": expected HOST:PORT, e.g. 127.0.0.1:9464";
+  }
+  const std::string_view port = value.substr(colon + 1);
+  int p = -1;
+  if (!parse_int(port, p) || p < 0 || p > 65535) {
+    return "--listen " + quote(value) + ": the port must be a number from 0 to 65535";
+  }
+  return {};
+}
+
+}  // namespace
+
+ParseResult parse_args(std::span<const std::string_view> args) {
+  ParseResult r;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    std::string_view name = arg;
+    std::optional<std::string_view> inline_value;
+    if (arg.starts_with("--")) {
+      const size_t eq = arg.find('=');
+      if (eq != std::string_view::npos) {
+        name = arg.substr(0, eq);
+        inline_value = arg.substr(eq + 1);
+      }
+    }
+    if (name == "--help" || name == "-h") {
+      if (inline_value) {
+        r.error = std::string(name) + " takes no value";
+        return r;
+      }
+      r.options.help = true;
+      continue;
+    }
+    if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers") {
+      r.error = "unknown argument " + quote(arg);
+      return r;
+    }
+    std::string_view value;
+    if (inline_value) {
+      value = *inline_value;
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      r.error = std::string(name) + " needs a value";
+      return r;
+    }
+
+    if (name == "--listen") {
+      r.error = check_listen(value);
+      if (!r.error.empty()) return r;
+      r.options.listen = std::string(value);
+    } else if (name == "--duration") {
+      double d = 0;
+      if (!parse_double(value, d) || d <= 0) {
+        r.error = "--duration " + quote(value) + ": expected a number of seconds greater than 0";
+        return r;
+      }
+      r.options.duration_seconds = d;
+    } else if (name == "--rate") {
+      double rate = 0;
+      if (!parse_double(value, rate) || rate <= 0 || rate > 100'000) {
+        r.error = "--rate " + quote(value) + ": expected requests per second in (0, 100000]";
+        return r;
+      }
+      r.options.rate = rate;
+    } else {  // --workers
+      int w = 0;
+      if (!parse_int(value, w) || w < 1 || w > 256) {
+        r.error = "--workers " + quote(value) + ": expected a whole number from 1 to 256";
+        return r;
+      }
+      r.options.workers = w;
+    }
+  }
+  return r;
+}
+
+std::string usage(std::string_view program) {
+  std::string u = "usage: ";
+  u += program;
+  u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N] [--help]
+
+Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
+executions, caches, pipelines) instrumented with vigil, and serves its metrics.
+
+  --listen HOST:PORT   admin server address (default 127.0.0.1:9464; port 0 picks a free port)
+  --duration SECONDS   stop after this long (default: run until Ctrl-C / SIGTERM)
+  --rate N             simulated requests per second on average (default 250)
+  --workers N          worker threads serving the requests, 1 to 256 (default 24)
+  --help               print this text and exit
+
+Exit status: 0 on a clean stop, 1 when the server cannot start (e.g. port in use),
+2 for bad arguments.
+)";
+  return u;
+}
+
+}  // namespace vigil::demo

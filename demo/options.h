@@ -1,0 +1,43 @@
+// demo/options.h: the command line of vigil-demo.
+//
+//   vigil-demo [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N] [--help]
+//
+//   std::vector<std::string_view> args(argv + 1, argv + argc);
+//   vigil::demo::ParseResult r = vigil::demo::parse_args(args);
+//   if (!r.error.empty()) { std::cerr << r.error << "\n" << vigil::demo::usage("vigil-demo"); }
+//
+// Parsing never throws (except std::bad_alloc): a bad argument is reported in ParseResult::error.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace vigil::demo {
+
+struct DemoOptions {
+  // Address of the admin server.
+  std::string listen = "127.0.0.1:9464";
+  // Stop after this many seconds; nullopt runs until SIGINT or SIGTERM.
+  std::optional<double> duration_seconds;
+  // Simulated requests per second (average; the load swings +-30% over a minute).
+  double rate = 250;
+  // Worker threads serving the simulated requests.
+  int workers = 24;
+  // --help was given: print usage and exit 0.
+  bool help = false;
+};
+
+struct ParseResult {
+  DemoOptions options;
+  std::string error;  // empty on success, otherwise one line naming the bad argument
+};
+
+// Parses the arguments after the program name. Accepts "--name value" and "--name=value".
+ParseResult parse_args(std::span<const std::string_view> args);
+
+// The usage text, ending with a newline.
+std::string usage(std::string_view program);
+
+}  // namespace vigil::demo

@@ -1,0 +1,97 @@
+// demo/simulator.h: traffic of a simulated AI agent gateway, recorded into GatewayMetrics.
+//
+//   vigil::demo::Simulator sim(metrics, {.rate = 250, .workers = 16});
+//   sim.start();
+//   ...
+//   sim.stop();
+//   vigil::demo::SimulationTotals t = sim.totals();
+//
+// A dispatcher thread enqueues requests at `rate` per second on average (Poisson arrivals, the
+// rate swinging +-30% over a minute); `workers` threads take them from a bounded queue. A chat
+// request goes through the response cache, then an agent loop of LLM calls and tool executions;
+// one request in ten is a pipeline run instead. Latencies, tokens and prices are drawn from
+// per-model and per-tool distributions. Workers sleep for 1/100 of each simulated duration, so
+// the gauges (active requests, queue depth) behave like a real gateway's while the CPU cost
+// stays small (a few microseconds of work per request).
+//
+// Thread-safety: start() and stop() from one controlling thread; totals() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gateway_metrics.h"
+
+namespace vigil::demo {
+
+struct SimulatorOptions {
+  double rate = 250;  // requests per second, on average
+  int workers = 24;
+};
+
+// What the simulation did so far.
+struct SimulationTotals {
+  uint64_t requests = 0;  // chat requests served (any status)
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t rejected = 0;  // turned away: queue full
+  uint64_t llm_calls = 0;
+  uint64_t prompt_tokens = 0;
+  uint64_t completion_tokens = 0;
+  double cost_dollars = 0;
+  uint64_t tool_calls = 0;
+  uint64_t tool_failures = 0;
+  uint64_t cache_hits = 0;  // response and tool caches
+  uint64_t cache_misses = 0;
+  uint64_t pipeline_runs = 0;
+  uint64_t pipeline_failures = 0;
+};
+
+class Simulator {
+ public:
+  Simulator(GatewayMetrics& metrics, SimulatorOptions options);
+  // Stops the threads if still running.
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Starts the dispatcher and the workers. Call once.
+  void start();
+  // Stops generating, drops queued requests, joins every thread (each finishes the request it
+  // is serving: at most a few hundred milliseconds). Idempotent.
+  void stop() noexcept;
+
+  SimulationTotals totals() const noexcept;
+
+  struct Counters;  // internal: the atomics behind totals(), shared with the request logic
+
+ private:
+  struct Job {
+    bool pipeline = false;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  void dispatch_loop();
+  void worker_loop(unsigned seed);
+
+  GatewayMetrics& m_;
+  SimulatorOptions options_;
+  std::unique_ptr<Counters> counters_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::atomic<bool> stop_dispatch_{false};
+
+  std::thread dispatcher_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace vigil::demo
