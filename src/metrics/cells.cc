@@ -159,6 +159,20 @@ double sum_cells_f64(uint32_t index) noexcept {
   return total;
 }
 
+double sum_counter_cells(uint32_t index) noexcept {
+  const uint32_t chunk = index >> kCellChunkBits;
+  const uint32_t offset = index & kCellChunkMask;
+  uint64_t whole = 0;
+  double fraction = 0;
+  for (ThreadCells* b = g_blocks.load(std::memory_order_acquire); b != nullptr; b = b->next) {
+    Cell* c = b->chunks[chunk].load(std::memory_order_acquire);
+    if (c == nullptr) continue;
+    whole += c[offset].load(std::memory_order_relaxed);
+    fraction += std::bit_cast<double>(c[offset + 1].load(std::memory_order_relaxed));
+  }
+  return static_cast<double>(whole) + fraction;
+}
+
 void read_seq_run(uint32_t index, double& sum, std::span<uint64_t> counts) noexcept {
   const uint32_t chunk = index >> kCellChunkBits;
   const uint32_t offset = index & kCellChunkMask;

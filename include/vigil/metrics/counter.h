@@ -36,7 +36,7 @@ class Counter {
   }
   // The current total over all threads. Cost grows with the number of threads that recorded.
   double value() const noexcept {
-    return static_cast<double>(detail::sum_cells_u64(cell_)) + detail::sum_cells_f64(cell_ + 1);
+    return detail::sum_counter_cells(cell_);
   }
   // True when bound to a series.
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }

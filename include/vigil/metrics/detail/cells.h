@@ -75,6 +75,8 @@ void free_cells(uint32_t index, uint32_t count) noexcept;
 // Sum of cell `index` over all blocks, as integers or as doubles.
 uint64_t sum_cells_u64(uint32_t index) noexcept;
 double sum_cells_f64(uint32_t index) noexcept;
+// A counter's value: the integer cell `index` plus the double cell `index + 1`, in one pass.
+double sum_counter_cells(uint32_t index) noexcept;
 
 // Consistent read of a seqlocked run: cell `index` is the sequence, `index + 1` a double sum,
 // the next `counts.size()` cells integer counts. Adds each block's values to `sum`/`counts`.
