@@ -92,7 +92,7 @@ constexpr std::array<FamilySpec, kFamilyCount> kFamilies = {{
     {kSystemCpuSeconds, "system_cpu_seconds",
      "Seconds all CPUs of the host spent in each mode, summed over CPUs.", "seconds", kCounter,
      Group::kSystem, LabelKind::kMode},
-    {kSystemCpuCount, "system_cpu_count", "Number of online CPUs of the host.", "", kGauge,
+    {kSystemCpuCount, "system_cpus", "Number of online CPUs of the host.", "", kGauge,
      Group::kSystem, LabelKind::kNone},
     {kSystemMemoryTotalBytes, "system_memory_total_bytes", "Usable RAM of the host in bytes.",
      "bytes", kGauge, Group::kSystem, LabelKind::kNone},

@@ -438,7 +438,7 @@ const std::vector<std::string> kDefaultFamilies = {
     "process_network_receive_bytes",
     "process_network_transmit_bytes",
     "system_cpu_seconds",
-    "system_cpu_count",
+    "system_cpus",
     "system_memory_total_bytes",
     "system_memory_available_bytes",
     "system_memory_usage_ratio",
@@ -697,8 +697,8 @@ TEST(ProcessCollector, SystemCpuSecondsPerMode) {
   }
   // Every online CPU accounts each tick to some mode.
   EXPECT_GE(sum_after - sum_before, 0.1);
-  EXPECT_EQ(before.value("system_cpu_count"), static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)));
-  EXPECT_GE(before.value("system_cpu_count"), 1);
+  EXPECT_EQ(before.value("system_cpus"), static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  EXPECT_GE(before.value("system_cpus"), 1);
 }
 
 TEST(ProcessCollector, LoadAndUptime) {
