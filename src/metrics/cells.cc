@@ -159,6 +159,15 @@ double sum_cells_f64(uint32_t index) noexcept {
   return total;
 }
 
+void prefetch_cells(uint32_t index) noexcept {
+  const uint32_t chunk = index >> kCellChunkBits;
+  const uint32_t offset = index & kCellChunkMask;
+  for (ThreadCells* b = g_blocks.load(std::memory_order_acquire); b != nullptr; b = b->next) {
+    Cell* c = b->chunks[chunk].load(std::memory_order_relaxed);
+    if (c != nullptr) __builtin_prefetch(c + offset);
+  }
+}
+
 double sum_counter_cells(uint32_t index) noexcept {
   const uint32_t chunk = index >> kCellChunkBits;
   const uint32_t offset = index & kCellChunkMask;

@@ -75,6 +75,8 @@ void free_cells(uint32_t index, uint32_t count) noexcept;
 // Sum of cell `index` over all blocks, as integers or as doubles.
 uint64_t sum_cells_u64(uint32_t index) noexcept;
 double sum_cells_f64(uint32_t index) noexcept;
+// Hints the cache to fetch cell `index` of every block (collection walks series in hash order).
+void prefetch_cells(uint32_t index) noexcept;
 // A counter's value: the integer cell `index` plus the double cell `index + 1`, in one pass.
 double sum_counter_cells(uint32_t index) noexcept;
 
