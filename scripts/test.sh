@@ -11,10 +11,13 @@
 #   bench-smoke   each benchmark binary runs its first benchmark briefly (compiles and starts)
 #   asan-build    build/asan: Debug, -fsanitize=address,undefined (preset "asan-ubsan")
 #   asan-test     ctest -L unit under ASan + UBSan
+#   tsan-build    build/tsan: metrics unit tests with -fsanitize=thread (preset "tsan")
+#   tsan-test     the concurrent metrics tests under ThreadSanitizer
+#   fuzz          build/fuzz: libFuzzer targets (clang), each run for VIGIL_FUZZ_SECONDS (20)
 #   install       scripts/install-test.sh: install build/release, build consumers against it
 #
 # Environment: VIGIL_JOBS (default 2) build jobs; VIGIL_CTEST_JOBS (default 1) parallel tests;
-# VIGIL_SKIP_DEPS=1 skips the apt step; VIGIL_SKIP_ASAN=1 skips the sanitizer stages.
+# VIGIL_SKIP_DEPS=1 skips the apt step; VIGIL_SKIP_ASAN=1 skips the sanitizer and fuzz stages.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -79,6 +82,12 @@ configure_and_build() {
   cmake --preset "$preset" "$@" && cmake --build "$dir" -j "$jobs"
 }
 
+configure_and_build_target() {
+  local preset=$1 dir=$2 target=$3
+  shift 3
+  cmake --preset "$preset" "$@" && cmake --build "$dir" -j "$jobs" --target "$target"
+}
+
 bench_smoke() {
   local found=0 bin first filter
   while IFS= read -r bin; do
@@ -131,6 +140,46 @@ elif run_stage asan-build configure_and_build asan-ubsan build/asan \
   run_stage asan-test run_ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
 else
   skip_stage asan-test "asan build failed"
+fi
+
+tsan_test() {
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    build/tsan/tests/metrics/metrics_test \
+    --gtest_filter='Concurrency.*:Counter.*:Gauge.*:Histogram.*:Summary.*:Family.*:Registry.*'
+}
+
+fuzz_build() {
+  CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
+    -DVIGIL_BUILD_DEMO=OFF -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_BUILD_ADMIN=OFF \
+    -DVIGIL_INSTALL=OFF -DVIGIL_WERROR=OFF && cmake --build build/fuzz -j "$jobs"
+}
+
+fuzz_run() {
+  local f seconds=${VIGIL_FUZZ_SECONDS:-20}
+  for f in build/fuzz/fuzz/fuzz_*; do
+    [[ -x "$f" ]] || continue
+    echo "fuzz: ${f} for ${seconds}s"
+    "$f" -max_total_time="$seconds" -print_final_stats=0 2>&1 | tail -n 3 || return 1
+  done
+}
+
+if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
+  skip_stage tsan "VIGIL_SKIP_ASAN=1"
+  skip_stage fuzz "VIGIL_SKIP_ASAN=1"
+else
+  if run_stage tsan-build configure_and_build_target tsan build/tsan metrics_test \
+       -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
+       -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
+    run_stage tsan-test tsan_test || true
+  else
+    skip_stage tsan-test "tsan build failed"
+  fi
+  if run_stage fuzz-build fuzz_build; then
+    run_stage fuzz fuzz_run || true
+  else
+    skip_stage fuzz "fuzz build failed"
+  fi
 fi
 
 if [[ $release_ok -eq 1 ]]; then
