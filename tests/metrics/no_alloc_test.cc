@@ -1,0 +1,53 @@
+// Recording and looking up existing series must not allocate. This binary replaces the global
+// operator new with a counting one, so it is a test executable of its own.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "vigil/metrics/registry.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace vigil::metrics {
+namespace {
+
+TEST(NoAllocation, LookupOfExistingSeriesAndRecording) {
+  Registry r;
+  auto& requests = r.counter("requests_total", "r", {"method", "path"});
+  auto& latency = r.histogram("latency_seconds", "l", {"path"});
+  auto& tools = r.summary("tool_seconds", "t", {"tool"});
+  auto& depth = r.gauge("depth", "d", {"queue"});
+  const std::string method = "GET", path = "/api/v1/users";
+  // Warm up: create the series, this thread's cells and lookup cache entries.
+  requests.labels(method, path).inc();
+  latency.labels(path).observe(0.1);
+  tools.labels("search").observe(0.1);
+  depth.labels("high").set(1);
+
+  const long before = g_allocations.load();
+  for (int i = 0; i < 1000; ++i) {
+    requests.labels(method, path).inc();
+    requests.labels(method, path).inc(0.5);
+    latency.labels(path).observe(0.001 * i);
+    tools.labels("search").observe(0.2);
+    depth.labels("high").set(i);
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(requests.labels(method, path).value(), 1501);
+}
+
+}  // namespace
+}  // namespace vigil::metrics
