@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<admin::Server> server;
   try {
-    server = std::make_unique<admin::Server>(admin::ServerOptions{.listen = options.listen});
+    server = std::make_unique<admin::Server>(
+        admin::ServerOptions{.listen = options.listen, .self_metrics = &registry});
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
     return 2;

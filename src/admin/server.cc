@@ -27,6 +27,7 @@
 
 #include "gzip.h"
 #include "vigil/core/error.h"
+#include "vigil/metrics/http_metrics.h"
 
 namespace vigil::admin {
 
@@ -385,6 +386,10 @@ bool write_all(mg_connection* conn, std::string_view data) {
 class Server::Impl {
  public:
   explicit Impl(ServerOptions options) : options_(std::move(options)) {
+    if (options_.self_metrics != nullptr) {
+      http_metrics_.emplace(*options_.self_metrics,
+                            metrics::HttpServerMetricsOptions{.prefix = "vigil_admin_http"});
+    }
     if (options_.threads < 1 || options_.threads > 256) {
       throw Error(std::string(kPrefix) + "threads must be from 1 to 256, got " +
                   std::to_string(options_.threads));
@@ -603,8 +608,20 @@ class Server::Impl {
   static int on_request(mg_connection* conn, void* cbdata) {
     auto* self = static_cast<Impl*>(cbdata);
     bool sent = false;
+    std::optional<metrics::HttpServerMetrics::Scope> scope;
+    std::shared_ptr<const Route> route;  // keeps the route label alive until finish()
+    if (self->http_metrics_) {
+      const mg_request_info* ri = mg_get_request_info(conn);
+      scope.emplace(self->http_metrics_->start(
+          ri != nullptr && ri->request_method != nullptr ? ri->request_method : "", "unmatched"));
+    }
     try {
-      return self->dispatch(conn, sent);
+      const int status = self->dispatch(conn, sent, route);
+      if (scope) {
+        if (route) scope->set_route(route->path);
+        scope->finish(status);
+      }
+      return status;
     } catch (...) {
       if (!sent) {
         try {
@@ -678,7 +695,7 @@ class Server::Impl {
     return r;
   }
 
-  int dispatch(mg_connection* conn, bool& sent) {
+  int dispatch(mg_connection* conn, bool& sent, std::shared_ptr<const Route>& matched) {
     const mg_request_info* ri = mg_get_request_info(conn);
     if (ri == nullptr) return 0;
 
@@ -724,6 +741,7 @@ class Server::Impl {
     };
 
     std::shared_ptr<const Route> route = find_route(req.path);
+    matched = route;
     if (route == nullptr) {
       if (req.path == "/" && (req.method == "GET" || head)) return reply(index_page());
       return reply(text_response(404, "404 Not Found\n"));
@@ -827,6 +845,7 @@ class Server::Impl {
   }
 
   const ServerOptions options_;
+  std::optional<metrics::HttpServerMetrics> http_metrics_;  // set when options_.self_metrics
   ListenAddress address_;
   std::string acl_;  // options_.access_control_list, checked and without blanks
 

@@ -163,5 +163,25 @@ TEST_F(MetricsEndpointTest, DuplicatePathThrowsAndFirstRegistrationStays) {
   EXPECT_EQ(get(url("/metrics")).status, 200);
 }
 
+TEST(AdminSelfMetrics, TheServerCountsItsOwnRequests) {
+  metrics::Registry registry;
+  Server server({.listen = "127.0.0.1:0", .self_metrics = &registry});
+  add_metrics_endpoint(server, registry);
+  server.start();
+  const std::string base = server.url();
+  EXPECT_EQ(get(base + "/metrics").status, 200);
+  EXPECT_EQ(get(base + "/metrics").status, 200);
+  EXPECT_EQ(get(base + "/nowhere").status, 404);
+  HttpResponse r = get(base + "/metrics?format=prometheus");
+  EXPECT_THAT(r.body, HasSubstr(
+      "vigil_admin_http_requests_total{method=\"GET\",route=\"/metrics\",code=\"200\"} 2"));
+  EXPECT_THAT(r.body, HasSubstr(
+      "vigil_admin_http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} 1"));
+  EXPECT_THAT(r.body, HasSubstr("vigil_admin_http_request_duration_seconds_bucket{"));
+  // The scrape being answered is the one request in flight.
+  EXPECT_THAT(r.body, HasSubstr("vigil_admin_http_active_requests 1"));
+  server.stop();
+}
+
 }  // namespace
 }  // namespace vigil::admin

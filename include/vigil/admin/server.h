@@ -32,6 +32,10 @@
 #include <utility>
 #include <vector>
 
+namespace vigil::metrics {
+class Registry;
+}  // namespace vigil::metrics
+
 namespace vigil::admin {
 
 // One request header as received (names keep the case the client sent).
@@ -110,6 +114,11 @@ struct ServerOptions {
   // Gzip response bodies of at least gzip_min_bytes for clients whose Accept-Encoding accepts it.
   bool enable_gzip = true;
   std::size_t gzip_min_bytes = 1024;
+  // When set, the server counts and times its own requests in this registry:
+  // vigil_admin_http_requests_total{method,route,code},
+  // vigil_admin_http_request_duration_seconds{method,route}, vigil_admin_http_active_requests.
+  // The route label is the registered path (or "unmatched"). The registry must outlive the server.
+  metrics::Registry* self_metrics = nullptr;
 };
 
 // The admin server. Thread-safety: every member function may be called from any thread, also

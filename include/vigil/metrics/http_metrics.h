@@ -1,0 +1,65 @@
+// vigil/metrics/http_metrics.h: request metrics for an HTTP (or RPC) server, the guides'
+// "monitoring middleware", with the standard names.
+//
+//   vigil::metrics::HttpServerMetrics http(registry);         // registers the families once
+//   void handle(const Request& req, Response& res) {
+//     auto scope = http.start(req.method, route_of(req));     // active requests +1, clock starts
+//     ...
+//     scope.finish(res.status);                               // counts and times the request
+//   }                                                         // (or code 500 if never finished)
+//
+// Families: http_server_requests_total{method,route,code},
+// http_server_request_duration_seconds{method,route} (histogram),
+// http_server_active_requests (gauge). Use the route template ("/users/{id}"), never the raw
+// path, as the route label: raw paths make unbounded cardinality (the family limit still
+// applies). Thread-safe; a request costs two label lookups and a few nanoseconds of recording.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "vigil/metrics/registry.h"
+
+namespace vigil::metrics {
+
+struct HttpServerMetricsOptions {
+  std::string prefix = "http_server";
+  std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                 0.25,  0.5,    1,     2.5,  5,     10};
+  MetricOptions metric_options{};
+};
+
+class HttpServerMetrics {
+ public:
+  // Registers (or finds) the families. Throws vigil::Error on a clash with other metrics.
+  explicit HttpServerMetrics(Registry& registry, HttpServerMetricsOptions options = {});
+
+  class Scope {
+   public:
+    Scope(Scope&& other) noexcept;
+    Scope& operator=(Scope&&) = delete;
+    ~Scope();  // a scope never finished counts as code 500
+    // Records the request with this status code (100-599; others are recorded as "other").
+    void finish(int status_code) noexcept;
+    // Sets the route label when it is known only after the request started (routing).
+    void set_route(std::string_view route) noexcept { route_ = route; }
+
+   private:
+    friend class HttpServerMetrics;
+    Scope(HttpServerMetrics* owner, std::string_view method, std::string_view route) noexcept;
+    HttpServerMetrics* owner_;
+    std::string_view method_, route_;  // must outlive the scope (request data, literals)
+    std::chrono::steady_clock::time_point start_;
+    bool finished_ = false;
+  };
+
+  // Starts timing a request. `method` and `route` must stay valid until the scope finishes.
+  Scope start(std::string_view method, std::string_view route) noexcept;
+
+ private:
+  Family<Counter>* requests_;
+  Family<Histogram>* duration_;
+  Gauge active_;
+};
+
+}  // namespace vigil::metrics
