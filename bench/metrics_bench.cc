@@ -126,8 +126,8 @@ void BM_Vigil_MemoryPerSeries(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     auto r = std::make_unique<Registry>();
-    auto& f = r->counter("bench_memory_total", "m", {"method", "path"},
-                         {.cardinality_limit = 1'000'000});
+    auto& f =
+        r->counter("bench_memory_total", "m", {"method", "path"}, {.cardinality_limit = 1'000'000});
     std::vector<std::string> paths;
     for (int i = 0; i < 100000; ++i) paths.push_back("/api/v1/item/" + std::to_string(i));
     state.ResumeTiming();

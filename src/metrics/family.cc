@@ -125,7 +125,8 @@ struct LookupCache {
   Entry entries[size_t{1} << kBits];
 
   static size_t slot(uint64_t family_id, uint64_t hash) noexcept {
-    return static_cast<size_t>(((hash ^ (family_id * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> (64 - kBits));
+    return static_cast<size_t>(
+        ((hash ^ (family_id * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> (64 - kBits));
   }
   static void release(Entry& e) noexcept {
     if (e.node == nullptr) return;

@@ -173,10 +173,14 @@ TEST(AdminSelfMetrics, TheServerCountsItsOwnRequests) {
   EXPECT_EQ(get(base + "/metrics").status, 200);
   EXPECT_EQ(get(base + "/nowhere").status, 404);
   HttpResponse r = get(base + "/metrics?format=prometheus");
-  EXPECT_THAT(r.body, HasSubstr(
-      "vigil_admin_http_requests_total{method=\"GET\",route=\"/metrics\",code=\"200\"} 2"));
-  EXPECT_THAT(r.body, HasSubstr(
-      "vigil_admin_http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} 1"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(
+          "vigil_admin_http_requests_total{method=\"GET\",route=\"/metrics\",code=\"200\"} 2"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(
+          "vigil_admin_http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} 1"));
   EXPECT_THAT(r.body, HasSubstr("vigil_admin_http_request_duration_seconds_bucket{"));
   // The scrape being answered is the one request in flight.
   EXPECT_THAT(r.body, HasSubstr("vigil_admin_http_active_requests 1"));

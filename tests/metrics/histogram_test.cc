@@ -27,9 +27,9 @@ TEST(Histogram, ManyBucketsUseBinarySearch) {
   for (int v = 0; v <= 101; ++v) h.observe(v);
   auto c = h.cumulative_counts();
   ASSERT_EQ(c.size(), 101u);
-  EXPECT_EQ(c[0], 2u);    // 0 and 1 are <= 1
-  EXPECT_EQ(c[49], 51u);  // <= 50
-  EXPECT_EQ(c[99], 101u); // <= 100
+  EXPECT_EQ(c[0], 2u);     // 0 and 1 are <= 1
+  EXPECT_EQ(c[49], 51u);   // <= 50
+  EXPECT_EQ(c[99], 101u);  // <= 100
   EXPECT_EQ(c[100], 102u);
 }
 

@@ -16,7 +16,8 @@ TEST(HttpServerMetrics, CountsTimesAndTracksActiveRequests) {
   {
     auto a = http.start("GET", "/users/{id}");
     auto b = http.start("POST", "/users");
-    EXPECT_EQ(r.gauge("http_server_active_requests", "HTTP requests being handled").get().value(), 2);
+    EXPECT_EQ(r.gauge("http_server_active_requests", "HTTP requests being handled").get().value(),
+              2);
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
     a.finish(200);
     b.finish(201);
@@ -43,8 +44,8 @@ TEST(HttpServerMetrics, OddStatusCodesAndClashes) {
   Registry r;
   HttpServerMetrics http(r);
   http.start("GET", "/").finish(999);
-  auto& requests = r.counter("http_server_requests_total", "HTTP requests handled",
-                             {"method", "route", "code"});
+  auto& requests =
+      r.counter("http_server_requests_total", "HTTP requests handled", {"method", "route", "code"});
   EXPECT_EQ(requests.labels("GET", "/", "other").value(), 1);
   HttpServerMetrics again(r);  // get-or-create: the same families
   again.start("GET", "/").finish(200);

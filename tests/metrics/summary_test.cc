@@ -108,8 +108,8 @@ TEST(Summary, BadOptionsAreRejected) {
 
 TEST(Summary, CollectedPointHasQuantiles) {
   Registry r;
-  auto& f = r.summary("llm_latency_seconds", "LLM latency", {"provider"},
-                      {.quantiles = {0.5, 0.99}});
+  auto& f =
+      r.summary("llm_latency_seconds", "LLM latency", {"provider"}, {.quantiles = {0.5, 0.99}});
   for (int i = 1; i <= 100; ++i) f.labels("openai").observe(i);
   testing::RecordingSink sink;
   r.collect(sink);

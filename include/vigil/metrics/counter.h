@@ -35,9 +35,7 @@ class Counter {
     detail::cell_add_double(*detail::thread_cell(cell_ + 1), v);
   }
   // The current total over all threads. Cost grows with the number of threads that recorded.
-  double value() const noexcept {
-    return detail::sum_counter_cells(cell_);
-  }
+  double value() const noexcept { return detail::sum_counter_cells(cell_); }
   // True when bound to a series.
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }
 

@@ -110,7 +110,7 @@ class FamilyBase {
   MetricOptions options_;
   uint32_t cells_per_series_;
   int64_t clock_origin_ns_;
-  uint64_t id_;                        // unique for the process, never reused
+  uint64_t id_;                          // unique for the process, never reused
   std::atomic<uint64_t> generation_{0};  // bumped whenever a series leaves the index
   std::unique_ptr<FamilyIndex> index_;
 };
@@ -139,8 +139,8 @@ class Family final : public detail::FamilyBase {
     return labels(std::span<const std::string_view>(values.begin(), values.size()));
   }
   template <class... Values>
-    requires(sizeof...(Values) > 0 && (std::convertible_to<const Values&, std::string_view> && ...))
-  Instrument labels(const Values&... values) {
+  requires(sizeof...(Values) > 0 && (std::convertible_to<const Values&, std::string_view> &&
+                                     ...)) Instrument labels(const Values&... values) {
     const std::string_view array[] = {detail::as_view(values)...};
     return labels(std::span<const std::string_view>(array));
   }
@@ -149,8 +149,8 @@ class Family final : public detail::FamilyBase {
 
   using FamilyBase::remove;
   template <class... Values>
-    requires(sizeof...(Values) > 0 && (std::convertible_to<const Values&, std::string_view> && ...))
-  bool remove(const Values&... values) {
+  requires(sizeof...(Values) > 0 && (std::convertible_to<const Values&, std::string_view> &&
+                                     ...)) bool remove(const Values&... values) {
     const std::string_view array[] = {detail::as_view(values)...};
     return remove(std::span<const std::string_view>(array));
   }
@@ -178,11 +178,11 @@ class Family final : public detail::FamilyBase {
 };
 
 // Defined per instrument in src/metrics/instruments.cc.
-#define VIGIL_DETAIL_DECLARE_FAMILY(I)                                                        \
-  template <>                                                                                 \
-  void Family<I>::init_series(detail::SeriesNode& node);                                      \
-  template <>                                                                                 \
-  void Family<I>::emit(MetricSink& sink, LabelValues labels, const detail::SeriesNode& node)  \
+#define VIGIL_DETAIL_DECLARE_FAMILY(I)                                                       \
+  template <>                                                                                \
+  void Family<I>::init_series(detail::SeriesNode& node);                                     \
+  template <>                                                                                \
+  void Family<I>::emit(MetricSink& sink, LabelValues labels, const detail::SeriesNode& node) \
       const;
 VIGIL_DETAIL_DECLARE_FAMILY(Counter)
 VIGIL_DETAIL_DECLARE_FAMILY(Gauge)

@@ -22,11 +22,13 @@ class Gauge {
   // A handle bound to no series: recording is accepted and goes nowhere.
   Gauge() noexcept : word_(&discard_) {}
 
-  void set(double v) noexcept { word_->store(std::bit_cast<uint64_t>(v), std::memory_order_relaxed); }
+  void set(double v) noexcept {
+    word_->store(std::bit_cast<uint64_t>(v), std::memory_order_relaxed);
+  }
   void add(double v) noexcept {
     uint64_t old = word_->load(std::memory_order_relaxed);
-    while (!word_->compare_exchange_weak(old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v),
-                                         std::memory_order_relaxed)) {
+    while (!word_->compare_exchange_weak(
+        old, std::bit_cast<uint64_t>(std::bit_cast<double>(old) + v), std::memory_order_relaxed)) {
     }
   }
   void inc(double v = 1) noexcept { add(v); }

@@ -88,8 +88,8 @@ class Registry {
                                std::vector<std::string> label_names = {},
                                HistogramOptions histogram = {}, MetricOptions options = {});
   Family<Summary>& summary(std::string_view name, std::string_view help,
-                           std::vector<std::string> label_names = {},
-                           SummaryOptions summary = {}, MetricOptions options = {});
+                           std::vector<std::string> label_names = {}, SummaryOptions summary = {},
+                           MetricOptions options = {});
   Family<Info>& info(std::string_view name, std::string_view help,
                      std::vector<std::string> label_names, MetricOptions options = {});
 

@@ -18,7 +18,9 @@
 namespace vigil::metrics {
 
 template <class T>
-concept Observer = requires(T& t, double v) { t.observe(v); };
+concept Observer = requires(T& t, double v) {
+  t.observe(v);
+};
 
 template <Observer Instrument>
 class ScopedTimer {

@@ -42,7 +42,8 @@ inline Cell* thread_cell(uint32_t index) noexcept {
   ThreadCells* block = tls_thread_cells;
   if (block != nullptr) [[likely]] {
     Cell* c = block->chunks[chunk].load(std::memory_order_relaxed);
-    if (c != nullptr) [[likely]] return c + (index & kCellChunkMask);
+    if (c != nullptr) [[likely]]
+      return c + (index & kCellChunkMask);
   }
   return thread_chunk_slow(chunk) + (index & kCellChunkMask);
 }

@@ -13,8 +13,8 @@ class SummaryWindow;
 
 // Family-wide counts of what recording rejected; exported as vigil_invalid_observations_total.
 struct RecordStats {
-  std::atomic<uint64_t> negative{0};     // counter increments below zero
-  std::atomic<uint64_t> nan{0};          // NaN increments or observations
+  std::atomic<uint64_t> negative{0};  // counter increments below zero
+  std::atomic<uint64_t> nan{0};       // NaN increments or observations
   void reject_negative() noexcept { negative.fetch_add(1, std::memory_order_relaxed); }
   void reject_nan() noexcept { nan.fetch_add(1, std::memory_order_relaxed); }
 };
@@ -24,16 +24,16 @@ struct RecordStats {
 // handle's) goes away.
 struct SeriesNode {
   std::atomic<uint32_t> refs{1};
-  uint32_t cell = 0;              // first value cell (counters, histograms, summaries)
-  uint64_t hash = 0;              // of the label values
-  double created = 0;             // Unix seconds
+  uint32_t cell = 0;   // first value cell (counters, histograms, summaries)
+  uint64_t hash = 0;   // of the label values
+  double created = 0;  // Unix seconds
   // Gauges: the bits of the double value. Summaries: the SummaryWindow*. Unused otherwise.
   std::atomic<uint64_t> word{0};
-  uint32_t idle_since = 0;        // seconds on the family's clock when last seen in use
+  uint32_t idle_since = 0;  // seconds on the family's clock when last seen in use
   uint16_t cell_count = 0;
   uint16_t label_count = 0;
-  std::atomic<bool> touched{false};  // looked up since the last idle sweep
-  bool owns_window = false;          // `word` holds a SummaryWindow* to delete
+  std::atomic<bool> touched{false};     // looked up since the last idle sweep
+  bool owns_window = false;             // `word` holds a SummaryWindow* to delete
   std::atomic<uint32_t> cache_refs{0};  // references held by per-thread lookup caches
 
   const uint32_t* label_ends() const noexcept {
