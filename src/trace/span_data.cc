@@ -1,0 +1,420 @@
+// Ids, trace state, attribute values and SpanData housekeeping.
+#include "vigil/trace/span_data.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "vigil/core/error.h"
+
+namespace vigil::trace {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// -1 unless c is a lowercase hex digit.
+inline int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+template <std::size_t N>
+bool parse_hex(std::string_view hex, std::array<uint8_t, N>& out) noexcept {
+  if (hex.size() != 2 * N) return false;
+  for (std::size_t i = 0; i < N; ++i) {
+    const int hi = hex_value(hex[2 * i]);
+    const int lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+template <std::size_t N>
+void write_hex_bytes(const std::array<uint8_t, N>& bytes, char* out) noexcept {
+  for (std::size_t i = 0; i < N; ++i) {
+    out[2 * i] = kHexDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kHexDigits[bytes[i] & 0xf];
+  }
+}
+
+bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Calls fn(member) for every non-empty (after OWS trimming) comma-separated member.
+template <typename Fn>
+bool for_each_member(std::string_view header, Fn&& fn) {
+  std::size_t pos = 0;
+  while (pos <= header.size()) {
+    std::size_t comma = header.find(',', pos);
+    if (comma == std::string_view::npos) comma = header.size();
+    const std::string_view member = trim_ows(header.substr(pos, comma - pos));
+    if (!member.empty() && !fn(member)) return false;
+    pos = comma + 1;
+  }
+  return true;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void append_double(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec == std::errc()) out.append(buf, end);
+}
+
+}  // namespace
+
+// ---- ids ----
+
+std::optional<TraceId> TraceId::from_hex(std::string_view hex) noexcept {
+  std::array<uint8_t, kSize> bytes{};
+  if (!parse_hex(hex, bytes)) return std::nullopt;
+  return TraceId(bytes);
+}
+void TraceId::write_hex(char* out) const noexcept { write_hex_bytes(bytes_, out); }
+std::string TraceId::to_hex() const {
+  std::string s(kHexSize, '0');
+  write_hex(s.data());
+  return s;
+}
+
+std::optional<SpanId> SpanId::from_hex(std::string_view hex) noexcept {
+  std::array<uint8_t, kSize> bytes{};
+  if (!parse_hex(hex, bytes)) return std::nullopt;
+  return SpanId(bytes);
+}
+void SpanId::write_hex(char* out) const noexcept { write_hex_bytes(bytes_, out); }
+std::string SpanId::to_hex() const {
+  std::string s(kHexSize, '0');
+  write_hex(s.data());
+  return s;
+}
+
+// ---- trace state ----
+
+bool TraceState::valid_key(std::string_view key) noexcept {
+  // key = ( lcalpha / DIGIT ) 0*255 ( keychar ); keychar = lcalpha / DIGIT / "_" / "-" / "*" /
+  // "/" / "@"   (Trace Context Level 2)
+  if (key.empty() || key.size() > 256) return false;
+  if (!is_lcalpha(key[0]) && !is_digit(key[0])) return false;
+  for (char c : key.substr(1)) {
+    if (!is_lcalpha(c) && !is_digit(c) && c != '_' && c != '-' && c != '*' && c != '/' &&
+        c != '@') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool TraceState::valid_value(std::string_view value) noexcept {
+  // value = 0*255(chr) nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E; chr = %x20 / nblk-chr
+  if (value.empty() || value.size() > 256) return false;
+  if (value.back() == ' ') return false;
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
+std::optional<TraceState> TraceState::parse(std::string_view header) {
+  // Keys seen so far, for the duplicate check (at most 32, so a linear scan is fine).
+  std::array<std::string_view, kMaxMembers> keys{};
+  std::size_t count = 0;
+  bool ok = for_each_member(header, [&](std::string_view member) {
+    const std::size_t eq = member.find('=');
+    if (eq == std::string_view::npos) return false;
+    const std::string_view key = member.substr(0, eq);
+    const std::string_view value = member.substr(eq + 1);
+    if (!valid_key(key) || !valid_value(value)) return false;
+    if (count == kMaxMembers) return false;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (keys[i] == key) return false;
+    }
+    keys[count++] = key;
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  TraceState ts;
+  // Canonical form: members joined by ',' without OWS.
+  for_each_member(header, [&](std::string_view member) {
+    if (!ts.header_.empty()) ts.header_ += ',';
+    ts.header_ += member;
+    return true;
+  });
+  return ts;
+}
+
+std::optional<std::string_view> TraceState::get(std::string_view key) const noexcept {
+  std::optional<std::string_view> found;
+  for_each_member(std::string_view(header_), [&](std::string_view member) {
+    const std::size_t eq = member.find('=');
+    if (member.substr(0, eq) == key) {
+      found = member.substr(eq + 1);
+      return false;
+    }
+    return true;
+  });
+  return found;
+}
+
+std::size_t TraceState::size() const noexcept {
+  std::size_t n = 0;
+  for_each_member(std::string_view(header_), [&](std::string_view) {
+    ++n;
+    return true;
+  });
+  return n;
+}
+
+void TraceState::for_each(const std::function<void(std::string_view, std::string_view)>& fn) const {
+  for_each_member(std::string_view(header_), [&](std::string_view member) {
+    const std::size_t eq = member.find('=');
+    fn(member.substr(0, eq), member.substr(eq + 1));
+    return true;
+  });
+}
+
+TraceState TraceState::without(std::string_view key) const {
+  TraceState out;
+  for_each_member(std::string_view(header_), [&](std::string_view member) {
+    if (member.substr(0, member.find('=')) != key) {
+      if (!out.header_.empty()) out.header_ += ',';
+      out.header_ += member;
+    }
+    return true;
+  });
+  return out;
+}
+
+TraceState TraceState::with(std::string_view key, std::string_view value) const {
+  if (!valid_key(key)) {
+    throw Error("tracestate: invalid key '" + std::string(key) +
+                "' (lowercase letter or digit first, then a-z 0-9 _ - * / @, at most 256)");
+  }
+  if (!valid_value(value)) {
+    throw Error("tracestate: invalid value for key '" + std::string(key) +
+                "' (1 to 256 printable ASCII characters except ',' and '=', not ending in a "
+                "space)");
+  }
+  TraceState out;
+  out.header_.reserve(header_.size() + key.size() + value.size() + 2);
+  out.header_.append(key).append(1, '=').append(value);
+  std::size_t count = 1;
+  for_each_member(std::string_view(header_), [&](std::string_view member) {
+    if (member.substr(0, member.find('=')) == key) return true;
+    if (count == kMaxMembers) return false;  // the right-most members fall off
+    out.header_ += ',';
+    out.header_ += member;
+    ++count;
+    return true;
+  });
+  return out;
+}
+
+std::string TraceState::header_truncated(std::size_t max_size) const {
+  if (header_.size() <= max_size) return header_;
+  std::vector<std::string_view> members;
+  for_each_member(std::string_view(header_), [&](std::string_view m) {
+    members.push_back(m);
+    return true;
+  });
+  auto total = [&] {
+    std::size_t n = 0;
+    for (auto m : members) n += m.size();
+    return members.empty() ? 0 : n + members.size() - 1;
+  };
+  // First entries longer than 128 characters, from the right; then from the right.
+  for (std::size_t i = members.size(); i-- > 0 && total() > max_size;) {
+    if (members[i].size() > 128) members.erase(members.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  while (!members.empty() && total() > max_size) members.pop_back();
+  std::string out;
+  for (auto m : members) {
+    if (!out.empty()) out += ',';
+    out += m;
+  }
+  return out;
+}
+
+// ---- enums ----
+
+std::string_view to_string(SpanKind kind) noexcept {
+  switch (kind) {
+    case SpanKind::kInternal: return "internal";
+    case SpanKind::kServer: return "server";
+    case SpanKind::kClient: return "client";
+    case SpanKind::kProducer: return "producer";
+    case SpanKind::kConsumer: return "consumer";
+  }
+  return "internal";
+}
+
+std::string_view to_string(StatusCode code) noexcept {
+  switch (code) {
+    case StatusCode::kUnset: return "unset";
+    case StatusCode::kOk: return "ok";
+    case StatusCode::kError: return "error";
+  }
+  return "unset";
+}
+
+// ---- attribute values ----
+
+std::string to_string(const AttributeValue& value) {
+  struct Visitor {
+    std::string operator()(std::monostate) const { return {}; }
+    std::string operator()(const std::string& s) const { return s; }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(int64_t v) const { return std::to_string(v); }
+    std::string operator()(double v) const {
+      std::string out;
+      append_double(out, v);
+      return out;
+    }
+    std::string operator()(const std::vector<std::string>& v) const {
+      std::string out = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, v[i]);
+      }
+      return out + "]";
+    }
+    std::string operator()(const std::vector<bool>& v) const {
+      std::string out = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += v[i] ? "true" : "false";
+      }
+      return out + "]";
+    }
+    std::string operator()(const std::vector<int64_t>& v) const {
+      std::string out = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(v[i]);
+      }
+      return out + "]";
+    }
+    std::string operator()(const std::vector<double>& v) const {
+      std::string out = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        append_double(out, v[i]);
+      }
+      return out + "]";
+    }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+void assign(AttributeValue& out, std::string_view v) {
+  if (auto* s = std::get_if<std::string>(&out)) {
+    s->assign(v);
+  } else {
+    out.emplace<std::string>(v);
+  }
+}
+
+void assign(AttributeValue& out, const AttributeValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    assign(out, std::string_view(*s));
+  } else {
+    out = v;
+  }
+}
+
+// ---- SpanData ----
+
+void SpanData::clear() noexcept {
+  name.clear();
+  context.trace_id = TraceId();
+  context.span_id = SpanId();
+  context.flags = TraceFlags();
+  context.trace_state.clear();
+  context.remote = false;
+  parent_span_id = SpanId();
+  parent_remote = false;
+  kind = SpanKind::kInternal;
+  start_unix_nanos = 0;
+  end_unix_nanos = 0;
+  status.code = StatusCode::kUnset;
+  status.message.clear();
+  attributes.clear();
+  events.clear();
+  links.clear();
+  dropped_attributes_count = 0;
+  dropped_events_count = 0;
+  dropped_links_count = 0;
+  scope = nullptr;
+  resource = nullptr;
+}
+
+namespace {
+void copy_attributes(const AttributeList& from, AttributeList& to) {
+  for (const KeyValue& kv : from) to.push_back(kv);
+}
+}  // namespace
+
+SpanData SpanData::clone() const {
+  SpanData out;
+  out.name = name;
+  out.context = context;
+  out.parent_span_id = parent_span_id;
+  out.parent_remote = parent_remote;
+  out.kind = kind;
+  out.start_unix_nanos = start_unix_nanos;
+  out.end_unix_nanos = end_unix_nanos;
+  out.status = status;
+  copy_attributes(attributes, out.attributes);
+  for (const Event& e : events) {
+    Event& c = out.events.next_slot();
+    c.name = e.name;
+    c.time_unix_nanos = e.time_unix_nanos;
+    copy_attributes(e.attributes, c.attributes);
+    c.dropped_attributes_count = e.dropped_attributes_count;
+  }
+  for (const Link& l : links) {
+    Link& c = out.links.next_slot();
+    c.context = l.context;
+    copy_attributes(l.attributes, c.attributes);
+    c.dropped_attributes_count = l.dropped_attributes_count;
+  }
+  out.dropped_attributes_count = dropped_attributes_count;
+  out.dropped_events_count = dropped_events_count;
+  out.dropped_links_count = dropped_links_count;
+  out.scope = scope;
+  out.resource = resource;
+  return out;
+}
+
+}  // namespace vigil::trace
