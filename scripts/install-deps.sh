@@ -19,6 +19,8 @@ packages=(
   # (civetweb: libcivetweb-dev's CMake package checks that /usr/bin/civetweb, shipped by the
   #  civetweb package, exists; without it find_package(civetweb) fails.)
   libcivetweb-dev civetweb zlib1g-dev nlohmann-json3-dev libcurl4-openssl-dev
+  # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
+  protobuf-compiler libprotobuf-dev
   # integration tests: a real Prometheus server scrapes vigil-demo (scripts use curl, python3)
   prometheus curl ca-certificates python3
 )

@@ -1,0 +1,112 @@
+// src/exporters/http_sender.h (private): HTTP POST over libcurl with an enforced deadline, an
+// abort that works from any thread, and the OTLP retry policy. Not installed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vigil/exporters/otlp_trace_exporter.h"
+
+namespace vigil::exporters::detail {
+
+using Clock = std::chrono::steady_clock;
+
+struct HttpConfig {
+  std::string url;
+  std::string content_type;  // of the request body
+  bool gzip = false;         // the body is gzipped: send Content-Encoding: gzip
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string certificate_file;
+  std::string client_certificate_file;
+  std::string client_key_file;
+  std::size_t max_response_bytes = 64u << 10;
+};
+
+// The outcome of one HTTP attempt.
+struct HttpResult {
+  long status = 0;           // HTTP status; 0 when no response arrived
+  std::string body;          // response body, cut at max_response_bytes
+  std::string content_type;  // response Content-Type ("" when none)
+  std::string retry_after;   // Retry-After header value ("" when none)
+  std::string error;         // transport error text when status == 0
+  bool timed_out = false;    // the attempt hit its deadline
+  bool aborted = false;      // HttpSender::abort() was called
+};
+
+// One libcurl easy handle (its connection is reused between posts) driven through a multi handle
+// so that abort() wakes it at once. post() and sleep_until() are called by one thread at a time;
+// abort() from any thread.
+class HttpSender {
+ public:
+  // Throws vigil::Error when libcurl cannot be initialised.
+  explicit HttpSender(HttpConfig config);
+  ~HttpSender();
+  HttpSender(const HttpSender&) = delete;
+  HttpSender& operator=(const HttpSender&) = delete;
+
+  // POSTs `body`; returns by `deadline` (plus a few ms) or soon after abort(). Never throws
+  // except std::bad_alloc.
+  HttpResult post(std::string_view body, Clock::time_point deadline);
+
+  // Waits until `until`; false when abort() was called (at once if it already was).
+  bool sleep_until(Clock::time_point until);
+
+  // Makes a running post() and sleep_until() return promptly, and every later one at once.
+  // Thread-safe; never throws.
+  void abort() noexcept;
+  bool aborted() const noexcept { return aborted_.load(std::memory_order_acquire); }
+
+  const HttpConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Curl;
+  HttpConfig config_;
+  std::unique_ptr<Curl> curl_;
+  std::atomic<bool> aborted_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// 429, 502, 503 and 504: the statuses OTLP/HTTP says to retry.
+bool retryable_status(long status) noexcept;
+
+// A Retry-After value: delay-seconds ("120") or an HTTP-date (IMF-fixdate, RFC 850 or asctime),
+// relative to `now`; a date in the past gives 0. nullopt when malformed. Never throws.
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now) noexcept;
+
+// The wait before retry number `retry` (1 for the first retry): min(max_backoff,
+// initial_backoff * multiplier^(retry-1)) scaled by (1 - jitter * random01), random01 in [0, 1).
+std::chrono::milliseconds backoff_delay(const OtlpRetryOptions& options, int retry,
+                                        double random01) noexcept;
+
+enum class SendOutcome : uint8_t {
+  kDelivered,   // a 2xx response
+  kHttpError,   // a status that is not retried (4xx but 429), or retried out of attempts/time
+  kTimeout,     // the deadline passed before a response (or before a retry could start)
+  kConnection,  // connection errors until attempts or time ran out
+  kAborted,     // abort() was called
+};
+
+struct SendReport {
+  SendOutcome outcome = SendOutcome::kTimeout;
+  HttpResult last;     // the last attempt's result
+  int attempts = 0;    // HTTP attempts made
+  std::string detail;  // why it stopped, for messages ("retry after 30s exceeds the deadline")
+};
+
+// Posts `body` and retries as OtlpRetryOptions says, never past `deadline`. `random01` gives
+// jitter draws in [0, 1). Never throws except std::bad_alloc.
+SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
+                           const OtlpRetryOptions& retry, const std::function<double()>& random01);
+
+}  // namespace vigil::exporters::detail

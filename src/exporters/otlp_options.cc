@@ -1,0 +1,289 @@
+// OtlpTraceExporterOptions: validation, OTEL_EXPORTER_OTLP_* variables, header lists.
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vigil/core/error.h"
+#include "vigil/exporters/otlp_trace_exporter.h"
+
+namespace vigil::exporters {
+namespace {
+
+constexpr std::chrono::milliseconds kDefaultTimeout{10000};
+constexpr std::string_view kDefaultEndpoint = "http://localhost:4318/v1/traces";
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// RFC 9110 tchar.
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+bool sendable_value(std::string_view s) noexcept {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    const int hi = hex_digit(s[i + 1]);
+    const int lo = hex_digit(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// "http://" or "https://" followed by a host. Returns an error message, "" when fine.
+std::string check_endpoint(std::string_view url) {
+  const std::string l = lower(url.substr(0, std::min<std::size_t>(url.size(), 8)));
+  std::size_t host_at = 0;
+  if (l.rfind("http://", 0) == 0) {
+    host_at = 7;
+  } else if (l.rfind("https://", 0) == 0) {
+    host_at = 8;
+  } else {
+    return "must start with http:// or https://";
+  }
+  const std::string_view rest = url.substr(host_at);
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':' || rest.front() == '?') {
+    return "has no host";
+  }
+  if (std::any_of(url.begin(), url.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+    return "contains spaces or control characters";
+  }
+  return {};
+}
+
+// The value of the signal-specific variable, else of the generic one.
+struct Setting {
+  std::string name;
+  std::string value;
+};
+std::optional<Setting> lookup(const trace::Environment& env, std::string_view suffix, bool traces) {
+  const std::string name =
+      std::string(traces ? "OTEL_EXPORTER_OTLP_TRACES_" : "OTEL_EXPORTER_OTLP_") +
+      std::string(suffix);
+  if (auto v = env.get(name)) return Setting{name, *v};
+  return std::nullopt;
+}
+
+void warn_bad(const trace::Environment& env, const Setting& s, std::string_view rule,
+              std::string_view fallback) {
+  env.warn(s.name + "='" + s.value + "' " + std::string(rule) + "; using " + std::string(fallback));
+}
+
+}  // namespace
+
+std::string_view to_string(OtlpProtocol protocol) noexcept {
+  return protocol == OtlpProtocol::kHttpJson ? "http/json" : "http/protobuf";
+}
+
+std::string_view to_string(OtlpCompression compression) noexcept {
+  return compression == OtlpCompression::kGzip ? "gzip" : "none";
+}
+
+std::vector<std::pair<std::string, std::string>> parse_otlp_headers(
+    std::string_view text, std::vector<std::string>* errors) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto error = [errors](std::string message) {
+    if (errors != nullptr) errors->push_back(std::move(message));
+  };
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    std::string_view entry = trim(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (entry.empty()) continue;
+    const std::size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) {
+      error("header entry '" + std::string(entry) + "' has no '='");
+      continue;
+    }
+    const std::string_view key = trim(entry.substr(0, eq));
+    if (!is_token(key)) {
+      error("header entry '" + std::string(entry) + "': '" + std::string(key) +
+            "' is not a valid header name");
+      continue;
+    }
+    auto value = percent_decode(trim(entry.substr(eq + 1)));
+    if (!value) {
+      error("header entry '" + std::string(entry) + "' has a malformed %-escape");
+      continue;
+    }
+    if (!sendable_value(*value)) {
+      error("header '" + std::string(key) + "' decodes to CR, LF or NUL");
+      continue;
+    }
+    out.emplace_back(std::string(key), std::move(*value));
+  }
+  return out;
+}
+
+void OtlpTraceExporterOptions::validate() const {
+  const std::string problem = check_endpoint(endpoint);
+  if (!problem.empty()) {
+    throw Error("OTLP exporter: endpoint '" + endpoint + "' " + problem);
+  }
+  for (const auto& [name, value] : headers) {
+    if (!is_token(name)) {
+      throw Error("OTLP exporter: header name '" + name + "' is not an HTTP token");
+    }
+    if (!sendable_value(value)) {
+      throw Error("OTLP exporter: the value of header '" + name + "' contains CR, LF or NUL");
+    }
+  }
+  if (timeout.count() <= 0) throw Error("OTLP exporter: timeout must be positive");
+  if (retry.max_attempts < 1 || retry.max_attempts > 100) {
+    throw Error("OTLP exporter: retry.max_attempts must be in [1, 100]");
+  }
+  if (retry.initial_backoff.count() < 0 || retry.max_backoff < retry.initial_backoff) {
+    throw Error("OTLP exporter: retry backoffs must satisfy 0 <= initial_backoff <= max_backoff");
+  }
+  if (!(retry.multiplier >= 1.0) || retry.multiplier > 100.0) {
+    throw Error("OTLP exporter: retry.multiplier must be in [1, 100]");
+  }
+  if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0)) {
+    throw Error("OTLP exporter: retry.jitter must be in [0, 1]");
+  }
+}
+
+OtlpTraceExporterOptions OtlpTraceExporterOptions::from_env(const trace::Environment& env) {
+  OtlpTraceExporterOptions o;
+
+  // Endpoint: the traces variable as is; the generic one with v1/traces appended.
+  bool have_endpoint = false;
+  if (auto s = lookup(env, "ENDPOINT", true)) {
+    const std::string problem = check_endpoint(s->value);
+    if (problem.empty()) {
+      o.endpoint = s->value;
+      have_endpoint = true;
+    } else {
+      warn_bad(env, *s, problem, "OTEL_EXPORTER_OTLP_ENDPOINT or the default");
+    }
+  }
+  if (!have_endpoint) {
+    if (auto s = lookup(env, "ENDPOINT", false)) {
+      const std::string problem = check_endpoint(s->value);
+      if (problem.empty()) {
+        std::string url = s->value;
+        if (url.back() != '/') url += '/';
+        o.endpoint = url + "v1/traces";
+      } else {
+        warn_bad(env, *s, problem, kDefaultEndpoint);
+      }
+    }
+  }
+
+  // Headers: generic first, the traces list wins per (case-insensitive) name.
+  for (bool traces : {false, true}) {
+    auto s = lookup(env, "HEADERS", traces);
+    if (!s) continue;
+    std::vector<std::string> errors;
+    auto parsed = parse_otlp_headers(s->value, &errors);
+    for (const std::string& e : errors) env.warn(s->name + ": " + e + "; entry ignored");
+    for (auto& [name, value] : parsed) {
+      const std::string key = lower(name);
+      auto it = std::find_if(o.headers.begin(), o.headers.end(),
+                             [&](const auto& h) { return lower(h.first) == key; });
+      if (it != o.headers.end()) {
+        it->second = std::move(value);
+      } else {
+        o.headers.emplace_back(std::move(name), std::move(value));
+      }
+    }
+  }
+
+  for (bool traces : {true, false}) {
+    auto s = lookup(env, "PROTOCOL", traces);
+    if (!s) continue;
+    const std::string v = lower(trim(s->value));
+    if (v == "http/protobuf") {
+      o.protocol = OtlpProtocol::kHttpProtobuf;
+    } else if (v == "http/json") {
+      o.protocol = OtlpProtocol::kHttpJson;
+    } else if (v == "grpc") {
+      warn_bad(env, *s, "is not supported by vigil (OTLP/HTTP only)", "http/protobuf");
+    } else {
+      warn_bad(env, *s, "must be http/protobuf or http/json", "http/protobuf");
+    }
+    break;
+  }
+
+  for (bool traces : {true, false}) {
+    auto s = lookup(env, "COMPRESSION", traces);
+    if (!s) continue;
+    const std::string v = lower(trim(s->value));
+    if (v == "gzip") {
+      o.compression = OtlpCompression::kGzip;
+    } else if (v == "none") {
+      o.compression = OtlpCompression::kNone;
+    } else {
+      warn_bad(env, *s, "must be gzip or none", "none");
+    }
+    break;
+  }
+
+  for (bool traces : {true, false}) {
+    auto s = lookup(env, "TIMEOUT", traces);
+    if (!s) continue;
+    const std::string_view v = trim(s->value);
+    int64_t ms = 0;
+    bool ok = !v.empty() && v.size() <= 12 &&
+              std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (ok) {
+      for (char c : v) ms = ms * 10 + (c - '0');
+      ok = ms > 0;
+    }
+    if (ok) {
+      o.timeout = std::chrono::milliseconds(ms);
+    } else {
+      warn_bad(env, *s, "must be a positive number of milliseconds",
+               std::to_string(kDefaultTimeout.count()));
+    }
+    break;
+  }
+
+  const auto either = [&env](std::string_view suffix) {
+    auto s = lookup(env, suffix, true);
+    return s ? s : lookup(env, suffix, false);
+  };
+  if (auto s = either("CERTIFICATE")) o.certificate_file = s->value;
+  if (auto s = either("CLIENT_CERTIFICATE")) o.client_certificate_file = s->value;
+  if (auto s = either("CLIENT_KEY")) o.client_key_file = s->value;
+  return o;
+}
+
+}  // namespace vigil::exporters
