@@ -1,0 +1,150 @@
+#include "vigil/admin/health_endpoints.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vigil/core/error.h"
+#include "vigil/health/monitor.h"
+
+namespace vigil::admin {
+namespace {
+
+// Constant-time comparison (for the bearer token): the time does not depend on where the
+// strings differ.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = a.size() < b.size() ? a.size() : b.size();
+  for (size_t i = 0; i < n; ++i) {
+    diff = static_cast<unsigned char>(
+        diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+  }
+  return diff == 0;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+struct Shared {
+  health::HealthMonitor* monitor;
+  std::string token;
+  std::function<bool(const Request&)> authenticate;
+  health::Detail unauthenticated;
+
+  bool authenticated(const Request& req) const noexcept {
+    if (!token.empty()) {
+      if (std::optional<std::string_view> h = req.header("Authorization")) {
+        std::string_view v = *h;
+        while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+        while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+        if (v.size() > 7 && iequals_ascii(v.substr(0, 7), "bearer ")) {
+          std::string_view given = v.substr(7);
+          while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+          if (constant_time_equal(given, token)) return true;
+        }
+      }
+    }
+    if (authenticate) {
+      try {
+        return authenticate(req);
+      } catch (...) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  Response respond(const Request& req, const health::HealthReport& report) const {
+    const health::Detail detail = authenticated(req) ? health::Detail::kFull : unauthenticated;
+    Response res;
+    res.status = health::http_status(report.status);
+    res.content_type = health::kHealthJsonContentType;
+    res.body = health::to_json(report, detail);
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
+  }
+};
+
+}  // namespace
+
+void add_health_endpoints(Server& server, health::HealthMonitor& monitor,
+                          HealthEndpointOptions options) {
+  std::string base = std::move(options.path);
+  if (base.empty() || base.front() != '/') {
+    throw Error("health endpoints: the path must start with '/' (got \"" + base + "\")");
+  }
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  const std::string prefix = base == "/" ? std::string("/") : base + "/";
+
+  auto shared = std::make_shared<Shared>();
+  shared->monitor = &monitor;
+  shared->token = std::move(options.bearer_token);
+  shared->authenticate = std::move(options.authenticate);
+  const bool has_auth = !shared->token.empty() || static_cast<bool>(shared->authenticate);
+  shared->unauthenticated = options.unauthenticated_detail.value_or(
+      has_auth ? health::Detail::kStatusOnly : health::Detail::kFull);
+
+  struct Route {
+    std::string path;
+    bool prefix;
+    Handler handler;
+    std::string description;
+  };
+  std::vector<Route> routes;
+  auto group_route = [&](std::string path, std::string_view group, std::string description) {
+    routes.push_back({std::move(path), false,
+                      [shared, group = std::string(group)](const Request& req) {
+                        return shared->respond(req, shared->monitor->evaluate(group));
+                      },
+                      std::move(description)});
+  };
+  group_route(prefix + "live", health::kLiveness, "liveness probe (application/health+json)");
+  group_route(prefix + "ready", health::kReadiness, "readiness probe (application/health+json)");
+  group_route(prefix + "startup", health::kStartup, "startup probe (application/health+json)");
+  routes.push_back({base, false,
+                    [shared](const Request& req) {
+                      return shared->respond(req, shared->monitor->evaluate_all());
+                    },
+                    "health of every check (application/health+json)"});
+  if (options.group_endpoints) {
+    routes.push_back(
+        {prefix, true,
+         [shared, prefix](const Request& req) {
+           const std::string_view group = req.path.substr(std::min(prefix.size(), req.path.size()));
+           if (group.empty() || group.find('/') != std::string_view::npos ||
+               !shared->monitor->has_group(group)) {
+             Response res;
+             res.status = 404;
+             res.body = "404 Not Found: no health check group \"" + std::string(group) + "\"\n";
+             return res;
+           }
+           return shared->respond(req, shared->monitor->evaluate(group));
+         },
+         "health of a check group, e.g. " + prefix + "dependencies"});
+  }
+
+  // All or nothing: on a clash, remove what was registered.
+  size_t done = 0;
+  try {
+    for (Route& r : routes) {
+      HandleOptions ho;
+      ho.prefix = r.prefix;
+      ho.methods = {"GET"};
+      ho.description = std::move(r.description);
+      server.handle(r.path, std::move(r.handler), std::move(ho));
+      ++done;
+    }
+  } catch (...) {
+    for (size_t i = 0; i < done; ++i) server.remove(routes[i].path, routes[i].prefix);
+    throw;
+  }
+}
+
+}  // namespace vigil::admin
