@@ -52,8 +52,7 @@ void warn(std::string_view message) noexcept {
   } catch (...) {
     // fall through to stderr
   }
-  std::fprintf(stderr, "vigil: warning: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+  std::fprintf(stderr, "vigil: warning: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
 Environment::Environment()
@@ -107,8 +106,8 @@ int64_t Environment::get_int(std::string_view name, int64_t fallback, int64_t mi
   int64_t out = 0;
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   if (ec != std::errc() || end != t.data() + t.size() || out < min || out > max) {
-    warn(std::string(name) + "='" + *v + "' is not an integer in [" + std::to_string(min) +
-         ", " + std::to_string(max) + "]; using " + std::to_string(fallback));
+    warn(std::string(name) + "='" + *v + "' is not an integer in [" + std::to_string(min) + ", " +
+         std::to_string(max) + "]; using " + std::to_string(fallback));
     return fallback;
   }
   return out;

@@ -71,9 +71,9 @@ std::string random_uuid() {
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // variant 10
   char out[37];
   std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 
@@ -156,7 +156,8 @@ Resource Resource::create(const ResourceOptions& options, const Environment& env
                  " (expected key=value pairs separated by ',', values percent-encoded)");
       }
     }
-    if (auto name = env.get("OTEL_SERVICE_NAME")) upsert(attrs, "service.name", std::string(trim(*name)));
+    if (auto name = env.get("OTEL_SERVICE_NAME"))
+      upsert(attrs, "service.name", std::string(trim(*name)));
   }
   return Resource(std::move(attrs));
 }

@@ -68,11 +68,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -270,20 +280,28 @@ std::string TraceState::header_truncated(std::size_t max_size) const {
 
 std::string_view to_string(SpanKind kind) noexcept {
   switch (kind) {
-    case SpanKind::kInternal: return "internal";
-    case SpanKind::kServer: return "server";
-    case SpanKind::kClient: return "client";
-    case SpanKind::kProducer: return "producer";
-    case SpanKind::kConsumer: return "consumer";
+    case SpanKind::kInternal:
+      return "internal";
+    case SpanKind::kServer:
+      return "server";
+    case SpanKind::kClient:
+      return "client";
+    case SpanKind::kProducer:
+      return "producer";
+    case SpanKind::kConsumer:
+      return "consumer";
   }
   return "internal";
 }
 
 std::string_view to_string(StatusCode code) noexcept {
   switch (code) {
-    case StatusCode::kUnset: return "unset";
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kError: return "error";
+    case StatusCode::kUnset:
+      return "unset";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kError:
+      return "error";
   }
   return "unset";
 }

@@ -1,8 +1,9 @@
 // vigil/trace/span_data.h: the data model of tracing: ids, span contexts, attributes, events,
 // links and SpanData, a finished span as exporters see it.
 //
-//   vigil::trace::TraceId id = *vigil::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736");
-//   std::string hex = id.to_hex();                       // "4bf92f35..."
+//   vigil::trace::TraceId id =
+//   *vigil::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736"); std::string hex =
+//   id.to_hex();                       // "4bf92f35..."
 //
 //   void MyExporter::export_spans(std::span<const SpanData* const> spans, ...) {
 //     for (const SpanData* s : spans) {
@@ -127,7 +128,7 @@ class SpanId {
 // W3C trace flags (one byte). Bits other than these are kept as received but have no meaning.
 struct TraceFlags {
   static constexpr uint8_t kSampled = 0x01;  // the caller may have recorded this trace
-  static constexpr uint8_t kRandom = 0x02;   // level 2: the right 7 bytes of the trace id are random
+  static constexpr uint8_t kRandom = 0x02;  // level 2: the right 7 bytes of the trace id are random
 
   uint8_t value = 0;
 
@@ -355,8 +356,8 @@ class Resource;  // vigil/trace/resource.h
 // A finished span. Exporters read it; the recording side owns and reuses it.
 struct SpanData {
   std::string name;
-  SpanContext context;     // this span's trace id, span id, flags and tracestate
-  SpanId parent_span_id;   // invalid (all zero) for a root span
+  SpanContext context;         // this span's trace id, span id, flags and tracestate
+  SpanId parent_span_id;       // invalid (all zero) for a root span
   bool parent_remote = false;  // the parent came from another process
   SpanKind kind = SpanKind::kInternal;
   uint64_t start_unix_nanos = 0;

@@ -1,0 +1,155 @@
+// vigil/trace/span.h: a span, one timed operation of a trace, as a movable RAII value.
+//
+//   {
+//     vigil::trace::Span span = tracer.start_span("llm_call", {.kind = SpanKind::kClient});
+//     span.set_attribute("gen_ai.system", "openai");
+//     span.set_attribute("gen_ai.usage.input_tokens", 812);
+//     span.add_event("retry", {{"attempt", 2}});
+//     if (failed) span.set_status(StatusCode::kError, "rate limited");
+//   }  // ends here, unless end() was called before
+//
+// A Span holds a pointer to a pooled record: no shared_ptr, no allocation per span once the pool
+// is warm. A default-constructed Span, a span from a disabled tracer and a span the sampler
+// dropped accept every call and cost nearly nothing (recording() is false; an unsampled span
+// still has a context, so it propagates). While a span is *current* (the default when started),
+// spans started on the same thread become its children; ending it restores the previous current
+// span. End a current span on the thread that started it.
+//
+// Thread-safety: a Span is not thread-safe; use it from one thread at a time (it may be moved to
+// and ended on another thread). Every member is noexcept; recording never blocks and never throws.
+// Limits (attributes, events, links; OTEL_SPAN_*_LIMIT) drop what exceeds them and count the
+// drops on the span.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "vigil/trace/span_data.h"
+
+namespace vigil::trace {
+
+namespace detail {
+struct SpanRecord;
+}  // namespace detail
+
+// An attribute value passed to the API: a view, so passing one never allocates.
+class AttributeArg {
+ public:
+  enum class Type : uint8_t { kString, kBool, kInt, kDouble, kValue };
+  AttributeArg(std::string_view v) noexcept : type_(Type::kString), s_(v) {}    // NOLINT
+  AttributeArg(const char* v) noexcept : type_(Type::kString), s_(v) {}         // NOLINT
+  AttributeArg(const std::string& v) noexcept : type_(Type::kString), s_(v) {}  // NOLINT
+  AttributeArg(bool v) noexcept : type_(Type::kBool), b_(v) {}                  // NOLINT
+  template <std::integral T>
+  requires(!std::same_as<T, bool>) AttributeArg(T v)
+  noexcept : type_(Type::kInt), i_(static_cast<int64_t>(v)) {}  // NOLINT
+  template <std::floating_point T>
+  AttributeArg(T v) noexcept : type_(Type::kDouble), d_(static_cast<double>(v)) {}  // NOLINT
+  AttributeArg(const AttributeValue& v) noexcept : type_(Type::kValue), v_(&v) {}   // NOLINT
+
+  Type type() const noexcept { return type_; }
+  std::string_view string() const noexcept { return s_; }
+  bool boolean() const noexcept { return b_; }
+  int64_t integer() const noexcept { return i_; }
+  double number() const noexcept { return d_; }
+  const AttributeValue& value() const noexcept { return *v_; }
+  // Writes this value into `out`, reusing its buffers.
+  void assign_to(AttributeValue& out) const;
+
+ private:
+  Type type_;
+  std::string_view s_;
+  bool b_ = false;
+  int64_t i_ = 0;
+  double d_ = 0;
+  const AttributeValue* v_ = nullptr;
+};
+
+struct Attribute {
+  std::string_view key;
+  AttributeArg value;
+};
+
+class Span {
+ public:
+  // A no-op span.
+  Span() noexcept = default;
+  Span(Span&& other) noexcept : rec_(std::exchange(other.rec_, nullptr)) {}
+  // Ends the span this one held, then takes over `other`'s.
+  Span& operator=(Span&& other) noexcept {
+    if (this != &other) {
+      end();
+      rec_ = std::exchange(other.rec_, nullptr);
+    }
+    return *this;
+  }
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span() { end(); }
+
+  // True when the span records (it was sampled or the sampler chose record-only) and has not
+  // ended.
+  bool recording() const noexcept;
+  // The span's context (invalid for a no-op span). Copies the tracestate.
+  SpanContext context() const;
+  TraceId trace_id() const noexcept;
+  SpanId span_id() const noexcept;
+  // Not ended and not a no-op span (false after end()).
+  explicit operator bool() const noexcept { return rec_ != nullptr; }
+
+  // Sets an attribute (replacing the value of the same key). Cost ~5-10 ns; allocates only when
+  // a pooled buffer must grow.
+  Span& set_attribute(std::string_view key, AttributeArg value) noexcept;
+  // Sets an array attribute.
+  Span& set_attribute(std::string_view key, std::vector<std::string> value) noexcept {
+    return set_value(key, AttributeValue(std::move(value)));
+  }
+  Span& set_attribute(std::string_view key, std::vector<int64_t> value) noexcept {
+    return set_value(key, AttributeValue(std::move(value)));
+  }
+  Span& set_attribute(std::string_view key, std::vector<double> value) noexcept {
+    return set_value(key, AttributeValue(std::move(value)));
+  }
+  Span& set_attribute(std::string_view key, std::vector<bool> value) noexcept {
+    return set_value(key, AttributeValue(std::move(value)));
+  }
+  // Sets any AttributeValue.
+  Span& set_value(std::string_view key, AttributeValue value) noexcept;
+  // Adds an event at `time_unix_nanos` (0: now).
+  Span& add_event(std::string_view name, std::initializer_list<Attribute> attributes = {},
+                  uint64_t time_unix_nanos = 0) noexcept;
+  // Adds a link to another span's context (ignored when the context is invalid).
+  Span& add_link(const SpanContext& context,
+                 std::initializer_list<Attribute> attributes = {}) noexcept;
+  // Sets the status. kOk is final (later kError is ignored, as in OpenTelemetry); kUnset is
+  // ignored; the message is kept only with kError.
+  Span& set_status(StatusCode code, std::string_view message = {}) noexcept;
+  // Adds an "exception" event with exception.type and exception.message and sets the status to
+  // error with the message. The type is the demangled dynamic type of `e`.
+  Span& record_exception(const std::exception& e) noexcept;
+  Span& record_exception(std::string_view type, std::string_view message) noexcept;
+  // Records the in-flight exception (call inside a catch block); "unknown" for non-std ones.
+  Span& record_current_exception() noexcept;
+  Span& update_name(std::string_view name) noexcept;
+
+  // Ends the span at `end_unix_nanos` (0: now) and hands it to the processors. Later calls do
+  // nothing. Cost: a clock read and the hand-off (a queue push for the batch processor).
+  void end(uint64_t end_unix_nanos = 0) noexcept {
+    if (rec_ != nullptr) end_slow(end_unix_nanos);
+  }
+
+  // Internal: used by Tracer.
+  explicit Span(detail::SpanRecord* rec) noexcept : rec_(rec) {}
+
+ private:
+  void end_slow(uint64_t end_unix_nanos) noexcept;
+  detail::SpanRecord* rec_ = nullptr;
+};
+
+}  // namespace vigil::trace

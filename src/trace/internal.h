@@ -1,0 +1,65 @@
+// Internals of vigil::trace: span records, their pools, the thread's current context, ids.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vigil/trace/baggage.h"
+#include "vigil/trace/span_data.h"
+#include "vigil/trace/tracer.h"
+
+namespace vigil::trace::detail {
+
+struct ProviderState {
+  Resource resource;
+  std::unique_ptr<Sampler> sampler;
+  std::vector<std::unique_ptr<SpanProcessor>> processors;
+  std::vector<SpanProcessor*> start_processors;  // those that want on_start
+  SpanLimits limits;
+  std::atomic<bool> enabled{true};
+  uint32_t processor_count = 0;
+  std::mutex tracers_mutex;
+  std::vector<std::unique_ptr<Tracer>> tracers;
+  std::atomic<bool> shut_down{false};
+};
+
+// A pooled span: the data exporters see plus bookkeeping.
+struct SpanRecord {
+  SpanData data;
+  ProviderState* provider = nullptr;
+  SpanContext saved_current;  // the thread's current context before this span became current
+  std::atomic<uint32_t> refs{0};
+  SpanRecord* next_free = nullptr;
+  bool recording = false;
+  bool activated = false;
+  bool status_final = false;
+};
+
+SpanRecord* acquire_record() noexcept;
+// Clears the record and returns it to a pool. Any thread.
+void recycle_record(SpanRecord* rec) noexcept;
+// Drops one reference; recycles on the last.
+inline void unref_record(SpanRecord* rec) noexcept {
+  if (rec->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) recycle_record(rec);
+}
+
+// The thread's current context.
+struct ThreadContext {
+  SpanContext span;
+  Baggage baggage;
+};
+ThreadContext& thread_context() noexcept;
+
+// Random ids from a per-thread xoshiro256++ generator, reseeded after fork. Never zero.
+uint64_t random_u64() noexcept;
+TraceId new_trace_id() noexcept;
+SpanId new_span_id() noexcept;
+
+// Wall-clock nanoseconds since the epoch (CLOCK_REALTIME).
+uint64_t now_unix_nanos() noexcept;
+
+}  // namespace vigil::trace::detail

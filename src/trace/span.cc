@@ -1,0 +1,380 @@
+// Span records, their pools, the thread's current context and the Span API.
+#include "vigil/trace/span.h"
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <typeinfo>
+
+#include "internal.h"
+#include "vigil/trace/context.h"
+#include "vigil/trace/processor.h"
+
+namespace vigil::trace {
+namespace detail {
+namespace {
+
+// ---- record pools ----
+// Each thread keeps a free list; records ended or exported on another thread go to that
+// thread's list. Lists over kLocalMax spill half to a global list that threads refill from in
+// chunks. Records are never freed (bounded by the peak number of live spans).
+
+constexpr std::size_t kLocalMax = 512;
+constexpr std::size_t kRefillChunk = 64;
+
+struct GlobalPool {
+  std::mutex mutex;
+  SpanRecord* head = nullptr;
+  std::size_t count = 0;
+};
+GlobalPool& global_pool() {
+  static GlobalPool* p = new GlobalPool();  // never destroyed
+  return *p;
+}
+
+struct LocalPool {
+  SpanRecord* head = nullptr;
+  std::size_t count = 0;
+  ~LocalPool();
+};
+thread_local bool t_pool_gone = false;
+thread_local LocalPool t_pool;
+
+void give_to_global(SpanRecord* head, SpanRecord* tail, std::size_t n) noexcept {
+  GlobalPool& g = global_pool();
+  std::lock_guard lock(g.mutex);
+  tail->next_free = g.head;
+  g.head = head;
+  g.count += n;
+}
+
+LocalPool::~LocalPool() {
+  t_pool_gone = true;
+  if (head == nullptr) return;
+  SpanRecord* tail = head;
+  while (tail->next_free != nullptr) tail = tail->next_free;
+  give_to_global(head, tail, count);
+  head = nullptr;
+  count = 0;
+}
+
+}  // namespace
+
+SpanRecord* acquire_record() noexcept {
+  if (!t_pool_gone) {
+    LocalPool& p = t_pool;
+    if (p.head == nullptr) {
+      GlobalPool& g = global_pool();
+      std::lock_guard lock(g.mutex);
+      for (std::size_t i = 0; i < kRefillChunk && g.head != nullptr; ++i) {
+        SpanRecord* r = g.head;
+        g.head = r->next_free;
+        --g.count;
+        r->next_free = p.head;
+        p.head = r;
+        ++p.count;
+      }
+    }
+    if (p.head != nullptr) {
+      SpanRecord* r = p.head;
+      p.head = r->next_free;
+      --p.count;
+      r->next_free = nullptr;
+      return r;
+    }
+  } else {
+    GlobalPool& g = global_pool();
+    std::lock_guard lock(g.mutex);
+    if (g.head != nullptr) {
+      SpanRecord* r = g.head;
+      g.head = r->next_free;
+      --g.count;
+      r->next_free = nullptr;
+      return r;
+    }
+  }
+  return new (std::nothrow) SpanRecord();
+}
+
+void recycle_record(SpanRecord* rec) noexcept {
+  rec->data.clear();
+  rec->provider = nullptr;
+  rec->saved_current = SpanContext();
+  rec->recording = false;
+  rec->activated = false;
+  rec->status_final = false;
+  if (t_pool_gone) {
+    rec->next_free = nullptr;
+    give_to_global(rec, rec, 1);
+    return;
+  }
+  LocalPool& p = t_pool;
+  rec->next_free = p.head;
+  p.head = rec;
+  if (++p.count > kLocalMax) {
+    // Spill half.
+    SpanRecord* head = p.head;
+    SpanRecord* tail = head;
+    for (std::size_t i = 1; i < kLocalMax / 2; ++i) tail = tail->next_free;
+    p.head = tail->next_free;
+    p.count -= kLocalMax / 2;
+    tail->next_free = nullptr;
+    give_to_global(head, tail, kLocalMax / 2);
+  }
+}
+
+ThreadContext& thread_context() noexcept {
+  thread_local ThreadContext ctx;
+  return ctx;
+}
+
+}  // namespace detail
+
+// ---- SpanRef ----
+
+const SpanData& SpanRef::operator*() const noexcept { return rec_->data; }
+void SpanRef::reset() noexcept {
+  if (rec_ != nullptr) {
+    detail::unref_record(rec_);
+    rec_ = nullptr;
+  }
+}
+
+// ---- AttributeArg ----
+
+void AttributeArg::assign_to(AttributeValue& out) const {
+  switch (type_) {
+    case Type::kString:
+      assign(out, s_);
+      break;
+    case Type::kBool:
+      out = b_;
+      break;
+    case Type::kInt:
+      out = i_;
+      break;
+    case Type::kDouble:
+      out = d_;
+      break;
+    case Type::kValue:
+      assign(out, *v_);
+      break;
+  }
+}
+
+// ---- Span ----
+
+namespace {
+
+void truncate_value(AttributeValue& v, uint32_t limit) {
+  if (limit == 0) return;
+  if (auto* s = std::get_if<std::string>(&v)) {
+    if (s->size() > limit) s->resize(limit);
+  } else if (auto* a = std::get_if<std::vector<std::string>>(&v)) {
+    for (std::string& e : *a) {
+      if (e.size() > limit) e.resize(limit);
+    }
+  }
+}
+
+// Adds attributes to `list` within `limit`; returns how many were dropped.
+uint32_t add_attributes(AttributeList& list, std::initializer_list<Attribute> attrs, uint32_t limit,
+                        uint32_t length_limit) {
+  uint32_t dropped = 0;
+  for (const Attribute& a : attrs) {
+    AttributeValue* slot = list.slot(a.key, limit);
+    if (slot == nullptr) {
+      ++dropped;
+      continue;
+    }
+    a.value.assign_to(*slot);
+    truncate_value(*slot, length_limit);
+  }
+  return dropped;
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                           std::free);
+  return status == 0 && d ? std::string(d.get()) : std::string(name);
+}
+
+}  // namespace
+
+bool Span::recording() const noexcept { return rec_ != nullptr && rec_->recording; }
+
+SpanContext Span::context() const { return rec_ != nullptr ? rec_->data.context : SpanContext(); }
+TraceId Span::trace_id() const noexcept {
+  return rec_ != nullptr ? rec_->data.context.trace_id : TraceId();
+}
+SpanId Span::span_id() const noexcept {
+  return rec_ != nullptr ? rec_->data.context.span_id : SpanId();
+}
+
+Span& Span::set_attribute(std::string_view key, AttributeArg value) noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  const SpanLimits& limits = rec_->provider->limits;
+  AttributeValue* slot = rec_->data.attributes.slot(key, limits.attribute_count);
+  if (slot == nullptr) [[unlikely]] {
+    ++rec_->data.dropped_attributes_count;
+    return *this;
+  }
+  value.assign_to(*slot);
+  if (limits.attribute_value_length != 0) truncate_value(*slot, limits.attribute_value_length);
+  return *this;
+}
+
+Span& Span::set_value(std::string_view key, AttributeValue value) noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  const SpanLimits& limits = rec_->provider->limits;
+  AttributeValue* slot = rec_->data.attributes.slot(key, limits.attribute_count);
+  if (slot == nullptr) {
+    ++rec_->data.dropped_attributes_count;
+    return *this;
+  }
+  *slot = std::move(value);
+  truncate_value(*slot, limits.attribute_value_length);
+  return *this;
+}
+
+Span& Span::add_event(std::string_view name, std::initializer_list<Attribute> attributes,
+                      uint64_t time_unix_nanos) noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  const SpanLimits& limits = rec_->provider->limits;
+  if (rec_->data.events.size() >= limits.event_count) {
+    ++rec_->data.dropped_events_count;
+    return *this;
+  }
+  Event& e = rec_->data.events.next_slot();
+  e.name.assign(name);
+  e.time_unix_nanos = time_unix_nanos != 0 ? time_unix_nanos : detail::now_unix_nanos();
+  e.attributes.clear();
+  e.dropped_attributes_count = add_attributes(
+      e.attributes, attributes, limits.event_attribute_count, limits.attribute_value_length);
+  return *this;
+}
+
+Span& Span::add_link(const SpanContext& context,
+                     std::initializer_list<Attribute> attributes) noexcept {
+  if (rec_ == nullptr || !rec_->recording || !context.valid()) return *this;
+  const SpanLimits& limits = rec_->provider->limits;
+  if (rec_->data.links.size() >= limits.link_count) {
+    ++rec_->data.dropped_links_count;
+    return *this;
+  }
+  Link& l = rec_->data.links.next_slot();
+  l.context = context;
+  l.attributes.clear();
+  l.dropped_attributes_count = add_attributes(l.attributes, attributes, limits.link_attribute_count,
+                                              limits.attribute_value_length);
+  return *this;
+}
+
+Span& Span::set_status(StatusCode code, std::string_view message) noexcept {
+  if (rec_ == nullptr || !rec_->recording || rec_->status_final) return *this;
+  if (code == StatusCode::kUnset) return *this;
+  rec_->data.status.code = code;
+  if (code == StatusCode::kOk) {
+    rec_->status_final = true;
+    rec_->data.status.message.clear();
+  } else {
+    rec_->data.status.message.assign(message);
+  }
+  return *this;
+}
+
+Span& Span::record_exception(const std::exception& e) noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  try {
+    return record_exception(demangle(typeid(e).name()), e.what());
+  } catch (...) {
+    return *this;
+  }
+}
+
+Span& Span::record_exception(std::string_view type, std::string_view message) noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  add_event("exception", {{"exception.type", type}, {"exception.message", message}});
+  set_status(StatusCode::kError, message);
+  return *this;
+}
+
+Span& Span::record_current_exception() noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return record_exception(e);
+  } catch (...) {
+    return record_exception("unknown", "unknown exception");
+  }
+}
+
+Span& Span::update_name(std::string_view name) noexcept {
+  if (rec_ == nullptr || !rec_->recording) return *this;
+  rec_->data.name.assign(name);
+  return *this;
+}
+
+void Span::end_slow(uint64_t end_unix_nanos) noexcept {
+  detail::SpanRecord* rec = rec_;
+  rec_ = nullptr;
+  if (rec->activated) {
+    detail::ThreadContext& tc = detail::thread_context();
+    if (tc.span.span_id == rec->data.context.span_id &&
+        tc.span.trace_id == rec->data.context.trace_id) {
+      tc.span = std::move(rec->saved_current);
+    }
+  }
+  if (!rec->recording) {
+    detail::recycle_record(rec);
+    return;
+  }
+  rec->data.end_unix_nanos = end_unix_nanos != 0 ? end_unix_nanos : detail::now_unix_nanos();
+  rec->recording = false;
+  detail::ProviderState* p = rec->provider;
+  const uint32_t n = p->processor_count;
+  if (n == 0) {
+    detail::recycle_record(rec);
+    return;
+  }
+  rec->refs.store(n, std::memory_order_relaxed);
+  for (const auto& proc : p->processors) proc->on_end(SpanRef(rec));
+}
+
+// ---- Context ----
+
+const SpanContext& current_span_context() noexcept { return detail::thread_context().span; }
+const Baggage& current_baggage() noexcept { return detail::thread_context().baggage; }
+
+Context Context::current() {
+  const detail::ThreadContext& tc = detail::thread_context();
+  return Context{tc.span, tc.baggage};
+}
+
+ContextScope::ContextScope(const Context& ctx) {
+  detail::ThreadContext& tc = detail::thread_context();
+  saved_span_ = std::exchange(tc.span, ctx.span);
+  saved_baggage_ = std::exchange(tc.baggage, ctx.baggage);
+  span_set_ = baggage_set_ = true;
+}
+ContextScope::ContextScope(const SpanContext& span) {
+  detail::ThreadContext& tc = detail::thread_context();
+  saved_span_ = std::exchange(tc.span, span);
+  span_set_ = true;
+}
+ContextScope::ContextScope(const Baggage& baggage) {
+  detail::ThreadContext& tc = detail::thread_context();
+  saved_baggage_ = std::exchange(tc.baggage, baggage);
+  baggage_set_ = true;
+}
+ContextScope::~ContextScope() {
+  detail::ThreadContext& tc = detail::thread_context();
+  if (span_set_) tc.span = std::move(saved_span_);
+  if (baggage_set_) tc.baggage = std::move(saved_baggage_);
+}
+
+}  // namespace vigil::trace

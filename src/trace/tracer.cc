@@ -1,0 +1,190 @@
+// TracerProvider, Tracer and the global provider.
+#include "vigil/trace/tracer.h"
+
+#include <atomic>
+
+#include "internal.h"
+#include "vigil/core/error.h"
+
+namespace vigil::trace {
+
+// ---- SpanLimits ----
+
+SpanLimits SpanLimits::from_environment(const Environment& env) {
+  SpanLimits l;
+  const auto get = [&](std::string_view name, uint32_t fallback) {
+    return static_cast<uint32_t>(env.get_int(name, fallback, 0, UINT32_MAX));
+  };
+  const uint32_t attr = get("OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+  const uint32_t length = get("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
+  l.attribute_count = get("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", attr);
+  l.attribute_value_length = get("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length);
+  l.event_count = get("OTEL_SPAN_EVENT_COUNT_LIMIT", 128);
+  l.link_count = get("OTEL_SPAN_LINK_COUNT_LIMIT", 128);
+  l.event_attribute_count = get("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", 128);
+  l.link_attribute_count = get("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", 128);
+  return l;
+}
+
+// ---- Tracer ----
+
+Tracer::Tracer(detail::ProviderState* state, InstrumentationScope scope)
+    : state_(state), scope_(std::move(scope)) {}
+
+bool Tracer::enabled() const noexcept { return state_->enabled.load(std::memory_order_relaxed); }
+
+Span Tracer::start_span(std::string_view name, const SpanOptions& options) noexcept {
+  detail::ProviderState* st = state_;
+  if (!st->enabled.load(std::memory_order_relaxed)) [[unlikely]] {
+    return Span();
+  }
+  detail::ThreadContext& tc = detail::thread_context();
+  const SpanContext* parent = nullptr;
+  if (options.parent != nullptr) {
+    if (options.parent->valid()) parent = options.parent;
+  } else if (!options.root && tc.span.valid()) {
+    parent = &tc.span;
+  }
+  TraceFlags flags;
+  TraceId trace_id;
+  if (parent != nullptr) {
+    trace_id = parent->trace_id;
+    flags.value = parent->flags.value & TraceFlags::kRandom;
+  } else {
+    trace_id = detail::new_trace_id();
+    flags.value = TraceFlags::kRandom;
+  }
+  const SamplingDecision decision =
+      st->sampler->should_sample(parent, trace_id, name, options.kind);
+
+  detail::SpanRecord* rec = detail::acquire_record();
+  if (rec == nullptr) [[unlikely]] {
+    return Span();
+  }
+  rec->provider = st;
+  SpanData& d = rec->data;
+  d.context.trace_id = trace_id;
+  d.context.span_id = detail::new_span_id();
+  if (decision == SamplingDecision::kRecordAndSample) flags.value |= TraceFlags::kSampled;
+  d.context.flags = flags;
+  if (parent != nullptr) {
+    if (!parent->trace_state.empty()) d.context.trace_state = parent->trace_state;
+    d.parent_span_id = parent->span_id;
+    d.parent_remote = parent->remote;
+  }
+  rec->recording = decision != SamplingDecision::kDrop;
+  if (rec->recording) {
+    d.name.assign(name);
+    d.kind = options.kind;
+    d.start_unix_nanos =
+        options.start_unix_nanos != 0 ? options.start_unix_nanos : detail::now_unix_nanos();
+    d.scope = &scope_;
+    d.resource = &st->resource;
+    for (SpanProcessor* p : st->start_processors) p->on_start(d);
+  }
+  if (options.make_current) {
+    rec->activated = true;
+    rec->saved_current = std::move(tc.span);
+    tc.span = d.context;
+  }
+  return Span(rec);
+}
+
+// ---- TracerProvider ----
+
+TracerProvider::TracerProvider(TracerProviderOptions options)
+    : state_(std::make_unique<detail::ProviderState>()) {
+  for (const auto& p : options.processors) {
+    if (!p) throw Error("TracerProvider: a span processor is null");
+  }
+  state_->resource =
+      options.resource.attributes().empty() ? Resource::create() : std::move(options.resource);
+  state_->sampler = options.sampler ? std::move(options.sampler) : parent_based(always_on());
+  state_->processors = std::move(options.processors);
+  for (const auto& p : state_->processors) {
+    if (p->wants_on_start()) state_->start_processors.push_back(p.get());
+  }
+  state_->processor_count = static_cast<uint32_t>(state_->processors.size());
+  state_->limits = options.limits;
+  state_->enabled.store(options.enabled, std::memory_order_relaxed);
+}
+
+std::unique_ptr<TracerProvider> TracerProvider::noop() {
+  TracerProviderOptions o;
+  o.enabled = false;
+  o.resource = Resource({{"service.name", std::string("noop")}});
+  return std::make_unique<TracerProvider>(std::move(o));
+}
+
+TracerProvider::~TracerProvider() { shutdown(std::chrono::milliseconds(5000)); }
+
+Tracer& TracerProvider::tracer(std::string_view name, std::string_view version) {
+  std::lock_guard lock(state_->tracers_mutex);
+  for (const auto& t : state_->tracers) {
+    if (t->scope().name == name && t->scope().version == version) return *t;
+  }
+  state_->tracers.push_back(std::make_unique<Tracer>(
+      state_.get(), InstrumentationScope{std::string(name), std::string(version), {}}));
+  return *state_->tracers.back();
+}
+
+const Resource& TracerProvider::resource() const noexcept { return state_->resource; }
+const SpanLimits& TracerProvider::limits() const noexcept { return state_->limits; }
+const Sampler& TracerProvider::sampler() const noexcept { return *state_->sampler; }
+bool TracerProvider::enabled() const noexcept {
+  return state_->enabled.load(std::memory_order_relaxed);
+}
+
+bool TracerProvider::force_flush(std::chrono::milliseconds timeout) noexcept {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool ok = true;
+  for (const auto& p : state_->processors) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    ok = p->force_flush(std::max(left, std::chrono::milliseconds(0))) && ok;
+  }
+  return ok;
+}
+
+bool TracerProvider::shutdown(std::chrono::milliseconds timeout) noexcept {
+  if (state_->shut_down.exchange(true)) return true;
+  state_->enabled.store(false, std::memory_order_relaxed);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool ok = true;
+  for (const auto& p : state_->processors) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    ok = p->shutdown(std::max(left, std::chrono::milliseconds(0))) && ok;
+  }
+  return ok;
+}
+
+// ---- global ----
+
+namespace {
+std::atomic<TracerProvider*>& global_slot() {
+  static std::atomic<TracerProvider*> slot{TracerProvider::noop().release()};
+  return slot;
+}
+std::atomic<bool> g_global_set{false};
+}  // namespace
+
+TracerProvider& global_provider() noexcept {
+  return *global_slot().load(std::memory_order_acquire);
+}
+
+void set_global_provider(std::unique_ptr<TracerProvider> provider) {
+  if (!provider) throw Error("set_global_provider: the provider is null");
+  if (g_global_set.exchange(true)) {
+    throw Error(
+        "set_global_provider: the global tracer provider was already set (set it once, "
+        "at start)");
+  }
+  global_slot().store(provider.release(), std::memory_order_release);
+}
+
+Tracer& get_tracer(std::string_view name, std::string_view version) {
+  return global_provider().tracer(name, version);
+}
+
+}  // namespace vigil::trace
