@@ -82,6 +82,7 @@ SpanRecord* acquire_record() noexcept {
       p.head = r->next_free;
       --p.count;
       r->next_free = nullptr;
+      r->data.clear();
       return r;
     }
   } else {
@@ -92,6 +93,7 @@ SpanRecord* acquire_record() noexcept {
       g.head = r->next_free;
       --g.count;
       r->next_free = nullptr;
+      r->data.clear();
       return r;
     }
   }
@@ -99,7 +101,8 @@ SpanRecord* acquire_record() noexcept {
 }
 
 void recycle_record(SpanRecord* rec) noexcept {
-  rec->data.clear();
+  // data.clear() happens in acquire_record, on the thread that reuses the record, so the export
+  // thread does not write (and steal) the record's cache lines.
   rec->provider = nullptr;
   rec->saved_current = SpanContext();
   rec->recording = false;
@@ -214,17 +217,16 @@ SpanId Span::span_id() const noexcept {
   return rec_ != nullptr ? rec_->data.context.span_id : SpanId();
 }
 
-Span& Span::set_attribute(std::string_view key, AttributeArg value) noexcept {
-  if (rec_ == nullptr || !rec_->recording) return *this;
+void Span::set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept {
+  if (!rec_->recording) return;
   const SpanLimits& limits = rec_->provider->limits;
   AttributeValue* slot = rec_->data.attributes.slot(key, limits.attribute_count);
   if (slot == nullptr) [[unlikely]] {
     ++rec_->data.dropped_attributes_count;
-    return *this;
+    return;
   }
   value.assign_to(*slot);
   if (limits.attribute_value_length != 0) truncate_value(*slot, limits.attribute_value_length);
-  return *this;
 }
 
 Span& Span::set_value(std::string_view key, AttributeValue value) noexcept {

@@ -29,15 +29,10 @@ SpanLimits SpanLimits::from_environment(const Environment& env) {
 // ---- Tracer ----
 
 Tracer::Tracer(detail::ProviderState* state, InstrumentationScope scope)
-    : state_(state), scope_(std::move(scope)) {}
+    : state_(state), enabled_(&state->enabled), scope_(std::move(scope)) {}
 
-bool Tracer::enabled() const noexcept { return state_->enabled.load(std::memory_order_relaxed); }
-
-Span Tracer::start_span(std::string_view name, const SpanOptions& options) noexcept {
+Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) noexcept {
   detail::ProviderState* st = state_;
-  if (!st->enabled.load(std::memory_order_relaxed)) [[unlikely]] {
-    return Span();
-  }
   detail::ThreadContext& tc = detail::thread_context();
   const SpanContext* parent = nullptr;
   if (options.parent != nullptr) {

@@ -105,7 +105,10 @@ class Span {
 
   // Sets an attribute (replacing the value of the same key). Cost ~5-10 ns; allocates only when
   // a pooled buffer must grow.
-  Span& set_attribute(std::string_view key, AttributeArg value) noexcept;
+  Span& set_attribute(std::string_view key, AttributeArg value) noexcept {
+    if (rec_ != nullptr) set_attribute_slow(key, value);
+    return *this;
+  }
   // Sets an array attribute.
   Span& set_attribute(std::string_view key, std::vector<std::string> value) noexcept {
     return set_value(key, AttributeValue(std::move(value)));
@@ -149,6 +152,7 @@ class Span {
 
  private:
   void end_slow(uint64_t end_unix_nanos) noexcept;
+  void set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept;
   detail::SpanRecord* rec_ = nullptr;
 };
 
