@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tests/exporters/otlp_interop_test.sh: runs the OTLP interop tests (otlp_interop_test.cc)
+# against the Node.js receiver (receiver/receiver.js), which decodes with the official
+# OpenTelemetry JS protobuf definitions.
+#
+#   otlp_interop_test.sh TEST_BINARY RECEIVER_SOURCE_DIR WORK_DIR
+#
+# Installs the receiver's npm packages with `npm ci` into WORK_DIR (in the build tree, never in
+# the source tree), reusing them while package-lock.json is unchanged. Exits 77 (skipped) when
+# node or npm is missing or the npm registry cannot be reached, unless CI is set, where that
+# fails. The test binary starts and kills its receivers itself (127.0.0.1 only, bounded waits).
+set -euo pipefail
+bin=$1
+src=$2
+work=$3
+
+unavailable() {
+  if [[ -n "${CI:-}" ]]; then
+    echo "otlp-interop: FAIL: $1" >&2
+    exit 1
+  fi
+  echo "otlp-interop: SKIP: $1" >&2
+  exit 77
+}
+
+node=$(command -v node || true)
+[[ -n "$node" ]] || unavailable "node not found (Debian: nodejs)"
+command -v npm >/dev/null 2>&1 || unavailable "npm not found (Debian: npm)"
+
+mkdir -p "$work"
+cp "$src/package.json" "$src/package-lock.json" "$src/receiver.js" "$work/"
+stamp="$work/node_modules/.vigil-lock-sha256"
+want=$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "otlp-interop: npm ci in ${work}"
+  if ! (cd "$work" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error); then
+    unavailable "npm ci failed (is the npm registry reachable?)"
+  fi
+  echo "$want" >"$stamp"
+fi
+
+export VIGIL_NODE="$node"
+export VIGIL_OTLP_RECEIVER="$work/receiver.js"
+exec "$bin"
