@@ -24,6 +24,11 @@ packages=(
   # integration tests: a real Prometheus server scrapes vigil-demo (scripts use curl, python3)
   prometheus curl ca-certificates python3
 )
+# OTLP interop tests run a Node.js receiver (npm packages installed by the test itself). The
+# project machines ship Node.js 20 with npm (nodesource's nodejs package, which bundles npm and
+# conflicts with Debian's npm package), so Debian's are installed only when a command is missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 # shellcheck disable=SC2206
 packages+=(${VIGIL_EXTRA_PACKAGES:-})
 
