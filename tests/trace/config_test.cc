@@ -1,0 +1,56 @@
+#include "vigil/trace/config.h"
+
+#include <gtest/gtest.h>
+
+#include "vigil/metrics/registry.h"
+
+namespace vigil::trace {
+namespace {
+
+TEST(Config, OtlpWithoutFactoryWarnsAndFallsBack) {
+  std::vector<std::string> warnings;
+  Environment env({{"OTEL_TRACES_EXPORTER", "otlp"},
+                   {"OTEL_SERVICE_NAME", "svc"},
+                   {"OTEL_BSP_MAX_QUEUE_SIZE", "abc"},
+                   {"OTEL_TRACES_SAMPLER", "traceidratio"},
+                   {"OTEL_TRACES_SAMPLER_ARG", "0.5"}},
+                  [&](std::string_view w) { warnings.emplace_back(w); });
+  metrics::Registry registry;
+  EnvironmentConfigOptions o;
+  o.registry = &registry;
+  TracerProviderOptions opts = options_from_environment(std::move(o), env);
+  EXPECT_TRUE(opts.processors.empty());  // fallback "none"
+  EXPECT_EQ(opts.resource.service_name(), "svc");
+  EXPECT_EQ(opts.sampler->description(), "TraceIdRatioBased{0.500000}");
+  bool not_available = false, queue = false;
+  for (const auto& w : warnings) {
+    not_available |= w.find("'otlp' is not available") != std::string::npos;
+    queue |= w.find("OTEL_BSP_MAX_QUEUE_SIZE='abc'") != std::string::npos;
+  }
+  EXPECT_TRUE(not_available);
+  EXPECT_TRUE(queue);
+}
+
+TEST(Config, RegisteredFactoryIsUsedAndDisabledSdk) {
+  register_exporter_factory("cfg-test", [](const Environment&) -> std::unique_ptr<SpanExporter> {
+    struct E : SpanExporter {
+      ExportResult export_spans(std::span<const SpanData* const>, Deadline) override {
+        return ExportResult::success();
+      }
+    };
+    return std::make_unique<E>();
+  });
+  metrics::Registry registry;
+  EnvironmentConfigOptions o;
+  o.registry = &registry;
+  Environment env({{"OTEL_TRACES_EXPORTER", "cfg-test"}}, [](std::string_view) {});
+  EXPECT_EQ(options_from_environment(std::move(o), env).processors.size(), 1u);
+  Environment off({{"OTEL_SDK_DISABLED", "true"}}, [](std::string_view) {});
+  EXPECT_FALSE(options_from_environment({}, off).enabled);
+  Environment bad({{"OTEL_TRACES_SAMPLER", "sometimes"}, {"OTEL_SDK_DISABLED", "maybe"}},
+                  [](std::string_view) {});
+  EXPECT_EQ(sampler_from_environment(bad)->description(), "ParentBased{root=AlwaysOnSampler}");
+}
+
+}  // namespace
+}  // namespace vigil::trace
