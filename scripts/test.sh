@@ -85,7 +85,7 @@ configure_and_build() {
 configure_and_build_target() {
   local preset=$1 dir=$2 target=$3
   shift 3
-  cmake --preset "$preset" "$@" && cmake --build "$dir" -j "$jobs" --target "$target"
+  cmake --preset "$preset" "$@" && cmake --build "$dir" -j "$jobs" --target $target  # may list several targets
 }
 
 bench_smoke() {
@@ -145,7 +145,10 @@ fi
 tsan_test() {
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     build/tsan/tests/metrics/metrics_test \
-    --gtest_filter='Concurrency.*:Counter.*:Gauge.*:Histogram.*:Summary.*:Family.*:Registry.*'
+    --gtest_filter='Concurrency.*:Counter.*:Gauge.*:Histogram.*:Summary.*:Family.*:Registry.*' &&
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      build/tsan/tests/trace/trace_test \
+      --gtest_filter='BatchSpanProcessor.*:Context.*:Tracer.*:SimpleSpanProcessor.*'
 }
 
 fuzz_build() {
@@ -168,7 +171,7 @@ if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
   skip_stage tsan "VIGIL_SKIP_ASAN=1"
   skip_stage fuzz "VIGIL_SKIP_ASAN=1"
 else
-  if run_stage tsan-build configure_and_build_target tsan build/tsan metrics_test \
+  if run_stage tsan-build configure_and_build_target tsan build/tsan "metrics_test trace_test" \
        -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
        -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
     run_stage tsan-test tsan_test || true

@@ -1,0 +1,20 @@
+// libFuzzer target: the W3C tracestate parser and truncation.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "vigil/trace/span_data.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view in(reinterpret_cast<const char*>(data), size);
+  if (auto ts = vigil::trace::TraceState::parse(in)) {
+    if (ts->size() > vigil::trace::TraceState::kMaxMembers) std::abort();
+    // The canonical form parses to itself; truncation keeps whole entries.
+    auto again = vigil::trace::TraceState::parse(ts->header());
+    if (!again || again->header() != ts->header()) std::abort();
+    const std::string t = ts->header_truncated(512);
+    if (t.size() > 512 || !vigil::trace::TraceState::parse(t)) std::abort();
+  }
+  return 0;
+}
