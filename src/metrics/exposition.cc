@@ -366,11 +366,53 @@ void TextSink::write_series_line(std::string_view suffix, std::string_view extra
 }
 
 void TextSink::write_series_count(std::string_view suffix, std::string_view extra_name,
-                                  std::string_view extra_value, uint64_t count) {
+                                  std::string_view extra_value, uint64_t count,
+                                  const ExemplarPoint* exemplar) {
   char* p = write_series_head(suffix, extra_name, extra_value);
   p = detail::write_uint(p, count);
+  if (exemplar != nullptr && openmetrics_) {
+    commit(p);
+    append_exemplar(*exemplar);
+    out_.push_back('\n');
+    return;
+  }
   *p++ = '\n';
   commit(p);
+}
+
+void TextSink::append_exemplar(const ExemplarPoint& exemplar) {
+  out_.append(" # {");
+  bool first = true;
+  for (const auto& [name, value] : exemplar.labels) {
+    if (!first) out_.push_back(',');
+    first = false;
+    out_.append(name);
+    out_.append("=\"");
+    const std::size_t at = out_.size();
+    out_.resize(at + detail::kMaxEscapeExpansion * value.size());
+    char* end = detail::write_escaped(out_.data() + at, value, detail::Escape::kLabelValue);
+    out_.resize(static_cast<std::size_t>(end - out_.data()));
+    out_.push_back('"');
+  }
+  out_.append("} ");
+  detail::append_value(out_, exemplar.value);
+  out_.push_back(' ');
+  detail::append_value(out_, exemplar.timestamp);
+}
+
+void TextSink::counter_with_exemplar(LabelValues labels, double value, double created,
+                                     const ExemplarPoint& exemplar) {
+  if (!openmetrics_) {
+    counter(labels, value, created);
+    return;
+  }
+  set_series_labels(labels);
+  char* p = write_series_head("_total", {}, {});
+  p = detail::write_value(p, value);
+  commit(p);
+  append_exemplar(exemplar);
+  out_.push_back('\n');
+  if (created > 0) write_series_line("_created", {}, {}, created);
 }
 
 void TextSink::counter(LabelValues labels, double value, double created) {
@@ -415,8 +457,9 @@ void TextSink::histogram(LabelValues labels, const HistogramPoint& point) {
     const uint32_t end = le_ends_[i];
     const uint64_t cumulative =
         i < nbounds && i < point.cumulative.size() ? point.cumulative[i] : point.count;
+    const ExemplarPoint* exemplar = i < point.exemplars.size() ? point.exemplars[i] : nullptr;
     write_series_count("_bucket", "le", std::string_view(le_text_.data() + start, end - start),
-                       cumulative);
+                       cumulative, exemplar);
     start = end;
   }
   if (openmetrics_) {

@@ -7,6 +7,7 @@
 #include <new>
 #include <shared_mutex>
 
+#include "exemplars.h"
 #include "rw_spin_lock.h"
 #include "vigil/core/clock.h"
 #include "vigil/core/error.h"
@@ -211,6 +212,7 @@ FamilyBase::FamilyBase(std::string name, std::string help, MetricType type,
       index_(std::make_unique<FamilyIndex>()) {}
 
 FamilyBase::~FamilyBase() {
+  delete stats_.exemplars.load(std::memory_order_acquire);
   for (SeriesNode* n : index_->slots) {
     if (n != nullptr) SeriesRef drop(n);
   }
@@ -425,6 +427,7 @@ void FamilyBase::collect(MetricSink& sink) const {
   desc.type = type_;
   desc.label_names = label_names_;
   desc.const_labels = options_.const_labels;
+  if (ExemplarStore* store = exemplar_store(stats_)) store->begin_collection();
   sink.begin_family(desc);
   std::vector<std::string_view> views(label_names_.size());
   auto emit_node = [&](const SeriesNode& n) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "exemplars.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/family.h"
 
@@ -159,9 +160,15 @@ void Family<Counter>::init_series(detail::SeriesNode&) {}
 template <>
 void Family<Counter>::emit(MetricSink& sink, LabelValues labels,
                            const detail::SeriesNode& node) const {
-  const double v =
-      static_cast<double>(detail::sum_cells_u64(node.cell)) + detail::sum_cells_f64(node.cell + 1);
-  sink.counter(labels, v, node.created);
+  const double value = detail::sum_counter_cells(node.cell);
+  if (detail::ExemplarStore* store = detail::exemplar_store(stats_)) {
+    thread_local detail::ExemplarStore::Snapshot snapshot;
+    if (store->snapshot(node, 1, snapshot)) {
+      sink.counter_with_exemplar(labels, value, node.created, snapshot.points.front());
+      return;
+    }
+  }
+  sink.counter(labels, value, node.created);
 }
 
 // ---- Family<Gauge> ----
@@ -224,6 +231,12 @@ void Family<Histogram>::emit(MetricSink& sink, LabelValues labels,
   p.cumulative = counts;
   p.count = counts.back();
   p.created = node.created;
+  if (detail::ExemplarStore* store = detail::exemplar_store(stats_)) {
+    thread_local detail::ExemplarStore::Snapshot snapshot;
+    if (store->snapshot(node, static_cast<uint32_t>(counts.size()), snapshot)) {
+      p.exemplars = snapshot.by_slot;
+    }
+  }
   sink.histogram(labels, p);
 }
 

@@ -36,6 +36,21 @@ void append_number(std::string& out, double value) {
 
 }  // namespace
 
+namespace {
+// ,"exemplar":{"labels":{...},"value":v,"timestamp":t}
+void append_exemplar(std::string& out, const ExemplarPoint& e) {
+  Json labels = Json::object();
+  for (const auto& [name, value] : e.labels) labels[std::string(name)] = std::string(value);
+  out.append(",\"exemplar\":{\"labels\":");
+  out.append(labels.dump(-1, ' ', false, kReplace));
+  out.append(",\"value\":");
+  append_number(out, e.value);
+  out.append(",\"timestamp\":");
+  append_number(out, e.timestamp);
+  out.push_back('}');
+}
+}  // namespace
+
 struct JsonSink::Impl {
   std::string& out;
   bool started = false;
@@ -131,6 +146,15 @@ void JsonSink::counter(LabelValues labels, double value, double created) {
   impl_->out.push_back('}');
 }
 
+void JsonSink::counter_with_exemplar(LabelValues labels, double value, double created,
+                                     const ExemplarPoint& exemplar) {
+  impl_->begin_series(labels);
+  impl_->member(",\"value\":", value);
+  if (created > 0) impl_->member(",\"created\":", created);
+  append_exemplar(impl_->out, exemplar);
+  impl_->out.push_back('}');
+}
+
 void JsonSink::gauge(LabelValues labels, double value) {
   impl_->begin_series(labels);
   impl_->member(",\"value\":", value);
@@ -148,10 +172,16 @@ void JsonSink::histogram(LabelValues labels, const HistogramPoint& point) {
     const uint64_t cumulative = i < point.cumulative.size() ? point.cumulative[i] : point.count;
     impl_->member(i == 0 ? "{\"le\":" : ",{\"le\":", point.bounds[i]);
     impl_->member(",\"count\":", cumulative);
+    if (i < point.exemplars.size() && point.exemplars[i] != nullptr) {
+      append_exemplar(out, *point.exemplars[i]);
+    }
     out.push_back('}');
   }
   out.append(nbounds == 0 ? "{\"le\":\"+Inf\"" : ",{\"le\":\"+Inf\"");
   impl_->member(",\"count\":", point.count);
+  if (nbounds < point.exemplars.size() && point.exemplars[nbounds] != nullptr) {
+    append_exemplar(out, *point.exemplars[nbounds]);
+  }
   out.append("}]");
   if (point.created > 0) impl_->member(",\"created\":", point.created);
   out.push_back('}');

@@ -445,6 +445,9 @@ void Registry::collect(MetricSink& sink) const {
       if (uint64_t n = st.nan.load(std::memory_order_relaxed)) {
         invalid.emplace_back(f->name(), "nan", n);
       }
+      if (uint64_t n = st.bad_exemplar.load(std::memory_order_relaxed)) {
+        invalid.emplace_back(f->name(), "invalid_exemplar", n);
+      }
       if (uint64_t n = f->invalid_label_values()) {
         invalid.emplace_back(f->name(), "invalid_label_value", n);
       }

@@ -43,6 +43,15 @@ struct FamilyDesc {
   std::span<const LabelPair> const_labels;  // written before the series' own labels
 };
 
+// An exemplar (OpenMetrics): one recent observation with labels that identify it, usually the
+// trace_id and span_id of the request that made it, so a dashboard can jump from a latency
+// bucket to a trace.
+struct ExemplarPoint {
+  std::span<const std::pair<std::string_view, std::string_view>> labels;
+  double value = 0;
+  double timestamp = 0;  // Unix seconds
+};
+
 // One histogram series. `bounds` are the finite upper bounds in increasing order; the +Inf
 // bucket is implicit. `cumulative[i]` is the count of observations <= bounds[i] and
 // `cumulative[bounds.size()]` (the +Inf bucket) equals `count`.
@@ -52,6 +61,9 @@ struct HistogramPoint {
   uint64_t count = 0;
   double sum = 0;
   double created = 0;  // Unix seconds when the series was created
+  // Empty, or one entry per bucket (bounds.size() + 1) holding the bucket's latest exemplar or
+  // null.
+  std::span<const ExemplarPoint* const> exemplars;
 };
 
 // One summary series: quantiles over the sliding window, count and sum since creation.
@@ -69,6 +81,13 @@ class MetricSink {
   virtual ~MetricSink() = default;
   virtual void begin_family(const FamilyDesc& family) = 0;
   virtual void counter(LabelValues labels, double value, double created) = 0;
+  // A counter series with its latest exemplar. Sinks that do not write exemplars need not
+  // override it: by default it writes the counter alone.
+  virtual void counter_with_exemplar(LabelValues labels, double value, double created,
+                                     const ExemplarPoint& exemplar) {
+    (void)exemplar;
+    counter(labels, value, created);
+  }
   virtual void gauge(LabelValues labels, double value) = 0;
   virtual void histogram(LabelValues labels, const HistogramPoint& point) = 0;
   virtual void summary(LabelValues labels, const SummaryPoint& point) = 0;

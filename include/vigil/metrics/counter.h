@@ -16,6 +16,7 @@
 
 #include "vigil/metrics/detail/cells.h"
 #include "vigil/metrics/detail/series.h"
+#include "vigil/metrics/exemplar.h"
 
 namespace vigil::metrics {
 
@@ -33,6 +34,13 @@ class Counter {
       return;
     }
     detail::cell_add_double(*detail::thread_cell(cell_ + 1), v);
+  }
+  // Adds `v` and keeps `exemplar` (e.g. {{"trace_id", id}}) as the series' latest exemplar.
+  void inc(double v, ExemplarLabels exemplar) noexcept {
+    inc(v);
+    if (v >= 0 && stats_ != nullptr) {
+      detail::record_exemplar(stats_, series_.get(), 0, 1, v, exemplar);
+    }
   }
   // The current total over all threads. Cost grows with the number of threads that recorded.
   double value() const noexcept { return detail::sum_counter_cells(cell_); }

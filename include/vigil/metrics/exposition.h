@@ -57,6 +57,9 @@ class TextSink : public MetricSink {
   TextSink& operator=(const TextSink&) = delete;
   void begin_family(const FamilyDesc& family) override;
   void counter(LabelValues labels, double value, double created) override;
+  // OpenMetrics writes the exemplar after the _total sample; Prometheus text has no exemplars.
+  void counter_with_exemplar(LabelValues labels, double value, double created,
+                             const ExemplarPoint& exemplar) override;
   void gauge(LabelValues labels, double value) override;
   void histogram(LabelValues labels, const HistogramPoint& point) override;
   void summary(LabelValues labels, const SummaryPoint& point) override;
@@ -65,6 +68,8 @@ class TextSink : public MetricSink {
   void finish();
 
  private:
+  // Appends ` # {labels} value timestamp` (OpenMetrics exemplar) to out_.
+  void append_exemplar(const ExemplarPoint& exemplar);
   // A sample line is built in line_ with raw writes and appended to out_ in one call.
   char* line(std::size_t max_bytes);
   void commit(const char* end);
@@ -80,7 +85,8 @@ class TextSink : public MetricSink {
   void write_series_line(std::string_view suffix, std::string_view extra_name,
                          std::string_view extra_value, double value);
   void write_series_count(std::string_view suffix, std::string_view extra_name,
-                          std::string_view extra_value, uint64_t count);
+                          std::string_view extra_value, uint64_t count,
+                          const ExemplarPoint* exemplar = nullptr);
   char* write_series_head(std::string_view suffix, std::string_view extra_name,
                           std::string_view extra_value);
   // Fills le_text_/le_ends_ for `bounds` unless they equal the previous series' bounds.
@@ -122,6 +128,8 @@ class JsonSink : public MetricSink {
   JsonSink& operator=(const JsonSink&) = delete;
   void begin_family(const FamilyDesc& family) override;
   void counter(LabelValues labels, double value, double created) override;
+  void counter_with_exemplar(LabelValues labels, double value, double created,
+                             const ExemplarPoint& exemplar) override;
   void gauge(LabelValues labels, double value) override;
   void histogram(LabelValues labels, const HistogramPoint& point) override;
   void summary(LabelValues labels, const SummaryPoint& point) override;

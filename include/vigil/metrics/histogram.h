@@ -17,6 +17,7 @@
 
 #include "vigil/metrics/detail/cells.h"
 #include "vigil/metrics/detail/series.h"
+#include "vigil/metrics/exemplar.h"
 
 namespace vigil::metrics {
 
@@ -43,26 +44,20 @@ class Histogram {
       if (stats_ != nullptr) stats_->reject_nan();
       return;
     }
-    uint32_t i = 0;
-    if (bound_count_ <= 16) {
-      while (i < bound_count_ && v > bounds_[i]) ++i;
-    } else {
-      uint32_t lo = 0, hi = bound_count_;  // first bound >= v
-      while (lo < hi) {
-        const uint32_t mid = (lo + hi) / 2;
-        if (v > bounds_[mid]) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-      i = lo;
+    record(v, bucket_of(v));
+  }
+
+  // Observes `v` and keeps `exemplar` (e.g. {{"trace_id", id}}) as its bucket's latest exemplar.
+  void observe(double v, ExemplarLabels exemplar) noexcept {
+    if (std::isnan(v)) [[unlikely]] {
+      if (stats_ != nullptr) stats_->reject_nan();
+      return;
     }
-    detail::Cell* run = detail::thread_cell(cell_);
-    detail::seq_begin(run[0]);
-    detail::cell_add(run[2 + i], 1);
-    detail::cell_add_double(run[1], v);
-    detail::seq_end(run[0]);
+    const uint32_t bucket = bucket_of(v);
+    record(v, bucket);
+    if (stats_ != nullptr) {
+      detail::record_exemplar(stats_, series_.get(), bucket, bound_count_ + 1, v, exemplar);
+    }
   }
 
   // Count and sum over all threads (a consistent snapshot).
@@ -86,6 +81,33 @@ class Histogram {
         stats_(stats) {}
 
  private:
+  // Index of the first bucket whose upper bound is >= v (bound_count_ for +Inf).
+  uint32_t bucket_of(double v) const noexcept {
+    uint32_t i = 0;
+    if (bound_count_ <= 16) {
+      while (i < bound_count_ && v > bounds_[i]) ++i;
+    } else {
+      uint32_t lo = 0, hi = bound_count_;  // first bound >= v
+      while (lo < hi) {
+        const uint32_t mid = (lo + hi) / 2;
+        if (v > bounds_[mid]) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      i = lo;
+    }
+    return i;
+  }
+  void record(double v, uint32_t bucket) noexcept {
+    detail::Cell* run = detail::thread_cell(cell_);
+    detail::seq_begin(run[0]);
+    detail::cell_add(run[2 + bucket], 1);
+    detail::cell_add_double(run[1], v);
+    detail::seq_end(run[0]);
+  }
+
   detail::SeriesRef series_;
   uint32_t cell_ = 0;
   uint32_t bound_count_ = 0;

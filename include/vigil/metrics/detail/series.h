@@ -10,11 +10,14 @@
 namespace vigil::metrics::detail {
 
 class SummaryWindow;
+class ExemplarStore;
 
 // Family-wide counts of what recording rejected; exported as vigil_invalid_observations_total.
 struct RecordStats {
-  std::atomic<uint64_t> negative{0};  // counter increments below zero
-  std::atomic<uint64_t> nan{0};       // NaN increments or observations
+  std::atomic<uint64_t> negative{0};               // counter increments below zero
+  std::atomic<uint64_t> nan{0};                    // NaN increments or observations
+  std::atomic<uint64_t> bad_exemplar{0};           // exemplars refused (bad or long labels)
+  std::atomic<ExemplarStore*> exemplars{nullptr};  // created by the first exemplar
   void reject_negative() noexcept { negative.fetch_add(1, std::memory_order_relaxed); }
   void reject_nan() noexcept { nan.fetch_add(1, std::memory_order_relaxed); }
 };

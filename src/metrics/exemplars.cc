@@ -1,0 +1,130 @@
+#include "exemplars.h"
+
+#include "vigil/core/clock.h"
+#include "vigil/metrics/names.h"
+
+namespace vigil::metrics::detail {
+namespace {
+
+// OpenMetrics: the label names and values of an exemplar together hold at most 128 UTF-8
+// characters.
+constexpr size_t kMaxExemplarChars = 128;
+
+size_t utf8_chars(std::string_view s) noexcept {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+bool valid_labels(ExemplarLabels labels) noexcept {
+  size_t chars = 0;
+  for (const auto& [name, value] : labels) {
+    if (!is_valid_label_name(name) || !is_valid_utf8(value)) return false;
+    chars += utf8_chars(name) + utf8_chars(value);
+  }
+  return chars <= kMaxExemplarChars;
+}
+
+}  // namespace
+
+void record_exemplar(RecordStats* stats, const SeriesNode* node, uint32_t slot, uint32_t slots,
+                     double value, ExemplarLabels labels) noexcept {
+  if (node == nullptr || slot >= slots) return;
+  try {
+    ExemplarStore* store = stats->exemplars.load(std::memory_order_acquire);
+    if (store == nullptr) {
+      auto* fresh = new ExemplarStore;
+      if (stats->exemplars.compare_exchange_strong(store, fresh, std::memory_order_acq_rel)) {
+        store = fresh;
+      } else {
+        delete fresh;  // another thread installed one: `store` holds it
+      }
+    }
+    if (!store->record(node, slot, slots, value, labels)) {
+      stats->bad_exemplar.fetch_add(1, std::memory_order_relaxed);
+    }
+  } catch (...) {
+    stats->bad_exemplar.fetch_add(1, std::memory_order_relaxed);  // out of memory
+  }
+}
+
+bool ExemplarStore::record(const SeriesNode* node, uint32_t slot, uint32_t slots, double value,
+                           ExemplarLabels labels) {
+  if (!valid_labels(labels)) return false;
+  const double now = unix_time_seconds();
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[node];
+  if (e.created != node->created || e.slots.size() != slots) {
+    e.created = node->created;
+    e.slots.assign(slots, Stored{});
+  }
+  e.seen = epoch_;
+  Stored& s = e.slots[slot];
+  s.set = true;
+  s.value = value;
+  s.timestamp = now;
+  s.text.clear();
+  s.ends.clear();
+  for (const auto& [name, label_value] : labels) {
+    s.text.append(name);
+    s.ends.push_back(static_cast<uint32_t>(s.text.size()));
+    s.text.append(label_value);
+    s.ends.push_back(static_cast<uint32_t>(s.text.size()));
+  }
+  return true;
+}
+
+bool ExemplarStore::snapshot(const SeriesNode& node, uint32_t slots, Snapshot& out) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(&node);
+  if (it == entries_.end() || it->second.created != node.created ||
+      it->second.slots.size() != slots) {
+    return false;
+  }
+  Entry& e = it->second;
+  e.seen = epoch_;
+  out.points.clear();
+  out.labels.clear();
+  out.text.clear();
+  out.by_slot.assign(slots, nullptr);
+  // Copy the text first (views are taken once it no longer grows).
+  size_t label_count = 0;
+  for (const Stored& s : e.slots) {
+    if (!s.set) continue;
+    out.text.append(s.text);
+    label_count += s.ends.size() / 2;
+  }
+  out.labels.reserve(label_count);
+  out.points.reserve(slots);
+  size_t base = 0;
+  for (uint32_t i = 0; i < slots; ++i) {
+    const Stored& s = e.slots[i];
+    if (!s.set) continue;
+    const size_t first_label = out.labels.size();
+    uint32_t start = 0;
+    for (size_t k = 0; k + 1 < s.ends.size(); k += 2) {
+      const std::string_view name(out.text.data() + base + start, s.ends[k] - start);
+      const std::string_view value(out.text.data() + base + s.ends[k], s.ends[k + 1] - s.ends[k]);
+      out.labels.emplace_back(name, value);
+      start = s.ends[k + 1];
+    }
+    base += s.text.size();
+    ExemplarPoint p;
+    p.labels = std::span(out.labels.data() + first_label, out.labels.size() - first_label);
+    p.value = s.value;
+    p.timestamp = s.timestamp;
+    out.points.push_back(p);
+    out.by_slot[i] = &out.points.back();
+  }
+  return !out.points.empty();
+}
+
+void ExemplarStore::begin_collection() {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = epoch_ - it->second.seen > 2 ? entries_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace vigil::metrics::detail
