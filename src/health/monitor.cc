@@ -357,7 +357,7 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
     c.last_at = Clock::now();
     if (closed || c.removed) return;
     resolve_metrics_locked(c);
-    c.duration.observe(c.last.duration_seconds);
+    if (end != RunEnd::kSkipped) c.duration.observe(c.last.duration_seconds);
     size_t result = kResultFail;
     switch (end) {
       case RunEnd::kTimeout:

@@ -23,8 +23,9 @@ struct WorkerPool::Shared {
   std::condition_variable exit_cv;  // a thread finished
   std::deque<std::function<void()>> queue;
   bool stopping = false;
-  size_t alive = 0;  // threads started and not yet marked exited
-  size_t idle = 0;   // threads waiting for work
+  size_t alive = 0;    // threads started and not yet marked exited
+  size_t idle = 0;     // threads waiting for work
+  size_t wakeups = 0;  // idle threads already woken for a queued task
   size_t peak = 0;
   uint64_t next_id = 0;
   std::map<uint64_t, std::thread> threads;  // every thread not yet joined or detached
@@ -45,14 +46,14 @@ struct WorkerPool::Shared {
 
   static void loop(const std::shared_ptr<Shared>& self, uint64_t id) noexcept {
     std::unique_lock lock(self->mu);
-    while (true) {
-      if (self->stopping) break;
+    while (!self->stopping) {
       if (self->queue.empty()) {
         ++self->idle;
         const bool woke = self->work_cv.wait_for(
-            lock, self->idle_timeout, [&] { return self->stopping || !self->queue.empty(); });
+            lock, self->idle_timeout, [&] { return self->stopping || self->wakeups > 0; });
         --self->idle;
-        if (!woke) break;  // idle for too long: retire
+        if (self->wakeups > 0) --self->wakeups;  // this thread answers one submit()
+        if (!woke) break;                        // idle for too long: retire
         continue;
       }
       std::function<void()> task = std::move(self->queue.front());
@@ -87,9 +88,14 @@ bool WorkerPool::submit(std::function<void()> task) noexcept {
   } catch (...) {
     return false;
   }
-  // Another thread when none is idle for this task (the queue holds more tasks than idle
-  // threads), up to the limit.
-  if (s.queue.size() > s.idle && s.alive < s.max_threads) {
+  // Wake an idle thread that no earlier submit() has claimed; otherwise start one, up to the
+  // limit; otherwise the task waits for a busy thread.
+  if (s.idle > s.wakeups) {
+    ++s.wakeups;
+    s.work_cv.notify_one();
+    return true;
+  }
+  if (s.alive < s.max_threads) {
     const uint64_t id = s.next_id++;
     try {
       std::thread t(&Shared::loop, shared_, id);
@@ -104,7 +110,6 @@ bool WorkerPool::submit(std::function<void()> task) noexcept {
       }
     }
   }
-  s.work_cv.notify_one();
   return true;
 }
 
