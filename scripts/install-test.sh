@@ -7,7 +7,8 @@
 # 2. CMake consumer: tests/install/consumer with find_package(vigil) and CMAKE_PREFIX_PATH set
 #    to that prefix; builds it and runs it (and its admin variant when vigil::admin is installed);
 # 3. pkg-config consumer: compiles tests/install/consumer/main.cc with
-#    `pkg-config --cflags --libs vigil-metrics` (and vigil-admin when installed) and runs it.
+#    `pkg-config --cflags --libs vigil-metrics` (and vigil-admin when installed) and runs it;
+#    the same for tests/install/consumer/otlp_main.cc with vigil-exporters when installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -39,6 +40,9 @@ cmake --build "$tmp/cmake-build" -j "${VIGIL_JOBS:-2}"
 if [[ -x "$tmp/cmake-build/consumer_admin" ]]; then
   "$tmp/cmake-build/consumer_admin"
 fi
+if [[ -x "$tmp/cmake-build/consumer_otlp" ]]; then
+  "$tmp/cmake-build/consumer_otlp"
+fi
 
 pcdir=$(dirname "$(find "$prefix" -name vigil-metrics.pc | head -n 1)")
 [[ -f "$pcdir/vigil-metrics.pc" ]] || { echo "install-test: no vigil-metrics.pc installed" >&2; exit 1; }
@@ -57,5 +61,13 @@ for module in "${modules[@]}"; do
   "$cxx" -std=c++20 "$root/tests/install/consumer/main.cc" $flags -o "$tmp/pc-consumer-$module"
   "$tmp/pc-consumer-$module"
 done
+if [[ -f "$pcdir/vigil-exporters.pc" ]]; then
+  flags=$(pkg-config --cflags --libs vigil-exporters)
+  echo "install-test: pkg-config consumer: ${cxx} -std=c++20 otlp_main.cc ${flags}"
+  # shellcheck disable=SC2086
+  "$cxx" -std=c++20 -DVIGIL_CONSUMER_USE_EXPORTER "$root/tests/install/consumer/otlp_main.cc" \
+    $flags -o "$tmp/pc-consumer-exporters"
+  "$tmp/pc-consumer-exporters"
+fi
 
 echo "install-test: passed"
