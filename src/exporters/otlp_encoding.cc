@@ -3,6 +3,7 @@
 #include <google/protobuf/arena.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -162,107 +163,344 @@ void to_proto(const trace::SpanData& s, pb_trace::Span* p) {
 
 // ---- JSON --------------------------------------------------------------------------------------
 
-std::string hex_of(const trace::TraceId& id) { return id.to_hex(); }
-std::string hex_of(const trace::SpanId& id) { return id.to_hex(); }
+// Writes OTLP/JSON straight into a string: no DOM, no allocation beyond the output's growth.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
 
-json json_double(double v) {
-  // proto3 JSON: non-finite doubles are the strings "NaN", "Infinity", "-Infinity".
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  return v;
-}
+  void raw(std::string_view s) { out_.append(s); }
+  void raw(char c) { out_.push_back(c); }
 
-json to_json(const trace::AttributeValue& value) {
-  return std::visit(
-      [](const auto& v) -> json {
+  // "key": with a comma before it unless it is the first member of its object.
+  void key(std::string_view k) {
+    if (need_comma_) out_.push_back(',');
+    out_.push_back('"');
+    out_.append(k);
+    out_.append("\":");
+    need_comma_ = false;
+  }
+  void open_object() {
+    out_.push_back('{');
+    need_comma_ = false;
+  }
+  void close_object() {
+    out_.push_back('}');
+    need_comma_ = true;
+  }
+  void open_array() {
+    out_.push_back('[');
+    need_comma_ = false;
+  }
+  void close_array() {
+    out_.push_back(']');
+    need_comma_ = true;
+  }
+  // Before an array element that is not a member.
+  void element() {
+    if (need_comma_) out_.push_back(',');
+    need_comma_ = false;
+  }
+
+  // A JSON string; invalid UTF-8 is replaced by U+FFFD, control characters escaped.
+  void string(std::string_view s) {
+    out_.push_back('"');
+    escape(s);
+    out_.push_back('"');
+    need_comma_ = true;
+  }
+  // A 64-bit integer as a decimal string (proto3 JSON).
+  void int_string(int64_t v) { number_string(v); }
+  void uint_string(uint64_t v) { number_string(v); }
+  void number(uint32_t v) {
+    char buf[16];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+    need_comma_ = true;
+  }
+  void number(int v) { number(static_cast<uint32_t>(v)); }
+  void boolean(bool v) {
+    out_.append(v ? "true" : "false");
+    need_comma_ = true;
+  }
+  // Shortest round-trip form; non-finite values as the proto3 JSON strings.
+  void dbl(double v) {
+    if (std::isnan(v)) {
+      out_.append("\"NaN\"");
+    } else if (std::isinf(v)) {
+      out_.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    } else {
+      char buf[32];
+      const auto r = std::to_chars(buf, buf + sizeof buf, v);
+      out_.append(buf, r.ptr);
+    }
+    need_comma_ = true;
+  }
+  void hex(const uint8_t* bytes, std::size_t n) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    out_.push_back('"');
+    for (std::size_t i = 0; i < n; ++i) {
+      out_.push_back(kDigits[bytes[i] >> 4]);
+      out_.push_back(kDigits[bytes[i] & 15]);
+    }
+    out_.push_back('"');
+    need_comma_ = true;
+  }
+
+ private:
+  template <typename T>
+  void number_string(T v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.push_back('"');
+    out_.append(buf, r.ptr);
+    out_.push_back('"');
+    need_comma_ = true;
+  }
+
+  // Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong forms, no
+  // surrogates, at most U+10FFFF), 0 when it is not one.
+  static std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    const std::size_t left = s.size() - i;
+    const auto cont = [&](std::size_t k) { return (b(k) & 0xC0) == 0x80; };
+    if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+      if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
+      if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
+      if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
+      return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+      if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+      if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
+      if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // above U+10FFFF
+      return 4;
+    }
+    return 0;
+  }
+
+  void escape(std::string_view s) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::size_t run = 0;  // start of the pending run of bytes copied as they are
+    std::size_t i = 0;
+    const auto flush = [&](std::size_t end) { out_.append(s.data() + run, end - run); };
+    while (i < s.size()) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++i;
+        continue;
+      }
+      if (c >= 0x80) {
+        const std::size_t n = utf8_sequence(s, i);
+        if (n != 0) {
+          i += n;
+          continue;
+        }
+        flush(i);
+        out_.append("\xEF\xBF\xBD");  // U+FFFD for each invalid byte
+        run = ++i;
+        continue;
+      }
+      flush(i);
+      switch (c) {
+        case '"':
+          out_.append("\\\"");
+          break;
+        case '\\':
+          out_.append("\\\\");
+          break;
+        case '\n':
+          out_.append("\\n");
+          break;
+        case '\r':
+          out_.append("\\r");
+          break;
+        case '\t':
+          out_.append("\\t");
+          break;
+        case '\b':
+          out_.append("\\b");
+          break;
+        case '\f':
+          out_.append("\\f");
+          break;
+        default:
+          out_.append("\\u00");
+          out_.push_back(kDigits[c >> 4]);
+          out_.push_back(kDigits[c & 15]);
+      }
+      run = ++i;
+    }
+    flush(s.size());
+  }
+
+  std::string& out_;
+  bool need_comma_ = false;
+};
+
+void write_value(JsonWriter& w, const trace::AttributeValue& value) {
+  w.open_object();
+  std::visit(
+      [&w](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::monostate>) {
-          return json::object();
+          // an empty AnyValue: {}
         } else if constexpr (std::is_same_v<T, std::string>) {
-          return {{"stringValue", v}};
+          w.key("stringValue");
+          w.string(v);
         } else if constexpr (std::is_same_v<T, bool>) {
-          return {{"boolValue", v}};
+          w.key("boolValue");
+          w.boolean(v);
         } else if constexpr (std::is_same_v<T, int64_t>) {
-          return {{"intValue", std::to_string(v)}};
+          w.key("intValue");
+          w.int_string(v);
         } else if constexpr (std::is_same_v<T, double>) {
-          return {{"doubleValue", json_double(v)}};
+          w.key("doubleValue");
+          w.dbl(v);
         } else {
-          json values = json::array();
+          w.key("arrayValue");
+          w.open_object();
+          w.key("values");
+          w.open_array();
           for (const auto& item : v) {
+            w.element();
+            w.open_object();
             using E = std::decay_t<decltype(item)>;
             if constexpr (std::is_same_v<E, std::string>) {
-              values.push_back({{"stringValue", item}});
+              w.key("stringValue");
+              w.string(item);
             } else if constexpr (std::is_same_v<E, int64_t>) {
-              values.push_back({{"intValue", std::to_string(item)}});
+              w.key("intValue");
+              w.int_string(item);
             } else if constexpr (std::is_same_v<E, double>) {
-              values.push_back({{"doubleValue", json_double(item)}});
+              w.key("doubleValue");
+              w.dbl(item);
             } else {
-              values.push_back({{"boolValue", static_cast<bool>(item)}});
+              w.key("boolValue");
+              w.boolean(static_cast<bool>(item));
             }
+            w.close_object();
           }
-          return {{"arrayValue", {{"values", std::move(values)}}}};
+          w.close_array();
+          w.close_object();
         }
       },
       value);
+  w.close_object();
 }
 
 template <typename List>
-json to_json_attributes(const List& attributes) {
-  json out = json::array();
+void write_attributes(JsonWriter& w, const List& attributes) {
+  w.key("attributes");
+  w.open_array();
   for (const trace::KeyValue& kv : attributes) {
-    out.push_back({{"key", kv.key}, {"value", to_json(kv.value)}});
+    w.element();
+    w.open_object();
+    w.key("key");
+    w.string(kv.key);
+    w.key("value");
+    write_value(w, kv.value);
+    w.close_object();
   }
-  return out;
+  w.close_array();
 }
 
-json to_json(const trace::SpanData& s) {
-  json j = json::object();
-  j["traceId"] = hex_of(s.context.trace_id);
-  j["spanId"] = hex_of(s.context.span_id);
-  if (!s.context.trace_state.empty()) j["traceState"] = s.context.trace_state.header();
-  if (s.parent_span_id.valid()) j["parentSpanId"] = hex_of(s.parent_span_id);
-  j["flags"] = span_flags(s.context.flags, s.parent_remote);
-  j["name"] = s.name;
-  j["kind"] = static_cast<int>(s.kind);
-  j["startTimeUnixNano"] = std::to_string(s.start_unix_nanos);
-  j["endTimeUnixNano"] = std::to_string(s.end_unix_nanos);
-  if (!s.attributes.empty()) j["attributes"] = to_json_attributes(s.attributes);
-  if (s.dropped_attributes_count != 0) j["droppedAttributesCount"] = s.dropped_attributes_count;
+void write_span(JsonWriter& w, const trace::SpanData& s) {
+  w.open_object();
+  w.key("traceId");
+  w.hex(s.context.trace_id.bytes().data(), trace::TraceId::kSize);
+  w.key("spanId");
+  w.hex(s.context.span_id.bytes().data(), trace::SpanId::kSize);
+  if (!s.context.trace_state.empty()) {
+    w.key("traceState");
+    w.string(s.context.trace_state.header());
+  }
+  if (s.parent_span_id.valid()) {
+    w.key("parentSpanId");
+    w.hex(s.parent_span_id.bytes().data(), trace::SpanId::kSize);
+  }
+  w.key("flags");
+  w.number(span_flags(s.context.flags, s.parent_remote));
+  w.key("name");
+  w.string(s.name);
+  w.key("kind");
+  w.number(static_cast<int>(s.kind));
+  w.key("startTimeUnixNano");
+  w.uint_string(s.start_unix_nanos);
+  w.key("endTimeUnixNano");
+  w.uint_string(s.end_unix_nanos);
+  if (!s.attributes.empty()) write_attributes(w, s.attributes);
+  if (s.dropped_attributes_count != 0) {
+    w.key("droppedAttributesCount");
+    w.number(s.dropped_attributes_count);
+  }
   if (!s.events.empty()) {
-    json events = json::array();
+    w.key("events");
+    w.open_array();
     for (const trace::Event& e : s.events) {
-      json je = {{"timeUnixNano", std::to_string(e.time_unix_nanos)}, {"name", e.name}};
-      if (!e.attributes.empty()) je["attributes"] = to_json_attributes(e.attributes);
+      w.element();
+      w.open_object();
+      w.key("timeUnixNano");
+      w.uint_string(e.time_unix_nanos);
+      w.key("name");
+      w.string(e.name);
+      if (!e.attributes.empty()) write_attributes(w, e.attributes);
       if (e.dropped_attributes_count != 0) {
-        je["droppedAttributesCount"] = e.dropped_attributes_count;
+        w.key("droppedAttributesCount");
+        w.number(e.dropped_attributes_count);
       }
-      events.push_back(std::move(je));
+      w.close_object();
     }
-    j["events"] = std::move(events);
+    w.close_array();
   }
-  if (s.dropped_events_count != 0) j["droppedEventsCount"] = s.dropped_events_count;
+  if (s.dropped_events_count != 0) {
+    w.key("droppedEventsCount");
+    w.number(s.dropped_events_count);
+  }
   if (!s.links.empty()) {
-    json links = json::array();
+    w.key("links");
+    w.open_array();
     for (const trace::Link& l : s.links) {
-      json jl = {{"traceId", hex_of(l.context.trace_id)}, {"spanId", hex_of(l.context.span_id)}};
-      if (!l.context.trace_state.empty()) jl["traceState"] = l.context.trace_state.header();
-      if (!l.attributes.empty()) jl["attributes"] = to_json_attributes(l.attributes);
-      if (l.dropped_attributes_count != 0) {
-        jl["droppedAttributesCount"] = l.dropped_attributes_count;
+      w.element();
+      w.open_object();
+      w.key("traceId");
+      w.hex(l.context.trace_id.bytes().data(), trace::TraceId::kSize);
+      w.key("spanId");
+      w.hex(l.context.span_id.bytes().data(), trace::SpanId::kSize);
+      if (!l.context.trace_state.empty()) {
+        w.key("traceState");
+        w.string(l.context.trace_state.header());
       }
-      jl["flags"] = span_flags(l.context.flags, l.context.remote);
-      links.push_back(std::move(jl));
+      if (!l.attributes.empty()) write_attributes(w, l.attributes);
+      if (l.dropped_attributes_count != 0) {
+        w.key("droppedAttributesCount");
+        w.number(l.dropped_attributes_count);
+      }
+      w.key("flags");
+      w.number(span_flags(l.context.flags, l.context.remote));
+      w.close_object();
     }
-    j["links"] = std::move(links);
+    w.close_array();
   }
-  if (s.dropped_links_count != 0) j["droppedLinksCount"] = s.dropped_links_count;
+  if (s.dropped_links_count != 0) {
+    w.key("droppedLinksCount");
+    w.number(s.dropped_links_count);
+  }
   if (s.status.code != trace::StatusCode::kUnset || !s.status.message.empty()) {
-    json st = json::object();
-    if (!s.status.message.empty()) st["message"] = s.status.message;
-    if (s.status.code != trace::StatusCode::kUnset) st["code"] = static_cast<int>(s.status.code);
-    j["status"] = std::move(st);
+    w.key("status");
+    w.open_object();
+    if (!s.status.message.empty()) {
+      w.key("message");
+      w.string(s.status.message);
+    }
+    if (s.status.code != trace::StatusCode::kUnset) {
+      w.key("code");
+      w.number(static_cast<int>(s.status.code));
+    }
+    w.close_object();
   }
-  return j;
+  w.close_object();
 }
 
 // Reads an int64 that proto3 JSON may give as a number or a decimal string.
@@ -333,34 +571,58 @@ bool encode_protobuf(std::span<const trace::SpanData* const> spans, std::string&
 }
 
 std::string encode_json(std::span<const trace::SpanData* const> spans) {
-  json resource_spans = json::array();
+  std::string out;
+  out.reserve(64 + spans.size() * 600);
+  JsonWriter w(out);
+  w.open_object();
+  w.key("resourceSpans");
+  w.open_array();
   for (const ResourceGroup& rg : group(spans)) {
-    json rs = json::object();
-    json resource = json::object();
-    if (rg.resource != nullptr) {
-      resource["attributes"] = to_json_attributes(rg.resource->attributes());
-      if (!rg.resource->schema_url().empty()) rs["schemaUrl"] = rg.resource->schema_url();
-    }
-    rs["resource"] = std::move(resource);
-    json scope_spans = json::array();
+    w.element();
+    w.open_object();
+    w.key("resource");
+    w.open_object();
+    if (rg.resource != nullptr) write_attributes(w, rg.resource->attributes());
+    w.close_object();
+    w.key("scopeSpans");
+    w.open_array();
     for (const ScopeGroup& sg : rg.scopes) {
-      json ss = json::object();
+      w.element();
+      w.open_object();
       if (sg.scope != nullptr) {
-        json scope = {{"name", sg.scope->name}};
-        if (!sg.scope->version.empty()) scope["version"] = sg.scope->version;
-        ss["scope"] = std::move(scope);
-        if (!sg.scope->schema_url.empty()) ss["schemaUrl"] = sg.scope->schema_url;
+        w.key("scope");
+        w.open_object();
+        w.key("name");
+        w.string(sg.scope->name);
+        if (!sg.scope->version.empty()) {
+          w.key("version");
+          w.string(sg.scope->version);
+        }
+        w.close_object();
       }
-      json list = json::array();
-      for (const trace::SpanData* s : sg.spans) list.push_back(to_json(*s));
-      ss["spans"] = std::move(list);
-      scope_spans.push_back(std::move(ss));
+      w.key("spans");
+      w.open_array();
+      for (const trace::SpanData* s : sg.spans) {
+        w.element();
+        write_span(w, *s);
+      }
+      w.close_array();
+      if (sg.scope != nullptr && !sg.scope->schema_url.empty()) {
+        w.key("schemaUrl");
+        w.string(sg.scope->schema_url);
+      }
+      w.close_object();
     }
-    rs["scopeSpans"] = std::move(scope_spans);
-    resource_spans.push_back(std::move(rs));
+    w.close_array();
+    if (rg.resource != nullptr && !rg.resource->schema_url().empty()) {
+      w.key("schemaUrl");
+      w.string(rg.resource->schema_url());
+    }
+    w.close_object();
   }
-  const json request = {{"resourceSpans", std::move(resource_spans)}};
-  return request.dump(-1, ' ', false, json::error_handler_t::replace);
+  w.close_array();
+  w.close_object();
+  return out;
 }
 
 std::optional<PartialSuccess> parse_export_response(std::string_view body,

@@ -207,6 +207,50 @@ TEST(OtlpJson, NonFiniteDoublesAndInvalidUtf8) {
             "b");
 }
 
+TEST(OtlpJson, EscapesAndRepairsStrings) {
+  auto batch = make_test_batch();
+  auto& attrs = batch->spans[0]->attributes;
+  attrs.clear();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"quote \" backslash \\ slash /", "quote \" backslash \\ slash /"},
+      {std::string("ctl \n\r\t\b\f \x01\x1f end"), std::string("ctl \n\r\t\b\f \x01\x1f end")},
+      {"\xF0\x9F\x98\x80 \xE2\x82\xAC \xC3\xA9", "\xF0\x9F\x98\x80 \xE2\x82\xAC \xC3\xA9"},
+      {"overlong \xC0\xAF", "overlong \xEF\xBF\xBD\xEF\xBF\xBD"},
+      {"surrogate \xED\xA0\x80", "surrogate \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
+      {"cut \xE2\x82", "cut \xEF\xBF\xBD\xEF\xBF\xBD"},
+      {"big \xF4\x90\x80\x80", "big \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
+      {std::string("nul \0 in", 8), std::string("nul \0 in", 8)},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    attrs.push_back(testing::kv("k" + std::to_string(i), cases[i].first));
+  }
+  batch->spans[0]->name = "name \"quoted\"\n";
+  const std::string text = detail::encode_json(batch->pointers());
+  const json j = json::parse(text);  // throws on invalid JSON or UTF-8
+  const json& span = j["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  EXPECT_EQ(span["name"], "name \"quoted\"\n");
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(span["attributes"][i]["value"]["stringValue"].get<std::string>(), cases[i].second)
+        << i;
+  }
+  EXPECT_NE(text.find("\\u0001"), std::string::npos);
+}
+
+TEST(OtlpJson, DoublesRoundTrip) {
+  auto batch = make_test_batch();
+  auto& attrs = batch->spans[0]->attributes;
+  attrs.clear();
+  const std::vector<double> values = {0.1, -0.0, 1e300, 5e-324, 123456789.125, 2.0};
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    attrs.push_back(testing::kv("d" + std::to_string(i), values[i]));
+  }
+  const json j = json::parse(detail::encode_json(batch->pointers()));
+  const json& a = j["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"];
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    EXPECT_EQ(a[i]["value"]["doubleValue"].get<double>(), values[i]) << i;
+  }
+}
+
 TEST(OtlpResponse, PartialSuccessProtobuf) {
   pbc::ExportTraceServiceResponse r;
   r.mutable_partial_success()->set_rejected_spans(2);
