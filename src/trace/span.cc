@@ -336,6 +336,10 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
     return;
   }
   rec->data.end_unix_nanos = end_unix_nanos != 0 ? end_unix_nanos : detail::now_unix_nanos();
+  // A re-anchored clock may step back by a few microseconds: a span never ends before it starts.
+  if (rec->data.end_unix_nanos < rec->data.start_unix_nanos) {
+    rec->data.end_unix_nanos = rec->data.start_unix_nanos;
+  }
   rec->recording = false;
   detail::ProviderState* p = rec->provider;
   const uint32_t n = p->processor_count;
