@@ -2,6 +2,7 @@
 //
 //   vigil-demo                                   # http://127.0.0.1:9464/metrics, until Ctrl-C
 //   vigil-demo --listen 127.0.0.1:9500 --duration 60
+//   vigil-demo --outage-every 30 --outage-for 10  # /health/ready goes 503 for 10 s of every 30
 //
 // See docs/demo.md for what it simulates and the metrics it exports.
 #include <pthread.h>
@@ -19,12 +20,16 @@
 #include <string_view>
 #include <vector>
 
+#include "dependencies.h"
 #include "gateway_metrics.h"
 #include "options.h"
 #include "simulator.h"
+#include "vigil/admin/health_endpoints.h"
 #include "vigil/admin/metrics_endpoint.h"
 #include "vigil/admin/server.h"
 #include "vigil/core/error.h"
+#include "vigil/health/heartbeat.h"
+#include "vigil/health/monitor.h"
 #include "vigil/metrics/process_collector.h"
 #include "vigil/metrics/registry.h"
 
@@ -162,6 +167,25 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Health. The dependencies come first: the monitor's checks refer to them, and the server's
+  // endpoints refer to the monitor (objects are destroyed in reverse order).
+  demo::Dependencies dependencies({.outage_every_seconds = options.outage_every_seconds,
+                                   .outage_for_seconds = options.outage_for_seconds,
+                                   .warmup_seconds = options.warmup_seconds});
+  const vigil::health::Heartbeat dispatch_heartbeat(std::chrono::seconds(5));
+  std::unique_ptr<vigil::health::HealthMonitor> monitor;
+  try {
+    monitor = std::make_unique<vigil::health::HealthMonitor>(
+        vigil::health::HealthMonitorOptions{.service_id = "agent-gateway",
+                                            .version = VIGIL_DEMO_VERSION,
+                                            .startup_timeout = std::chrono::seconds(60),
+                                            .registry = &registry});
+    dependencies.register_checks(*monitor, dispatch_heartbeat);
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": cannot register the health checks: " << e.what() << "\n";
+    return 1;
+  }
+
   std::unique_ptr<admin::Server> server;
   try {
     server = std::make_unique<admin::Server>(
@@ -172,14 +196,20 @@ int main(int argc, char** argv) {
   }
   try {
     admin::add_metrics_endpoint(*server, registry);
+    admin::add_health_endpoints(*server, *monitor);
     server->start();
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
     return 1;
   }
 
-  demo::Simulator simulator(*gateway, {.rate = options.rate, .workers = options.workers});
+  demo::Simulator simulator(
+      *gateway, {.rate = options.rate,
+                 .workers = options.workers,
+                 .on_tick = [&dispatch_heartbeat] { dispatch_heartbeat.beat(); },
+                 .vector_store_up = [&dependencies] { return dependencies.vector_store_up(); }});
   const auto started = std::chrono::steady_clock::now();
+  dependencies.start();
   simulator.start();
 
   const std::string url = server->url();
@@ -194,11 +224,20 @@ int main(int argc, char** argv) {
             << "  Prometheus text: " << url << "/metrics\n"
             << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
             << "  JSON:            " << url << "/metrics?format=json\n"
+            << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
+            << "/health, /health/dependencies\n"
             << "  Endpoints:       " << url << "/\n"
             << "  Try:             curl -s " << url
             << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
             << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
-            << " (example config: deploy/prometheus/prometheus.yml)\n"
+            << " (example config: deploy/prometheus/prometheus.yml)\n";
+  if (options.outage_every_seconds > 0) {
+    std::cout << "  Outages:         the vector store goes down for " << options.outage_for_seconds
+              << "s of every " << options.outage_every_seconds
+              << "s (--outage-every, --outage-for): /health/ready turns 503, /health/live "
+                 "stays 200\n";
+  }
+  std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
             << std::flush;
 
   const int sig = wait_for_stop(stop_signals, options.duration_seconds);
@@ -208,9 +247,11 @@ int main(int argc, char** argv) {
               << std::flush;
   }
   simulator.stop();
+  dependencies.stop();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server->stop();
+  monitor->shutdown(std::chrono::seconds(2));
   std::cout << summary_line(simulator.totals(), seconds) << "\n" << std::flush;
   return 0;
 }

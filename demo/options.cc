@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <system_error>
 
 namespace vigil::demo {
@@ -72,7 +73,8 @@ ParseResult parse_args(std::span<const std::string_view> args) {
       r.options.help = true;
       continue;
     }
-    if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers") {
+    if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers" &&
+        name != "--outage-every" && name != "--outage-for" && name != "--warmup") {
       r.error = "unknown argument " + quote(arg);
       return r;
     }
@@ -104,6 +106,21 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         return r;
       }
       r.options.rate = rate;
+    } else if (name == "--outage-every" || name == "--outage-for" || name == "--warmup") {
+      double d = 0;
+      const bool zero_ok = name != "--outage-for";
+      if (!parse_double(value, d) || d < 0 || (!zero_ok && d == 0) || d > 1e6) {
+        r.error = std::string(name) + " " + quote(value) + ": expected a number of seconds " +
+                  (zero_ok ? "from 0" : "greater than 0") + " up to 1000000";
+        return r;
+      }
+      if (name == "--outage-every") {
+        r.options.outage_every_seconds = d;
+      } else if (name == "--outage-for") {
+        r.options.outage_for_seconds = d;
+      } else {
+        r.options.warmup_seconds = d;
+      }
     } else {  // --workers
       int w = 0;
       if (!parse_int(value, w) || w < 1 || w > 256) {
@@ -113,21 +130,36 @@ ParseResult parse_args(std::span<const std::string_view> args) {
       r.options.workers = w;
     }
   }
+  if (r.options.outage_every_seconds > 0 &&
+      r.options.outage_for_seconds >= r.options.outage_every_seconds) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf,
+                  "--outage-for must be shorter than --outage-every (got %g and %g seconds)",
+                  r.options.outage_for_seconds, r.options.outage_every_seconds);
+    r.error = buf;
+  }
   return r;
 }
 
 std::string usage(std::string_view program) {
   std::string u = "usage: ";
   u += program;
-  u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N] [--help]
+  u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
+       [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS] [--help]
 
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
-executions, caches, pipelines) instrumented with vigil, and serves its metrics.
+executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
+health probes (/health/live, /health/ready, /health/startup, /health).
 
   --listen HOST:PORT   admin server address (default 127.0.0.1:9464; port 0 picks a free port)
   --duration SECONDS   stop after this long (default: run until Ctrl-C / SIGTERM)
   --rate N             simulated requests per second on average (default 250)
   --workers N          worker threads serving the requests, 1 to 256 (default 24)
+  --outage-every SECONDS
+                       the vector store goes down once per this period (default 60;
+                       0: never), so /health/ready turns 503 and back
+  --outage-for SECONDS how long each outage lasts, less than --outage-every (default 20)
+  --warmup SECONDS     simulated model loading: /health/startup fails this long (default 3)
   --help               print this text and exit
 
 Exit status: 0 on a clean stop, 1 when the server cannot start (e.g. port in use),

@@ -1,6 +1,7 @@
 // demo/options.h: the command line of vigil-demo.
 //
-//   vigil-demo [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N] [--help]
+//   vigil-demo [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
+//              [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS] [--help]
 //
 //   std::vector<std::string_view> args(argv + 1, argv + argc);
 //   vigil::demo::ParseResult r = vigil::demo::parse_args(args);
@@ -25,6 +26,12 @@ struct DemoOptions {
   double rate = 250;
   // Worker threads serving the simulated requests.
   int workers = 24;
+  // The vector store goes down for the last `outage_for` seconds of every `outage_every`
+  // seconds (readiness turns 503 and back). 0 for outage_every: no outage.
+  double outage_every_seconds = 60;
+  double outage_for_seconds = 20;
+  // Simulated model loading at start: the startup probe fails for this long.
+  double warmup_seconds = 3;
   // --help was given: print usage and exit 0.
   bool help = false;
 };

@@ -62,8 +62,9 @@ struct LlmResult {
 // One worker's view of the simulation: its own random generator, shared metrics and totals.
 class RequestSimulator {
  public:
-  RequestSimulator(GatewayMetrics& m, Simulator::Counters& c, unsigned seed)
-      : m_(m), c_(c), rng_(seed) {}
+  RequestSimulator(GatewayMetrics& m, Simulator::Counters& c, const SimulatorOptions& o,
+                   unsigned seed)
+      : m_(m), c_(c), options_(o), rng_(seed) {}
 
   // Serves one chat request; returns its simulated duration in seconds.
   double chat() {
@@ -227,7 +228,10 @@ class RequestSimulator {
     }
     double seconds = lognormal(tool.median_seconds, 0.6);
     std::string_view status = "success";
-    if (uniform() < tool.failure_rate) {
+    if (tool.name == "search" && options_.vector_store_up && !options_.vector_store_up()) {
+      status = "error";  // retrieval needs the vector store: connection refused, at once
+      seconds = lognormal(0.004, 0.3);
+    } else if (uniform() < tool.failure_rate) {
       // Slow tools fail by timing out half of the time.
       if (tool.median_seconds >= 0.5 && uniform() < 0.5) {
         status = "timeout";
@@ -255,6 +259,7 @@ class RequestSimulator {
 
   GatewayMetrics& m_;
   Simulator::Counters& c_;
+  const SimulatorOptions& options_;
   std::mt19937_64 rng_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   std::discrete_distribution<size_t> model_dist_ = make_model_dist();
@@ -305,6 +310,7 @@ void Simulator::dispatch_loop() {
   const Clock::time_point start = Clock::now();
   Clock::time_point next = start;
   while (!stop_dispatch_.load(std::memory_order_relaxed)) {
+    if (options_.on_tick) options_.on_tick();
     const double t = std::chrono::duration<double>(Clock::now() - start).count();
     const double rate = options_.rate * (1.0 + 0.3 * std::sin(2 * std::numbers::pi * t / 60.0));
     const double tick_seconds = std::chrono::duration<double>(kTick).count();
@@ -340,7 +346,7 @@ void Simulator::dispatch_loop() {
 }
 
 void Simulator::worker_loop(unsigned seed) {
-  RequestSimulator sim(m_, *counters_, seed);
+  RequestSimulator sim(m_, *counters_, options_, seed);
   while (true) {
     Job job;
     size_t depth = 0;

@@ -12,7 +12,8 @@
 // one request in ten is a pipeline run instead. Latencies, tokens and prices are drawn from
 // per-model and per-tool distributions. Workers sleep for 1/100 of each simulated duration, so
 // the gauges (active requests, queue depth) behave like a real gateway's while the CPU cost
-// stays small (a few microseconds of work per request).
+// stays small (a few microseconds of work per request). While the vector store is down
+// (SimulatorOptions::vector_store_up), the "search" tool fails fast with status "error".
 //
 // Thread-safety: start() and stop() from one controlling thread; totals() from any thread.
 #pragma once
@@ -22,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,6 +36,11 @@ namespace vigil::demo {
 struct SimulatorOptions {
   double rate = 250;  // requests per second, on average
   int workers = 24;
+  // Called by the dispatcher thread on every tick (10 ms), e.g. to beat a liveness heartbeat.
+  std::function<void()> on_tick;
+  // Whether the vector store answers; while it returns false, the "search" tool (retrieval)
+  // fails fast. Empty: always up.
+  std::function<bool()> vector_store_up;
 };
 
 // What the simulation did so far.
