@@ -471,6 +471,11 @@ class Server::Impl {
         "request_timeout_ms", std::to_string(options_.request_timeout.count()),
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "5000",
+        // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+        // holds the body until the client ACKs the headers, which a client with delayed ACKs
+        // (Linux: 40 ms) does late. Every request after the first on a keep-alive connection
+        // took 40 ms instead of ~0.1 ms.
+        "tcp_nodelay", "1",
         // civetweb's own error pages (400 for malformed requests, ...) get it too; responses
         // from handlers add it in send_response.
         "additional_header", "X-Content-Type-Options: nosniff",
