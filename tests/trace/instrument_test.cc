@@ -1,0 +1,275 @@
+#include "vigil/trace/instrument.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "vigil/trace/exporters.h"
+
+namespace vigil::trace {
+namespace {
+
+struct Fixture {
+  // Earlier tests on this thread may have left a context current (out-of-order ends).
+  ContextScope clean{Context()};
+  std::shared_ptr<InMemorySpanStore> store = std::make_shared<InMemorySpanStore>();
+  std::unique_ptr<TracerProvider> provider;
+  Fixture() {
+    TracerProviderOptions o;
+    o.processors.push_back(
+        std::make_unique<SimpleSpanProcessor>(std::make_unique<InMemoryExporter>(store)));
+    provider = std::make_unique<TracerProvider>(std::move(o));
+  }
+  Tracer& tracer() { return provider->tracer("instrument_test"); }
+  SpanData only(std::string_view name) {
+    auto spans = store->find(name);
+    EXPECT_EQ(spans.size(), 1u) << name;
+    return spans.empty() ? SpanData() : spans.front();
+  }
+};
+
+std::string str(const SpanData& s, std::string_view key) {
+  const AttributeValue* v = s.attributes.find(key);
+  return v != nullptr ? to_string(*v) : std::string("<absent>");
+}
+
+TEST(FunctionSpanName, GccAndClangForms) {
+  EXPECT_EQ(function_span_name("int main()"), "main");
+  EXPECT_EQ(function_span_name("void ns::Cls::method(int) const"), "ns::Cls::method");
+  EXPECT_EQ(function_span_name("ns::Cls::Cls()"), "ns::Cls::Cls");
+  EXPECT_EQ(function_span_name("virtual void ns::Cls::run() &&"), "ns::Cls::run");
+  EXPECT_EQ(function_span_name("static int Foo::bar(const std::string&, int (*)(int))"),
+            "Foo::bar");
+  EXPECT_EQ(function_span_name("void f(T) [with T = int]"), "f");
+  EXPECT_EQ(function_span_name("void f(T) [T = int]"), "f");
+  EXPECT_EQ(function_span_name("std::vector<std::pair<int, int> > ns::make(const char*)"),
+            "ns::make");
+  EXPECT_EQ(function_span_name("void ns::C<T, U>::f() [with T = int; U = char]"), "ns::C<T, U>::f");
+  EXPECT_EQ(function_span_name("const char* name()"), "name");
+  EXPECT_EQ(function_span_name("const char *name()"), "name");
+  EXPECT_EQ(function_span_name("bool ns::X::operator<(const X&) const"), "ns::X::operator<");
+  EXPECT_EQ(function_span_name("bool ns::X::operator>(const X&) const"), "ns::X::operator>");
+  EXPECT_EQ(function_span_name("void X::operator()(int)"), "X::operator()");
+  EXPECT_EQ(function_span_name("X& X::operator=(X&&) noexcept"), "X::operator=");
+  EXPECT_EQ(function_span_name("void {anonymous}::helper()"), "{anonymous}::helper");
+  EXPECT_EQ(function_span_name("void (anonymous namespace)::helper()"),
+            "(anonymous namespace)::helper");
+  EXPECT_EQ(function_span_name("main()::<lambda()>"), "main()::<lambda()>");
+  EXPECT_EQ(function_span_name("auto main()::(anonymous class)::operator()() const"),
+            "main()::(anonymous class)::operator()");
+  EXPECT_EQ(function_span_name(""), "");
+  EXPECT_EQ(function_span_name("weird("), "weird(");
+  EXPECT_EQ(function_span_name(")))(((<<<>>>]]][[["), ")))(((<<<>>>]]][[[");
+}
+
+namespace sample {
+struct Worker {
+  int run(Tracer& t) const {
+    VIGIL_TRACE_FUNCTION(t);
+    EXPECT_TRUE(current_span_context().valid());
+    return 7;
+  }
+};
+void named(Tracer& t) {
+  VIGIL_SPAN("custom.name", t);
+  VIGIL_SPAN("second.span", t);  // two on one scope: distinct variables by line
+}
+SpanContext with_variable(Tracer& t, SpanContext* inner) {
+  Span span = function_span(t);
+  span.set_attribute("items", 3);
+  *inner = current_span_context();
+  return span.context();
+}
+}  // namespace sample
+
+TEST(Instrument, TraceFunctionMacroNamesSpanAfterFunction) {
+  Fixture f;
+  EXPECT_EQ(sample::Worker().run(f.tracer()), 7);
+  SpanData s = f.only("vigil::trace::{anonymous}::sample::Worker::run");
+  EXPECT_EQ(str(s, "code.function.name"), "vigil::trace::{anonymous}::sample::Worker::run");
+  EXPECT_NE(str(s, "code.file.path").find("instrument_test.cc"), std::string::npos);
+  EXPECT_GT(std::stoi(str(s, "code.line.number")), 0);
+  EXPECT_EQ(s.scope->name, "instrument_test");
+}
+
+TEST(Instrument, SpanMacroAndFunctionSpan) {
+  Fixture f;
+  sample::named(f.tracer());
+  SpanData outer = f.only("custom.name");
+  SpanData inner = f.only("second.span");
+  EXPECT_EQ(inner.parent_span_id, outer.context.span_id);
+  EXPECT_EQ(str(outer, "code.function.name"), "vigil::trace::{anonymous}::sample::named");
+
+  SpanContext in;
+  SpanContext ctx = sample::with_variable(f.tracer(), &in);
+  EXPECT_EQ(in.span_id, ctx.span_id);
+  SpanData s = f.only("vigil::trace::{anonymous}::sample::with_variable");
+  EXPECT_EQ(str(s, "items"), "3");
+}
+
+TEST(Instrument, MacroWithoutTracerUsesGlobalProviderTracer) {
+  // The global provider is the no-op one here: spans cost nothing and are not recorded.
+  ContextScope clean{Context()};
+  Tracer& t = instrumentation_tracer();
+  EXPECT_EQ(&t, &instrumentation_tracer());
+  EXPECT_EQ(t.scope().name, "vigil.instrument");
+  {
+    VIGIL_TRACE_FUNCTION();
+    VIGIL_SPAN("x");
+    EXPECT_FALSE(current_span_context().valid());
+  }
+  EXPECT_EQ(in_span("y", [] { return 3; }), 3);
+}
+
+TEST(Instrument, InSpanReturnsValueAndPassesSpan) {
+  Fixture f;
+  int r = in_span(f.tracer(), "compute", [](Span& s) {
+    s.set_attribute("k", "v");
+    return 42;
+  });
+  EXPECT_EQ(r, 42);
+  in_span(f.tracer(), "void", [] {});
+  std::string text = "ref";
+  std::string& ref = in_span(f.tracer(), "ref", [&]() -> std::string& { return text; });
+  EXPECT_EQ(&ref, &text);
+  EXPECT_EQ(str(f.only("compute"), "k"), "v");
+  EXPECT_EQ(f.only("void").status.code, StatusCode::kUnset);
+}
+
+TEST(Instrument, InSpanRecordsExceptionAndRethrows) {
+  Fixture f;
+  EXPECT_THROW(
+      in_span(f.tracer(), "fails", []() -> int { throw std::runtime_error("model unavailable"); }),
+      std::runtime_error);
+  SpanData s = f.only("fails");
+  EXPECT_EQ(s.status.code, StatusCode::kError);
+  EXPECT_EQ(s.status.message, "model unavailable");
+  ASSERT_EQ(s.events.size(), 1u);
+  EXPECT_EQ(s.events[0].name, "exception");
+  EXPECT_EQ(to_string(*s.events[0].attributes.find("exception.type")), "std::runtime_error");
+  EXPECT_EQ(to_string(*s.events[0].attributes.find("exception.message")), "model unavailable");
+  EXPECT_FALSE(current_span_context().valid());  // the span ended and is no longer current
+
+  // A non-std exception is recorded too, and rethrown unchanged.
+  try {
+    in_span(f.tracer(), "int_thrown", [] { throw 5; });
+    FAIL();
+  } catch (int v) {
+    EXPECT_EQ(v, 5);
+  }
+  EXPECT_EQ(f.only("int_thrown").status.code, StatusCode::kError);
+}
+
+TEST(Instrument, InSpanNestsUnderCurrentSpan) {
+  Fixture f;
+  Span parent = f.tracer().start_span("parent");
+  in_span(f.tracer(), "child", [&] { in_span(f.tracer(), "grandchild", [] {}); });
+  parent.end();
+  EXPECT_EQ(f.only("child").parent_span_id, f.only("parent").context.span_id);
+  EXPECT_EQ(f.only("grandchild").parent_span_id, f.only("child").context.span_id);
+}
+
+// A minimal executor: one worker thread, std::function tasks.
+class Executor {
+ public:
+  Executor() : thread_([this] { loop(); }) {}
+  ~Executor() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  std::atomic<int> failures{0};
+  void submit(std::function<void()> task) {
+    {
+      std::lock_guard lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return done_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      try {
+        task();
+      } catch (...) {
+        failures.fetch_add(1);
+      }
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+TEST(Instrument, WrapCarriesContextOntoExecutorAndThreads) {
+  Fixture f;
+  Executor pool;
+  SpanContext request_ctx;
+  {
+    Span request = f.tracer().start_span("request", {.kind = SpanKind::kServer});
+    request_ctx = request.context();
+    ContextScope bag(Baggage::parse("request.id=r-1"));
+    std::promise<void> a, b, c;
+    pool.submit(wrap([&] {
+      EXPECT_EQ(current_span_context().span_id, request_ctx.span_id);
+      EXPECT_EQ(current_baggage().get("request.id").value_or(""), "r-1");
+      Span s = f.tracer().start_span("wrapped");
+      a.set_value();
+    }));
+    pool.submit(wrap_in_span(f.tracer(), "tool_execution", [&] {
+      EXPECT_EQ(current_baggage().get("request.id").value_or(""), "r-1");
+      b.set_value();
+    }));
+    pool.submit(wrap_in_span(f.tracer(), "failing_task", [&] {
+      c.set_value();
+      throw std::logic_error("tool crashed");
+    }));
+    std::promise<void> drained;
+    pool.submit([&] { drained.set_value(); });  // FIFO: the tasks above have finished
+    a.get_future().wait();
+    b.get_future().wait();
+    c.get_future().wait();
+    drained.get_future().wait();
+  }
+  EXPECT_EQ(pool.failures.load(), 1);  // the exception reached the executor unchanged
+  SpanData failed = f.only("failing_task");
+  EXPECT_EQ(failed.status.code, StatusCode::kError);
+  EXPECT_EQ(failed.status.message, "tool crashed");
+  EXPECT_EQ(failed.parent_span_id, request_ctx.span_id);
+  std::thread t(wrap(Context{request_ctx, {}},
+                     [&](int n) {
+                       EXPECT_EQ(n, 3);
+                       Span s = f.tracer().start_span("explicit_ctx");
+                     }),
+                3);
+  t.join();
+  for (const char* name : {"wrapped", "tool_execution", "explicit_ctx"}) {
+    SpanData s = f.only(name);
+    EXPECT_EQ(s.parent_span_id, request_ctx.span_id) << name;
+    EXPECT_EQ(s.context.trace_id, request_ctx.trace_id) << name;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::trace
