@@ -62,7 +62,7 @@ LocalPool::~LocalPool() {
 
 }  // namespace
 
-SpanRecord* acquire_record() noexcept {
+SpanRecord* acquire_record(bool recording) noexcept {
   if (!t_pool_gone) {
     LocalPool& p = t_pool;
     if (p.head == nullptr) {
@@ -82,7 +82,7 @@ SpanRecord* acquire_record() noexcept {
       p.head = r->next_free;
       --p.count;
       r->next_free = nullptr;
-      r->data.clear();
+      if (recording) r->data.clear();
       return r;
     }
   } else {
@@ -93,7 +93,7 @@ SpanRecord* acquire_record() noexcept {
       g.head = r->next_free;
       --g.count;
       r->next_free = nullptr;
-      r->data.clear();
+      if (recording) r->data.clear();
       return r;
     }
   }
@@ -104,7 +104,9 @@ void recycle_record(SpanRecord* rec) noexcept {
   // data.clear() happens in acquire_record, on the thread that reuses the record, so the export
   // thread does not write (and steal) the record's cache lines.
   rec->provider = nullptr;
-  rec->saved_current = SpanContext();
+  rec->saved_current.trace_id = TraceId();
+  rec->saved_current.span_id = SpanId();
+  if (!rec->saved_current.trace_state.empty()) rec->saved_current.trace_state = TraceState();
   rec->recording = false;
   rec->activated = false;
   rec->status_final = false;
@@ -328,7 +330,7 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
     detail::ThreadContext& tc = detail::thread_context();
     if (tc.span.span_id == rec->data.context.span_id &&
         tc.span.trace_id == rec->data.context.trace_id) {
-      tc.span = std::move(rec->saved_current);
+      detail::move_context(tc.span, rec->saved_current);
     }
   }
   if (!rec->recording) {

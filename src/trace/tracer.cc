@@ -52,7 +52,8 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
   const SamplingDecision decision =
       st->sampler->should_sample(parent, trace_id, name, options.kind);
 
-  detail::SpanRecord* rec = detail::acquire_record();
+  const bool recording = decision != SamplingDecision::kDrop;
+  detail::SpanRecord* rec = detail::acquire_record(recording);
   if (rec == nullptr) [[unlikely]] {
     return Span();
   }
@@ -62,13 +63,21 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
   d.context.span_id = detail::new_span_id();
   if (decision == SamplingDecision::kRecordAndSample) flags.value |= TraceFlags::kSampled;
   d.context.flags = flags;
+  d.context.remote = false;
   if (parent != nullptr) {
-    if (!parent->trace_state.empty()) d.context.trace_state = parent->trace_state;
+    if (!parent->trace_state.empty() || !d.context.trace_state.empty()) {
+      d.context.trace_state = parent->trace_state;
+    }
     d.parent_span_id = parent->span_id;
     d.parent_remote = parent->remote;
+  } else if (!recording) {
+    // The record was not cleared: reset what a root span's context must not inherit.
+    d.context.trace_state.clear();
+    d.parent_span_id = SpanId();
+    d.parent_remote = false;
   }
-  rec->recording = decision != SamplingDecision::kDrop;
-  if (rec->recording) {
+  rec->recording = recording;
+  if (recording) {
     d.name.assign(name);
     d.kind = options.kind;
     d.start_unix_nanos =
@@ -79,8 +88,8 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
   }
   if (options.make_current) {
     rec->activated = true;
-    rec->saved_current = std::move(tc.span);
-    tc.span = d.context;
+    detail::move_context(rec->saved_current, tc.span);
+    detail::copy_context(tc.span, d.context);
   }
   return Span(rec);
 }

@@ -25,13 +25,16 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -39,6 +42,14 @@
 namespace vigil::trace {
 
 // ---- Identifiers ---------------------------------------------------------------------------
+
+namespace detail {
+constexpr uint64_t to_big_endian(uint64_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
+  return v;
+}
+}  // namespace detail
+using detail::to_big_endian;
 
 // A 128-bit trace id (16 bytes, big-endian as in W3C traceparent and OTLP). The all-zero id is
 // invalid. Cost: copies are two 8-byte moves; to_hex ~10 ns.
@@ -53,6 +64,11 @@ class TraceId {
   // From two 64-bit halves: `high` holds bytes 0..7, `low` bytes 8..15.
   static constexpr TraceId from_u64(uint64_t high, uint64_t low) noexcept {
     TraceId id;
+    if (!std::is_constant_evaluated()) {
+      const uint64_t halves[2] = {to_big_endian(high), to_big_endian(low)};
+      std::memcpy(id.bytes_.data(), halves, kSize);
+      return id;
+    }
     for (int i = 0; i < 8; ++i) {
       id.bytes_[static_cast<std::size_t>(i)] = static_cast<uint8_t>(high >> (56 - 8 * i));
       id.bytes_[static_cast<std::size_t>(8 + i)] = static_cast<uint8_t>(low >> (56 - 8 * i));
@@ -64,12 +80,7 @@ class TraceId {
   static std::optional<TraceId> from_hex(std::string_view hex) noexcept;
 
   // False for the all-zero id.
-  constexpr bool valid() const noexcept {
-    for (uint8_t b : bytes_) {
-      if (b != 0) return true;
-    }
-    return false;
-  }
+  constexpr bool valid() const noexcept { return (load(0) | load(8)) != 0; }
   constexpr const std::array<uint8_t, kSize>& bytes() const noexcept { return bytes_; }
   constexpr uint64_t high() const noexcept { return load(0); }
   constexpr uint64_t low() const noexcept { return load(8); }
@@ -78,10 +89,18 @@ class TraceId {
   void write_hex(char* out) const noexcept;
   std::string to_hex() const;
 
-  friend constexpr bool operator==(const TraceId&, const TraceId&) noexcept = default;
+  // Two 8-byte compares (a defaulted == calls memcmp, measurable on span hot paths).
+  friend constexpr bool operator==(const TraceId& a, const TraceId& b) noexcept {
+    return a.load(0) == b.load(0) && a.load(8) == b.load(8);
+  }
 
  private:
   constexpr uint64_t load(std::size_t at) const noexcept {
+    if (!std::is_constant_evaluated()) {
+      uint64_t raw;
+      std::memcpy(&raw, bytes_.data() + at, 8);
+      return to_big_endian(raw);  // the byte swap is its own inverse
+    }
     uint64_t v = 0;
     for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | bytes_[at + i];
     return v;
@@ -99,6 +118,11 @@ class SpanId {
   constexpr explicit SpanId(const std::array<uint8_t, kSize>& bytes) noexcept : bytes_(bytes) {}
   static constexpr SpanId from_u64(uint64_t v) noexcept {
     SpanId id;
+    if (!std::is_constant_evaluated()) {
+      const uint64_t be = to_big_endian(v);
+      std::memcpy(id.bytes_.data(), &be, kSize);
+      return id;
+    }
     for (int i = 0; i < 8; ++i) {
       id.bytes_[static_cast<std::size_t>(i)] = static_cast<uint8_t>(v >> (56 - 8 * i));
     }
@@ -110,6 +134,11 @@ class SpanId {
   constexpr bool valid() const noexcept { return to_u64() != 0; }
   constexpr const std::array<uint8_t, kSize>& bytes() const noexcept { return bytes_; }
   constexpr uint64_t to_u64() const noexcept {
+    if (!std::is_constant_evaluated()) {
+      uint64_t raw;
+      std::memcpy(&raw, bytes_.data(), 8);
+      return to_big_endian(raw);
+    }
     uint64_t v = 0;
     for (uint8_t b : bytes_) v = (v << 8) | b;
     return v;
@@ -119,7 +148,9 @@ class SpanId {
   void write_hex(char* out) const noexcept;
   std::string to_hex() const;
 
-  friend constexpr bool operator==(const SpanId&, const SpanId&) noexcept = default;
+  friend constexpr bool operator==(const SpanId& a, const SpanId& b) noexcept {
+    return a.to_u64() == b.to_u64();
+  }
 
  private:
   std::array<uint8_t, kSize> bytes_{};
