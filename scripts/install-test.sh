@@ -8,7 +8,8 @@
 #    to that prefix; builds it and runs it (and its admin variant when vigil::admin is installed);
 # 3. pkg-config consumer: compiles tests/install/consumer/main.cc with
 #    `pkg-config --cflags --libs vigil-metrics` (and vigil-admin when installed) and runs it;
-#    the same for tests/install/consumer/otlp_main.cc with vigil-exporters when installed.
+#    the same for tests/install/consumer/otlp_main.cc with vigil-exporters and
+#    tests/install/consumer/health_main.cc with vigil-health when installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -43,6 +44,9 @@ fi
 if [[ -x "$tmp/cmake-build/consumer_otlp" ]]; then
   "$tmp/cmake-build/consumer_otlp"
 fi
+if [[ -x "$tmp/cmake-build/consumer_health" ]]; then
+  "$tmp/cmake-build/consumer_health"
+fi
 
 pcdir=$(dirname "$(find "$prefix" -name vigil-metrics.pc | head -n 1)")
 [[ -f "$pcdir/vigil-metrics.pc" ]] || { echo "install-test: no vigil-metrics.pc installed" >&2; exit 1; }
@@ -68,6 +72,14 @@ if [[ -f "$pcdir/vigil-exporters.pc" ]]; then
   "$cxx" -std=c++20 -DVIGIL_CONSUMER_USE_EXPORTER "$root/tests/install/consumer/otlp_main.cc" \
     $flags -o "$tmp/pc-consumer-exporters"
   "$tmp/pc-consumer-exporters"
+fi
+if [[ -f "$pcdir/vigil-health.pc" ]]; then
+  flags=$(pkg-config --cflags --libs vigil-health)
+  echo "install-test: pkg-config consumer: ${cxx} -std=c++20 health_main.cc ${flags}"
+  # shellcheck disable=SC2086
+  "$cxx" -std=c++20 "$root/tests/install/consumer/health_main.cc" $flags \
+    -o "$tmp/pc-consumer-health"
+  "$tmp/pc-consumer-health"
 fi
 
 echo "install-test: passed"

@@ -24,6 +24,8 @@
 #include "test_spans.h"
 #include "vigil/exporters/otlp_trace_exporter.h"
 #include "vigil/metrics/registry.h"
+#include "vigil/trace/config.h"
+#include "vigil/trace/tracer.h"
 
 extern char** environ;
 
@@ -380,6 +382,64 @@ TEST(OtlpInteropFailures, ReceiverDown) {
   EXPECT_LT(elapsed_ms(t0), 800);
   EXPECT_EQ(r.code, trace::ExportResult::Code::kRetryable);
   EXPECT_EQ(exporter.stats().dropped_spans, 3u);
+}
+
+// OTEL_TRACES_EXPORTER=otlp and the OTEL_EXPORTER_OTLP_* variables alone, through
+// vigil::trace's configuration: the way vigil-demo and applications are set up.
+TEST(OtlpInteropEnvironment, ConfiguredFromOtelVariables) {
+  Receiver receiver;
+  REQUIRE_RECEIVER(receiver);
+  const std::string base = receiver.endpoint().substr(0, receiver.endpoint().size() - 10);
+  std::vector<std::string> warnings;
+  trace::Environment env({{"OTEL_TRACES_EXPORTER", "otlp"},
+                          {"OTEL_SERVICE_NAME", "env-configured"},
+                          {"OTEL_EXPORTER_OTLP_ENDPOINT", base},
+                          {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"},
+                          {"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
+                          {"OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=team%20a"},
+                          {"OTEL_BSP_SCHEDULE_DELAY", "50"}},
+                         [&](std::string_view w) { warnings.emplace_back(w); });
+  metrics::Registry registry;
+  trace::TracerProvider provider(trace::options_from_environment({.registry = &registry}, env));
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  trace::Tracer& tracer = provider.tracer("vigil.env", "2.0");
+  trace::TraceId trace_id;
+  trace::SpanId parent_id;
+  {
+    trace::Span parent = tracer.start_span("request", {.kind = trace::SpanKind::kServer});
+    trace_id = parent.trace_id();
+    parent_id = parent.span_id();
+    trace::Span child = tracer.start_span("llm_call", {.kind = trace::SpanKind::kClient});
+    child.set_attribute("gen_ai.usage.input_tokens", int64_t{812});
+  }
+  ASSERT_TRUE(provider.force_flush(std::chrono::seconds(10)));
+  const auto records = receiver.records();
+  ASSERT_GE(records.size(), 1u);
+  std::vector<json> spans;
+  for (const json& r : records) {
+    EXPECT_EQ(r["errors"], json::array());
+    EXPECT_EQ(r["contentType"], "application/json");
+    EXPECT_EQ(r["contentEncoding"], "gzip");
+    EXPECT_EQ(r["headers"]["x-tenant"], "team a");
+    const json& rs = r["request"]["resourceSpans"][0];
+    EXPECT_EQ(attr(rs["resource"]["attributes"], "service.name")["stringValue"], "env-configured");
+    for (const json& ss : rs["scopeSpans"]) {
+      EXPECT_EQ(ss["scope"]["name"], "vigil.env");
+      EXPECT_EQ(ss["scope"]["version"], "2.0");
+      for (const json& sp : ss["spans"]) spans.push_back(sp);
+    }
+  }
+  ASSERT_EQ(spans.size(), 2u);
+  const json& child = spans[0]["name"] == "llm_call" ? spans[0] : spans[1];
+  const json& parent = spans[0]["name"] == "llm_call" ? spans[1] : spans[0];
+  EXPECT_EQ(parent["traceId"], trace_id.to_hex());
+  EXPECT_EQ(parent["spanId"], parent_id.to_hex());
+  EXPECT_EQ(parent["kind"], 2);
+  EXPECT_EQ(child["traceId"], trace_id.to_hex());
+  EXPECT_EQ(child["parentSpanId"], parent_id.to_hex());
+  EXPECT_EQ(child["kind"], 3);
+  EXPECT_EQ(attr(child["attributes"], "gen_ai.usage.input_tokens")["intValue"], "812");
+  EXPECT_TRUE(provider.shutdown(std::chrono::seconds(5)));
 }
 
 }  // namespace
