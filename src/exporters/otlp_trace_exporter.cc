@@ -159,6 +159,7 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
     std::lock_guard lock(stats_mu);
     ++stats.export_calls;
   }
+  if (n == 0) return trace::ExportResult::success();  // nothing to send: no request
   if (shut_down.load(std::memory_order_acquire)) {
     return fail(kShutdown, n, trace::ExportResult::Code::kFailure,
                 "OTLP exporter: export after shutdown");

@@ -371,6 +371,14 @@ TEST(OtlpTraceExporter, ShutdownInterruptsARetryWait) {
   EXPECT_EQ(collector.count(), 1u);
 }
 
+TEST(OtlpTraceExporter, EmptyBatchSendsNothing) {
+  FakeCollector collector([](int) { return ok(); });
+  metrics::Registry registry;
+  OtlpTraceExporter exporter(options_for(collector.endpoint(), registry));
+  EXPECT_TRUE(exporter.export_spans({}, far()).ok());
+  EXPECT_EQ(collector.count(), 0u);
+}
+
 TEST(OtlpTraceExporter, RegisteredAsTheOtlpFactory) {
   ASSERT_TRUE(trace::has_exporter_factory("otlp"));
   std::vector<std::string> warnings;
