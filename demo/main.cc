@@ -3,6 +3,7 @@
 //   vigil-demo                                   # http://127.0.0.1:9464/metrics, until Ctrl-C
 //   vigil-demo --listen 127.0.0.1:9500 --duration 60
 //   vigil-demo --outage-every 30 --outage-for 10  # /health/ready goes 503 for 10 s of every 30
+//   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 vigil-demo   # traces to a collector
 //
 // See docs/demo.md for what it simulates and the metrics it exports.
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -27,11 +29,14 @@
 #include "vigil/admin/health_endpoints.h"
 #include "vigil/admin/metrics_endpoint.h"
 #include "vigil/admin/server.h"
+#include "vigil/admin/tracez_endpoint.h"
 #include "vigil/core/error.h"
 #include "vigil/health/heartbeat.h"
 #include "vigil/health/monitor.h"
 #include "vigil/metrics/process_collector.h"
 #include "vigil/metrics/registry.h"
+#include "vigil/trace/config.h"
+#include "vigil/trace/tracez.h"
 
 #ifndef VIGIL_DEMO_VERSION
 #define VIGIL_DEMO_VERSION "unknown"
@@ -74,6 +79,41 @@ int wait_for_stop(const sigset_t& signals, std::optional<double> duration) {
     if (sig > 0) return sig;
     // -1 with EAGAIN: the wait timed out; EINTR: interrupted by another signal. Check again.
   }
+}
+
+// The process environment, except that without OTEL_TRACES_EXPORTER and without an OTLP
+// endpoint the demo exports nothing (spans stay in the tracez view) instead of OpenTelemetry's
+// default "otlp" to localhost:4318.
+vigil::trace::Environment tracing_environment() {
+  return vigil::trace::Environment(
+      [](std::string_view name) -> std::optional<std::string> {
+        const auto get = [](const std::string& n) -> std::optional<std::string> {
+          const char* v = std::getenv(n.c_str());
+          if (v == nullptr || *v == '\0') return std::nullopt;
+          return std::string(v);
+        };
+        std::optional<std::string> value = get(std::string(name));
+        if (!value && name == "OTEL_TRACES_EXPORTER" && !get("OTEL_EXPORTER_OTLP_ENDPOINT") &&
+            !get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+          return std::string("none");
+        }
+        return value;
+      },
+      {});
+}
+
+// What the banner says about trace export.
+std::string trace_export_description() {
+  const vigil::trace::Environment env = tracing_environment();
+  const std::string exporter = env.get("OTEL_TRACES_EXPORTER").value_or("otlp");
+  if (exporter == "none") return "kept in the tracez view only (set OTEL_EXPORTER_OTLP_ENDPOINT)";
+  std::string d = "OTEL_TRACES_EXPORTER=" + exporter;
+  if (auto e = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    d.append(" to ").append(*e);
+  } else if (auto b = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+    d.append(" to ").append(*b);
+  }
+  return d;
 }
 
 std::string human(double v) {
@@ -186,6 +226,24 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Tracing: OTEL_* variables (see tracing_environment), plus the tracez view.
+  std::shared_ptr<vigil::trace::TracezStore> tracez;
+  vigil::trace::Tracer* tracer = nullptr;
+  try {
+    auto tracez_processor = std::make_unique<vigil::trace::TracezProcessor>();
+    tracez = tracez_processor->store();
+    vigil::trace::EnvironmentConfigOptions trace_options{.service_name = "agent-gateway",
+                                                         .service_version = VIGIL_DEMO_VERSION,
+                                                         .deployment_environment = "demo",
+                                                         .registry = &registry};
+    trace_options.extra_processors.push_back(std::move(tracez_processor));
+    vigil::trace::configure_from_environment(std::move(trace_options), tracing_environment());
+    tracer = &vigil::trace::get_tracer("vigil-demo", VIGIL_DEMO_VERSION);
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": cannot configure tracing: " << e.what() << "\n";
+    return 1;
+  }
+
   std::unique_ptr<admin::Server> server;
   try {
     server = std::make_unique<admin::Server>(
@@ -197,6 +255,7 @@ int main(int argc, char** argv) {
   try {
     admin::add_metrics_endpoint(*server, registry);
     admin::add_health_endpoints(*server, *monitor);
+    admin::add_tracez_endpoint(*server, tracez);
     server->start();
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
@@ -207,7 +266,8 @@ int main(int argc, char** argv) {
       *gateway, {.rate = options.rate,
                  .workers = options.workers,
                  .on_tick = [&dispatch_heartbeat] { dispatch_heartbeat.beat(); },
-                 .vector_store_up = [&dependencies] { return dependencies.vector_store_up(); }});
+                 .vector_store_up = [&dependencies] { return dependencies.vector_store_up(); },
+                 .tracer = tracer});
   const auto started = std::chrono::steady_clock::now();
   dependencies.start();
   simulator.start();
@@ -226,6 +286,10 @@ int main(int argc, char** argv) {
             << "  JSON:            " << url << "/metrics?format=json\n"
             << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
             << "/health, /health/dependencies\n"
+            << "  Traces:          " << url << "/debug/tracez (running, latency buckets, "
+            << "errors; ?name=llm_call for samples); export: " << trace_export_description() << "\n"
+            << "  Exemplars:       curl -s -H 'Accept: application/openmetrics-text' " << url
+            << "/metrics | grep trace_id\n"
             << "  Endpoints:       " << url << "/\n"
             << "  Try:             curl -s " << url
             << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
@@ -252,6 +316,7 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server->stop();
   monitor->shutdown(std::chrono::seconds(2));
+  vigil::trace::global_provider().shutdown(std::chrono::seconds(5));  // flush the exporter
   std::cout << summary_line(simulator.totals(), seconds) << "\n" << std::flush;
   return 0;
 }

@@ -6,10 +6,15 @@
 #include <random>
 #include <string_view>
 
+#include "vigil/trace/context.h"
+
 namespace vigil::demo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using trace::Span;
+using trace::SpanKind;
+using trace::StatusCode;
 
 constexpr double kTimeScale = 0.01;  // real sleep per simulated second
 constexpr double kMaxRealSleepSeconds = 0.25;
@@ -22,6 +27,43 @@ constexpr size_t kResponseCache = 0;
 constexpr size_t kToolCache = 1;
 constexpr double kLlmTimeoutSeconds = 30;
 constexpr double kToolTimeoutSeconds = 10;
+
+uint64_t unix_nanos_now() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+uint64_t to_nanos(double seconds) { return static_cast<uint64_t>(std::llround(seconds * 1e9)); }
+
+// The tracer used when SimulatorOptions::tracer is null: a disabled provider's.
+trace::Tracer& noop_tracer() {
+  static const std::unique_ptr<trace::TracerProvider> provider = trace::TracerProvider::noop();
+  return provider->tracer("vigil-demo");
+}
+
+// A span's ids as hex, for exemplars (empty views for a span without a context).
+struct SpanIds {
+  explicit SpanIds(const Span& span) noexcept {
+    if (span.span_id().valid()) {
+      span.trace_id().write_hex(trace_id_hex);
+      span.span_id().write_hex(span_id_hex);
+      valid = true;
+    }
+  }
+  std::string_view trace_id() const noexcept { return {trace_id_hex, sizeof trace_id_hex}; }
+  std::string_view span_id() const noexcept { return {span_id_hex, sizeof span_id_hex}; }
+  char trace_id_hex[trace::TraceId::kHexSize] = {};
+  char span_id_hex[trace::SpanId::kHexSize] = {};
+  bool valid = false;
+};
+
+// The exception type an LLM failure is recorded as.
+std::string_view llm_error_type(std::string_view status) {
+  if (status == "rate_limited") return "RateLimitError";
+  if (status == "timeout") return "TimeoutError";
+  return "ProviderError";
+}
 
 size_t provider_index(std::string_view provider) {
   for (size_t i = 0; i < kProviders.size(); ++i) {
@@ -57,6 +99,7 @@ struct LlmResult {
   double seconds = 0;
   uint64_t prompt_tokens = 0;
   uint64_t completion_tokens = 0;
+  double cost = 0;  // dollars
 };
 
 // One worker's view of the simulation: its own random generator, shared metrics and totals.
@@ -64,17 +107,28 @@ class RequestSimulator {
  public:
   RequestSimulator(GatewayMetrics& m, Simulator::Counters& c, const SimulatorOptions& o,
                    unsigned seed)
-      : m_(m), c_(c), options_(o), rng_(seed) {}
+      : m_(m),
+        c_(c),
+        options_(o),
+        tracer_(o.tracer != nullptr ? *o.tracer : noop_tracer()),
+        rng_(seed) {}
 
-  // Serves one chat request; returns its simulated duration in seconds.
-  double chat() {
+  // Serves one chat request, starting at `start_ns` (simulated timeline, unix nanoseconds);
+  // `request` is its span, current on this thread. Returns the simulated duration in seconds.
+  double chat(Span& request, uint64_t start_ns) {
     const size_t mi = model_dist_(rng_);
     const ModelSpec& model = kModels[mi];
     double seconds = lognormal(0.002, 0.3);  // response cache lookup
+    request.set_attribute("gen_ai.system", model.provider)
+        .set_attribute("gen_ai.request.model", model.model);
 
     std::string_view status = "success";
     uint64_t prompt_total = 0, completion_total = 0;
-    if (cache_lookup(kResponseCache, kResponseCacheHitRate)) {
+    double cost_total = 0;
+    int iterations_done = 0;
+    const bool cache_hit = cache_lookup(kResponseCache, kResponseCacheHitRate);
+    request.set_attribute("agent.cache_hit", cache_hit);
+    if (cache_hit) {
       seconds += lognormal(0.01, 0.5);  // serve the cached answer
     } else {
       // The agent loop: LLM call, tool calls, LLM call again with the results, ...
@@ -82,28 +136,59 @@ class RequestSimulator {
       double context = lognormal(900, 0.6);  // prompt tokens: system prompt, history, question
       for (int it = 0; it < iterations; ++it) {
         const bool final_answer = it + 1 == iterations;
-        const LlmResult r = llm_call(mi, context, final_answer ? 260 : 70);
+        const uint64_t llm_start = start_ns + to_nanos(seconds);
+        Span llm = tracer_.start_span("llm_call",
+                                      {.kind = SpanKind::kClient, .start_unix_nanos = llm_start});
+        const LlmResult r = llm_call(mi, context, final_answer ? 260 : 70, &llm);
+        ++iterations_done;
         seconds += r.seconds;
+        const uint64_t llm_end = llm_start + to_nanos(r.seconds);
         prompt_total += r.prompt_tokens;
         completion_total += r.completion_tokens;
+        cost_total += r.cost;
         if (r.status != "success") {
           status = r.status;
+          llm.end(llm_end);
           break;
         }
         context += static_cast<double>(r.completion_tokens);
         if (!final_answer) {
+          // The model asked for tools: their spans are children of this llm_call (they start
+          // when it has answered).
           const int tools = 1 + (uniform() < 0.3 ? 1 : 0);
+          llm.set_attribute("gen_ai.response.finish_reasons",
+                            std::vector<std::string>{"tool_calls"});
           for (int t = 0; t < tools; ++t) {
-            seconds += tool_call();
+            seconds += tool_call(start_ns + to_nanos(seconds));
             context += lognormal(400, 0.8);  // the tool's result goes back into the prompt
           }
+        } else {
+          llm.set_attribute("gen_ai.response.finish_reasons", std::vector<std::string>{"stop"});
         }
+        llm.end(llm_end);
       }
       if (status == "success") cache_insert(kResponseCache);
     }
 
-    m_.request_latency[provider_index(model.provider)].observe(seconds);
-    m_.requests.labels(model.provider, model.model, status).inc();
+    request.set_attribute("agent.status", status)
+        .set_attribute("agent.iterations", iterations_done)
+        .set_attribute("gen_ai.usage.input_tokens", static_cast<int64_t>(prompt_total))
+        .set_attribute("gen_ai.usage.output_tokens", static_cast<int64_t>(completion_total))
+        .set_attribute("agent.cost_usd", cost_total);
+    if (status != "success") {
+      request.set_attribute("error.type", status);
+      request.set_status(StatusCode::kError, std::string("llm_call failed: ").append(status));
+    }
+    const SpanIds ids(request);
+    if (ids.valid) {
+      m_.request_latency[provider_index(model.provider)].observe(
+          seconds, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
+      m_.requests.labels(model.provider, model.model, status)
+          .inc(1, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
+    } else {
+      m_.request_latency[provider_index(model.provider)].observe(seconds);
+      m_.requests.labels(model.provider, model.model, status).inc();
+    }
     if (prompt_total > 0) m_.prompt_tokens_per_request.observe(static_cast<double>(prompt_total));
     if (completion_total > 0) {
       m_.completion_tokens_per_request.observe(static_cast<double>(completion_total));
@@ -113,8 +198,9 @@ class RequestSimulator {
     return seconds;
   }
 
-  // Runs one pipeline; returns its simulated duration in seconds.
-  double pipeline() {
+  // Runs one pipeline starting at `start_ns`; `run` is its span, current on this thread. Returns
+  // its simulated duration in seconds.
+  double pipeline(Span& run, uint64_t start_ns) {
     const size_t pi = uniform() < 0.6 ? 0 : 1;
     const PipelineSpec& spec = kPipelines[pi];
     GatewayMetrics::PipelineHandles& h = m_.pipelines[pi];
@@ -122,18 +208,33 @@ class RequestSimulator {
     static const size_t kPlanner = model_index("gpt-4o-mini");
     static const size_t kWriter = model_index("claude-3-5-sonnet");
 
+    run.set_attribute("pipeline.name", spec.name);
     double total = 0;
     std::string_view run_status = "completed";
     for (size_t s = 0; s < spec.steps.size(); ++s) {
       const PipelineStepSpec& step = spec.steps[s];
+      const uint64_t step_start = start_ns + to_nanos(total);
+      Span step_span = tracer_.start_span("pipeline_step", {.start_unix_nanos = step_start});
+      step_span.set_attribute("pipeline.name", spec.name).set_attribute("pipeline.step", step.name);
       double seconds = lognormal(step.median_seconds, 0.5);
       bool ok = uniform() >= step.failure_rate;
+      if (!ok) step_span.record_exception("StepError", std::string(step.name).append(" failed"));
       if (ok && step.llm) {
-        const LlmResult r = llm_call(step.name == "summarize" ? kWriter : kPlanner,
-                                     lognormal(2500, 0.5), step.name == "summarize" ? 700 : 150);
+        Span llm = tracer_.start_span(
+            "llm_call",
+            {.kind = SpanKind::kClient, .start_unix_nanos = step_start + to_nanos(seconds)});
+        const LlmResult r =
+            llm_call(step.name == "summarize" ? kWriter : kPlanner, lognormal(2500, 0.5),
+                     step.name == "summarize" ? 700 : 150, &llm);
+        llm.end(step_start + to_nanos(seconds + r.seconds));
         seconds += r.seconds;
         ok = r.status == "success";
+        if (!ok) {
+          step_span.set_status(StatusCode::kError,
+                               std::string("llm_call failed: ").append(r.status));
+        }
       }
+      step_span.end(step_start + to_nanos(seconds));
       total += seconds;
       h.step_latency[s].observe(seconds);
       m_.pipeline_steps.labels(spec.name, step.name, ok ? "success" : "error").inc();
@@ -144,6 +245,8 @@ class RequestSimulator {
     }
     h.duration.observe(total);
     m_.pipeline_runs.labels(spec.name, run_status).inc();
+    run.set_attribute("pipeline.status", run_status);
+    if (run_status != "completed") run.set_status(StatusCode::kError, "pipeline step failed");
     Simulator::Counters::add(c_.pipeline_runs);
     if (run_status != "completed") Simulator::Counters::add(c_.pipeline_failures);
     return total;
@@ -177,10 +280,16 @@ class RequestSimulator {
     m_.caches[cache].evictions.inc();  // full: the oldest entry makes room
   }
 
-  LlmResult llm_call(size_t mi, double prompt_tokens, double completion_median) {
+  // One LLM call; `span` (its llm_call span) gets the GenAI attributes and any error.
+  LlmResult llm_call(size_t mi, double prompt_tokens, double completion_median, Span* span) {
     const ModelSpec& model = kModels[mi];
     GatewayMetrics::ModelHandles& h = m_.models[mi];
     LlmResult r;
+    span->set_attribute("gen_ai.operation.name", "chat")
+        .set_attribute("gen_ai.system", model.provider)
+        .set_attribute("gen_ai.request.model", model.model)
+        .set_attribute("server.address",
+                       model.provider == "local" ? std::string_view("localhost") : model.provider);
     Simulator::Counters::add(c_.llm_calls);
     const double u = uniform();
     if (u < model.error_rate) {
@@ -197,6 +306,9 @@ class RequestSimulator {
         r.seconds = lognormal(0.4, 0.6);
       }
       h.llm_latency.observe(r.seconds);
+      span->set_attribute("error.type", r.status);
+      span->record_exception(llm_error_type(r.status),
+                             std::string(model.provider).append(" ").append(r.status));
       return r;
     }
     r.status = "success";
@@ -212,6 +324,11 @@ class RequestSimulator {
     h.prompt_tokens.inc(static_cast<double>(r.prompt_tokens));
     h.completion_tokens.inc(static_cast<double>(r.completion_tokens));
     h.cost.inc(cost);  // fractional dollars
+    r.cost = cost;
+    span->set_attribute("gen_ai.response.model", model.model)
+        .set_attribute("gen_ai.usage.input_tokens", static_cast<int64_t>(r.prompt_tokens))
+        .set_attribute("gen_ai.usage.output_tokens", static_cast<int64_t>(r.completion_tokens))
+        .set_attribute("gen_ai.usage.cost_usd", cost);
     h.llm_latency.observe(r.seconds);
     Simulator::Counters::add(c_.prompt_tokens, r.prompt_tokens);
     Simulator::Counters::add(c_.completion_tokens, r.completion_tokens);
@@ -219,12 +336,19 @@ class RequestSimulator {
     return r;
   }
 
-  // One tool call (through the tool cache for cacheable tools); returns simulated seconds.
-  double tool_call() {
+  // One tool call (through the tool cache for cacheable tools) starting at `start_ns`, as a
+  // tool_execution span under the current span; returns simulated seconds.
+  double tool_call(uint64_t start_ns) {
     const size_t ti = tool_dist_(rng_);
     const ToolSpec& tool = kTools[ti];
+    Span span = tracer_.start_span("tool_execution", {.start_unix_nanos = start_ns});
+    span.set_attribute("gen_ai.operation.name", "execute_tool")
+        .set_attribute("gen_ai.tool.name", tool.name);
     if (tool.cacheable && cache_lookup(kToolCache, kToolCacheHitRate)) {
-      return lognormal(0.001, 0.3);
+      const double seconds = lognormal(0.001, 0.3);
+      span.set_attribute("agent.tool.cached", true);
+      span.end(start_ns + to_nanos(seconds));
+      return seconds;
     }
     double seconds = lognormal(tool.median_seconds, 0.6);
     std::string_view status = "success";
@@ -242,6 +366,13 @@ class RequestSimulator {
     }
     m_.tools[ti].latency.observe(seconds);
     m_.tool_calls.labels(tool.name, status).inc();
+    span.set_attribute("agent.tool.cached", false);
+    if (status != "success") {
+      span.set_attribute("error.type", status);
+      span.record_exception(status == "timeout" ? "TimeoutError" : "ToolError",
+                            std::string(tool.name).append(" ").append(status));
+    }
+    span.end(start_ns + to_nanos(seconds));
     Simulator::Counters::add(c_.tool_calls);
     if (status != "success") {
       Simulator::Counters::add(c_.tool_failures);
@@ -260,6 +391,7 @@ class RequestSimulator {
   GatewayMetrics& m_;
   Simulator::Counters& c_;
   const SimulatorOptions& options_;
+  trace::Tracer& tracer_;
   std::mt19937_64 rng_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   std::discrete_distribution<size_t> model_dist_ = make_model_dist();
@@ -307,6 +439,7 @@ void Simulator::dispatch_loop() {
   constexpr auto kTick = std::chrono::milliseconds(10);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  trace::Tracer& tracer = options_.tracer != nullptr ? *options_.tracer : noop_tracer();
   const Clock::time_point start = Clock::now();
   Clock::time_point next = start;
   while (!stop_dispatch_.load(std::memory_order_relaxed)) {
@@ -323,13 +456,32 @@ void Simulator::dispatch_loop() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (int i = 0; i < n && queue_.size() < kQueueCapacity; ++i, ++accepted) {
-          queue_.push_back(Job{.pipeline = unit(rng) < kPipelineShare, .enqueued = now});
+          const bool pipeline = unit(rng) < kPipelineShare;
+          // The request's span starts on arrival and travels with the job; it is not current
+          // here (the worker ends it).
+          queue_.push_back(
+              Job{.pipeline = pipeline,
+                  .enqueued = now,
+                  .span = tracer.start_span(
+                      pipeline ? "pipeline_run" : "request",
+                      {.kind = SpanKind::kServer, .root = true, .make_current = false})});
         }
         depth = queue_.size();
       }
       m_.queue_depth.set(static_cast<double>(depth));
+      for (int i = accepted; i < n; ++i) {
+        // Turned away: a short error trace, linked from the rejection counter's exemplar.
+        Span rejected = tracer.start_span("request", {.kind = SpanKind::kServer, .root = true});
+        rejected.set_attribute("error.type", "queue_full");
+        rejected.set_status(StatusCode::kError, "rejected: queue full");
+        const SpanIds ids(rejected);
+        if (ids.valid) {
+          m_.rejected.inc(1, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
+        } else {
+          m_.rejected.inc();
+        }
+      }
       if (accepted < n) {
-        m_.rejected.inc(static_cast<double>(n - accepted));
         Counters::add(counters_->rejected, static_cast<uint64_t>(n - accepted));
       }
       if (accepted == 1) {
@@ -354,22 +506,31 @@ void Simulator::worker_loop(unsigned seed) {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      job = queue_.front();
+      job = std::move(queue_.front());
       queue_.pop_front();
       depth = queue_.size();
     }
     m_.queue_depth.set(static_cast<double>(depth));
     m_.queue_wait.observe(std::chrono::duration<double>(Clock::now() - job.enqueued).count());
 
+    // Carry the request's context across the queue: spans started on this thread while
+    // `scope` lives are children of the request span (an explicit parent context).
+    const uint64_t start_ns = unix_nanos_now();
+    job.span.add_event("dequeued", {}, start_ns);
+    const trace::ContextScope scope(job.span.context());
+    double seconds = 0;
     if (job.pipeline) {
       m_.active_pipelines.inc();
-      sleep_simulated(sim.pipeline());
+      seconds = sim.pipeline(job.span, start_ns);
+      sleep_simulated(seconds);
       m_.active_pipelines.dec();
     } else {
       m_.active_requests.inc();
-      sleep_simulated(sim.chat());
+      seconds = sim.chat(job.span, start_ns);
+      sleep_simulated(seconds);
       m_.active_requests.dec();
     }
+    job.span.end(start_ns + to_nanos(seconds));
   }
 }
 

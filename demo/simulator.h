@@ -15,6 +15,16 @@
 // stays small (a few microseconds of work per request). While the vector store is down
 // (SimulatorOptions::vector_store_up), the "search" tool fails fast with status "error".
 //
+// Tracing: every request is a trace. The dispatcher starts the "request" span (kind server; a
+// "pipeline_run" span for pipelines) when the request arrives and queues it with the job; the
+// worker that takes the job makes that span's context current (an explicit parent context
+// across the queue) and adds "llm_call" (kind client) and "tool_execution" spans, with
+// OpenTelemetry GenAI attributes (gen_ai.system, gen_ai.request.model,
+// gen_ai.usage.input_tokens, ...). Spans carry the *simulated* times (explicit start and end
+// timestamps), so their durations match the metrics. Failures set status error, error.type and
+// an exception event. The request latency histogram and the requests counter record exemplars
+// with the request span's trace_id and span_id.
+//
 // Thread-safety: start() and stop() from one controlling thread; totals() from any thread.
 #pragma once
 
@@ -30,6 +40,8 @@
 #include <vector>
 
 #include "gateway_metrics.h"
+#include "vigil/trace/span.h"
+#include "vigil/trace/tracer.h"
 
 namespace vigil::demo {
 
@@ -41,6 +53,8 @@ struct SimulatorOptions {
   // Whether the vector store answers; while it returns false, the "search" tool (retrieval)
   // fails fast. Empty: always up.
   std::function<bool()> vector_store_up;
+  // Where the request spans go; nullptr: no tracing (a no-op tracer).
+  vigil::trace::Tracer* tracer = nullptr;
 };
 
 // What the simulation did so far.
@@ -83,6 +97,7 @@ class Simulator {
   struct Job {
     bool pipeline = false;
     std::chrono::steady_clock::time_point enqueued;
+    vigil::trace::Span span;  // "request" or "pipeline_run", started on arrival, not current
   };
   void dispatch_loop();
   void worker_loop(unsigned seed);
