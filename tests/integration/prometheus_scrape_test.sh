@@ -12,8 +12,11 @@
 # no scrape error, counters (also fractional ones) growing between two queries, histogram
 # buckets with their `le` labels and histogram_quantile() over rate(), summary quantiles, the
 # info metric's labels, a callback gauge, the process collector's metrics, OpenMetrics-only
-# data (`_created` series, units in the target metadata), and finally that the demo stops
-# cleanly on SIGTERM with its summary line.
+# data (`_created` series, units in the target metadata), exemplars (Prometheus runs with
+# --enable-feature=exemplar-storage; /api/v1/query_exemplars must return exemplars of the request
+# latency histogram and the requests counter whose trace_id is 32 hex digits and span_id 16,
+# from the OpenMetrics job only), and finally that the demo stops cleanly on SIGTERM with its
+# summary line.
 #
 # Every wait is bounded; every process started here is killed on exit. Exit status: 0 passed,
 # 1 failed (with a message saying what), 77 skipped (prometheus, curl or python3 missing and
@@ -119,10 +122,15 @@ cat >"$tmp/promapi.py" <<'EOF'
   check EXPR CONDITION    exit 0 when the Python expression CONDITION holds for the query's
                           result (names: values = [float], series = [dict of labels], math)
   unit JOB METRIC         the unit Prometheus recorded for METRIC from JOB's targets
+  exemplars EXPR          exit 0 when /api/v1/query_exemplars over the last 5 minutes returns
+                          exemplars for EXPR, every one with a 32-hex-digit trace_id and a
+                          16-hex-digit span_id; prints a summary
 """
 import json
 import math
+import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -182,6 +190,25 @@ elif command == "check":
     ok = bool(eval(args[1], env))
     print(show(series, values))
     sys.exit(0 if ok else 1)
+elif command == "exemplars":
+    now = time.time()
+    data = api("/api/v1/query_exemplars",
+               {"query": args[0], "start": f"{now - 300:.3f}", "end": f"{now:.3f}"})
+    total, bad, jobs, traces = 0, [], set(), set()
+    for group in data:
+        jobs.add(group["seriesLabels"].get("job", "?"))
+        for ex in group.get("exemplars", []):
+            total += 1
+            labels = ex.get("labels", {})
+            tid, sid = labels.get("trace_id", ""), labels.get("span_id", "")
+            if not re.fullmatch(r"[0-9a-f]{32}", tid) or not re.fullmatch(r"[0-9a-f]{16}", sid):
+                bad.append(labels)
+            traces.add(tid)
+    print(f"{total} exemplars in {len(data)} series, {len(traces)} distinct trace ids, "
+          f"jobs {sorted(jobs)}; e.g. trace_id={sorted(traces)[0] if traces else '-'}")
+    if bad:
+        print(f"malformed exemplar labels: {bad[:3]}")
+    sys.exit(0 if total > 0 and not bad and jobs == {"vigil-demo"} else 1)
 elif command == "unit":
     job, metric = args
     rows = api("/api/v1/targets/metadata",
@@ -266,7 +293,8 @@ log "starting $prometheus on 127.0.0.1:${prom_port}"
 # (e.g. SIGKILL at the ctest TIMEOUT); timeout passes our SIGTERM on to it. The demo has
 # --duration for the same reason.
 timeout --kill-after=5 170 "$prometheus" --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
-  --web.listen-address="127.0.0.1:${prom_port}" --log.level=warn >"$tmp/prometheus.log" 2>&1 &
+  --web.listen-address="127.0.0.1:${prom_port}" --log.level=warn \
+  --enable-feature=exemplar-storage >"$tmp/prometheus.log" 2>&1 &
 prom_pid=$!
 deadline=$((SECONDS + 30))
 until curl -sf -o /dev/null "${prom_url}/-/ready"; do
@@ -372,6 +400,25 @@ unit=$(promapi unit vigil-demo llm_request_duration_seconds) || fail "metadata q
   fail "the OpenMetrics # UNIT of llm_request_duration_seconds should be 'seconds', Prometheus has '$unit'"
 checks=$((checks + 1))
 log "ok: target metadata of llm_request_duration_seconds has unit '$unit' (from # UNIT)"
+
+# check_exemplars DESCRIPTION EXPR: retries until Prometheus returns well-formed exemplars.
+check_exemplars() {
+  local description=$1 expr=$2 deadline=$((SECONDS + 20)) out
+  while true; do
+    if out=$(promapi exemplars "$expr" 2>&1); then
+      checks=$((checks + 1))
+      log "ok: ${description}"
+      indent <<<"$out"
+      return 0
+    fi
+    ((SECONDS < deadline)) || fail "${description}: ${out}"
+    sleep 1
+  done
+}
+check_exemplars "exemplars on agent_request_duration_seconds_bucket carry trace_id and span_id" \
+  'agent_request_duration_seconds_bucket'
+check_exemplars "exemplars on agent_requests_total carry trace_id and span_id" \
+  'agent_requests_total'
 
 log "--- counters increase between two queries ---"
 for job in vigil-demo vigil-demo-text; do
