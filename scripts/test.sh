@@ -11,8 +11,8 @@
 #   bench-smoke   each benchmark binary runs its first benchmark briefly (compiles and starts)
 #   asan-build    build/asan: Debug, -fsanitize=address,undefined (preset "asan-ubsan")
 #   asan-test     ctest -L unit under ASan + UBSan
-#   tsan-build    build/tsan: metrics unit tests with -fsanitize=thread (preset "tsan")
-#   tsan-test     the concurrent metrics tests under ThreadSanitizer
+#   tsan-build    build/tsan: metrics, trace and health unit tests with -fsanitize=thread
+#   tsan-test     the concurrent metrics, trace and health tests under ThreadSanitizer
 #   fuzz          build/fuzz: libFuzzer targets (clang), each run for VIGIL_FUZZ_SECONDS (20)
 #   install       scripts/install-test.sh: install build/release, build consumers against it
 #
@@ -148,7 +148,13 @@ tsan_test() {
     --gtest_filter='Concurrency.*:Counter.*:Gauge.*:Histogram.*:Summary.*:Family.*:Registry.*' &&
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
       build/tsan/tests/trace/trace_test \
-      --gtest_filter='BatchSpanProcessor.*:Context.*:Tracer.*:SimpleSpanProcessor.*'
+      --gtest_filter='BatchSpanProcessor.*:Context.*:Tracer.*:SimpleSpanProcessor.*' &&
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      build/tsan/tests/health/health_test \
+      --gtest_filter='HealthConcurrency.*:HealthTimeout.*:HealthShutdown.*:HealthMonitor.*' &&
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      build/tsan/tests/health/health_endpoints_test \
+      --gtest_filter='*Concurrent*:*HungCheck*'
 }
 
 fuzz_build() {
@@ -171,7 +177,8 @@ if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
   skip_stage tsan "VIGIL_SKIP_ASAN=1"
   skip_stage fuzz "VIGIL_SKIP_ASAN=1"
 else
-  if run_stage tsan-build configure_and_build_target tsan build/tsan "metrics_test trace_test" \
+  if run_stage tsan-build configure_and_build_target tsan build/tsan \
+       "metrics_test trace_test health_test health_endpoints_test" \
        -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
        -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
     run_stage tsan-test tsan_test || true
