@@ -78,8 +78,9 @@ class CorrelationScope {
 
 // Copies baggage entries of the starting thread onto every span that starts, as attributes of
 // the same name: by default request.id, user.id and session.id. A key absent from the baggage
-// adds nothing. Runs on the starting thread before start_span returns; cost ~20-50 ns per
-// span with baggage, ~5 ns without. Thread-safe.
+// adds nothing. Runs on the starting thread before start_span returns; cost: nothing measurable
+// without baggage, ~250 ns per span with the three ids (three lookups and string copies; measured
+// on the loaded 2-core test machine). Thread-safe.
 class CorrelationSpanProcessor : public SpanProcessor {
  public:
   CorrelationSpanProcessor();

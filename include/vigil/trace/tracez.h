@@ -17,9 +17,11 @@
 // (a reference, no copy), so memory is bounded by
 //   max_span_names * (9 * samples_per_bucket + errors_per_name) span records.
 //
-// Cost: on_start and on_end take a short per-shard or per-name lock (~50-100 ns per span,
-// uncontended); they never block on readers for longer than a snapshot copy of one name's
-// samples. snapshot() copies what it returns.
+// Cost: on_start and on_end take a shared lock and a hash lookup of the name plus two short
+// locks (a running-span shard, the name's entry): measured +480 ns per span on the loaded
+// 2-core test machine where the span itself took 370 ns, i.e. about the cost of a second span.
+// They never wait on readers for longer than a snapshot copy of one name's samples.
+// snapshot() copies what it returns.
 //
 // Thread-safety: the processor and the store are thread-safe.
 #pragma once
