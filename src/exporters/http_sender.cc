@@ -283,6 +283,11 @@ SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::tim
   SendReport report;
   const int max_attempts = std::max(1, retry.max_attempts);
   while (true) {
+    if (report.attempts > 0 && Clock::now() >= deadline) {
+      // The wait ended at the deadline: the last attempt's outcome stands.
+      report.detail = "the export deadline was reached before the next attempt";
+      return report;
+    }
     report.last = sender.post(body, deadline);
     ++report.attempts;
     const HttpResult& r = report.last;

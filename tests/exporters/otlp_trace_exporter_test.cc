@@ -277,7 +277,7 @@ TEST(OtlpTraceExporter, CollectorDownReturnsWithinTheDeadline) {
   const auto t0 = Clock::now();
   const trace::ExportResult r = exporter.export_spans(spans, far());
   const long ms = elapsed_ms(t0);
-  EXPECT_LT(ms, 700);
+  EXPECT_LT(ms, 900);
   EXPECT_EQ(r.code, trace::ExportResult::Code::kRetryable);
   EXPECT_GT(exporter.stats().retries, 0u);  // connection errors are retried
   EXPECT_EQ(exporter.stats().dropped_spans, 3u);
@@ -300,7 +300,7 @@ TEST(OtlpTraceExporter, SlowCollectorTimesOut) {
   const trace::ExportResult r = exporter.export_spans(spans, far());
   const long ms = elapsed_ms(t0);
   EXPECT_GE(ms, 250);
-  EXPECT_LT(ms, 600);
+  EXPECT_LT(ms, 900);
   EXPECT_EQ(r.code, trace::ExportResult::Code::kRetryable);
   EXPECT_EQ(sample(registry, "vigil_otlp_spans_dropped_total{reason=\"timeout\"}"), "3");
 }
@@ -318,7 +318,7 @@ TEST(OtlpTraceExporter, ProcessorDeadlineWinsOverTimeout) {
   const auto spans = batch->pointers();
   const auto t0 = Clock::now();
   const trace::ExportResult r = exporter.export_spans(spans, t0 + milliseconds(200));
-  EXPECT_LT(elapsed_ms(t0), 500);
+  EXPECT_LT(elapsed_ms(t0), 800);
   EXPECT_EQ(r.code, trace::ExportResult::Code::kRetryable);
 }
 
@@ -338,7 +338,7 @@ TEST(OtlpTraceExporter, ShutdownAbortsAnExportInFlight) {
   while (collector.count() == 0) std::this_thread::sleep_for(milliseconds(5));
   const auto t0 = Clock::now();
   EXPECT_TRUE(exporter.shutdown(milliseconds(1000)));
-  EXPECT_LT(elapsed_ms(t0), 400);
+  EXPECT_LT(elapsed_ms(t0), 600);
   const trace::ExportResult r = running.get();
   EXPECT_EQ(r.code, trace::ExportResult::Code::kFailure);
   EXPECT_EQ(sample(registry, "vigil_otlp_spans_dropped_total{reason=\"shutdown\"}"), "3");
@@ -366,7 +366,7 @@ TEST(OtlpTraceExporter, ShutdownInterruptsARetryWait) {
   std::this_thread::sleep_for(milliseconds(50));
   const auto t0 = Clock::now();
   EXPECT_TRUE(exporter.shutdown(milliseconds(1000)));
-  EXPECT_LT(elapsed_ms(t0), 300);
+  EXPECT_LT(elapsed_ms(t0), 500);
   EXPECT_EQ(running.get().code, trace::ExportResult::Code::kFailure);
   EXPECT_EQ(collector.count(), 1u);
 }
