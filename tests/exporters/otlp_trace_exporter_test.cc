@@ -30,10 +30,10 @@ namespace vigil::exporters {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::Clock;
 using testing::FakeCollector;
 using ::testing::HasSubstr;
 using testing::RefusingPort;
-using testing::Clock;
 namespace pbc = opentelemetry::proto::collector::trace::v1;
 
 admin::Response ok() { return {.status = 200, .content_type = "application/x-protobuf"}; }
