@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -130,6 +131,29 @@ bool is_reserved_header(std::string_view name) noexcept {
       "date",           "content-type",      "x-content-type-options"};
   return std::any_of(kReserved.begin(), kReserved.end(),
                      [&](std::string_view r) { return iequals(name, r); });
+}
+
+// The current time as an HTTP date (RFC 9110 IMF-fixdate), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+// Computed here with gmtime_r because civetweb, when a response has no Date header, formats one
+// with gmtime(), whose static buffer races between worker threads (Debian's libcivetweb is built
+// without REENTRANT_TIME; ThreadSanitizer reports it under concurrent requests).
+std::string http_date_now() {
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  if (gmtime_r(&now, &tm) == nullptr || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+      tm.tm_mon > 11) {
+    return "Thu, 01 Jan 1970 00:00:00 GMT";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                kDays[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
+                kMonths[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour,
+                tm.tm_min, tm.tm_sec);
+  return buf;
 }
 
 bool has_header(const Response& r, std::string_view name) noexcept {
@@ -839,6 +863,7 @@ class Server::Impl {
       add("Content-Length", std::to_string(body.size()));
     }
     add("X-Content-Type-Options", "nosniff");
+    add("Date", http_date_now());  // so civetweb does not call gmtime() (see http_date_now)
     if (gzipped) add("Content-Encoding", "gzip");
     if (varies) add("Vary", "Accept-Encoding");
     for (const auto& [name, value] : r.headers) {
