@@ -72,6 +72,10 @@ foreach(component IN ITEMS admin exporters alerting guardrail health trace)
     list(APPEND _vigil_header_excludes REGEX "/include/vigil/${component}(/.*)?$" EXCLUDE)
   endif()
 endforeach()
+if(NOT TARGET vigil_trace_spdlog)
+  # The optional spdlog integration's header includes spdlog: only with its library.
+  list(APPEND _vigil_header_excludes REGEX "/include/vigil/trace/spdlog\\.h$" EXCLUDE)
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/vigil"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   COMPONENT vigil_development
@@ -134,6 +138,9 @@ function(_vigil_known_dependency item find_var pcreq_var pclibs_var)
   elseif(item STREQUAL "protobuf::libprotobuf")
     set(find "Protobuf")
     set(pcreq "protobuf")
+  elseif(item MATCHES "^spdlog::spdlog(_header_only)?$")
+    set(find "spdlog")  # spdlog's own package config finds fmt
+    set(pcreq "spdlog")  # Debian's spdlog.pc requires fmt
   elseif(item MATCHES "^Snappy::snappy")
     set(find "Snappy")
     set(pclibs "-lsnappy")

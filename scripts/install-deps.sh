@@ -21,6 +21,8 @@ packages=(
   libcivetweb-dev civetweb zlib1g-dev nlohmann-json3-dev libcurl4-openssl-dev
   # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
   protobuf-compiler libprotobuf-dev
+  # optional log correlation target vigil::trace_spdlog (spdlog with the external fmt)
+  libspdlog-dev
   # integration tests: a real Prometheus server scrapes vigil-demo (scripts use curl, python3)
   prometheus curl ca-certificates python3
 )

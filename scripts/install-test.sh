@@ -47,6 +47,9 @@ fi
 if [[ -x "$tmp/cmake-build/consumer_health" ]]; then
   "$tmp/cmake-build/consumer_health"
 fi
+if [[ -x "$tmp/cmake-build/consumer_spdlog" ]]; then
+  "$tmp/cmake-build/consumer_spdlog"
+fi
 
 pcdir=$(dirname "$(find "$prefix" -name vigil-metrics.pc | head -n 1)")
 [[ -f "$pcdir/vigil-metrics.pc" ]] || { echo "install-test: no vigil-metrics.pc installed" >&2; exit 1; }
@@ -80,6 +83,13 @@ if [[ -f "$pcdir/vigil-health.pc" ]]; then
   "$cxx" -std=c++20 "$root/tests/install/consumer/health_main.cc" $flags \
     -o "$tmp/pc-consumer-health"
   "$tmp/pc-consumer-health"
+fi
+if [[ -f "$pcdir/vigil-trace-spdlog.pc" ]]; then
+  flags=$(pkg-config --cflags --libs vigil-trace-spdlog)
+  echo "install-test: pkg-config consumer: ${cxx} -std=c++20 spdlog_main.cc ${flags}"
+  "$cxx" -std=c++20 "$root/tests/install/consumer/spdlog_main.cc" $flags \
+    -o "$tmp/pc-consumer-spdlog"
+  "$tmp/pc-consumer-spdlog"
 fi
 
 echo "install-test: passed"
