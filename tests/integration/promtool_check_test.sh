@@ -200,6 +200,10 @@ SUFFIXES = {
     "unknown": ("",),
 }
 name_re = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
+NUMBER = r'(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]Inf|NaN)'
+EXEMPLAR_RE = re.compile(r"\{(?:" + LABEL + r"(?:," + LABEL + r")*)?\} " + NUMBER + r"(?: " + NUMBER + r")?")
+exemplars = 0
 families = {}  # name -> type
 current = None  # (name, type)
 seen_help = set()
@@ -253,6 +257,32 @@ for n, line in enumerate(lines, 1):
         continue
     if suffix == "_created":
         continue  # not part of the Prometheus text format
+    # An exemplar (` # {labels} value [timestamp]`) may follow a counter's _total or a
+    # histogram's _bucket sample; the text format has none, so it is checked and dropped.
+    pos = len(sample)
+    if pos < len(line) and line[pos] == "{":
+        quoted = escaped = False
+        while pos < len(line):
+            c = line[pos]
+            pos += 1
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                quoted = not quoted
+            elif c == "}" and not quoted:
+                break
+    at = line.find(" # ", pos)
+    if at >= 0:
+        exemplar = line[at + 3:]
+        if (ftype, suffix) not in (("counter", "_total"), ("histogram", "_bucket")):
+            errors.append(f"line {n}: exemplar on {sample}, allowed only on _total and _bucket")
+        elif not EXEMPLAR_RE.fullmatch(exemplar):
+            errors.append(f"line {n}: malformed exemplar {exemplar!r}")
+        else:
+            exemplars += 1
+        line = line[:at]
     out.append(line)
 
 for name in families:
@@ -264,7 +294,7 @@ if errors:
     sys.exit(1)
 with open(dst, "w", encoding="utf-8") as f:
     f.write("\n".join(out) + "\n")
-print(f"openmetrics: {len(families)} families, structure ok")
+print(f"openmetrics: {len(families)} families, {exemplars} exemplars, structure ok")
 EOF
 pass "OpenMetrics structure (metadata, sample names per type, units, # EOF)"
 promtool_check openmetrics "$tmp/openmetrics-as-text.prom"
