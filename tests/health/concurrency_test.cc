@@ -18,8 +18,8 @@ using namespace testing;
 
 TEST(HealthConcurrency, EvaluationsWhileChecksChangeState) {
   metrics::Registry registry;
-  HealthMonitor m({.registry = &registry});
   std::atomic<int> state{0};  // 0 pass, 1 warn, 2 fail
+  HealthMonitor m({.registry = &registry});
   auto flaky = [&] { return CheckResult{static_cast<Status>(state.load()), "state", {}, {}}; };
   m.add_check("a", flaky, {.groups = {"readiness", "liveness"}});
   m.add_check("b", flaky, {.cache_ttl = 2ms});

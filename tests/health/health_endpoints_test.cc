@@ -96,6 +96,12 @@ class HealthEndpointsTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->stop();
   }
+  // Stops the server and joins the monitor's threads: call it before locals that checks
+  // capture go out of scope (background or hung checks may still be running).
+  void stop_all() {
+    if (server_) server_->stop();
+    monitor_.shutdown(5s);
+  }
   HttpResponse get(const std::string& path, const std::vector<std::string>& headers = {}) {
     return request(server_->url() + path, headers);
   }
@@ -270,6 +276,7 @@ TEST_F(HealthEndpointsTest, HungCheckAnswersAtItsTimeout) {
   EXPECT_EQ(get("/health/live").status, 200);
   EXPECT_LT(sw2.ms(), 250);
   gate.open();
+  stop_all();
 }
 
 TEST_F(HealthEndpointsTest, KeepAliveRequestsDoNotWaitForDelayedAcks) {
@@ -355,6 +362,7 @@ TEST_F(HealthEndpointsTest, ConcurrentRequestsWhileChecksChangeState) {
   stop = true;
   for (auto& t : clients) t.join();
   flipper.join();
+  stop_all();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_GT(requests.load(), 20);
 }

@@ -15,8 +15,8 @@ using ::testing::StartsWith;
 using namespace testing;
 
 TEST(HealthHysteresis, ThresholdOneReportsEveryRun) {
-  HealthMonitor m;
   Switch s;
+  HealthMonitor m;
   m.add_check("db", s.fn());
   EXPECT_EQ(m.readiness().status, Status::kPass);
   s.set(Status::kFail, "down");
@@ -26,8 +26,8 @@ TEST(HealthHysteresis, ThresholdOneReportsEveryRun) {
 }
 
 TEST(HealthHysteresis, FailureThresholdToleratesShortFailures) {
-  HealthMonitor m;
   Switch s;
+  HealthMonitor m;
   m.add_check("db", s.fn(), {.failure_threshold = 3});
   EXPECT_EQ(m.readiness().status, Status::kPass);
 
@@ -51,8 +51,8 @@ TEST(HealthHysteresis, FailureThresholdToleratesShortFailures) {
 }
 
 TEST(HealthHysteresis, SuccessThresholdDelaysRecovery) {
-  HealthMonitor m;
   Switch s(Status::kFail, "down");
+  HealthMonitor m;
   m.add_check("db", s.fn(), {.success_threshold = 2});
   EXPECT_EQ(m.readiness().status, Status::kFail);  // the first run is reported as it is
   s.set(Status::kPass, "ok");
@@ -64,15 +64,15 @@ TEST(HealthHysteresis, SuccessThresholdDelaysRecovery) {
 }
 
 TEST(HealthHysteresis, FirstRunIsReportedAsItIs) {
-  HealthMonitor m;
   Switch s(Status::kFail, "not yet");
+  HealthMonitor m;
   m.add_check("db", s.fn(), {.failure_threshold = 5});
   EXPECT_EQ(m.readiness().status, Status::kFail);
 }
 
 TEST(HealthHysteresis, WarnCountsAsSuccess) {
-  HealthMonitor m;
   Switch s(Status::kFail, "down");
+  HealthMonitor m;
   m.add_check("db", s.fn(), {.success_threshold = 2});
   m.readiness();
   s.set(Status::kWarn, "slow");
@@ -83,9 +83,9 @@ TEST(HealthHysteresis, WarnCountsAsSuccess) {
 }
 
 TEST(HealthHysteresis, TimeoutsCountAsFailures) {
-  HealthMonitor m;
   Gate gate;
   std::atomic<bool> hang{false};
+  HealthMonitor m;
   m.add_check("flaky", [&] { return hang ? gate.wait(10s) : true; },
               {.timeout = 100ms, .failure_threshold = 2, .max_concurrent_runs = 4});
   EXPECT_EQ(m.readiness().status, Status::kPass);
@@ -96,9 +96,9 @@ TEST(HealthHysteresis, TimeoutsCountAsFailures) {
 }
 
 TEST(HealthStartup, ReadinessFailsUntilStartupPasses) {
-  HealthMonitor m;
   Switch models(Status::kFail, "loading 40%");
   Switch db;
+  HealthMonitor m;
   m.add_startup_check("models", models.fn());
   m.add_readiness_check("db", db.fn());
 
@@ -124,8 +124,8 @@ TEST(HealthStartup, ReadinessFailsUntilStartupPasses) {
 }
 
 TEST(HealthStartup, StartupLatchesOnceItPassed) {
-  HealthMonitor m;
   Switch models;
+  HealthMonitor m;
   m.add_startup_check("models", models.fn());
   EXPECT_EQ(m.startup().status, Status::kPass);
   const int calls = models.calls();
@@ -140,8 +140,8 @@ TEST(HealthStartup, StartupLatchesOnceItPassed) {
 }
 
 TEST(HealthStartup, StartupTimeoutGivesAClearFailure) {
-  HealthMonitor m({.startup_timeout = 200ms});
   Switch warmup(Status::kFail, "cache 10% warm");
+  HealthMonitor m({.startup_timeout = 200ms});
   m.add_startup_check("warmup", warmup.fn());
   Switch alive;
   m.add_liveness_check("alive", alive.fn());

@@ -22,8 +22,8 @@ std::string text(const metrics::Registry& r) {
 
 TEST(HealthMetrics, StatusGaugesFollowTheReportedStatus) {
   metrics::Registry registry;
-  HealthMonitor m({.registry = &registry});
   Switch db, cache;
+  HealthMonitor m({.registry = &registry});
   m.add_check("db", db.fn(), {.groups = {"readiness", "liveness"}});
   m.add_check("cache", cache.fn(), {.critical = false});
   // Nothing is exported before a check has run.
@@ -57,9 +57,9 @@ TEST(HealthMetrics, StatusGaugesFollowTheReportedStatus) {
 
 TEST(HealthMetrics, RunsAndDurations) {
   metrics::Registry registry;
-  HealthMonitor m({.registry = &registry});
   Switch s;
   Gate gate;
+  HealthMonitor m({.registry = &registry});
   m.add_check("db", s.fn());
   m.add_check("hung", [&] { return gate.wait(10s); }, {.timeout = 100ms});
   m.readiness();
@@ -82,8 +82,8 @@ TEST(HealthMetrics, RunsAndDurations) {
 
 TEST(HealthMetrics, StartupGatingShowsInTheReadinessGauge) {
   metrics::Registry registry;
-  HealthMonitor m({.registry = &registry});
   Switch models(Status::kFail, "loading");
+  HealthMonitor m({.registry = &registry});
   m.add_startup_check("models", models.fn());
   m.add_readiness_check("db", [] { return true; });
   m.readiness();
@@ -99,8 +99,8 @@ TEST(HealthMetrics, StartupGatingShowsInTheReadinessGauge) {
 
 TEST(HealthMetrics, BackgroundChecksUpdateGaugesWithoutRequests) {
   metrics::Registry registry;
-  HealthMonitor m({.registry = &registry});
   Switch s;
+  HealthMonitor m({.registry = &registry});
   m.add_check("bg", s.fn(), {.interval = 10ms});
   EXPECT_TRUE(eventually([&] {
     return text(registry).find("vigil_health_check_status{check=\"bg\",group=\"readiness\"} 1\n") !=

@@ -40,8 +40,8 @@ TEST(HealthMonitor, EmptyGroupsPass) {
 }
 
 TEST(HealthMonitor, AggregatesWorstStatus) {
-  HealthMonitor m({.service_id = "svc", .version = "1.2.3"});
   Switch a, b;
+  HealthMonitor m({.service_id = "svc", .version = "1.2.3"});
   m.add_readiness_check("a", a.fn());
   m.add_readiness_check("b", b.fn());
   HealthReport r = m.readiness();
@@ -71,9 +71,9 @@ TEST(HealthMonitor, AggregatesWorstStatus) {
 }
 
 TEST(HealthMonitor, NonCriticalFailureDegrades) {
-  HealthMonitor m;
   Switch cache(Status::kFail, "cache down");
   Switch db;
+  HealthMonitor m;
   m.add_check("cache", cache.fn(), {.critical = false});
   m.add_check("db", db.fn());
   HealthReport r = m.readiness();
@@ -85,8 +85,8 @@ TEST(HealthMonitor, NonCriticalFailureDegrades) {
 }
 
 TEST(HealthMonitor, CheckInSeveralGroupsRunsOncePerEvaluation) {
-  HealthMonitor m;
   Switch s;
+  HealthMonitor m;
   m.add_check("shared", s.fn(), {.groups = {"liveness", "readiness", "deps"}});
   m.add_check("other", [] { return true; }, {.groups = {"deps2"}});
   EXPECT_EQ(m.liveness().checks.size(), 1u);
@@ -184,8 +184,8 @@ TEST(HealthMonitor, ChecksRunInParallel) {
 }
 
 TEST(HealthMonitor, CacheTtlReusesResults) {
-  HealthMonitor m;
   Switch s;
+  HealthMonitor m;
   m.add_check("cached", s.fn(), {.cache_ttl = 10s});
   m.readiness();
   HealthReport r = m.readiness();
@@ -201,8 +201,8 @@ TEST(HealthMonitor, CacheTtlReusesResults) {
 }
 
 TEST(HealthMonitor, BackgroundIntervalRefreshes) {
-  HealthMonitor m;
   Switch s;
+  HealthMonitor m;
   m.add_check("bg", s.fn(), {.interval = 20ms});
   ASSERT_TRUE(eventually([&] { return s.calls() >= 3; }));
   // Evaluations read the latest result and never run the check themselves.
@@ -229,8 +229,8 @@ TEST(HealthMonitor, FirstEvaluationOfABackgroundCheckWaitsForItsFirstRun) {
 }
 
 TEST(HealthMonitor, ConcurrentEvaluationsShareOneRun) {
-  HealthMonitor m;
   std::atomic<int> calls{0};
+  HealthMonitor m;
   m.add_check("slow", [&] {
     calls.fetch_add(1);
     std::this_thread::sleep_for(200ms);
@@ -243,8 +243,8 @@ TEST(HealthMonitor, ConcurrentEvaluationsShareOneRun) {
 }
 
 TEST(HealthMonitor, RemoveCheck) {
-  HealthMonitor m;
   Switch s(Status::kFail);
+  HealthMonitor m;
   m.add_check("gone", s.fn());
   EXPECT_EQ(m.readiness().status, Status::kFail);
   EXPECT_TRUE(m.remove_check("gone"));

@@ -23,8 +23,8 @@ constexpr auto kTimeout = 300ms;
 constexpr double kMarginMs = 1500;  // scheduling noise allowed past a timeout (sanitizers)
 
 TEST(HealthTimeout, HungCheckFailsAtItsTimeout) {
-  HealthMonitor m;
   Gate gate;
+  HealthMonitor m;
   m.add_check("hung", [&] { return gate.wait(5s); }, {.timeout = kTimeout});
   Switch other;
   m.add_check("other", other.fn());
@@ -65,8 +65,8 @@ TEST(HealthTimeout, SleepingCheckDoesNotDelayTheAnswer) {
 }
 
 TEST(HealthTimeout, StopTokenIsRequestedAtTheTimeout) {
-  HealthMonitor m;
   std::atomic<bool> saw_stop{false};
+  HealthMonitor m;
   m.add_check("cooperative",
               [&](std::stop_token st) {
                 const auto until = Clock::now() + 10s;
@@ -106,9 +106,9 @@ TEST(HealthTimeout, AsyncCheckTimesOut) {
 }
 
 TEST(HealthTimeout, HungCheckRunsAreBoundedAndSkippedRunsCounted) {
-  HealthMonitor m;
   Gate gate;
   std::atomic<int> started{0};
+  HealthMonitor m;
   m.add_check("hung",
               [&] {
                 started.fetch_add(1);
@@ -135,8 +135,8 @@ TEST(HealthTimeout, HungCheckRunsAreBoundedAndSkippedRunsCounted) {
 }
 
 TEST(HealthTimeout, SkippedRunsAnswerImmediately) {
-  HealthMonitor m;
   Gate gate;
+  HealthMonitor m;
   m.add_check("hung", [&] { return gate.wait(20s); }, {.timeout = 200ms});
   m.readiness();  // times out, leaves one run hung
   Stopwatch sw;
@@ -147,8 +147,8 @@ TEST(HealthTimeout, SkippedRunsAnswerImmediately) {
 }
 
 TEST(HealthTimeout, PoolExhaustionReportsRunsThatCouldNotStart) {
-  HealthMonitor m({.max_threads = 1});
   Gate gate;
+  HealthMonitor m({.max_threads = 1});
   m.add_check("hog", [&] { return gate.wait(20s); }, {.timeout = 100ms});
   Switch s;
   m.add_check("starved", s.fn(), {.timeout = 200ms});
@@ -163,8 +163,8 @@ TEST(HealthTimeout, PoolExhaustionReportsRunsThatCouldNotStart) {
 }
 
 TEST(HealthTimeout, EvaluationTakesTheSlowestTimeoutNotTheSum) {
-  HealthMonitor m;
   Gate gate;
+  HealthMonitor m;
   for (int i = 0; i < 5; ++i) {
     m.add_check("hung" + std::to_string(i), [&] { return gate.wait(20s); }, {.timeout = kTimeout});
   }
@@ -202,8 +202,8 @@ TEST(HealthShutdown, JoinsFinishedThreadsAndDetachesHungOnes) {
 }
 
 TEST(HealthShutdown, WakesWaitingEvaluations) {
-  HealthMonitor m;
   Gate gate;
+  HealthMonitor m;
   m.add_check("hung", [&] { return gate.wait(20s); }, {.timeout = 10s});
   std::future<HealthReport> f = std::async(std::launch::async, [&] { return m.readiness(); });
   ASSERT_TRUE(eventually([&] { return gate.inside() == 1; }));
