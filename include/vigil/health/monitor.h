@@ -98,7 +98,9 @@ class HealthMonitor {
   // rule broken: empty or invalid name, duplicate name, empty function, no group, invalid group
   // name, timeout <= 0, thresholds < 1, negative cache_ttl or interval, max_concurrent_runs out
   // of 1..64, or after shutdown(). Nothing is registered then. A check with an interval starts
-  // running in the background at once. Thread-safe; cost: small (allocations).
+  // running in the background at once. The function, and everything it refers to, must stay
+  // valid until the check is removed and its runs have returned, or until shutdown().
+  // Thread-safe; cost: small (allocations).
   template <CheckCallable F>
   void add_check(std::string name, F&& fn, CheckOptions options = {}) {
     const bool null_fn = detail::is_null_callable(fn);
