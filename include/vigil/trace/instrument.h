@@ -24,6 +24,7 @@
 // a time. Nothing here throws, except that in_span() rethrows what the callable throws.
 #pragma once
 
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <source_location>
@@ -36,6 +37,33 @@
 #include "vigil/trace/tracer.h"
 
 namespace vigil::trace {
+
+// std::source_location where the standard library provides it; otherwise (clang 14 with
+// libstdc++ 12, used for the fuzz build) the same interface from the compiler builtins.
+#if defined(__cpp_lib_source_location)
+using SourceLocation = std::source_location;
+#else
+class SourceLocation {
+ public:
+  static constexpr SourceLocation current(const char* function = __builtin_FUNCTION(),
+                                          const char* file = __builtin_FILE(),
+                                          int line = __builtin_LINE()) noexcept {
+    SourceLocation l;
+    l.function_ = function;
+    l.file_ = file;
+    l.line_ = static_cast<uint_least32_t>(line);
+    return l;
+  }
+  constexpr const char* function_name() const noexcept { return function_; }
+  constexpr const char* file_name() const noexcept { return file_; }
+  constexpr uint_least32_t line() const noexcept { return line_; }
+
+ private:
+  const char* function_ = "";
+  const char* file_ = "";
+  uint_least32_t line_ = 0;
+};
+#endif
 
 // The tracer the macros and the tracer-less overloads use: scope "vigil.instrument" of the
 // global provider, refreshed when the global provider is set. Thread-safe; ~10 ns after the
@@ -52,7 +80,7 @@ struct CodeLocation {
   std::string_view function;  // function_span_name(location.function_name())
   std::string_view file;
   uint32_t line = 0;
-  explicit CodeLocation(const std::source_location& location) noexcept
+  explicit CodeLocation(const SourceLocation& location) noexcept
       : function(function_span_name(location.function_name())),
         file(location.file_name()),
         line(location.line()) {}
@@ -68,11 +96,11 @@ Span start_code_span(Tracer& tracer, const CodeLocation& where, std::string_view
 //   vigil::trace::Span span = vigil::trace::function_span(tracer);
 //   span.set_attribute("items", n);
 inline Span function_span(Tracer& tracer, const SpanOptions& options = {},
-                          std::source_location loc = std::source_location::current()) noexcept {
+                          SourceLocation loc = vigil::trace::SourceLocation::current()) noexcept {
   return start_code_span(tracer, CodeLocation(loc), {}, options);
 }
 inline Span function_span(const SpanOptions& options = {},
-                          std::source_location loc = std::source_location::current()) noexcept {
+                          SourceLocation loc = vigil::trace::SourceLocation::current()) noexcept {
   return start_code_span(instrumentation_tracer(), CodeLocation(loc), {}, options);
 }
 
@@ -148,18 +176,18 @@ inline Span start_site_span(Tracer& tracer, const CodeLocation& where,
 
 // VIGIL_TRACE_FUNCTION() or VIGIL_TRACE_FUNCTION(tracer): a span named after the enclosing
 // function, current until the end of the enclosing scope.
-#define VIGIL_TRACE_FUNCTION(...)                                        \
-  static const ::vigil::trace::CodeLocation VIGIL_TRACE_CONCAT(          \
-      vigil_trace_site_, __LINE__)(std::source_location::current());     \
-  ::vigil::trace::Span VIGIL_TRACE_CONCAT(vigil_trace_span_, __LINE__) = \
-      ::vigil::trace::detail::start_site_span(__VA_ARGS__ __VA_OPT__(, ) \
+#define VIGIL_TRACE_FUNCTION(...)                                            \
+  static const ::vigil::trace::CodeLocation VIGIL_TRACE_CONCAT(              \
+      vigil_trace_site_, __LINE__)(vigil::trace::SourceLocation::current()); \
+  ::vigil::trace::Span VIGIL_TRACE_CONCAT(vigil_trace_span_, __LINE__) =     \
+      ::vigil::trace::detail::start_site_span(__VA_ARGS__ __VA_OPT__(, )     \
                                                   VIGIL_TRACE_CONCAT(vigil_trace_site_, __LINE__))
 
 // VIGIL_SPAN("name") or VIGIL_SPAN("name", tracer): a span with that name (and the code.*
 // attributes), current until the end of the enclosing scope.
-#define VIGIL_SPAN(name, ...)                                            \
-  static const ::vigil::trace::CodeLocation VIGIL_TRACE_CONCAT(          \
-      vigil_trace_site_, __LINE__)(std::source_location::current());     \
-  ::vigil::trace::Span VIGIL_TRACE_CONCAT(vigil_trace_span_, __LINE__) = \
-      ::vigil::trace::detail::start_site_span(                           \
+#define VIGIL_SPAN(name, ...)                                                \
+  static const ::vigil::trace::CodeLocation VIGIL_TRACE_CONCAT(              \
+      vigil_trace_site_, __LINE__)(vigil::trace::SourceLocation::current()); \
+  ::vigil::trace::Span VIGIL_TRACE_CONCAT(vigil_trace_span_, __LINE__) =     \
+      ::vigil::trace::detail::start_site_span(                               \
           __VA_ARGS__ __VA_OPT__(, ) VIGIL_TRACE_CONCAT(vigil_trace_site_, __LINE__), (name))
