@@ -347,8 +347,28 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
     }
     return true;
   }
-  // The exporter is stuck past the deadline: leave the worker (it owns a reference to the
-  // state); what it has not exported yet is counted as dropped when it gets to it.
+  // The deadline passed with an export still running: shut the exporter down, which aborts the
+  // export in flight (exporters allow shutdown during an export), and give the worker a moment
+  // to notice before joining it.
+  try {
+    s.exporter->shutdown(std::chrono::milliseconds(0));
+  } catch (...) {
+  }
+  lock.lock();
+  const bool stopped =
+      s.done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return s.worker_done; });
+  lock.unlock();
+  if (stopped) {
+    s.thread.join();
+    while (detail::SpanRecord* r = s.pop()) {
+      s.dropped_shutdown.fetch_add(1, std::memory_order_relaxed);
+      s.counters.shutdown.inc();
+      detail::unref_record(r);
+    }
+    return false;  // the deadline was missed, but nothing is left running
+  }
+  // An exporter that ignores shutdown: leave the worker (it owns a reference to the state);
+  // what it has not exported yet is counted as dropped when it gets to it.
   s.abandoned.store(true, std::memory_order_relaxed);
   s.thread.detach();
   return false;
