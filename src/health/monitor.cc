@@ -717,7 +717,11 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
       r.status = Status::kFail;
       r.output = startup_why.empty() ? "startup did not complete in time" : startup_why;
     }
-    if (!group.empty()) update_group_gauge_locked(std::string(group));
+    // Only groups that exist get a series: evaluating a made-up name must not create one.
+    if (!group.empty() &&
+        (group == kLiveness || group == kReadiness || group == kStartup || !selected.empty())) {
+      update_group_gauge_locked(std::string(group));
+    }
     finish_report(r, t0);
     return r;
   }

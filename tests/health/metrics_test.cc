@@ -97,6 +97,17 @@ TEST(HealthMetrics, StartupGatingShowsInTheReadinessGauge) {
   EXPECT_THAT(t, HasSubstr("vigil_health_status{group=\"startup\"} 1\n"));
 }
 
+TEST(HealthMetrics, UnknownGroupsGetNoSeries) {
+  metrics::Registry registry;
+  HealthMonitor m({.registry = &registry});
+  m.add_check("db", [] { return true; }, {.groups = {"deps"}});
+  m.evaluate("no_such_group");
+  m.evaluate("deps");
+  const std::string t = text(registry);
+  EXPECT_THAT(t, Not(HasSubstr("no_such_group")));
+  EXPECT_THAT(t, HasSubstr("vigil_health_status{group=\"deps\"} 1\n"));
+}
+
 TEST(HealthMetrics, BackgroundChecksUpdateGaugesWithoutRequests) {
   metrics::Registry registry;
   Switch s;
