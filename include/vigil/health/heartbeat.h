@@ -35,6 +35,7 @@ class Heartbeat {
   // Thread-safe; noexcept.
   double seconds_since_last_beat() const noexcept;
 
+  // The deadline given at construction. Thread-safe; noexcept.
   std::chrono::milliseconds deadline() const noexcept;
 
   // The check: pass "last beat 0.2 s ago (deadline 10 s)" while the last beat is within the

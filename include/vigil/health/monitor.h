@@ -139,11 +139,12 @@ class HealthMonitor {
   // the slowest check of the group plus ~15-20 us of dispatch per check that runs
   // (bench/health_bench.cc).
   HealthReport evaluate(std::string_view group);
-  // The standard groups, with their startup semantics (see above).
+  // The standard groups, with their startup semantics (see above). As evaluate().
   HealthReport liveness() { return evaluate(kLiveness); }
   HealthReport readiness() { return evaluate(kReadiness); }
   HealthReport startup() { return evaluate(kStartup); }
-  // Every check once (group ""); fails while startup is not complete.
+  // Every check once (report group ""); fails while startup is not complete. Checks that only
+  // belong to the startup group are read, not run, once startup has passed. As evaluate().
   HealthReport evaluate_all();
 
   // Whether the startup group has passed. Thread-safe; never throws; does not run checks.
