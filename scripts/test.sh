@@ -13,7 +13,7 @@
 #   asan-test     ctest -L unit under ASan + UBSan
 #   tsan-build    build/tsan: metrics, trace and health unit tests with -fsanitize=thread
 #   tsan-test     the concurrent metrics, trace and health tests under ThreadSanitizer
-#   fuzz          build/fuzz: libFuzzer targets (clang), each run for VIGIL_FUZZ_SECONDS (20)
+#   fuzz          build/fuzz: libFuzzer targets (clang), each run for VIGIL_FUZZ_SECONDS (10)
 #   install       scripts/install-test.sh: install build/release, build consumers against it
 #
 # Environment: VIGIL_JOBS (default 2) build jobs; VIGIL_CTEST_JOBS (default 1) parallel tests;
@@ -165,7 +165,7 @@ fuzz_build() {
 }
 
 fuzz_run() {
-  local f seconds=${VIGIL_FUZZ_SECONDS:-20}
+  local f seconds=${VIGIL_FUZZ_SECONDS:-10}
   for f in build/fuzz/fuzz/fuzz_*; do
     [[ -x "$f" ]] || continue
     echo "fuzz: ${f} for ${seconds}s"
