@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "internal.h"
 #include "vigil/core/error.h"
 #include "vigil/trace/resource.h"
 
@@ -78,37 +79,7 @@ ExportResult InMemoryExporter::export_spans(std::span<const SpanData* const> spa
 
 namespace {
 
-void json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+void json_string(std::string& out, std::string_view s) { detail::append_json_string(out, s); }
 
 void json_double(std::string& out, double v) {
   if (!std::isfinite(v)) {

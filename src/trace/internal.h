@@ -48,6 +48,9 @@ inline void move_context(SpanContext& to, SpanContext& from) noexcept {
   }
 }
 
+// Appends `s` as a JSON string (quotes and escapes). Defined in span_data.cc.
+void append_json_string(std::string& out, std::string_view s);
+
 struct SpanRecord {
   SpanData data;
   ProviderState* provider = nullptr;

@@ -64,6 +64,16 @@ bool for_each_member(std::string_view header, Fn&& fn) {
   return true;
 }
 
+void append_double(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec == std::errc()) out.append(buf, end);
+}
+
+}  // namespace
+
+namespace detail {
+// JSON string with the escapes RFC 8259 requires (shared with the JSON-lines exporter).
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
@@ -95,14 +105,8 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
-
-void append_double(std::string& out, double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  if (ec == std::errc()) out.append(buf, end);
-}
-
-}  // namespace
+}  // namespace detail
+using detail::append_json_string;
 
 // ---- ids ----
 
