@@ -27,7 +27,6 @@ struct ProviderState {
   std::atomic<bool> shut_down{false};
 };
 
-// A pooled span: the data exporters see plus bookkeeping.
 // Copies a span context without touching the trace state's string when both sides have none
 // (the common case): a SpanContext copy or move costs ~50 instructions otherwise, a large share
 // of an unsampled span.
@@ -51,38 +50,144 @@ inline void move_context(SpanContext& to, SpanContext& from) noexcept {
 // Appends `s` as a JSON string (quotes and escapes). Defined in span_data.cc.
 void append_json_string(std::string& out, std::string_view s);
 
+// A pooled span: the data exporters see plus bookkeeping. Only recording spans (and
+// non-recording ones that carry a tracestate) have one; other spans keep their context inline.
 struct SpanRecord {
   SpanData data;
   ProviderState* provider = nullptr;
-  SpanContext saved_current;  // the thread's current context before this span became current
   std::atomic<uint32_t> refs{0};
   SpanRecord* next_free = nullptr;
   bool recording = false;
-  bool activated = false;
   bool status_final = false;
 };
 
 // `recording`: the span records data, so the record's SpanData is cleared first; a
 // non-recording span only uses its context, which the caller sets.
 SpanRecord* acquire_record(bool recording = true) noexcept;
-// Clears the record and returns it to a pool. Any thread.
+// Returns the record to the calling thread's pool (the record is cleared when reused). Any
+// thread.
 void recycle_record(SpanRecord* rec) noexcept;
-// Drops one reference; recycles on the last.
+// Drops one reference; recycles on the last. The sole owner (the common case: one processor
+// that does not keep the span) skips the atomic read-modify-write.
 inline void unref_record(SpanRecord* rec) noexcept {
-  if (rec->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) recycle_record(rec);
+  if (rec->refs.load(std::memory_order_acquire) == 1 ||
+      rec->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    recycle_record(rec);
+  }
 }
 
-// The thread's current context.
-struct ThreadContext {
+// One entry of a thread's stack of current contexts. frames[0] is the empty context; a span
+// made current or a ContextScope pushes a frame and pops it when it ends. A frame whose owner
+// ends while other frames are above it (an out-of-order end) is marked ended and popped
+// together with the frames above it.
+struct ContextFrame {
   SpanContext span;
-  Baggage baggage;
+  uint64_t serial = 0;  // unique per push in the process (thread number in the high bits)
+  bool ended = false;
 };
-ThreadContext& thread_context() noexcept;
 
-// Random ids from a per-thread xoshiro256++ generator, reseeded after fork. Never zero.
-uint64_t random_u64() noexcept;
-TraceId new_trace_id() noexcept;
-SpanId new_span_id() noexcept;
+// The thread's stack of current contexts. Constant-initialised (no guard on access); the
+// frames are allocated at the first push and freed when the thread exits.
+struct ThreadContext {
+  ContextFrame* frames;
+  uint32_t top;
+  uint32_t capacity;
+  uint64_t next_serial;
+  bool gone;  // the thread is exiting: nothing more is pushed
+};
+inline constinit thread_local ThreadContext t_context{nullptr, 0, 0, 0, false};
+// The invalid context: what is current when nothing is.
+extern const SpanContext kNoContext;
+
+// Makes room for frames[t_context.top + 1]; false when out of memory or the thread is exiting.
+bool grow_context_stack() noexcept;
+
+inline const SpanContext& current_context() noexcept {
+  const ThreadContext& tc = t_context;
+  return tc.frames != nullptr ? tc.frames[tc.top].span : kNoContext;
+}
+
+// Pushes a frame holding these ids and flags (no tracestate); returns its serial, or 0 when the
+// stack could not grow (the context is then not made current). `index` receives its position.
+inline uint64_t push_context(const TraceId& trace_id, const SpanId& span_id, TraceFlags flags,
+                             uint32_t& index) noexcept {
+  ThreadContext& tc = t_context;
+  const uint32_t i = tc.top + 1;
+  if (i >= tc.capacity) [[unlikely]] {
+    if (!grow_context_stack()) return 0;
+  }
+  ContextFrame& f = tc.frames[i];
+  f.span.trace_id = trace_id;
+  f.span.span_id = span_id;
+  f.span.flags = flags;
+  f.span.remote = false;
+  if (!f.span.trace_state.empty()) [[unlikely]] {
+    f.span.trace_state.clear();
+  }
+  f.serial = ++tc.next_serial;
+  f.ended = false;
+  tc.top = i;
+  index = i;
+  return f.serial;
+}
+// The same with a copy of `ctx` (tracestate and remote flag included; `ctx` may be a frame).
+uint64_t push_context(const SpanContext& ctx, uint32_t& index) noexcept;
+
+// Pops the frame pushed with (index, serial), or marks it ended when frames are above it.
+// Nothing happens when that frame is gone already (or belongs to another thread).
+inline void pop_context(uint32_t index, uint64_t serial) noexcept {
+  ThreadContext& tc = t_context;
+  if (index > tc.top || tc.frames[index].serial != serial) return;
+  if (index < tc.top) {
+    tc.frames[index].ended = true;
+    return;
+  }
+  uint32_t t = index - 1;
+  while (t > 0 && tc.frames[t].ended) --t;
+  tc.top = t;
+}
+
+// Random ids from a per-thread wyrand generator (64-bit state, passes BigCrush/PractRand),
+// seeded from std::random_device and reseeded in a forked child. Never zero.
+struct IdGenerator {
+  uint64_t state;
+  uint64_t epoch;  // g_fork_epoch when seeded; 0: not seeded yet
+};
+inline constinit thread_local IdGenerator t_ids{0, 0};
+extern std::atomic<uint64_t> g_fork_epoch;  // starts at 1, incremented in a forked child
+void reseed_ids() noexcept;
+
+inline uint64_t next_random(IdGenerator& g) noexcept {
+  g.state += 0xa0761d6478bd642full;
+  __extension__ using u128 = unsigned __int128;
+  const u128 m = static_cast<u128>(g.state) * (g.state ^ 0xe7037ed1a0b428dbull);
+  return static_cast<uint64_t>(m >> 64) ^ static_cast<uint64_t>(m);
+}
+inline IdGenerator& id_generator() noexcept {
+  IdGenerator& g = t_ids;
+  if (g.epoch != g_fork_epoch.load(std::memory_order_relaxed)) [[unlikely]] {
+    reseed_ids();
+  }
+  return g;
+}
+inline uint64_t random_u64() noexcept { return next_random(id_generator()); }
+inline TraceId new_trace_id() noexcept {
+  IdGenerator& g = id_generator();
+  uint64_t hi, lo;
+  do {
+    hi = next_random(g);
+    lo = next_random(g);
+  } while ((hi | lo) == 0);
+  return TraceId::from_u64(hi, lo);
+}
+inline SpanId new_span_id() noexcept {
+  IdGenerator& g = id_generator();
+  uint64_t v;
+  do {
+    v = next_random(g);
+  } while (v == 0);
+  return SpanId::from_u64(v);
+}
 
 // Wall-clock nanoseconds since the epoch (CLOCK_REALTIME).
 uint64_t now_unix_nanos() noexcept;

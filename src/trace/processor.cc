@@ -2,11 +2,13 @@
 #include "vigil/trace/processor.h"
 
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "internal.h"
+#include "span_codec.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/counter.h"
 #include "vigil/metrics/registry.h"
@@ -108,8 +110,137 @@ SpanExporter& SimpleSpanProcessor::exporter() noexcept { return *state_->exporte
 
 // ---- BatchSpanProcessor ----
 
+namespace {
+
+// A byte ring that one producing thread writes ended spans into and the worker reads. Entries
+// are 8-byte aligned: a u32 size (header included) and a u32 tag, then the encoded span; an
+// entry never wraps (a padding entry fills the end of the ring first).
+struct SpanRing {
+  static constexpr uint32_t kSpan = 1;
+  static constexpr uint32_t kPadding = 2;
+  static constexpr std::size_t kHeader = 8;
+
+  explicit SpanRing(std::size_t bytes)
+      : data(new uint64_t[bytes / sizeof(uint64_t)]), capacity(bytes), mask(bytes - 1) {}
+
+  char* at(uint64_t pos) noexcept { return reinterpret_cast<char*>(data.get()) + (pos & mask); }
+  static void write_header(char* p, uint32_t size, uint32_t tag) noexcept {
+    std::memcpy(p, &size, 4);
+    std::memcpy(p + 4, &tag, 4);
+  }
+
+  // Producer: copies `span` in; false when it does not fit.
+  bool try_write(const SpanData& span) noexcept {
+    const std::size_t size = kHeader + detail::encoded_size(span);
+    if (size > capacity / 4) return false;  // large spans take the shared queue
+    uint64_t h = head.load(std::memory_order_relaxed);
+    const std::size_t off = h & mask;
+    const std::size_t pad = off + size > capacity ? capacity - off : 0;
+    if (h + pad + size - cached_tail > capacity) {
+      cached_tail = tail.load(std::memory_order_acquire);
+      if (h + pad + size - cached_tail > capacity) return false;
+    }
+    if (pad != 0) {
+      write_header(at(h), static_cast<uint32_t>(pad), kPadding);
+      h += pad;
+    }
+    char* p = at(h);
+    write_header(p, static_cast<uint32_t>(size), kSpan);
+    detail::encode(span, p + kHeader);
+    head.store(h + size, std::memory_order_release);
+    published.store(published.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    unsignalled += size;
+    return true;
+  }
+
+  // Consumer: decodes up to `max` spans into out[first..); returns how many. A span that
+  // cannot be decoded (out of memory) is skipped and counted in `lost`.
+  std::size_t read(std::vector<SpanData>& out, std::size_t first, std::size_t max,
+                   uint64_t& lost) noexcept {
+    uint64_t t = tail.load(std::memory_order_relaxed);
+    const uint64_t h = head.load(std::memory_order_acquire);
+    std::size_t n = 0;
+    uint64_t taken = 0;
+    while (t < h && n < max) {
+      const char* p = at(t);
+      uint32_t size, tag;
+      std::memcpy(&size, p, 4);
+      std::memcpy(&tag, p + 4, 4);
+      t += size;
+      if (tag != kSpan) continue;
+      ++taken;
+      try {
+        if (first + n == out.size()) out.emplace_back();
+        detail::decode(p + kHeader, out[first + n]);
+        ++n;
+      } catch (...) {
+        ++lost;
+      }
+    }
+    tail.store(t, std::memory_order_release);
+    consumed.store(consumed.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
+    return n;
+  }
+
+  // Consumer: discards everything published so far; returns the number of spans.
+  uint64_t discard() noexcept {
+    const uint64_t h = head.load(std::memory_order_acquire);
+    tail.store(h, std::memory_order_release);
+    const uint64_t p = published.load(std::memory_order_acquire);
+    const uint64_t n = p - consumed.load(std::memory_order_relaxed);
+    consumed.store(p, std::memory_order_relaxed);
+    return n;
+  }
+  bool empty() const noexcept {
+    return tail.load(std::memory_order_relaxed) == head.load(std::memory_order_acquire);
+  }
+
+  std::unique_ptr<uint64_t[]> data;  // 8-byte aligned
+  const std::size_t capacity;
+  const std::size_t mask;
+  // Written by the producer.
+  alignas(64) std::atomic<uint64_t> head{0};  // bytes published
+  std::atomic<uint64_t> published{0};         // spans published
+  uint64_t cached_tail = 0;
+  uint64_t unsignalled = 0;  // bytes since the producer last woke the worker
+  // Written by the consumer.
+  alignas(64) std::atomic<uint64_t> tail{0};
+  std::atomic<uint64_t> consumed{0};  // spans read or discarded
+  // Lifecycle.
+  alignas(64) std::atomic<bool> producer_gone{false};  // its thread exited
+  std::atomic<bool> owner_gone{false};                 // its processor was destroyed
+};
+
+std::atomic<uint64_t> g_next_processor_id{1};
+
+// The calling thread's rings, one per batch processor it ended spans on.
+struct ThreadRings {
+  struct Link {
+    uint64_t owner;
+    std::shared_ptr<SpanRing> ring;
+  };
+  std::vector<Link> links;
+  ~ThreadRings();
+};
+struct RingCache {
+  uint64_t owner;
+  SpanRing* ring;
+};
+constinit thread_local RingCache t_ring_cache{0, nullptr};
+constinit thread_local bool t_rings_gone = false;
+thread_local ThreadRings t_rings;
+
+ThreadRings::~ThreadRings() {
+  t_rings_gone = true;
+  t_ring_cache = RingCache{0, nullptr};
+  for (Link& l : links) l.ring->producer_gone.store(true, std::memory_order_release);
+}
+
+}  // namespace
+
 struct BatchSpanProcessor::State {
-  // Bounded MPMC queue (D. Vyukov's), used with one consumer.
+  // Bounded MPMC queue (D. Vyukov's), used with one consumer, for spans that do not fit in
+  // their thread's ring.
   struct Slot {
     std::atomic<std::size_t> seq;
     detail::SpanRecord* rec;
@@ -120,12 +251,21 @@ struct BatchSpanProcessor::State {
   alignas(64) std::atomic<std::size_t> dequeue_pos{0};
   alignas(64) std::atomic<bool> wake_pending{false};
 
+  const uint64_t id = g_next_processor_id.fetch_add(1, std::memory_order_relaxed);
   BatchSpanProcessorOptions options;
+  std::size_t ring_bytes = 0;  // 0: no thread rings
   std::unique_ptr<SpanExporter> exporter;
   DropCounters counters;
 
-  std::atomic<uint64_t> queued{0}, exported{0}, dropped_queue_full{0}, dropped_export_failed{0},
-      dropped_shutdown{0}, export_calls{0}, export_failures{0}, export_timeouts{0};
+  std::atomic<uint64_t> shared_queued{0}, exported{0}, dropped_queue_full{0},
+      dropped_export_failed{0}, dropped_shutdown{0}, export_calls{0}, export_failures{0},
+      export_timeouts{0};
+
+  // Every thread ring, for the worker and stats().
+  std::mutex rings_mutex;
+  std::vector<std::shared_ptr<SpanRing>> rings;
+  uint64_t retired_published = 0;  // spans of rings removed after their thread exited
+  std::atomic<uint64_t> rings_version{0};
 
   std::mutex mutex;
   std::condition_variable wake_cv;  // worker waits here
@@ -146,6 +286,64 @@ struct BatchSpanProcessor::State {
     slots = std::make_unique<Slot[]>(cap);
     for (std::size_t i = 0; i < cap; ++i) slots[i].seq.store(i, std::memory_order_relaxed);
     mask = cap - 1;
+    if (options.thread_buffer_size != 0) {
+      ring_bytes = 4096;
+      while (ring_bytes < options.thread_buffer_size) ring_bytes <<= 1;
+      options.thread_buffer_size = ring_bytes;
+    }
+  }
+
+  ~State() {
+    std::lock_guard lock(rings_mutex);
+    for (const auto& r : rings) r->owner_gone.store(true, std::memory_order_release);
+  }
+
+  // ---- producer side ----
+
+  SpanRing* thread_ring() noexcept {
+    if (t_ring_cache.owner == id) [[likely]] {
+      return t_ring_cache.ring;
+    }
+    return thread_ring_slow();
+  }
+
+  SpanRing* thread_ring_slow() noexcept {
+    if (ring_bytes == 0 || t_rings_gone) return nullptr;
+    try {
+      auto& links = t_rings.links;
+      SpanRing* found = nullptr;
+      for (std::size_t i = 0; i < links.size();) {
+        if (links[i].ring->owner_gone.load(std::memory_order_acquire)) {
+          links[i] = std::move(links.back());  // a destroyed processor's ring
+          links.pop_back();
+          continue;
+        }
+        if (links[i].owner == id) found = links[i].ring.get();
+        ++i;
+      }
+      if (found == nullptr) {
+        auto ring = std::make_shared<SpanRing>(ring_bytes);
+        {
+          std::lock_guard lock(rings_mutex);
+          rings.push_back(ring);
+          rings_version.fetch_add(1, std::memory_order_release);
+        }
+        found = ring.get();
+        links.push_back({id, std::move(ring)});
+      }
+      t_ring_cache = RingCache{id, found};
+      return found;
+    } catch (...) {
+      return nullptr;  // out of memory: the shared queue takes the span
+    }
+  }
+
+  void wake() noexcept {
+    if (!wake_pending.load(std::memory_order_relaxed) &&
+        !wake_pending.exchange(true, std::memory_order_relaxed)) {
+      { std::lock_guard lock(mutex); }  // the worker is waiting or will see wake_pending
+      wake_cv.notify_one();
+    }
   }
 
   bool push(detail::SpanRecord* rec) noexcept {
@@ -167,6 +365,8 @@ struct BatchSpanProcessor::State {
       }
     }
   }
+
+  // ---- consumer side ----
 
   detail::SpanRecord* pop() noexcept {
     std::size_t pos = dequeue_pos.load(std::memory_order_relaxed);
@@ -194,30 +394,63 @@ struct BatchSpanProcessor::State {
     return e > d ? e - d : 0;
   }
 
-  void drop_all(std::vector<detail::SpanRecord*>& batch) noexcept {
-    for (detail::SpanRecord* r : batch) detail::unref_record(r);
-    batch.clear();
+  // The worker's view of the rings; retires rings whose thread exited once they are empty.
+  void refresh_rings(std::vector<std::shared_ptr<SpanRing>>& view, uint64_t& version) {
+    std::lock_guard lock(rings_mutex);
+    for (std::size_t i = 0; i < rings.size();) {
+      SpanRing& r = *rings[i];
+      if (r.producer_gone.load(std::memory_order_acquire) && r.empty()) {
+        retired_published += r.published.load(std::memory_order_acquire);
+        rings[i] = std::move(rings.back());
+        rings.pop_back();
+        rings_version.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      ++i;
+    }
+    view = rings;
+    version = rings_version.load(std::memory_order_relaxed);
   }
 
-  // Exports everything in the queue, in batches. Returns when the queue was seen empty.
-  void drain(std::vector<detail::SpanRecord*>& batch, std::vector<const SpanData*>& views) {
+  // Exports everything the rings and the shared queue hold, in batches. Returns when all were
+  // seen empty. Runs on the worker (or after it stopped).
+  void drain(std::vector<std::shared_ptr<SpanRing>>& view, uint64_t& version,
+             std::vector<SpanData>& decoded, std::vector<detail::SpanRecord*>& records,
+             std::vector<const SpanData*>& views) {
+    if (version != rings_version.load(std::memory_order_acquire)) refresh_rings(view, version);
+    const std::size_t batch = options.max_export_batch_size;
     while (true) {
-      batch.clear();
-      while (batch.size() < options.max_export_batch_size) {
-        detail::SpanRecord* r = pop();
-        if (r == nullptr) break;
-        batch.push_back(r);
+      std::size_t n_decoded = 0;
+      uint64_t lost = 0;
+      records.clear();
+      // Rings first (most spans), then the shared queue, until the batch is full.
+      for (const auto& r : view) {
+        if (n_decoded == batch) break;
+        n_decoded += r->read(decoded, n_decoded, batch - n_decoded, lost);
       }
-      if (batch.empty()) return;
-      const uint64_t n = batch.size();
+      if (lost > 0) [[unlikely]] {
+        dropped_export_failed.fetch_add(lost, std::memory_order_relaxed);
+        counters.export_failed.inc(static_cast<double>(lost));
+      }
+      while (n_decoded + records.size() < batch) {
+        detail::SpanRecord* rec = pop();
+        if (rec == nullptr) break;
+        records.push_back(rec);
+      }
+      const uint64_t n = n_decoded + records.size();
+      if (n == 0) {
+        if (lost > 0) continue;
+        return;
+      }
       if (abandoned.load(std::memory_order_relaxed)) {
         dropped_shutdown.fetch_add(n, std::memory_order_relaxed);
         counters.shutdown.inc(static_cast<double>(n));
-        drop_all(batch);
+        release(records);
         continue;
       }
       views.clear();
-      for (detail::SpanRecord* r : batch) views.push_back(&r->data);
+      for (std::size_t i = 0; i < n_decoded; ++i) views.push_back(&decoded[i]);
+      for (detail::SpanRecord* r : records) views.push_back(&r->data);
       const auto deadline = Clock::now() + options.export_timeout;
       export_calls.fetch_add(1, std::memory_order_relaxed);
       const ExportResult result =
@@ -238,26 +471,58 @@ struct BatchSpanProcessor::State {
         exported.fetch_add(n - failed, std::memory_order_relaxed);
         counters.exported.inc(static_cast<double>(n - failed));
       }
-      drop_all(batch);
+      release(records);
+    }
+  }
+
+  static void release(std::vector<detail::SpanRecord*>& records) noexcept {
+    for (detail::SpanRecord* r : records) detail::unref_record(r);
+    records.clear();
+  }
+
+  // After the worker stopped: counts what is still queued as dropped at shutdown. Also called
+  // later (stats(), destruction) for spans a thread published while shutdown was sweeping.
+  void sweep() noexcept {
+    uint64_t n = 0;
+    {
+      std::lock_guard lock(rings_mutex);
+      for (const auto& r : rings) n += r->discard();
+    }
+    while (detail::SpanRecord* r = pop()) {
+      ++n;
+      detail::unref_record(r);
+    }
+    if (n > 0) {
+      dropped_shutdown.fetch_add(n, std::memory_order_relaxed);
+      counters.shutdown.inc(static_cast<double>(n));
     }
   }
 
   void run() {
-    std::vector<detail::SpanRecord*> batch;
+    std::vector<std::shared_ptr<SpanRing>> view;
+    uint64_t version = ~uint64_t{0};
+    std::vector<SpanData> decoded;
+    std::vector<detail::SpanRecord*> records;
     std::vector<const SpanData*> views;
-    batch.reserve(options.max_export_batch_size);
+    records.reserve(options.max_export_batch_size);
     views.reserve(options.max_export_batch_size);
     std::unique_lock lock(mutex);
     while (true) {
       wake_cv.wait_for(lock, options.schedule_delay, [&] {
         return stop || flush_requested != flush_done ||
+               wake_pending.load(std::memory_order_relaxed) ||
                approx_size() >= options.max_export_batch_size;
       });
       wake_pending.store(false, std::memory_order_relaxed);
       const uint64_t flush_target = flush_requested;
       const bool stopping = stop;
       lock.unlock();
-      drain(batch, views);
+      try {
+        drain(view, version, decoded, records, views);
+      } catch (...) {
+        // std::bad_alloc copying the ring list: the spans stay queued for the next round.
+        release(records);
+      }
       lock.lock();
       flush_done = flush_target;
       if (stopping) {
@@ -282,13 +547,25 @@ BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter,
                 std::to_string(options.max_export_batch_size) + ") exceeds max_queue_size (" +
                 std::to_string(options.max_queue_size) + ")");
   }
+  if (options.thread_buffer_size > (std::size_t{1} << 30)) {
+    throw Error("BatchSpanProcessor: thread_buffer_size (" +
+                std::to_string(options.thread_buffer_size) + ") exceeds 1 GiB");
+  }
   if (options.schedule_delay.count() <= 0) options.schedule_delay = std::chrono::milliseconds(1);
   state_ = std::make_shared<State>(std::move(exporter), options);
   std::shared_ptr<State> st = state_;
   state_->thread = std::thread([st] { st->run(); });
 }
 
-BatchSpanProcessor::~BatchSpanProcessor() { shutdown(state_->options.export_timeout); }
+BatchSpanProcessor::~BatchSpanProcessor() {
+  shutdown(state_->options.export_timeout);
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  if (s.worker_done && !s.abandoned.load(std::memory_order_relaxed)) {
+    lock.unlock();
+    s.sweep();
+  }
+}
 
 void BatchSpanProcessor::on_end(SpanRef span) noexcept {
   State& s = *state_;
@@ -298,19 +575,26 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
     s.counters.shutdown.inc();
     return;
   }
+  if (SpanRing* ring = s.thread_ring(); ring != nullptr) [[likely]] {
+    if (ring->try_write(*span)) [[likely]] {
+      if (ring->unsignalled >= ring->capacity / 4) [[unlikely]] {
+        ring->unsignalled = 0;
+        s.wake();
+      }
+      return;  // `span` goes back to this thread's pool
+    }
+    s.wake();  // the ring is full (or the span too large for it)
+  }
   detail::SpanRecord* rec = span.release();
   if (!s.push(rec)) [[unlikely]] {
     SpanRef back(rec);
     s.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
     s.counters.queue_full.inc();
+    s.wake();
     return;
   }
-  s.queued.fetch_add(1, std::memory_order_relaxed);
-  if (s.approx_size() >= s.options.max_export_batch_size &&
-      !s.wake_pending.load(std::memory_order_relaxed) &&
-      !s.wake_pending.exchange(true, std::memory_order_relaxed)) {
-    s.wake_cv.notify_one();
-  }
+  s.shared_queued.fetch_add(1, std::memory_order_relaxed);
+  if (s.approx_size() >= s.options.max_export_batch_size) s.wake();
 }
 
 bool BatchSpanProcessor::force_flush(std::chrono::milliseconds timeout) noexcept {
@@ -334,12 +618,7 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
   lock.unlock();
   if (finished) {
     s.thread.join();
-    // Spans pushed while the worker was finishing.
-    while (detail::SpanRecord* r = s.pop()) {
-      s.dropped_shutdown.fetch_add(1, std::memory_order_relaxed);
-      s.counters.shutdown.inc();
-      detail::unref_record(r);
-    }
+    s.sweep();  // spans ended while the worker was finishing
     try {
       s.exporter->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(
           std::max(deadline - Clock::now(), Clock::duration::zero())));
@@ -354,30 +633,41 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
     s.exporter->shutdown(std::chrono::milliseconds(0));
   } catch (...) {
   }
+  s.abandoned.store(true, std::memory_order_relaxed);  // what the worker still takes is dropped
   lock.lock();
   const bool stopped =
       s.done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return s.worker_done; });
   lock.unlock();
   if (stopped) {
     s.thread.join();
-    while (detail::SpanRecord* r = s.pop()) {
-      s.dropped_shutdown.fetch_add(1, std::memory_order_relaxed);
-      s.counters.shutdown.inc();
-      detail::unref_record(r);
-    }
+    s.abandoned.store(false, std::memory_order_relaxed);
+    s.sweep();
     return false;  // the deadline was missed, but nothing is left running
   }
   // An exporter that ignores shutdown: leave the worker (it owns a reference to the state);
   // what it has not exported yet is counted as dropped when it gets to it.
-  s.abandoned.store(true, std::memory_order_relaxed);
   s.thread.detach();
   return false;
 }
 
 BatchSpanProcessorStats BatchSpanProcessor::stats() const noexcept {
-  const State& s = *state_;
+  State& s = *state_;
+  {
+    // After shutdown, spans a thread published while the final sweep ran are counted now.
+    std::unique_lock lock(s.mutex);
+    if (s.worker_done && !s.thread.joinable()) {
+      lock.unlock();
+      s.sweep();
+    }
+  }
   BatchSpanProcessorStats out;
-  out.queued = s.queued.load(std::memory_order_relaxed);
+  uint64_t ring_published = 0;
+  {
+    std::lock_guard lock(s.rings_mutex);
+    ring_published = s.retired_published;
+    for (const auto& r : s.rings) ring_published += r->published.load(std::memory_order_acquire);
+  }
+  out.queued = s.shared_queued.load(std::memory_order_relaxed) + ring_published;
   out.exported = s.exported.load(std::memory_order_relaxed);
   out.dropped_queue_full = s.dropped_queue_full.load(std::memory_order_relaxed);
   out.dropped_export_failed = s.dropped_export_failed.load(std::memory_order_relaxed);

@@ -3,6 +3,7 @@
 
 #include <cxxabi.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -104,11 +105,7 @@ void recycle_record(SpanRecord* rec) noexcept {
   // data.clear() happens in acquire_record, on the thread that reuses the record, so the export
   // thread does not write (and steal) the record's cache lines.
   rec->provider = nullptr;
-  rec->saved_current.trace_id = TraceId();
-  rec->saved_current.span_id = SpanId();
-  if (!rec->saved_current.trace_state.empty()) rec->saved_current.trace_state = TraceState();
   rec->recording = false;
-  rec->activated = false;
   rec->status_final = false;
   if (t_pool_gone) {
     rec->next_free = nullptr;
@@ -130,10 +127,74 @@ void recycle_record(SpanRecord* rec) noexcept {
   }
 }
 
-ThreadContext& thread_context() noexcept {
-  thread_local ThreadContext ctx;
-  return ctx;
+constinit const SpanContext kNoContext{};
+
+namespace {
+
+std::atomic<uint64_t> g_thread_number{0};
+
+// Frees the thread's context stack when the thread exits.
+struct ContextStackOwner {
+  ~ContextStackOwner() {
+    ThreadContext& tc = t_context;
+    delete[] tc.frames;
+    tc.frames = nullptr;
+    tc.top = 0;
+    tc.capacity = 0;
+    tc.gone = true;
+  }
+};
+
+}  // namespace
+
+bool grow_context_stack() noexcept {
+  ThreadContext& tc = t_context;
+  if (tc.gone) return false;
+  const uint32_t capacity = tc.capacity == 0 ? 16 : tc.capacity * 2;
+  ContextFrame* frames = new (std::nothrow) ContextFrame[capacity];
+  if (frames == nullptr) return false;
+  if (tc.frames == nullptr) {
+    thread_local ContextStackOwner owner;  // registers the cleanup at the first push
+    (void)owner;
+    // Serials are unique in the process: a span ended on another thread never matches a frame.
+    tc.next_serial = (g_thread_number.fetch_add(1, std::memory_order_relaxed) + 1) << 32;
+  } else {
+    for (uint32_t i = 0; i <= tc.top; ++i) frames[i] = std::move(tc.frames[i]);
+    delete[] tc.frames;
+  }
+  tc.frames = frames;
+  tc.capacity = capacity;
+  return true;
 }
+
+uint64_t push_context(const SpanContext& ctx, uint32_t& index) noexcept {
+  ThreadContext& tc = t_context;
+  const uint32_t i = tc.top + 1;
+  if (i >= tc.capacity) {
+    try {
+      const SpanContext copy = ctx;  // `ctx` may be one of the frames
+      if (!grow_context_stack()) return 0;
+      tc.frames[i].span = copy;
+    } catch (...) {
+      return 0;
+    }
+  } else {
+    copy_context(tc.frames[i].span, ctx);
+  }
+  ContextFrame& f = tc.frames[i];
+  f.serial = ++tc.next_serial;
+  f.ended = false;
+  tc.top = i;
+  index = i;
+  return f.serial;
+}
+
+namespace {
+Baggage& thread_baggage() noexcept {
+  thread_local Baggage baggage;
+  return baggage;
+}
+}  // namespace
 
 }  // namespace detail
 
@@ -211,12 +272,14 @@ std::string demangle(const char* name) {
 
 bool Span::recording() const noexcept { return rec_ != nullptr && rec_->recording; }
 
-SpanContext Span::context() const { return rec_ != nullptr ? rec_->data.context : SpanContext(); }
-TraceId Span::trace_id() const noexcept {
-  return rec_ != nullptr ? rec_->data.context.trace_id : TraceId();
-}
-SpanId Span::span_id() const noexcept {
-  return rec_ != nullptr ? rec_->data.context.span_id : SpanId();
+SpanContext Span::context() const {
+  if (rec_ != nullptr) return rec_->data.context;
+  if (!live_) return SpanContext();
+  SpanContext c;
+  c.trace_id = trace_id_;
+  c.span_id = span_id_;
+  c.flags = flags_;
+  return c;
 }
 
 void Span::set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept {
@@ -324,15 +387,13 @@ Span& Span::update_name(std::string_view name) noexcept {
 }
 
 void Span::end_slow(uint64_t end_unix_nanos) noexcept {
-  detail::SpanRecord* rec = rec_;
-  rec_ = nullptr;
-  if (rec->activated) {
-    detail::ThreadContext& tc = detail::thread_context();
-    if (tc.span.span_id == rec->data.context.span_id &&
-        tc.span.trace_id == rec->data.context.trace_id) {
-      detail::move_context(tc.span, rec->saved_current);
-    }
+  live_ = false;
+  if (frame_serial_ != 0) {
+    detail::pop_context(frame_index_, frame_serial_);
+    frame_serial_ = 0;
   }
+  detail::SpanRecord* rec = std::exchange(rec_, nullptr);
+  if (rec == nullptr) return;
   if (!rec->recording) {
     detail::recycle_record(rec);
     return;
@@ -355,34 +416,26 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
 
 // ---- Context ----
 
-const SpanContext& current_span_context() noexcept { return detail::thread_context().span; }
-const Baggage& current_baggage() noexcept { return detail::thread_context().baggage; }
+const SpanContext& current_span_context() noexcept { return detail::current_context(); }
+const Baggage& current_baggage() noexcept { return detail::thread_baggage(); }
 
-Context Context::current() {
-  const detail::ThreadContext& tc = detail::thread_context();
-  return Context{tc.span, tc.baggage};
-}
+Context Context::current() { return Context{detail::current_context(), detail::thread_baggage()}; }
 
 ContextScope::ContextScope(const Context& ctx) {
-  detail::ThreadContext& tc = detail::thread_context();
-  saved_span_ = std::exchange(tc.span, ctx.span);
-  saved_baggage_ = std::exchange(tc.baggage, ctx.baggage);
-  span_set_ = baggage_set_ = true;
+  frame_serial_ = detail::push_context(ctx.span, frame_index_);
+  saved_baggage_ = std::exchange(detail::thread_baggage(), ctx.baggage);
+  baggage_set_ = true;
 }
 ContextScope::ContextScope(const SpanContext& span) {
-  detail::ThreadContext& tc = detail::thread_context();
-  saved_span_ = std::exchange(tc.span, span);
-  span_set_ = true;
+  frame_serial_ = detail::push_context(span, frame_index_);
 }
 ContextScope::ContextScope(const Baggage& baggage) {
-  detail::ThreadContext& tc = detail::thread_context();
-  saved_baggage_ = std::exchange(tc.baggage, baggage);
+  saved_baggage_ = std::exchange(detail::thread_baggage(), baggage);
   baggage_set_ = true;
 }
 ContextScope::~ContextScope() {
-  detail::ThreadContext& tc = detail::thread_context();
-  if (span_set_) tc.span = std::move(saved_span_);
-  if (baggage_set_) tc.baggage = std::move(saved_baggage_);
+  if (frame_serial_ != 0) detail::pop_context(frame_index_, frame_serial_);
+  if (baggage_set_) detail::thread_baggage() = std::move(saved_baggage_);
 }
 
 }  // namespace vigil::trace

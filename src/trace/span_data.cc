@@ -361,7 +361,7 @@ std::string to_string(const AttributeValue& value) {
 
 void assign(AttributeValue& out, std::string_view v) {
   if (auto* s = std::get_if<std::string>(&out)) {
-    s->assign(v);
+    detail::assign_string(*s, v);
   } else {
     out.emplace<std::string>(v);
   }

@@ -33,52 +33,69 @@ Tracer::Tracer(detail::ProviderState* state, InstrumentationScope scope)
 
 Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) noexcept {
   detail::ProviderState* st = state_;
-  detail::ThreadContext& tc = detail::thread_context();
   const SpanContext* parent = nullptr;
   if (options.parent != nullptr) {
     if (options.parent->valid()) parent = options.parent;
-  } else if (!options.root && tc.span.valid()) {
-    parent = &tc.span;
+  } else if (!options.root) {
+    const SpanContext& current = detail::current_context();
+    if (current.valid()) parent = &current;
   }
+  Span span;
   TraceFlags flags;
-  TraceId trace_id;
   if (parent != nullptr) {
-    trace_id = parent->trace_id;
+    span.trace_id_ = parent->trace_id;
     flags.value = parent->flags.value & TraceFlags::kRandom;
   } else {
-    trace_id = detail::new_trace_id();
+    span.trace_id_ = detail::new_trace_id();
     flags.value = TraceFlags::kRandom;
   }
   const SamplingDecision decision =
-      st->sampler->should_sample(parent, trace_id, name, options.kind);
+      st->sampler->should_sample(parent, span.trace_id_, name, options.kind);
+  if (decision == SamplingDecision::kRecordAndSample) flags.value |= TraceFlags::kSampled;
+  span.span_id_ = detail::new_span_id();
+  span.flags_ = flags;
+  span.live_ = true;
 
   const bool recording = decision != SamplingDecision::kDrop;
+  const bool has_trace_state = parent != nullptr && !parent->trace_state.empty();
+  if (!recording && !has_trace_state) {
+    // The common unsampled case: the context lives in the Span (and in the frame it pushes).
+    if (options.make_current) {
+      span.frame_serial_ =
+          detail::push_context(span.trace_id_, span.span_id_, flags, span.frame_index_);
+    }
+    return span;
+  }
+
   detail::SpanRecord* rec = detail::acquire_record(recording);
   if (rec == nullptr) [[unlikely]] {
-    return Span();
+    span.live_ = false;
+    return span;
   }
+  span.rec_ = rec;
   rec->provider = st;
   SpanData& d = rec->data;
-  d.context.trace_id = trace_id;
-  d.context.span_id = detail::new_span_id();
-  if (decision == SamplingDecision::kRecordAndSample) flags.value |= TraceFlags::kSampled;
+  d.context.trace_id = span.trace_id_;
+  d.context.span_id = span.span_id_;
   d.context.flags = flags;
   d.context.remote = false;
-  if (parent != nullptr) {
-    if (!parent->trace_state.empty() || !d.context.trace_state.empty()) {
+  if (has_trace_state || !d.context.trace_state.empty()) {
+    if (has_trace_state) {
       d.context.trace_state = parent->trace_state;
+    } else {
+      d.context.trace_state.clear();
     }
+  }
+  if (parent != nullptr) {
     d.parent_span_id = parent->span_id;
     d.parent_remote = parent->remote;
-  } else if (!recording) {
-    // The record was not cleared: reset what a root span's context must not inherit.
-    d.context.trace_state.clear();
+  } else {
     d.parent_span_id = SpanId();
     d.parent_remote = false;
   }
   rec->recording = recording;
   if (recording) {
-    d.name.assign(name);
+    detail::assign_string(d.name, name);
     d.kind = options.kind;
     d.start_unix_nanos =
         options.start_unix_nanos != 0 ? options.start_unix_nanos : detail::now_unix_nanos();
@@ -86,12 +103,8 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
     d.resource = &st->resource;
     for (SpanProcessor* p : st->start_processors) p->on_start(d);
   }
-  if (options.make_current) {
-    rec->activated = true;
-    detail::move_context(rec->saved_current, tc.span);
-    detail::copy_context(tc.span, d.context);
-  }
-  return Span(rec);
+  if (options.make_current) span.frame_serial_ = detail::push_context(d.context, span.frame_index_);
+  return span;
 }
 
 // ---- TracerProvider ----

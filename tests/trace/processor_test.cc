@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <sstream>
 #include <thread>
@@ -70,6 +71,7 @@ TEST(BatchSpanProcessor, FullQueueDropsAndCounts) {
       std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 64,
                                                      .schedule_delay = 1ms,
                                                      .max_export_batch_size = 64,
+                                                     .thread_buffer_size = 4096,
                                                      .registry = &registry});
   BatchSpanProcessor* p = bsp.get();
   auto provider = make_provider(std::move(bsp));
@@ -165,6 +167,182 @@ TEST(SimpleSpanProcessor, JsonLines) {
   EXPECT_NE(line.find("\"cost\":0.5"), std::string::npos);
   EXPECT_NE(line.find("\"code\":\"error\""), std::string::npos);
   EXPECT_EQ(line.back(), '\n');
+}
+
+// Field-by-field equality of two spans, with a readable failure.
+void expect_same_span(const SpanData& a, const SpanData& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.context, b.context);
+  EXPECT_EQ(a.parent_span_id, b.parent_span_id);
+  EXPECT_EQ(a.parent_remote, b.parent_remote);
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.start_unix_nanos, b.start_unix_nanos);
+  EXPECT_EQ(a.end_unix_nanos, b.end_unix_nanos);
+  EXPECT_EQ(a.status.code, b.status.code);
+  EXPECT_EQ(a.status.message, b.status.message);
+  ASSERT_EQ(a.attributes.size(), b.attributes.size());
+  for (std::size_t i = 0; i < a.attributes.size(); ++i) {
+    EXPECT_EQ(a.attributes[i].key, b.attributes[i].key);
+    EXPECT_EQ(a.attributes[i].value, b.attributes[i].value) << a.attributes[i].key;
+  }
+  ASSERT_EQ(a.events.size(), b.events.size());
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    EXPECT_EQ(a.events[i].name, b.events[i].name);
+    EXPECT_EQ(a.events[i].time_unix_nanos, b.events[i].time_unix_nanos);
+    EXPECT_EQ(a.events[i].dropped_attributes_count, b.events[i].dropped_attributes_count);
+    ASSERT_EQ(a.events[i].attributes.size(), b.events[i].attributes.size());
+    for (std::size_t j = 0; j < a.events[i].attributes.size(); ++j) {
+      EXPECT_EQ(a.events[i].attributes[j].key, b.events[i].attributes[j].key);
+      EXPECT_EQ(a.events[i].attributes[j].value, b.events[i].attributes[j].value);
+    }
+  }
+  ASSERT_EQ(a.links.size(), b.links.size());
+  for (std::size_t i = 0; i < a.links.size(); ++i) {
+    EXPECT_EQ(a.links[i].context, b.links[i].context);
+    EXPECT_EQ(a.links[i].dropped_attributes_count, b.links[i].dropped_attributes_count);
+    ASSERT_EQ(a.links[i].attributes.size(), b.links[i].attributes.size());
+    for (std::size_t j = 0; j < a.links[i].attributes.size(); ++j) {
+      EXPECT_EQ(a.links[i].attributes[j].value, b.links[i].attributes[j].value);
+    }
+  }
+  EXPECT_EQ(a.dropped_attributes_count, b.dropped_attributes_count);
+  EXPECT_EQ(a.dropped_events_count, b.dropped_events_count);
+  EXPECT_EQ(a.dropped_links_count, b.dropped_links_count);
+  EXPECT_EQ(a.scope, b.scope);
+  EXPECT_EQ(a.resource, b.resource);
+}
+
+// A provider with two processors: the simple one keeps the span as recorded, the batch one
+// copies it through the thread buffers (or the shared queue) and decodes it on its worker.
+struct TwoPaths {
+  metrics::Registry registry;
+  std::shared_ptr<InMemorySpanStore> direct = std::make_shared<InMemorySpanStore>();
+  std::shared_ptr<InMemorySpanStore> batched = std::make_shared<InMemorySpanStore>();
+  BatchSpanProcessor* batch = nullptr;
+  std::unique_ptr<TracerProvider> provider;
+  explicit TwoPaths(std::size_t thread_buffer_size, std::size_t max_queue_size = 4096) {
+    TracerProviderOptions o;
+    o.resource = Resource({{"service.name", std::string("t")}});
+    o.limits.event_count = 3;
+    o.processors.push_back(
+        std::make_unique<SimpleSpanProcessor>(std::make_unique<InMemoryExporter>(direct)));
+    auto bsp = std::make_unique<BatchSpanProcessor>(
+        std::make_unique<InMemoryExporter>(batched),
+        BatchSpanProcessorOptions{.max_queue_size = max_queue_size,
+                                  .schedule_delay = 2ms,
+                                  .max_export_batch_size = 256,
+                                  .thread_buffer_size = thread_buffer_size,
+                                  .registry = &registry});
+    batch = bsp.get();
+    o.processors.push_back(std::move(bsp));
+    provider = std::make_unique<TracerProvider>(std::move(o));
+  }
+  void expect_identical() {
+    ASSERT_TRUE(provider->force_flush(5s));
+    auto a = direct->spans();
+    auto b = batched->spans();
+    ASSERT_EQ(a.size(), b.size());
+    auto by_id = [](const SpanData& x, const SpanData& y) {
+      return x.context.span_id.to_u64() < y.context.span_id.to_u64();
+    };
+    std::sort(a.begin(), a.end(), by_id);
+    std::sort(b.begin(), b.end(), by_id);
+    for (std::size_t i = 0; i < a.size(); ++i) expect_same_span(a[i], b[i]);
+  }
+};
+
+// Every kind of data a span can carry, sized by `n`.
+void record_rich_span(Tracer& t, int n) {
+  SpanContext remote;
+  remote.trace_id = *TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736");
+  remote.span_id = *SpanId::from_hex("00f067aa0ba902b7");
+  remote.flags.value = TraceFlags::kSampled;
+  remote.trace_state = *TraceState::parse("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+  remote.remote = true;
+  Span s = t.start_span("rich span " + std::to_string(n),
+                        {.kind = SpanKind::kServer, .parent = n % 2 == 0 ? &remote : nullptr});
+  s.set_attribute("str", std::string(static_cast<std::size_t>(n % 300), 'x'));
+  s.set_attribute("empty", "");
+  s.set_attribute("b", n % 3 == 0);
+  s.set_attribute("i", static_cast<int64_t>(n) * -1000003);
+  s.set_attribute("d", n * 0.25);
+  s.set_attribute("strs", std::vector<std::string>{
+                              "a", std::string(static_cast<std::size_t>(n % 40), 'y'), ""});
+  s.set_attribute("ints", std::vector<int64_t>{1, -2, INT64_MAX});
+  s.set_attribute("doubles", std::vector<double>{0.5, -1e300});
+  s.set_attribute("bools", std::vector<bool>{true, false, true});
+  s.set_attribute("i", n);               // replaces
+  for (int e = 0; e < 1 + n % 5; ++e) {  // limit 3: some dropped
+    s.add_event("event", {{"k", e}, {"s", "value"}});
+  }
+  s.add_link(remote, {{"link.attr", 1.5}});
+  if (n % 10 == 0) s.set_attribute("large", std::string(2000, 'L'));  // > a 4 KiB buffer / 4
+  if (n % 4 == 0) s.set_status(StatusCode::kError, "failed: " + std::to_string(n));
+  if (n % 4 == 1) s.set_status(StatusCode::kOk);
+}
+
+TEST(BatchSpanProcessor, ThreadBufferCarriesEverySpanFieldIntact) {
+  TwoPaths p(64 * 1024);
+  Tracer& t = p.provider->tracer("scope", "1.2.3");
+  for (int n = 0; n < 300; ++n) record_rich_span(t, n);
+  p.expect_identical();
+  EXPECT_EQ(p.batched->size(), 300u);
+  EXPECT_EQ(p.batch->stats().dropped(), 0u);
+}
+
+TEST(BatchSpanProcessor, SmallThreadBufferWrapsAndLargeSpansTakeTheSharedQueue) {
+  // A 4 KiB buffer: spans of up to 1 KiB go through it (wrapping around many times), larger
+  // ones through the shared queue; nothing is lost either way.
+  TwoPaths p(1, 1 << 16);
+  EXPECT_EQ(p.batch->options().thread_buffer_size, 4096u);
+  Tracer& t = p.provider->tracer("scope");
+  for (int n = 0; n < 2000; ++n) {
+    record_rich_span(t, n);
+    if (n % 100 == 0) std::this_thread::sleep_for(1ms);  // let the worker drain
+  }
+  p.expect_identical();
+  const auto st = p.batch->stats();
+  EXPECT_EQ(st.queued, 2000u);
+  EXPECT_EQ(st.exported, 2000u);
+  EXPECT_EQ(st.dropped(), 0u);
+}
+
+TEST(BatchSpanProcessor, WithoutThreadBuffersEverythingTakesTheSharedQueue) {
+  TwoPaths p(0);
+  EXPECT_EQ(p.batch->options().thread_buffer_size, 0u);
+  Tracer& t = p.provider->tracer("scope");
+  for (int n = 0; n < 200; ++n) record_rich_span(t, n);
+  p.expect_identical();
+  EXPECT_EQ(p.batch->stats().exported, 200u);
+}
+
+TEST(BatchSpanProcessor, SpansOfExitedThreadsArriveAndTheirBuffersAreRetired) {
+  TwoPaths p(8 * 1024);
+  Tracer& t = p.provider->tracer("scope");
+  for (int round = 0; round < 20; ++round) {
+    std::thread([&] {
+      for (int n = 0; n < 50; ++n) t.start_span("short-lived thread").set_attribute("n", n);
+    }).join();
+  }
+  ASSERT_TRUE(p.provider->force_flush(5s));
+  ASSERT_TRUE(p.provider->force_flush(5s));  // a second round retires the drained buffers
+  const auto st = p.batch->stats();
+  EXPECT_EQ(st.queued, 1000u);
+  EXPECT_EQ(st.exported, 1000u);
+  EXPECT_EQ(p.batched->size(), 1000u);
+}
+
+TEST(BatchSpanProcessor, SpansEndedAfterShutdownAreCounted) {
+  TwoPaths p(64 * 1024);
+  Tracer& t = p.provider->tracer("scope");
+  for (int n = 0; n < 10; ++n) t.start_span("before").end();
+  EXPECT_TRUE(p.batch->shutdown(5s));
+  // The provider still routes spans to the (shut down) processor: each is counted.
+  for (int n = 0; n < 7; ++n) t.start_span("after").end();
+  const auto st = p.batch->stats();
+  EXPECT_EQ(st.exported, 10u);
+  EXPECT_EQ(st.dropped_shutdown, 7u);
+  EXPECT_EQ(st.queued, 10u);
 }
 
 }  // namespace

@@ -206,9 +206,94 @@ TEST(Span, MoveAndOutOfOrderEnd) {
   Span moved = std::move(b);
   EXPECT_FALSE(b);
   moved.end();
-  // b restores what was current when it started: a's context (ended, but still a valid parent).
-  EXPECT_EQ(current_span_context().span_id, aid);
+  // Ending b pops a's frame too (a ended while b was above it): what was current before a is
+  // current again, not an ended span.
+  EXPECT_NE(current_span_context().span_id, aid);
+  EXPECT_FALSE(current_span_context().valid());
   EXPECT_EQ(f.store->size(), 2u);
+}
+
+TEST(Span, ContextStackSurvivesDeepNestingAndScopes) {
+  Fixture f;
+  ContextScope clean{SpanContext()};
+  // Deeper than the initial 16 frames: the stack grows, parents stay right.
+  std::vector<Span> spans;
+  for (int i = 0; i < 40; ++i) {
+    spans.push_back(f.tracer().start_span("level"));
+    EXPECT_EQ(current_span_context().span_id, spans.back().span_id());
+  }
+  Span leaf = f.tracer().start_span("leaf");
+  {
+    // A scope over the current context (a reference into the stack that may grow).
+    ContextScope same(current_span_context());
+    EXPECT_EQ(current_span_context().span_id, leaf.span_id());
+  }
+  EXPECT_EQ(current_span_context().span_id, leaf.span_id());
+  leaf.end();
+  for (int i = 39; i >= 0; --i) {
+    EXPECT_EQ(current_span_context().span_id, spans[static_cast<std::size_t>(i)].span_id());
+    spans[static_cast<std::size_t>(i)].end();
+  }
+  EXPECT_FALSE(current_span_context().valid());
+  auto stored = f.store->find("level");
+  ASSERT_EQ(stored.size(), 40u);
+}
+
+TEST(Span, EndedOnAnotherThreadLeavesThatThreadAlone) {
+  Fixture f;
+  // On threads of their own: the starting thread keeps the ended span current (documented: end
+  // a current span on the thread that started it), which must not leak into later tests.
+  std::thread([&] {
+    Span s = f.tracer().start_span("moved_away");
+    const SpanId id = s.span_id();
+    std::thread([&] {
+      Span local = f.tracer().start_span("other_thread_span");
+      s.end();  // s's frame belongs to the starting thread: this thread's stack is untouched
+      EXPECT_EQ(current_span_context().span_id, local.span_id());
+    }).join();
+    EXPECT_EQ(current_span_context().span_id, id);
+  }).join();
+  EXPECT_EQ(f.store->find("moved_away").size(), 1u);
+}
+
+TEST(Span, UnsampledSpanKeepsContextInline) {
+  auto store = std::make_shared<InMemorySpanStore>();
+  TracerProviderOptions o;
+  o.resource = Resource({{"service.name", std::string("t")}});
+  o.sampler = always_off();
+  o.processors.push_back(
+      std::make_unique<SimpleSpanProcessor>(std::make_unique<InMemoryExporter>(store)));
+  TracerProvider provider(std::move(o));
+  ContextScope clean{SpanContext()};
+  Span parent = provider.tracer("t").start_span("parent");
+  EXPECT_TRUE(parent);
+  EXPECT_FALSE(parent.recording());
+  EXPECT_TRUE(parent.context().valid());
+  EXPECT_FALSE(parent.context().sampled());
+  EXPECT_EQ(current_span_context().span_id, parent.span_id());
+  Span child = provider.tracer("t").start_span("child");
+  EXPECT_EQ(child.trace_id(), parent.trace_id());
+  Span moved = std::move(child);
+  EXPECT_FALSE(child);
+  EXPECT_EQ(moved.context().span_id, current_span_context().span_id);
+  moved.end();
+  EXPECT_FALSE(moved);
+  EXPECT_FALSE(moved.context().valid());
+  EXPECT_EQ(current_span_context().span_id, parent.span_id());
+  parent.end();
+  EXPECT_FALSE(current_span_context().valid());
+  EXPECT_EQ(store->size(), 0u);
+
+  // An unsampled child of a remote parent with a tracestate carries the tracestate.
+  SpanContext remote;
+  remote.trace_id = *TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736");
+  remote.span_id = *SpanId::from_hex("00f067aa0ba902b7");
+  remote.trace_state = *TraceState::parse("congo=t61rcWkgMzE");
+  remote.remote = true;
+  Span withstate = provider.tracer("t").start_span("s", {.parent = &remote, .make_current = false});
+  EXPECT_EQ(withstate.context().trace_state.header(), "congo=t61rcWkgMzE");
+  EXPECT_EQ(withstate.trace_id(), remote.trace_id);
+  EXPECT_FALSE(current_span_context().valid());
 }
 
 }  // namespace

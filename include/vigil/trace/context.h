@@ -13,6 +13,7 @@
 // Thread-safety: the current context is thread-local; a Context is a plain value.
 #pragma once
 
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -35,7 +36,8 @@ struct Context {
 };
 
 // Makes `ctx` current on this thread until destroyed, then restores what was current. Create and
-// destroy on the same thread, in LIFO order.
+// destroy on the same thread, in LIFO order (a scope destroyed while spans or scopes started
+// after it are still current is popped together with them).
 class ContextScope {
  public:
   explicit ContextScope(const Context& ctx);
@@ -48,9 +50,9 @@ class ContextScope {
   ContextScope& operator=(const ContextScope&) = delete;
 
  private:
-  SpanContext saved_span_;
   Baggage saved_baggage_;
-  bool span_set_ = false;
+  uint64_t frame_serial_ = 0;  // != 0: a frame was pushed on the thread's context stack
+  uint32_t frame_index_ = 0;
   bool baggage_set_ = false;
 };
 

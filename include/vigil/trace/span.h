@@ -8,12 +8,13 @@
 //     if (failed) span.set_status(StatusCode::kError, "rate limited");
 //   }  // ends here, unless end() was called before
 //
-// A Span holds a pointer to a pooled record: no shared_ptr, no allocation per span once the pool
-// is warm. A default-constructed Span, a span from a disabled tracer and a span the sampler
-// dropped accept every call and cost nearly nothing (recording() is false; an unsampled span
-// still has a context, so it propagates). While a span is *current* (the default when started),
-// spans started on the same thread become its children; ending it restores the previous current
-// span. End a current span on the thread that started it.
+// A recording Span holds a pointer to a pooled record: no shared_ptr, no allocation per span once
+// the pool is warm; a non-recording span keeps its ids inline and costs a few nanoseconds. A
+// default-constructed Span, a span from a disabled tracer and a span the sampler dropped accept
+// every call and cost nearly nothing (recording() is false; an unsampled span still has a context,
+// so it propagates). While a span is *current* (the default when started), spans started on the
+// same thread become its children; ending it restores the previous current span. End a current span
+// on the thread that started it.
 //
 // Thread-safety: a Span is not thread-safe; use it from one thread at a time (it may be moved to
 // and ended on another thread). Every member is noexcept; recording never blocks and never throws.
@@ -76,16 +77,31 @@ struct Attribute {
   AttributeArg value;
 };
 
+class Tracer;
+
 class Span {
  public:
   // A no-op span.
   Span() noexcept = default;
-  Span(Span&& other) noexcept : rec_(std::exchange(other.rec_, nullptr)) {}
+  Span(Span&& other) noexcept
+      : rec_(std::exchange(other.rec_, nullptr)),
+        trace_id_(other.trace_id_),
+        span_id_(other.span_id_),
+        frame_serial_(std::exchange(other.frame_serial_, 0)),
+        frame_index_(other.frame_index_),
+        flags_(other.flags_),
+        live_(std::exchange(other.live_, false)) {}
   // Ends the span this one held, then takes over `other`'s.
   Span& operator=(Span&& other) noexcept {
     if (this != &other) {
       end();
       rec_ = std::exchange(other.rec_, nullptr);
+      trace_id_ = other.trace_id_;
+      span_id_ = other.span_id_;
+      frame_serial_ = std::exchange(other.frame_serial_, 0);
+      frame_index_ = other.frame_index_;
+      flags_ = other.flags_;
+      live_ = std::exchange(other.live_, false);
     }
     return *this;
   }
@@ -96,12 +112,12 @@ class Span {
   // True when the span records (it was sampled or the sampler chose record-only) and has not
   // ended.
   bool recording() const noexcept;
-  // The span's context (invalid for a no-op span). Copies the tracestate.
+  // The span's context (invalid for a no-op or ended span). Copies the tracestate.
   SpanContext context() const;
-  TraceId trace_id() const noexcept;
-  SpanId span_id() const noexcept;
+  TraceId trace_id() const noexcept { return live_ ? trace_id_ : TraceId(); }
+  SpanId span_id() const noexcept { return live_ ? span_id_ : SpanId(); }
   // Not ended and not a no-op span (false after end()).
-  explicit operator bool() const noexcept { return rec_ != nullptr; }
+  explicit operator bool() const noexcept { return live_; }
 
   // Sets an attribute (replacing the value of the same key). Cost ~5-10 ns; allocates only when
   // a pooled buffer must grow.
@@ -142,18 +158,26 @@ class Span {
   Span& update_name(std::string_view name) noexcept;
 
   // Ends the span at `end_unix_nanos` (0: now) and hands it to the processors. Later calls do
-  // nothing. Cost: a clock read and the hand-off (a queue push for the batch processor).
+  // nothing. Cost: a clock read and the hand-off (an encode into the thread's buffer for the
+  // batch processor).
   void end(uint64_t end_unix_nanos = 0) noexcept {
-    if (rec_ != nullptr) end_slow(end_unix_nanos);
+    if (live_) end_slow(end_unix_nanos);
   }
 
-  // Internal: used by Tracer.
-  explicit Span(detail::SpanRecord* rec) noexcept : rec_(rec) {}
-
  private:
+  friend class Tracer;
   void end_slow(uint64_t end_unix_nanos) noexcept;
   void set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept;
+
+  // A recording span's data (and a non-recording span's, when it carries a tracestate); null
+  // for other spans, whose context is the inline fields below.
   detail::SpanRecord* rec_ = nullptr;
+  TraceId trace_id_;
+  SpanId span_id_;
+  uint64_t frame_serial_ = 0;  // != 0: the span pushed itself on its thread's context stack
+  uint32_t frame_index_ = 0;
+  TraceFlags flags_;
+  bool live_ = false;
 };
 
 }  // namespace vigil::trace

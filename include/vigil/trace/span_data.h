@@ -44,6 +44,38 @@ namespace vigil::trace {
 // ---- Identifiers ---------------------------------------------------------------------------
 
 namespace detail {
+// a == b for short strings without a call to memcmp (attribute keys and span names are mostly
+// 4 to 16 characters; a memcmp call costs more than the compare).
+inline bool equal_strings(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  const auto load8 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  const auto load4 = [](const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(x, y, n) == 0;
+    return load8(x) == load8(y) && load8(x + n - 8) == load8(y + n - 8);
+  }
+  if (n >= 4) return load4(x) == load4(y) && load4(x + n - 4) == load4(y + n - 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
+// s = v, skipping the copy when s already holds v (pooled spans mostly see the same names and
+// keys again, and a compare is cheaper than std::string::assign).
+inline void assign_string(std::string& s, std::string_view v) {
+  if (!equal_strings(s, v)) s.assign(v);
+}
 constexpr uint64_t to_big_endian(uint64_t v) noexcept {
   if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
   return v;
@@ -330,7 +362,7 @@ class AttributeList : public ReuseList<KeyValue> {
   // The value of `key`, or nullptr. Linear in size().
   const AttributeValue* find(std::string_view key) const noexcept {
     for (const KeyValue& kv : *this) {
-      if (kv.key == key) return &kv.value;
+      if (detail::equal_strings(kv.key, key)) return &kv.value;
     }
     return nullptr;
   }
@@ -339,11 +371,11 @@ class AttributeList : public ReuseList<KeyValue> {
   // entries (the caller counts the drop). Reuses buffers; allocates only to grow.
   AttributeValue* slot(std::string_view key, std::size_t limit) {
     for (KeyValue& kv : *this) {
-      if (kv.key == key) return &kv.value;
+      if (detail::equal_strings(kv.key, key)) return &kv.value;
     }
     if (size() >= limit) return nullptr;
     KeyValue& kv = next_slot();
-    kv.key.assign(key);
+    detail::assign_string(kv.key, key);
     return &kv.value;
   }
 };

@@ -1,0 +1,337 @@
+// The flat span encoding of span_codec.h.
+//
+// Layout: a fixed Header, then the name, status message and tracestate bytes, then the
+// attributes, events and links:
+//   attribute: u32 key length, key, u8 type (AttributeValue index), value:
+//              string: u32 length + bytes; bool: u8; int64/double: 8 bytes;
+//              arrays: u32 count + elements (strings as length + bytes, bools as u8)
+//   event:     u64 time, u32 dropped attributes, u32 name length, name, u32 count, attributes
+//   link:      trace id (16), span id (8), u8 flags, u8 remote, u32 dropped attributes,
+//              u32 tracestate length, tracestate, u32 count, attributes
+// padded to a multiple of 8. Values are copied with memcpy (no alignment needed).
+#include "span_codec.h"
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace vigil::trace::detail {
+namespace {
+
+struct Header {
+  std::array<uint8_t, 16> trace_id;
+  std::array<uint8_t, 8> span_id;
+  std::array<uint8_t, 8> parent_span_id;
+  uint64_t start_unix_nanos;
+  uint64_t end_unix_nanos;
+  const InstrumentationScope* scope;
+  const Resource* resource;
+  uint32_t dropped_attributes_count;
+  uint32_t dropped_events_count;
+  uint32_t dropped_links_count;
+  uint32_t name_size;
+  uint32_t status_message_size;
+  uint32_t trace_state_size;
+  uint32_t attribute_count;
+  uint32_t event_count;
+  uint32_t link_count;
+  uint8_t flags;
+  uint8_t kind;
+  uint8_t status_code;
+  uint8_t parent_remote;
+  uint8_t remote;
+};
+static_assert(std::is_trivially_copyable_v<Header>);
+
+constexpr std::size_t kU32 = sizeof(uint32_t);
+
+std::size_t value_size(const AttributeValue& v) noexcept {
+  switch (v.index()) {
+    case 1:
+      return kU32 + std::get<1>(v).size();
+    case 2:
+      return 1;
+    case 3:
+    case 4:
+      return 8;
+    case 5: {
+      std::size_t n = kU32;
+      for (const std::string& s : std::get<5>(v)) n += kU32 + s.size();
+      return n;
+    }
+    case 6:
+      return kU32 + std::get<6>(v).size();
+    case 7:
+      return kU32 + 8 * std::get<7>(v).size();
+    case 8:
+      return kU32 + 8 * std::get<8>(v).size();
+    default:
+      return 0;
+  }
+}
+
+std::size_t attributes_size(const AttributeList& list) noexcept {
+  std::size_t n = kU32;  // count
+  for (const KeyValue& kv : list) n += kU32 + kv.key.size() + 1 + value_size(kv.value);
+  return n;
+}
+
+class Writer {
+ public:
+  explicit Writer(char* p) noexcept : p_(p) {}
+  template <typename T>
+  void put(const T& v) noexcept {
+    std::memcpy(p_, &v, sizeof v);
+    p_ += sizeof v;
+  }
+  void bytes(std::string_view s) noexcept {
+    const std::size_t n = s.size();
+    if (n >= 8 && n <= 16) {
+      // Two overlapping 8-byte moves: names and keys are mostly this long, and a call to
+      // memcpy costs more than the copy.
+      std::memcpy(p_, s.data(), 8);
+      std::memcpy(p_ + n - 8, s.data() + n - 8, 8);
+    } else if (n != 0) {
+      std::memcpy(p_, s.data(), n);
+    }
+    p_ += n;
+  }
+  void string(std::string_view s) noexcept {
+    put(static_cast<uint32_t>(s.size()));
+    bytes(s);
+  }
+  void attributes(const AttributeList& list) noexcept {
+    put(static_cast<uint32_t>(list.size()));
+    for (const KeyValue& kv : list) {
+      string(kv.key);
+      put(static_cast<uint8_t>(kv.value.index()));
+      value(kv.value);
+    }
+  }
+  void value(const AttributeValue& v) noexcept {
+    switch (v.index()) {
+      case 1:
+        string(std::get<1>(v));
+        break;
+      case 2:
+        put(static_cast<uint8_t>(std::get<2>(v)));
+        break;
+      case 3:
+        put(std::get<3>(v));
+        break;
+      case 4:
+        put(std::get<4>(v));
+        break;
+      case 5:
+        put(static_cast<uint32_t>(std::get<5>(v).size()));
+        for (const std::string& s : std::get<5>(v)) string(s);
+        break;
+      case 6:
+        put(static_cast<uint32_t>(std::get<6>(v).size()));
+        for (bool b : std::get<6>(v)) put(static_cast<uint8_t>(b));
+        break;
+      case 7:
+        put(static_cast<uint32_t>(std::get<7>(v).size()));
+        for (int64_t i : std::get<7>(v)) put(i);
+        break;
+      case 8:
+        put(static_cast<uint32_t>(std::get<8>(v).size()));
+        for (double d : std::get<8>(v)) put(d);
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  char* p_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const char* p) noexcept : p_(p) {}
+  template <typename T>
+  T get() noexcept {
+    T v;
+    std::memcpy(&v, p_, sizeof v);
+    p_ += sizeof v;
+    return v;
+  }
+  std::string_view bytes(std::size_t n) noexcept {
+    std::string_view s(p_, n);
+    p_ += n;
+    return s;
+  }
+  std::string_view string() noexcept { return bytes(get<uint32_t>()); }
+  void attributes(AttributeList& out) {
+    out.clear();
+    const uint32_t n = get<uint32_t>();
+    for (uint32_t i = 0; i < n; ++i) {
+      KeyValue& kv = out.next_slot();
+      assign_string(kv.key, string());
+      value(get<uint8_t>(), kv.value);
+    }
+  }
+  void value(uint8_t type, AttributeValue& out) {
+    switch (type) {
+      case 1:
+        assign(out, string());
+        break;
+      case 2:
+        out = get<uint8_t>() != 0;
+        break;
+      case 3:
+        out = get<int64_t>();
+        break;
+      case 4:
+        out = get<double>();
+        break;
+      case 5: {
+        auto& v = out.emplace<5>(get<uint32_t>());
+        for (std::string& s : v) s.assign(string());
+        break;
+      }
+      case 6: {
+        auto& v = out.emplace<6>(get<uint32_t>());
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = get<uint8_t>() != 0;
+        break;
+      }
+      case 7: {
+        auto& v = out.emplace<7>(get<uint32_t>());
+        for (int64_t& x : v) x = get<int64_t>();
+        break;
+      }
+      case 8: {
+        auto& v = out.emplace<8>(get<uint32_t>());
+        for (double& x : v) x = get<double>();
+        break;
+      }
+      default:
+        out = std::monostate();
+        break;
+    }
+  }
+
+ private:
+  const char* p_;
+};
+
+}  // namespace
+
+std::size_t encoded_size(const SpanData& span) noexcept {
+  std::size_t n = sizeof(Header) + span.name.size() + span.status.message.size() +
+                  span.context.trace_state.header().size();
+  n += attributes_size(span.attributes);
+  for (const Event& e : span.events) {
+    n += 8 + kU32 + kU32 + e.name.size() + attributes_size(e.attributes);
+  }
+  for (const Link& l : span.links) {
+    n += 16 + 8 + 2 + kU32 + kU32 + l.context.trace_state.header().size() +
+         attributes_size(l.attributes);
+  }
+  // Events and links counts are in the header; the attributes count of the span is counted by
+  // attributes_size.
+  return (n + 7) & ~std::size_t{7};
+}
+
+void encode(const SpanData& span, char* out) noexcept {
+  Header h;
+  h.trace_id = span.context.trace_id.bytes();
+  h.span_id = span.context.span_id.bytes();
+  h.parent_span_id = span.parent_span_id.bytes();
+  h.start_unix_nanos = span.start_unix_nanos;
+  h.end_unix_nanos = span.end_unix_nanos;
+  h.scope = span.scope;
+  h.resource = span.resource;
+  h.dropped_attributes_count = span.dropped_attributes_count;
+  h.dropped_events_count = span.dropped_events_count;
+  h.dropped_links_count = span.dropped_links_count;
+  h.name_size = static_cast<uint32_t>(span.name.size());
+  h.status_message_size = static_cast<uint32_t>(span.status.message.size());
+  h.trace_state_size = static_cast<uint32_t>(span.context.trace_state.header().size());
+  h.attribute_count = static_cast<uint32_t>(span.attributes.size());
+  h.event_count = static_cast<uint32_t>(span.events.size());
+  h.link_count = static_cast<uint32_t>(span.links.size());
+  h.flags = span.context.flags.value;
+  h.kind = static_cast<uint8_t>(span.kind);
+  h.status_code = static_cast<uint8_t>(span.status.code);
+  h.parent_remote = span.parent_remote ? 1 : 0;
+  h.remote = span.context.remote ? 1 : 0;
+  Writer w(out);
+  w.put(h);
+  w.bytes(span.name);
+  w.bytes(span.status.message);
+  w.bytes(span.context.trace_state.header());
+  w.attributes(span.attributes);
+  for (const Event& e : span.events) {
+    w.put(e.time_unix_nanos);
+    w.put(e.dropped_attributes_count);
+    w.string(e.name);
+    w.attributes(e.attributes);
+  }
+  for (const Link& l : span.links) {
+    w.put(l.context.trace_id.bytes());
+    w.put(l.context.span_id.bytes());
+    w.put(l.context.flags.value);
+    w.put(static_cast<uint8_t>(l.context.remote ? 1 : 0));
+    w.put(l.dropped_attributes_count);
+    w.string(l.context.trace_state.header());
+    w.attributes(l.attributes);
+  }
+}
+
+void decode(const char* in, SpanData& out) {
+  Reader r(in);
+  const auto h = r.get<Header>();
+  out.context.trace_id = TraceId(h.trace_id);
+  out.context.span_id = SpanId(h.span_id);
+  out.context.flags.value = h.flags;
+  out.context.remote = h.remote != 0;
+  out.parent_span_id = SpanId(h.parent_span_id);
+  out.parent_remote = h.parent_remote != 0;
+  out.kind = static_cast<SpanKind>(h.kind);
+  out.start_unix_nanos = h.start_unix_nanos;
+  out.end_unix_nanos = h.end_unix_nanos;
+  out.scope = h.scope;
+  out.resource = h.resource;
+  out.dropped_attributes_count = h.dropped_attributes_count;
+  out.dropped_events_count = h.dropped_events_count;
+  out.dropped_links_count = h.dropped_links_count;
+  assign_string(out.name, r.bytes(h.name_size));
+  out.status.code = static_cast<StatusCode>(h.status_code);
+  out.status.message.assign(r.bytes(h.status_message_size));
+  const std::string_view trace_state = r.bytes(h.trace_state_size);
+  if (trace_state.empty()) {
+    out.context.trace_state.clear();
+  } else {
+    // Validated when it entered the process; parse() keeps its canonical text as is.
+    out.context.trace_state = TraceState::parse(trace_state).value_or(TraceState());
+  }
+  r.attributes(out.attributes);
+  out.events.clear();
+  for (uint32_t i = 0; i < h.event_count; ++i) {
+    Event& e = out.events.next_slot();
+    e.time_unix_nanos = r.get<uint64_t>();
+    e.dropped_attributes_count = r.get<uint32_t>();
+    assign_string(e.name, r.string());
+    r.attributes(e.attributes);
+  }
+  out.links.clear();
+  for (uint32_t i = 0; i < h.link_count; ++i) {
+    Link& l = out.links.next_slot();
+    l.context.trace_id = TraceId(r.get<std::array<uint8_t, 16>>());
+    l.context.span_id = SpanId(r.get<std::array<uint8_t, 8>>());
+    l.context.flags.value = r.get<uint8_t>();
+    l.context.remote = r.get<uint8_t>() != 0;
+    l.dropped_attributes_count = r.get<uint32_t>();
+    const std::string_view ts = r.string();
+    if (ts.empty()) {
+      l.context.trace_state.clear();
+    } else {
+      l.context.trace_state = TraceState::parse(ts).value_or(TraceState());
+    }
+    r.attributes(l.attributes);
+  }
+}
+
+}  // namespace vigil::trace::detail
