@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "span_codec.h"
 #include "vigil/trace/baggage.h"
+#include "vigil/trace/detail/context_stack.h"
 #include "vigil/trace/span_data.h"
 #include "vigil/trace/tracer.h"
 
@@ -17,11 +19,15 @@ namespace vigil::trace::detail {
 struct ProviderState {
   Resource resource;
   std::unique_ptr<Sampler> sampler;
+  SamplingShortcut sampling_shortcut;  // decisions without calling `sampler`, when usable
   std::vector<std::unique_ptr<SpanProcessor>> processors;
   std::vector<SpanProcessor*> start_processors;  // those that want on_start
   SpanLimits limits;
   std::atomic<bool> enabled{true};
   uint32_t processor_count = 0;
+  // A processor other than BatchSpanProcessor reads SpanData::attributes: spans move their
+  // attribute log into the list before on_end.
+  bool materialize_attributes = false;
   std::mutex tracers_mutex;
   std::vector<std::unique_ptr<Tracer>> tracers;
   std::atomic<bool> shut_down{false};
@@ -53,7 +59,8 @@ void append_json_string(std::string& out, std::string_view s);
 // A pooled span: the data exporters see plus bookkeeping. Only recording spans (and
 // non-recording ones that carry a tracestate) have one; other spans keep their context inline.
 struct SpanRecord {
-  SpanData data;
+  SpanData data;     // attributes: those a processor added at start (the rest are in `log`)
+  AttributeLog log;  // attributes set through the Span API, until materialized
   ProviderState* provider = nullptr;
   std::atomic<uint32_t> refs{0};
   SpanRecord* next_free = nullptr;
@@ -74,77 +81,6 @@ inline void unref_record(SpanRecord* rec) noexcept {
       rec->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     recycle_record(rec);
   }
-}
-
-// One entry of a thread's stack of current contexts. frames[0] is the empty context; a span
-// made current or a ContextScope pushes a frame and pops it when it ends. A frame whose owner
-// ends while other frames are above it (an out-of-order end) is marked ended and popped
-// together with the frames above it.
-struct ContextFrame {
-  SpanContext span;
-  uint64_t serial = 0;  // unique per push in the process (thread number in the high bits)
-  bool ended = false;
-};
-
-// The thread's stack of current contexts. Constant-initialised (no guard on access); the
-// frames are allocated at the first push and freed when the thread exits.
-struct ThreadContext {
-  ContextFrame* frames;
-  uint32_t top;
-  uint32_t capacity;
-  uint64_t next_serial;
-  bool gone;  // the thread is exiting: nothing more is pushed
-};
-inline constinit thread_local ThreadContext t_context{nullptr, 0, 0, 0, false};
-// The invalid context: what is current when nothing is.
-extern const SpanContext kNoContext;
-
-// Makes room for frames[t_context.top + 1]; false when out of memory or the thread is exiting.
-bool grow_context_stack() noexcept;
-
-inline const SpanContext& current_context() noexcept {
-  const ThreadContext& tc = t_context;
-  return tc.frames != nullptr ? tc.frames[tc.top].span : kNoContext;
-}
-
-// Pushes a frame holding these ids and flags (no tracestate); returns its serial, or 0 when the
-// stack could not grow (the context is then not made current). `index` receives its position.
-inline uint64_t push_context(const TraceId& trace_id, const SpanId& span_id, TraceFlags flags,
-                             uint32_t& index) noexcept {
-  ThreadContext& tc = t_context;
-  const uint32_t i = tc.top + 1;
-  if (i >= tc.capacity) [[unlikely]] {
-    if (!grow_context_stack()) return 0;
-  }
-  ContextFrame& f = tc.frames[i];
-  f.span.trace_id = trace_id;
-  f.span.span_id = span_id;
-  f.span.flags = flags;
-  f.span.remote = false;
-  if (!f.span.trace_state.empty()) [[unlikely]] {
-    f.span.trace_state.clear();
-  }
-  f.serial = ++tc.next_serial;
-  f.ended = false;
-  tc.top = i;
-  index = i;
-  return f.serial;
-}
-// The same with a copy of `ctx` (tracestate and remote flag included; `ctx` may be a frame).
-uint64_t push_context(const SpanContext& ctx, uint32_t& index) noexcept;
-
-// Pops the frame pushed with (index, serial), or marks it ended when frames are above it.
-// Nothing happens when that frame is gone already (or belongs to another thread).
-inline void pop_context(uint32_t index, uint64_t serial) noexcept {
-  ThreadContext& tc = t_context;
-  if (index > tc.top || tc.frames[index].serial != serial) return;
-  if (index < tc.top) {
-    tc.frames[index].ended = true;
-    return;
-  }
-  uint32_t t = index - 1;
-  while (t > 0 && tc.frames[t].ended) --t;
-  tc.top = t;
 }
 
 // Random ids from a per-thread wyrand generator (64-bit state, passes BigCrush/PractRand),

@@ -129,9 +129,9 @@ struct SpanRing {
     std::memcpy(p + 4, &tag, 4);
   }
 
-  // Producer: copies `span` in; false when it does not fit.
-  bool try_write(const SpanData& span) noexcept {
-    const std::size_t size = kHeader + detail::encoded_size(span);
+  // Producer: copies the span in; false when it does not fit.
+  bool try_write(const detail::SpanRecord& rec) noexcept {
+    const std::size_t size = kHeader + detail::encoded_size(rec.data, rec.log);
     if (size > capacity / 4) return false;  // large spans take the shared queue
     uint64_t h = head.load(std::memory_order_relaxed);
     const std::size_t off = h & mask;
@@ -146,7 +146,7 @@ struct SpanRing {
     }
     char* p = at(h);
     write_header(p, static_cast<uint32_t>(size), kSpan);
-    detail::encode(span, p + kHeader);
+    detail::encode(rec.data, rec.log, p + kHeader);
     head.store(h + size, std::memory_order_release);
     published.store(published.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     unsignalled += size;
@@ -575,8 +575,9 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
     s.counters.shutdown.inc();
     return;
   }
+  detail::SpanRecord* rec = span.record();
   if (SpanRing* ring = s.thread_ring(); ring != nullptr) [[likely]] {
-    if (ring->try_write(*span)) [[likely]] {
+    if (ring->try_write(*rec)) [[likely]] {
       if (ring->unsignalled >= ring->capacity / 4) [[unlikely]] {
         ring->unsignalled = 0;
         s.wake();
@@ -585,7 +586,18 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
     }
     s.wake();  // the ring is full (or the span too large for it)
   }
-  detail::SpanRecord* rec = span.release();
+  // The shared queue hands the record itself to the worker, which reads SpanData::attributes.
+  // Other processors of this span run on this thread after this one returns, so moving the
+  // log into the list here races with nobody.
+  if (!rec->log.empty()) {
+    try {
+      detail::log_materialize(rec->log, rec->data.attributes);
+    } catch (...) {
+      rec->data.dropped_attributes_count += rec->log.live;  // out of memory
+      rec->log.clear();
+    }
+  }
+  span.release();
   if (!s.push(rec)) [[unlikely]] {
     SpanRef back(rec);
     s.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);

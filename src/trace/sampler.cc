@@ -19,6 +19,9 @@ class AlwaysOn final : public Sampler {
     return SamplingDecision::kRecordAndSample;
   }
   std::string description() const override { return "AlwaysOnSampler"; }
+  std::optional<SamplingDecision> constant_decision() const noexcept override {
+    return SamplingDecision::kRecordAndSample;
+  }
 };
 
 class AlwaysOff final : public Sampler {
@@ -28,6 +31,9 @@ class AlwaysOff final : public Sampler {
     return SamplingDecision::kDrop;
   }
   std::string description() const override { return "AlwaysOffSampler"; }
+  std::optional<SamplingDecision> constant_decision() const noexcept override {
+    return SamplingDecision::kDrop;
+  }
 };
 
 class TraceIdRatio final : public Sampler {
@@ -118,6 +124,22 @@ class ParentBased final : public Sampler {
   std::string description() const override {
     return "ParentBased{root=" + root_->description() + "}";
   }
+  detail::SamplingShortcut shortcut() const noexcept {
+    detail::SamplingShortcut s;
+    const auto root = root_->constant_decision();
+    const auto rs = remote_sampled_->constant_decision();
+    const auto rns = remote_not_sampled_->constant_decision();
+    const auto ls = local_sampled_->constant_decision();
+    const auto lns = local_not_sampled_->constant_decision();
+    if (!root || !rs || !rns || !ls || !lns) return s;
+    s.usable = true;
+    s.root = *root;
+    s.remote_sampled = *rs;
+    s.remote_not_sampled = *rns;
+    s.local_sampled = *ls;
+    s.local_not_sampled = *lns;
+    return s;
+  }
 
  private:
   std::unique_ptr<Sampler> root_, remote_sampled_, remote_not_sampled_, local_sampled_,
@@ -125,6 +147,16 @@ class ParentBased final : public Sampler {
 };
 
 }  // namespace
+
+detail::SamplingShortcut detail::shortcut_of(const Sampler& sampler) noexcept {
+  if (const auto* pb = dynamic_cast<const ParentBased*>(&sampler)) return pb->shortcut();
+  SamplingShortcut s;
+  if (const auto d = sampler.constant_decision()) {
+    s.usable = true;
+    s.root = s.remote_sampled = s.remote_not_sampled = s.local_sampled = s.local_not_sampled = *d;
+  }
+  return s;
+}
 
 std::unique_ptr<Sampler> always_on() { return std::make_unique<AlwaysOn>(); }
 std::unique_ptr<Sampler> always_off() { return std::make_unique<AlwaysOff>(); }

@@ -83,7 +83,10 @@ SpanRecord* acquire_record(bool recording) noexcept {
       p.head = r->next_free;
       --p.count;
       r->next_free = nullptr;
-      if (recording) r->data.clear();
+      if (recording) {
+        r->data.clear();
+        r->log.clear();
+      }
       return r;
     }
   } else {
@@ -94,7 +97,10 @@ SpanRecord* acquire_record(bool recording) noexcept {
       g.head = r->next_free;
       --g.count;
       r->next_free = nullptr;
-      if (recording) r->data.clear();
+      if (recording) {
+        r->data.clear();
+        r->log.clear();
+      }
       return r;
     }
   }
@@ -283,27 +289,35 @@ SpanContext Span::context() const {
 }
 
 void Span::set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept {
-  if (!rec_->recording) return;
-  const SpanLimits& limits = rec_->provider->limits;
-  AttributeValue* slot = rec_->data.attributes.slot(key, limits.attribute_count);
-  if (slot == nullptr) [[unlikely]] {
-    ++rec_->data.dropped_attributes_count;
-    return;
+  detail::SpanRecord* rec = rec_;
+  if (!rec->recording) return;
+  const SpanLimits& limits = rec->provider->limits;
+  SpanData& d = rec->data;
+  uint32_t count_limit = limits.attribute_count;
+  if (!d.attributes.empty()) [[unlikely]] {
+    // Attributes a processor added at start are in the list: a key there is updated there.
+    for (KeyValue& kv : d.attributes) {
+      if (detail::equal_strings(kv.key, key)) {
+        try {
+          value.assign_to(kv.value);
+          truncate_value(kv.value, limits.attribute_value_length);
+        } catch (...) {
+          ++d.dropped_attributes_count;
+        }
+        return;
+      }
+    }
+    const auto listed = static_cast<uint32_t>(d.attributes.size());
+    count_limit = count_limit > listed ? count_limit - listed : 0;
   }
-  value.assign_to(*slot);
-  if (limits.attribute_value_length != 0) truncate_value(*slot, limits.attribute_value_length);
+  if (detail::log_set(rec->log, key, value, count_limit, limits.attribute_value_length) !=
+      detail::LogResult::kSet) [[unlikely]] {
+    ++d.dropped_attributes_count;
+  }
 }
 
 Span& Span::set_value(std::string_view key, AttributeValue value) noexcept {
-  if (rec_ == nullptr || !rec_->recording) return *this;
-  const SpanLimits& limits = rec_->provider->limits;
-  AttributeValue* slot = rec_->data.attributes.slot(key, limits.attribute_count);
-  if (slot == nullptr) {
-    ++rec_->data.dropped_attributes_count;
-    return *this;
-  }
-  *slot = std::move(value);
-  truncate_value(*slot, limits.attribute_value_length);
+  if (rec_ != nullptr) set_attribute_slow(key, AttributeArg(value));
   return *this;
 }
 
@@ -392,8 +406,12 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
     detail::pop_context(frame_index_, frame_serial_);
     frame_serial_ = 0;
   }
+  if (rec_ != nullptr) end_record(end_unix_nanos);
+}
+
+// Out of line so that ending a span without a record stays short.
+[[gnu::noinline]] void Span::end_record(uint64_t end_unix_nanos) noexcept {
   detail::SpanRecord* rec = std::exchange(rec_, nullptr);
-  if (rec == nullptr) return;
   if (!rec->recording) {
     detail::recycle_record(rec);
     return;
@@ -409,6 +427,14 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
   if (n == 0) {
     detail::recycle_record(rec);
     return;
+  }
+  if (p->materialize_attributes && !rec->log.empty()) {
+    try {
+      detail::log_materialize(rec->log, rec->data.attributes);
+    } catch (...) {
+      rec->data.dropped_attributes_count += rec->log.live;  // out of memory
+      rec->log.clear();
+    }
   }
   rec->refs.store(n, std::memory_order_relaxed);
   for (const auto& proc : p->processors) proc->on_end(SpanRef(rec));

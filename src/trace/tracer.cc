@@ -42,23 +42,28 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
   }
   Span span;
   TraceFlags flags;
+  detail::IdGenerator& ids = detail::id_generator();
   if (parent != nullptr) {
     span.trace_id_ = parent->trace_id;
     flags.value = parent->flags.value & TraceFlags::kRandom;
   } else {
-    span.trace_id_ = detail::new_trace_id();
+    const uint64_t hi = detail::next_random(ids);
+    const uint64_t lo = detail::next_random(ids);
+    span.trace_id_ = TraceId::from_u64(hi, (hi | lo) != 0 ? lo : 1);  // never all zero
     flags.value = TraceFlags::kRandom;
   }
   const SamplingDecision decision =
-      st->sampler->should_sample(parent, span.trace_id_, name, options.kind);
+      st->sampling_shortcut.usable
+          ? st->sampling_shortcut.decide(parent)
+          : st->sampler->should_sample(parent, span.trace_id_, name, options.kind);
   if (decision == SamplingDecision::kRecordAndSample) flags.value |= TraceFlags::kSampled;
-  span.span_id_ = detail::new_span_id();
+  const uint64_t span_id = detail::next_random(ids);
+  span.span_id_ = SpanId::from_u64(span_id != 0 ? span_id : 1);
   span.flags_ = flags;
   span.live_ = true;
 
   const bool recording = decision != SamplingDecision::kDrop;
-  const bool has_trace_state = parent != nullptr && !parent->trace_state.empty();
-  if (!recording && !has_trace_state) {
+  if (!recording && (parent == nullptr || parent->trace_state.empty())) {
     // The common unsampled case: the context lives in the Span (and in the frame it pushes).
     if (options.make_current) {
       span.frame_serial_ =
@@ -66,18 +71,28 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
     }
     return span;
   }
+  start_record(span, parent, recording, name, options);
+  return span;
+}
 
+// A span with a record: recording, or unsampled with a tracestate to carry. Out of line so that
+// the unsampled path above stays short.
+[[gnu::noinline]] void Tracer::start_record(Span& span, const SpanContext* parent, bool recording,
+                                            std::string_view name,
+                                            const SpanOptions& options) noexcept {
+  detail::ProviderState* st = state_;
+  const bool has_trace_state = parent != nullptr && !parent->trace_state.empty();
   detail::SpanRecord* rec = detail::acquire_record(recording);
   if (rec == nullptr) [[unlikely]] {
     span.live_ = false;
-    return span;
+    return;
   }
   span.rec_ = rec;
   rec->provider = st;
   SpanData& d = rec->data;
   d.context.trace_id = span.trace_id_;
   d.context.span_id = span.span_id_;
-  d.context.flags = flags;
+  d.context.flags = span.flags_;
   d.context.remote = false;
   if (has_trace_state || !d.context.trace_state.empty()) {
     if (has_trace_state) {
@@ -103,8 +118,11 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
     d.resource = &st->resource;
     for (SpanProcessor* p : st->start_processors) p->on_start(d);
   }
-  if (options.make_current) span.frame_serial_ = detail::push_context(d.context, span.frame_index_);
-  return span;
+  if (options.make_current) {
+    span.frame_serial_ = has_trace_state ? detail::push_context(d.context, span.frame_index_)
+                                         : detail::push_context(span.trace_id_, span.span_id_,
+                                                                span.flags_, span.frame_index_);
+  }
 }
 
 // ---- TracerProvider ----
@@ -117,9 +135,13 @@ TracerProvider::TracerProvider(TracerProviderOptions options)
   state_->resource =
       options.resource.attributes().empty() ? Resource::create() : std::move(options.resource);
   state_->sampler = options.sampler ? std::move(options.sampler) : parent_based(always_on());
+  state_->sampling_shortcut = detail::shortcut_of(*state_->sampler);
   state_->processors = std::move(options.processors);
   for (const auto& p : state_->processors) {
     if (p->wants_on_start()) state_->start_processors.push_back(p.get());
+    if (dynamic_cast<BatchSpanProcessor*>(p.get()) == nullptr) {
+      state_->materialize_attributes = true;
+    }
   }
   state_->processor_count = static_cast<uint32_t>(state_->processors.size());
   state_->limits = options.limits;

@@ -345,5 +345,76 @@ TEST(BatchSpanProcessor, SpansEndedAfterShutdownAreCounted) {
   EXPECT_EQ(st.queued, 10u);
 }
 
+// The same spans through a batch-only provider (attributes travel as the span's attribute log)
+// and a simple-only one (attributes materialized into SpanData): identical content.
+TEST(BatchSpanProcessor, AttributeLogMatchesTheAttributeList) {
+  auto run = [](std::unique_ptr<SpanProcessor> proc, SpanLimits limits) {
+    TracerProviderOptions o;
+    o.resource = Resource({{"service.name", std::string("t")}});
+    o.limits = limits;
+    o.processors.push_back(std::move(proc));
+    TracerProvider provider(std::move(o));
+    Tracer& t = provider.tracer("scope");
+    for (int n = 0; n < 200; ++n) {
+      record_rich_span(t, n);
+      Span s = t.start_span("replacements " + std::to_string(n));
+      s.set_attribute("grow", "abc");
+      s.set_attribute("same", 1);
+      s.set_attribute("grow", "abcdefghijklmnopqrstuvwxyz");  // longer: re-appended
+      s.set_attribute("same", 2);                             // same size: in place
+      s.set_attribute("type", "text");
+      s.set_attribute("type", 3.5);  // another type
+      s.set_value("arr", AttributeValue(std::vector<std::string>{"long string value", "b"}));
+      for (int i = 0; i < 10; ++i) s.set_attribute("k" + std::to_string(i), i);
+    }
+    provider.force_flush(5s);
+  };
+  SpanLimits limits;
+  limits.attribute_count = 12;  // some of the k* attributes are dropped
+  limits.attribute_value_length = 8;
+  limits.event_count = 3;
+  auto direct = std::make_shared<InMemorySpanStore>();
+  auto batched = std::make_shared<InMemorySpanStore>();
+  run(std::make_unique<SimpleSpanProcessor>(std::make_unique<InMemoryExporter>(direct)), limits);
+  metrics::Registry registry;
+  run(std::make_unique<BatchSpanProcessor>(
+          std::make_unique<InMemoryExporter>(batched),
+          BatchSpanProcessorOptions{.schedule_delay = 2ms, .registry = &registry}),
+      limits);
+  auto a = direct->spans();
+  auto b = batched->spans();
+  ASSERT_EQ(a.size(), 400u);
+  ASSERT_EQ(b.size(), 400u);
+  auto by_name = [](const SpanData& x, const SpanData& y) { return x.name < y.name; };
+  std::sort(a.begin(), a.end(), by_name);
+  std::sort(b.begin(), b.end(), by_name);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].name, b[i].name);
+    // Same attributes, whatever their order.
+    ASSERT_EQ(a[i].attributes.size(), b[i].attributes.size()) << a[i].name;
+    for (const KeyValue& kv : a[i].attributes) {
+      const AttributeValue* other = b[i].attributes.find(kv.key);
+      ASSERT_NE(other, nullptr) << a[i].name << " " << kv.key;
+      EXPECT_EQ(*other, kv.value) << a[i].name << " " << kv.key;
+    }
+    EXPECT_EQ(a[i].dropped_attributes_count, b[i].dropped_attributes_count) << a[i].name;
+    EXPECT_EQ(a[i].events.size(), b[i].events.size());
+    EXPECT_EQ(a[i].dropped_events_count, b[i].dropped_events_count);
+    EXPECT_EQ(a[i].status.code, b[i].status.code);
+    EXPECT_EQ(a[i].status.message, b[i].status.message);
+  }
+  // Spot checks of the rules themselves.
+  const SpanData& r = a[static_cast<std::size_t>(
+      std::find_if(a.begin(), a.end(),
+                   [](const SpanData& x) { return x.name == "replacements 7"; }) -
+      a.begin())];
+  EXPECT_EQ(*r.attributes.find("grow"), AttributeValue(std::string("abcdefgh")));  // truncated
+  EXPECT_EQ(*r.attributes.find("same"), AttributeValue(int64_t{2}));
+  EXPECT_EQ(*r.attributes.find("type"), AttributeValue(3.5));
+  EXPECT_EQ(*r.attributes.find("arr"), AttributeValue(std::vector<std::string>{"long str", "b"}));
+  EXPECT_EQ(r.attributes.size(), 12u);
+  EXPECT_EQ(r.dropped_attributes_count, 2u);
+}
+
 }  // namespace
 }  // namespace vigil::trace

@@ -59,6 +59,8 @@ class SpanRef {
   explicit operator bool() const noexcept { return rec_ != nullptr; }
   // Drops this reference (the span returns to its pool if it was the last one).
   void reset() noexcept;
+  // Internal: the span's record.
+  detail::SpanRecord* record() const noexcept { return rec_; }
   // Gives up ownership without dropping the reference: pair with SpanRef(ptr) later.
   detail::SpanRecord* release() noexcept {
     detail::SpanRecord* r = rec_;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,7 +35,32 @@ class Sampler {
                                          std::string_view name, SpanKind kind) noexcept = 0;
   // e.g. "ParentBased{root=TraceIdRatioBased{0.100000}}".
   virtual std::string description() const = 0;
+  // The decision of a sampler whose answer never depends on its arguments (always_on,
+  // always_off), which lets the tracer skip the call; nullopt for the others.
+  virtual std::optional<SamplingDecision> constant_decision() const noexcept {
+    return std::nullopt;
+  }
 };
+
+namespace detail {
+// Decisions the tracer can take without calling the sampler: usable when the sampler is
+// constant, or parent-based with constant delegates (the default parent_based(always_on())).
+struct SamplingShortcut {
+  bool usable = false;
+  SamplingDecision root = SamplingDecision::kDrop;
+  SamplingDecision remote_sampled = SamplingDecision::kDrop;
+  SamplingDecision remote_not_sampled = SamplingDecision::kDrop;
+  SamplingDecision local_sampled = SamplingDecision::kDrop;
+  SamplingDecision local_not_sampled = SamplingDecision::kDrop;
+
+  SamplingDecision decide(const SpanContext* parent) const noexcept {
+    if (parent == nullptr) return root;
+    if (parent->remote) return parent->sampled() ? remote_sampled : remote_not_sampled;
+    return parent->sampled() ? local_sampled : local_not_sampled;
+  }
+};
+SamplingShortcut shortcut_of(const Sampler& sampler) noexcept;
+}  // namespace detail
 
 std::unique_ptr<Sampler> always_on();
 std::unique_ptr<Sampler> always_off();

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "vigil/trace/detail/context_stack.h"
 #include "vigil/trace/span_data.h"
 
 namespace vigil::trace {
@@ -55,6 +56,7 @@ class AttributeArg {
   AttributeArg(const AttributeValue& v) noexcept : type_(Type::kValue), v_(&v) {}   // NOLINT
 
   Type type() const noexcept { return type_; }
+  // The value; only the accessor of type() may be called.
   std::string_view string() const noexcept { return s_; }
   bool boolean() const noexcept { return b_; }
   int64_t integer() const noexcept { return i_; }
@@ -65,11 +67,13 @@ class AttributeArg {
 
  private:
   Type type_;
-  std::string_view s_;
-  bool b_ = false;
-  int64_t i_ = 0;
-  double d_ = 0;
-  const AttributeValue* v_ = nullptr;
+  union {  // one member set, by the constructor of type_
+    std::string_view s_;
+    bool b_;
+    int64_t i_;
+    double d_;
+    const AttributeValue* v_;
+  };
 };
 
 struct Attribute {
@@ -161,12 +165,23 @@ class Span {
   // nothing. Cost: a clock read and the hand-off (an encode into the thread's buffer for the
   // batch processor).
   void end(uint64_t end_unix_nanos = 0) noexcept {
-    if (live_) end_slow(end_unix_nanos);
+    if (!live_) return;
+    if (rec_ == nullptr) {
+      // No record (unsampled): pop the context, inline.
+      live_ = false;
+      if (frame_serial_ != 0) {
+        detail::pop_context(frame_index_, frame_serial_);
+        frame_serial_ = 0;
+      }
+      return;
+    }
+    end_slow(end_unix_nanos);
   }
 
  private:
   friend class Tracer;
   void end_slow(uint64_t end_unix_nanos) noexcept;
+  void end_record(uint64_t end_unix_nanos) noexcept;
   void set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept;
 
   // A recording span's data (and a non-recording span's, when it carries a tracestate); null

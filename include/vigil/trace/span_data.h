@@ -46,7 +46,7 @@ namespace vigil::trace {
 namespace detail {
 // a == b for short strings without a call to memcmp (attribute keys and span names are mostly
 // 4 to 16 characters; a memcmp call costs more than the compare).
-inline bool equal_strings(std::string_view a, std::string_view b) noexcept {
+[[gnu::always_inline]] inline bool equal_strings(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();
@@ -73,8 +73,10 @@ inline bool equal_strings(std::string_view a, std::string_view b) noexcept {
 }
 // s = v, skipping the copy when s already holds v (pooled spans mostly see the same names and
 // keys again, and a compare is cheaper than std::string::assign).
-inline void assign_string(std::string& s, std::string_view v) {
-  if (!equal_strings(s, v)) s.assign(v);
+[[gnu::always_inline]] inline void assign_string(std::string& s, std::string_view v) {
+  if (!equal_strings(s, v)) [[unlikely]] {
+    s.assign(v);
+  }
 }
 constexpr uint64_t to_big_endian(uint64_t v) noexcept {
   if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);

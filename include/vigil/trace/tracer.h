@@ -94,6 +94,8 @@ class Tracer {
 
  private:
   Span start_span_slow(std::string_view name, const SpanOptions& options) noexcept;
+  void start_record(Span& span, const SpanContext* parent, bool recording, std::string_view name,
+                    const SpanOptions& options) noexcept;
   detail::ProviderState* state_;
   const std::atomic<bool>* enabled_;
   InstrumentationScope scope_;
