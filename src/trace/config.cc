@@ -38,6 +38,9 @@ BatchSpanProcessorOptions batch_options_from_environment(const Environment& env)
       env.get_int("OTEL_BSP_MAX_QUEUE_SIZE", static_cast<int64_t>(o.max_queue_size), 1, 1 << 24));
   o.max_export_batch_size = static_cast<std::size_t>(env.get_int(
       "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", static_cast<int64_t>(o.max_export_batch_size), 1, 1 << 24));
+  o.thread_buffer_size = static_cast<std::size_t>(
+      env.get_int("VIGIL_BSP_THREAD_BUFFER_SIZE", static_cast<int64_t>(o.thread_buffer_size), 0,
+                  int64_t{1} << 30));
   if (o.max_export_batch_size > o.max_queue_size) {
     env.warn("OTEL_BSP_MAX_EXPORT_BATCH_SIZE (" + std::to_string(o.max_export_batch_size) +
              ") exceeds OTEL_BSP_MAX_QUEUE_SIZE (" + std::to_string(o.max_queue_size) +

@@ -120,8 +120,11 @@ struct SpanRing {
   static constexpr uint32_t kPadding = 2;
   static constexpr std::size_t kHeader = 8;
 
-  explicit SpanRing(std::size_t bytes)
-      : data(new uint64_t[bytes / sizeof(uint64_t)]), capacity(bytes), mask(bytes - 1) {}
+  SpanRing(std::size_t bytes, std::shared_ptr<std::atomic<uint64_t>> rings_version)
+      : data(new uint64_t[bytes / sizeof(uint64_t)]),
+        capacity(bytes),
+        mask(bytes - 1),
+        owner_version(std::move(rings_version)) {}
 
   char* at(uint64_t pos) noexcept { return reinterpret_cast<char*>(data.get()) + (pos & mask); }
   static void write_header(char* p, uint32_t size, uint32_t tag) noexcept {
@@ -209,6 +212,9 @@ struct SpanRing {
   // Lifecycle.
   alignas(64) std::atomic<bool> producer_gone{false};  // its thread exited
   std::atomic<bool> owner_gone{false};                 // its processor was destroyed
+  // The processor's ring-list version: bumped when the thread exits, so that the worker
+  // notices and retires the ring once drained.
+  const std::shared_ptr<std::atomic<uint64_t>> owner_version;
 };
 
 std::atomic<uint64_t> g_next_processor_id{1};
@@ -233,7 +239,10 @@ thread_local ThreadRings t_rings;
 ThreadRings::~ThreadRings() {
   t_rings_gone = true;
   t_ring_cache = RingCache{0, nullptr};
-  for (Link& l : links) l.ring->producer_gone.store(true, std::memory_order_release);
+  for (Link& l : links) {
+    l.ring->producer_gone.store(true, std::memory_order_release);
+    l.ring->owner_version->fetch_add(1, std::memory_order_release);
+  }
 }
 
 }  // namespace
@@ -265,7 +274,9 @@ struct BatchSpanProcessor::State {
   std::mutex rings_mutex;
   std::vector<std::shared_ptr<SpanRing>> rings;
   uint64_t retired_published = 0;  // spans of rings removed after their thread exited
-  std::atomic<uint64_t> rings_version{0};
+  // Bumped when a ring is added or its thread exits (shared with the rings, which may outlive
+  // this state).
+  std::shared_ptr<std::atomic<uint64_t>> rings_version = std::make_shared<std::atomic<uint64_t>>(0);
 
   std::mutex mutex;
   std::condition_variable wake_cv;  // worker waits here
@@ -322,11 +333,11 @@ struct BatchSpanProcessor::State {
         ++i;
       }
       if (found == nullptr) {
-        auto ring = std::make_shared<SpanRing>(ring_bytes);
+        auto ring = std::make_shared<SpanRing>(ring_bytes, rings_version);
         {
           std::lock_guard lock(rings_mutex);
           rings.push_back(ring);
-          rings_version.fetch_add(1, std::memory_order_release);
+          rings_version->fetch_add(1, std::memory_order_release);
         }
         found = ring.get();
         links.push_back({id, std::move(ring)});
@@ -403,13 +414,12 @@ struct BatchSpanProcessor::State {
         retired_published += r.published.load(std::memory_order_acquire);
         rings[i] = std::move(rings.back());
         rings.pop_back();
-        rings_version.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       ++i;
     }
     view = rings;
-    version = rings_version.load(std::memory_order_relaxed);
+    version = rings_version->load(std::memory_order_acquire);
   }
 
   // Exports everything the rings and the shared queue hold, in batches. Returns when all were
@@ -417,7 +427,7 @@ struct BatchSpanProcessor::State {
   void drain(std::vector<std::shared_ptr<SpanRing>>& view, uint64_t& version,
              std::vector<SpanData>& decoded, std::vector<detail::SpanRecord*>& records,
              std::vector<const SpanData*>& views) {
-    if (version != rings_version.load(std::memory_order_acquire)) refresh_rings(view, version);
+    if (version != rings_version->load(std::memory_order_acquire)) refresh_rings(view, version);
     const std::size_t batch = options.max_export_batch_size;
     while (true) {
       std::size_t n_decoded = 0;
@@ -440,6 +450,13 @@ struct BatchSpanProcessor::State {
       const uint64_t n = n_decoded + records.size();
       if (n == 0) {
         if (lost > 0) continue;
+        // Rings whose thread exited are drained now: retire them.
+        for (const auto& r : view) {
+          if (r->producer_gone.load(std::memory_order_acquire)) {
+            refresh_rings(view, version);
+            break;
+          }
+        }
         return;
       }
       if (abandoned.load(std::memory_order_relaxed)) {
@@ -678,6 +695,7 @@ BatchSpanProcessorStats BatchSpanProcessor::stats() const noexcept {
     std::lock_guard lock(s.rings_mutex);
     ring_published = s.retired_published;
     for (const auto& r : s.rings) ring_published += r->published.load(std::memory_order_acquire);
+    out.thread_buffers = s.rings.size();
   }
   out.queued = s.shared_queued.load(std::memory_order_relaxed) + ring_published;
   out.exported = s.exported.load(std::memory_order_relaxed);

@@ -53,4 +53,26 @@ TEST(Config, RegisteredFactoryIsUsedAndDisabledSdk) {
 }
 
 }  // namespace
+TEST(Config, BatchOptionsFromEnvironment) {
+  std::vector<std::string> warnings;
+  Environment env({{"OTEL_BSP_MAX_QUEUE_SIZE", "100"},
+                   {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "50"},
+                   {"OTEL_BSP_SCHEDULE_DELAY", "250"},
+                   {"VIGIL_BSP_THREAD_BUFFER_SIZE", "8192"}},
+                  [&](std::string_view w) { warnings.emplace_back(w); });
+  const BatchSpanProcessorOptions o = batch_options_from_environment(env);
+  EXPECT_EQ(o.max_queue_size, 100u);
+  EXPECT_EQ(o.max_export_batch_size, 50u);
+  EXPECT_EQ(o.schedule_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.thread_buffer_size, 8192u);
+  EXPECT_TRUE(warnings.empty());
+
+  Environment bad({{"VIGIL_BSP_THREAD_BUFFER_SIZE", "-5"}},
+                  [&](std::string_view w) { warnings.emplace_back(w); });
+  EXPECT_EQ(batch_options_from_environment(bad).thread_buffer_size,
+            BatchSpanProcessorOptions().thread_buffer_size);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("VIGIL_BSP_THREAD_BUFFER_SIZE"), std::string::npos) << warnings[0];
+}
+
 }  // namespace vigil::trace

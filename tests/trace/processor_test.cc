@@ -329,7 +329,11 @@ TEST(BatchSpanProcessor, SpansOfExitedThreadsArriveAndTheirBuffersAreRetired) {
   const auto st = p.batch->stats();
   EXPECT_EQ(st.queued, 1000u);
   EXPECT_EQ(st.exported, 1000u);
+  EXPECT_EQ(st.thread_buffers, 0u);  // every thread exited: their buffers were freed
   EXPECT_EQ(p.batched->size(), 1000u);
+  // A live thread keeps its buffer.
+  t.start_span("main thread").end();
+  EXPECT_EQ(p.batch->stats().thread_buffers, 1u);
 }
 
 TEST(BatchSpanProcessor, SpansEndedAfterShutdownAreCounted) {

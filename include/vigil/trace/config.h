@@ -47,7 +47,7 @@ TracerProvider& configure_from_environment(EnvironmentConfigOptions options = {}
                                            const Environment& env = Environment());
 // BatchSpanProcessorOptions from OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT,
 // OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE (a batch size over the queue size
-// warns and is clamped).
+// warns and is clamped) and VIGIL_BSP_THREAD_BUFFER_SIZE (bytes per thread, 0 to 1 GiB).
 BatchSpanProcessorOptions batch_options_from_environment(const Environment& env = Environment());
 // The sampler OTEL_TRACES_SAMPLER / _ARG describe (default parentbased_always_on).
 std::unique_ptr<Sampler> sampler_from_environment(const Environment& env = Environment());

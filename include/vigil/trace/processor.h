@@ -131,6 +131,9 @@ struct BatchSpanProcessorStats {
   uint64_t export_calls = 0;
   uint64_t export_failures = 0;
   uint64_t export_timeouts = 0;  // export calls that returned after their deadline
+  // Thread buffers allocated now (one per thread that ended spans; a buffer is freed once its
+  // thread has exited and the worker has drained it). Not monotonic.
+  uint64_t thread_buffers = 0;
   uint64_t dropped() const noexcept {
     return dropped_queue_full + dropped_export_failed + dropped_shutdown;
   }
