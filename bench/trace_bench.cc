@@ -41,7 +41,9 @@ TracerProvider& batch_provider() {
 }
 
 // Reports the share of spans the batch processor dropped during the run (a dropped span costs
-// less than an exported one, so a benchmark that drops much is not measuring the hand-off).
+// less than an exported one, so a benchmark that drops much is not measuring the hand-off) and
+// the share that took the shared queue because the thread's buffer was full (the worker did
+// not keep up; those cost more).
 class DropShare {
  public:
   explicit DropShare(benchmark::State& state) : state_(state) {
@@ -52,7 +54,9 @@ class DropShare {
     const BatchSpanProcessorStats after = g_batch->stats();
     const double queued = static_cast<double>(after.queued - before_.queued);
     const double dropped = static_cast<double>(after.dropped() - before_.dropped());
+    const double shared = static_cast<double>(after.queued_shared - before_.queued_shared);
     state_.counters["dropped_pct"] = queued + dropped > 0 ? 100 * dropped / (queued + dropped) : 0;
+    state_.counters["shared_queue_pct"] = queued > 0 ? 100 * shared / queued : 0;
   }
 
  private:

@@ -153,6 +153,7 @@ struct SpanRing {
     head.store(h + size, std::memory_order_release);
     published.store(published.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     unsignalled += size;
+    ++unsignalled_spans;
     return true;
   }
 
@@ -205,7 +206,8 @@ struct SpanRing {
   alignas(64) std::atomic<uint64_t> head{0};  // bytes published
   std::atomic<uint64_t> published{0};         // spans published
   uint64_t cached_tail = 0;
-  uint64_t unsignalled = 0;  // bytes since the producer last woke the worker
+  uint64_t unsignalled = 0;        // bytes since the producer last woke the worker
+  uint64_t unsignalled_spans = 0;  // spans since then
   // Written by the consumer.
   alignas(64) std::atomic<uint64_t> tail{0};
   std::atomic<uint64_t> consumed{0};  // spans read or discarded
@@ -422,56 +424,72 @@ struct BatchSpanProcessor::State {
     version = rings_version->load(std::memory_order_acquire);
   }
 
-  // Exports everything the rings and the shared queue hold, in batches. Returns when all were
-  // seen empty. Runs on the worker (or after it stopped).
-  void drain(std::vector<std::shared_ptr<SpanRing>>& view, uint64_t& version,
-             std::vector<SpanData>& decoded, std::vector<detail::SpanRecord*>& records,
-             std::vector<const SpanData*>& views) {
-    if (version != rings_version->load(std::memory_order_acquire)) refresh_rings(view, version);
+  // The worker's state: the rings it knows and the batch it is filling. A batch is exported
+  // when it is full, when the schedule delay has passed since the last export, on flush and at
+  // shutdown; between exports the worker keeps draining the rings into it (producers wake it
+  // every quarter ring), so that they do not overflow while a stream of spans flows.
+  struct Worker {
+    std::vector<std::shared_ptr<SpanRing>> view;
+    uint64_t version = ~uint64_t{0};
+    std::vector<SpanData> decoded;  // [0, n_decoded) pending
+    std::size_t n_decoded = 0;
+    std::vector<detail::SpanRecord*> records;  // pending, from the shared queue
+    std::vector<const SpanData*> views;
+    Clock::time_point last_export = Clock::now();
+    std::size_t pending() const noexcept { return n_decoded + records.size(); }
+  };
+
+  // Moves spans from the rings and the shared queue into the batch, up to its size. Returns
+  // how many it took.
+  std::size_t fill(Worker& w) {
+    if (w.version != rings_version->load(std::memory_order_acquire)) {
+      refresh_rings(w.view, w.version);
+    }
     const std::size_t batch = options.max_export_batch_size;
-    while (true) {
-      std::size_t n_decoded = 0;
-      uint64_t lost = 0;
-      records.clear();
-      // Rings first (most spans), then the shared queue, until the batch is full.
-      for (const auto& r : view) {
-        if (n_decoded == batch) break;
-        n_decoded += r->read(decoded, n_decoded, batch - n_decoded, lost);
-      }
-      if (lost > 0) [[unlikely]] {
-        dropped_export_failed.fetch_add(lost, std::memory_order_relaxed);
-        counters.export_failed.inc(static_cast<double>(lost));
-      }
-      while (n_decoded + records.size() < batch) {
-        detail::SpanRecord* rec = pop();
-        if (rec == nullptr) break;
-        records.push_back(rec);
-      }
-      const uint64_t n = n_decoded + records.size();
-      if (n == 0) {
-        if (lost > 0) continue;
-        // Rings whose thread exited are drained now: retire them.
-        for (const auto& r : view) {
-          if (r->producer_gone.load(std::memory_order_acquire)) {
-            refresh_rings(view, version);
-            break;
-          }
+    const std::size_t before = w.pending();
+    uint64_t lost = 0;
+    for (const auto& r : w.view) {  // rings first (most spans), then the shared queue
+      if (w.pending() >= batch) break;
+      w.n_decoded += r->read(w.decoded, w.n_decoded, batch - w.pending(), lost);
+    }
+    if (lost > 0) [[unlikely]] {
+      dropped_export_failed.fetch_add(lost, std::memory_order_relaxed);
+      counters.export_failed.inc(static_cast<double>(lost));
+    }
+    while (w.pending() < batch) {
+      detail::SpanRecord* rec = pop();
+      if (rec == nullptr) break;
+      w.records.push_back(rec);
+    }
+    const std::size_t took = w.pending() - before;
+    if (took == 0) {
+      // Rings whose thread exited are drained now: retire them.
+      for (const auto& r : w.view) {
+        if (r->producer_gone.load(std::memory_order_acquire)) {
+          refresh_rings(w.view, w.version);
+          break;
         }
-        return;
       }
-      if (abandoned.load(std::memory_order_relaxed)) {
-        dropped_shutdown.fetch_add(n, std::memory_order_relaxed);
-        counters.shutdown.inc(static_cast<double>(n));
-        release(records);
-        continue;
-      }
-      views.clear();
-      for (std::size_t i = 0; i < n_decoded; ++i) views.push_back(&decoded[i]);
-      for (detail::SpanRecord* r : records) views.push_back(&r->data);
-      const auto deadline = Clock::now() + options.export_timeout;
+    }
+    return took + lost;
+  }
+
+  // Exports the pending batch and empties it.
+  void export_batch(Worker& w) {
+    const uint64_t n = w.pending();
+    w.last_export = Clock::now();
+    if (n == 0) return;
+    if (abandoned.load(std::memory_order_relaxed)) {
+      dropped_shutdown.fetch_add(n, std::memory_order_relaxed);
+      counters.shutdown.inc(static_cast<double>(n));
+    } else {
+      w.views.clear();
+      for (std::size_t i = 0; i < w.n_decoded; ++i) w.views.push_back(&w.decoded[i]);
+      for (detail::SpanRecord* r : w.records) w.views.push_back(&r->data);
+      const auto deadline = w.last_export + options.export_timeout;
       export_calls.fetch_add(1, std::memory_order_relaxed);
       const ExportResult result =
-          safe_export(*exporter, std::span<const SpanData* const>(views), deadline);
+          safe_export(*exporter, std::span<const SpanData* const>(w.views), deadline);
       if (Clock::now() > deadline) export_timeouts.fetch_add(1, std::memory_order_relaxed);
       uint64_t failed = 0;
       if (!result.ok()) {
@@ -488,7 +506,26 @@ struct BatchSpanProcessor::State {
         exported.fetch_add(n - failed, std::memory_order_relaxed);
         counters.exported.inc(static_cast<double>(n - failed));
       }
-      release(records);
+    }
+    w.n_decoded = 0;
+    release(w.records);
+  }
+
+  // Drains what is queued into batches: full batches are exported; a partial one is exported
+  // when `force` (flush, shutdown) or the schedule delay has passed since the last export, and
+  // otherwise kept for the next round.
+  void drain(Worker& w, bool force) {
+    while (true) {
+      const std::size_t took = fill(w);
+      if (w.pending() >= options.max_export_batch_size) {
+        export_batch(w);
+        continue;
+      }
+      if (took != 0) continue;  // room left in the batch: look again
+      if (w.pending() != 0 && (force || Clock::now() - w.last_export >= options.schedule_delay)) {
+        export_batch(w);
+      }
+      return;
     }
   }
 
@@ -516,29 +553,30 @@ struct BatchSpanProcessor::State {
   }
 
   void run() {
-    std::vector<std::shared_ptr<SpanRing>> view;
-    uint64_t version = ~uint64_t{0};
-    std::vector<SpanData> decoded;
-    std::vector<detail::SpanRecord*> records;
-    std::vector<const SpanData*> views;
-    records.reserve(options.max_export_batch_size);
-    views.reserve(options.max_export_batch_size);
+    Worker w;
+    w.records.reserve(options.max_export_batch_size);
+    w.views.reserve(options.max_export_batch_size);
     std::unique_lock lock(mutex);
     while (true) {
-      wake_cv.wait_for(lock, options.schedule_delay, [&] {
+      const auto wake = [&] {
         return stop || flush_requested != flush_done ||
                wake_pending.load(std::memory_order_relaxed) ||
                approx_size() >= options.max_export_batch_size;
-      });
+      };
+      if (w.pending() != 0) {
+        wake_cv.wait_until(lock, w.last_export + options.schedule_delay, wake);
+      } else {
+        wake_cv.wait_for(lock, options.schedule_delay, wake);
+      }
       wake_pending.store(false, std::memory_order_relaxed);
       const uint64_t flush_target = flush_requested;
       const bool stopping = stop;
+      const bool force = stopping || flush_target != flush_done;
       lock.unlock();
       try {
-        drain(view, version, decoded, records, views);
+        drain(w, force);
       } catch (...) {
-        // std::bad_alloc copying the ring list: the spans stay queued for the next round.
-        release(records);
+        // std::bad_alloc growing the worker's vectors: what is pending stays for the next round.
       }
       lock.lock();
       flush_done = flush_target;
@@ -595,8 +633,10 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
   detail::SpanRecord* rec = span.record();
   if (SpanRing* ring = s.thread_ring(); ring != nullptr) [[likely]] {
     if (ring->try_write(*rec)) [[likely]] {
-      if (ring->unsignalled >= ring->capacity / 4) [[unlikely]] {
+      if (ring->unsignalled >= ring->capacity / 4 ||
+          ring->unsignalled_spans >= s.options.max_export_batch_size) [[unlikely]] {
         ring->unsignalled = 0;
+        ring->unsignalled_spans = 0;
         s.wake();
       }
       return;  // `span` goes back to this thread's pool
@@ -697,7 +737,8 @@ BatchSpanProcessorStats BatchSpanProcessor::stats() const noexcept {
     for (const auto& r : s.rings) ring_published += r->published.load(std::memory_order_acquire);
     out.thread_buffers = s.rings.size();
   }
-  out.queued = s.shared_queued.load(std::memory_order_relaxed) + ring_published;
+  out.queued_shared = s.shared_queued.load(std::memory_order_relaxed);
+  out.queued = out.queued_shared + ring_published;
   out.exported = s.exported.load(std::memory_order_relaxed);
   out.dropped_queue_full = s.dropped_queue_full.load(std::memory_order_relaxed);
   out.dropped_export_failed = s.dropped_export_failed.load(std::memory_order_relaxed);

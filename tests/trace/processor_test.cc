@@ -420,5 +420,43 @@ TEST(BatchSpanProcessor, AttributeLogMatchesTheAttributeList) {
   EXPECT_EQ(r.dropped_attributes_count, 2u);
 }
 
+TEST(BatchSpanProcessor, ExportsFullBatchesAndWaitsTheScheduleDelayForPartialOnes) {
+  metrics::Registry registry;
+  auto exporter = std::make_unique<CountingExporter>();
+  CountingExporter* ex = exporter.get();
+  auto bsp = std::make_unique<BatchSpanProcessor>(
+      std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 1024,
+                                                     .schedule_delay = 10s,
+                                                     .max_export_batch_size = 100,
+                                                     .registry = &registry});
+  BatchSpanProcessor* p = bsp.get();
+  auto provider = make_provider(std::move(bsp));
+  Tracer& t = provider->tracer("t");
+  for (int i = 0; i < 50; ++i) t.start_span("s").end();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(ex->calls.load(), 0u);  // half a batch: waits for the schedule delay
+  for (int i = 0; i < 60; ++i) t.start_span("s").end();
+  // A full batch goes out without waiting for the delay.
+  for (int i = 0; i < 500 && ex->spans.load() < 100; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(ex->spans.load(), 100u);
+  EXPECT_EQ(ex->calls.load(), 1u);
+  EXPECT_TRUE(provider->force_flush(5s));  // the remaining 10
+  EXPECT_EQ(ex->spans.load(), 110u);
+  EXPECT_EQ(p->stats().exported, 110u);
+}
+
+TEST(BatchSpanProcessor, PartialBatchGoesOutAfterTheScheduleDelay) {
+  metrics::Registry registry;
+  auto exporter = std::make_unique<CountingExporter>();
+  CountingExporter* ex = exporter.get();
+  auto provider = make_provider(std::make_unique<BatchSpanProcessor>(
+      std::move(exporter),
+      BatchSpanProcessorOptions{
+          .schedule_delay = 100ms, .max_export_batch_size = 100, .registry = &registry}));
+  for (int i = 0; i < 5; ++i) provider->tracer("t").start_span("s").end();
+  for (int i = 0; i < 300 && ex->spans.load() < 5; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(ex->spans.load(), 5u);
+}
+
 }  // namespace
 }  // namespace vigil::trace

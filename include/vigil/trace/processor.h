@@ -124,6 +124,7 @@ struct BatchSpanProcessorOptions {
 // Counters of one BatchSpanProcessor (monotonic).
 struct BatchSpanProcessorStats {
   uint64_t queued = 0;                 // accepted (into a thread's buffer or the shared queue)
+  uint64_t queued_shared = 0;          // of those, through the shared queue (buffer full/too small)
   uint64_t exported = 0;               // handed to a successful export call
   uint64_t dropped_queue_full = 0;     // thread buffer and shared queue full at on_end
   uint64_t dropped_export_failed = 0;  // in a failed export call (or rejected by the receiver)
