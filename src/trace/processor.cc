@@ -250,6 +250,10 @@ ThreadRings::~ThreadRings() {
 }  // namespace
 
 struct BatchSpanProcessor::State {
+  // A thread's first ring; it doubles, up to thread_buffer_size, each time it overflows, so
+  // threads that end few spans keep a small one.
+  static constexpr std::size_t kInitialRingBytes = 16 * 1024;
+
   // Bounded MPMC queue (D. Vyukov's), used with one consumer, for spans that do not fit in
   // their thread's ring.
   struct Slot {
@@ -264,7 +268,8 @@ struct BatchSpanProcessor::State {
 
   const uint64_t id = g_next_processor_id.fetch_add(1, std::memory_order_relaxed);
   BatchSpanProcessorOptions options;
-  std::size_t ring_bytes = 0;  // 0: no thread rings
+  std::size_t ring_bytes = 0;          // the largest thread ring; 0: no thread rings
+  std::size_t initial_ring_bytes = 0;  // a thread's first ring
   std::unique_ptr<SpanExporter> exporter;
   DropCounters counters;
 
@@ -303,6 +308,7 @@ struct BatchSpanProcessor::State {
       ring_bytes = 4096;
       while (ring_bytes < options.thread_buffer_size) ring_bytes <<= 1;
       options.thread_buffer_size = ring_bytes;
+      initial_ring_bytes = std::min<std::size_t>(ring_bytes, kInitialRingBytes);
     }
   }
 
@@ -335,12 +341,7 @@ struct BatchSpanProcessor::State {
         ++i;
       }
       if (found == nullptr) {
-        auto ring = std::make_shared<SpanRing>(ring_bytes, rings_version);
-        {
-          std::lock_guard lock(rings_mutex);
-          rings.push_back(ring);
-          rings_version->fetch_add(1, std::memory_order_release);
-        }
+        auto ring = new_ring(initial_ring_bytes);
         found = ring.get();
         links.push_back({id, std::move(ring)});
       }
@@ -349,6 +350,33 @@ struct BatchSpanProcessor::State {
     } catch (...) {
       return nullptr;  // out of memory: the shared queue takes the span
     }
+  }
+
+  std::shared_ptr<SpanRing> new_ring(std::size_t bytes) {
+    auto ring = std::make_shared<SpanRing>(bytes, rings_version);
+    std::lock_guard lock(rings_mutex);
+    rings.push_back(ring);
+    rings_version->fetch_add(1, std::memory_order_release);
+    return ring;
+  }
+
+  // The thread's ring `full` overflowed: replaces it with one twice its size, up to
+  // thread_buffer_size (nullptr at the limit or out of memory). The old ring is handed to the
+  // worker as if its thread had exited: drained, then freed.
+  SpanRing* grow_thread_ring(SpanRing* full) noexcept {
+    if (full->capacity >= ring_bytes || t_rings_gone) return nullptr;
+    try {
+      for (auto& link : t_rings.links) {
+        if (link.ring.get() != full) continue;
+        link.ring = new_ring(full->capacity * 2);
+        full->producer_gone.store(true, std::memory_order_release);
+        full->owner_version->fetch_add(1, std::memory_order_release);
+        t_ring_cache = RingCache{id, link.ring.get()};
+        return link.ring.get();
+      }
+    } catch (...) {
+    }
+    return nullptr;
   }
 
   void wake() noexcept {
@@ -632,7 +660,12 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
   }
   detail::SpanRecord* rec = span.record();
   if (SpanRing* ring = s.thread_ring(); ring != nullptr) [[likely]] {
-    if (ring->try_write(*rec)) [[likely]] {
+    if (!ring->try_write(*rec)) [[unlikely]] {
+      s.wake();  // the ring is full (or the span too large for it): a bigger one, if allowed
+      ring = s.grow_thread_ring(ring);
+      if (ring == nullptr || !ring->try_write(*rec)) ring = nullptr;
+    }
+    if (ring != nullptr) [[likely]] {
       if (ring->unsignalled >= ring->capacity / 4 ||
           ring->unsignalled_spans >= s.options.max_export_batch_size) [[unlikely]] {
         ring->unsignalled = 0;
@@ -641,7 +674,6 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
       }
       return;  // `span` goes back to this thread's pool
     }
-    s.wake();  // the ring is full (or the span too large for it)
   }
   // The shared queue hands the record itself to the worker, which reads SpanData::attributes.
   // Other processors of this span run on this thread after this one returns, so moving the

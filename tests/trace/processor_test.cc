@@ -458,5 +458,37 @@ TEST(BatchSpanProcessor, PartialBatchGoesOutAfterTheScheduleDelay) {
   EXPECT_EQ(ex->spans.load(), 5u);
 }
 
+TEST(BatchSpanProcessor, ThreadBufferGrowsWhenItOverflows) {
+  metrics::Registry registry;
+  auto exporter = std::make_unique<CountingExporter>();
+  exporter->delay_ms = 300;  // the worker is stuck in its first export while spans pile up
+  CountingExporter* ex = exporter.get();
+  auto bsp = std::make_unique<BatchSpanProcessor>(
+      std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 256,
+                                                     .schedule_delay = 1ms,
+                                                     .max_export_batch_size = 64,
+                                                     .thread_buffer_size = 1 << 20,
+                                                     .registry = &registry});
+  BatchSpanProcessor* p = bsp.get();
+  auto provider = make_provider(std::move(bsp));
+  Tracer& t = provider->tracer("t");
+  t.start_span("first").end();
+  std::this_thread::sleep_for(50ms);  // the worker took it and is now in the slow export
+  // ~3000 spans of ~100 bytes: far more than the first 16 KiB buffer or the 256-span queue.
+  for (int i = 0; i < 3000; ++i) t.start_span("pile").set_attribute("i", i);
+  const auto mid = p->stats();
+  EXPECT_EQ(mid.queued, 3001u);
+  EXPECT_EQ(mid.queued_shared, 0u);  // the buffer grew instead
+  EXPECT_EQ(mid.dropped(), 0u);
+  EXPECT_GE(mid.thread_buffers, 2u);  // outgrown buffers wait to be drained
+  ex->delay_ms = 0;
+  EXPECT_TRUE(provider->force_flush(10s));
+  EXPECT_TRUE(provider->force_flush(10s));
+  const auto end = p->stats();
+  EXPECT_EQ(end.exported, 3001u);
+  EXPECT_EQ(ex->spans.load(), 3001u);
+  EXPECT_EQ(end.thread_buffers, 1u);  // the outgrown ones were freed once drained
+}
+
 }  // namespace
 }  // namespace vigil::trace

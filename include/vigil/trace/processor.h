@@ -111,11 +111,13 @@ struct BatchSpanProcessorOptions {
   std::chrono::milliseconds schedule_delay{5000};   // OTEL_BSP_SCHEDULE_DELAY
   std::chrono::milliseconds export_timeout{30000};  // OTEL_BSP_EXPORT_TIMEOUT
   std::size_t max_export_batch_size = 512;  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE (<= queue size)
-  // Bytes of the buffer each thread that ends spans gets (rounded up to a power of 2, at least
+  // The largest buffer a thread that ends spans gets (rounded up to a power of 2, at least
   // 4 KiB; 0: none, every span goes through the shared queue). Ended spans are copied into the
-  // ending thread's buffer, which the worker drains; spans that do not fit (buffer full, or a
-  // span larger than a quarter of it) take the shared queue of max_queue_size spans.
-  std::size_t thread_buffer_size = 64 * 1024;
+  // ending thread's buffer, which the worker drains; a buffer starts at 16 KiB and doubles when
+  // it overflows, up to this size. Spans that still do not fit (buffer full at its largest, or
+  // a span larger than a quarter of it) take the shared queue of max_queue_size spans. Memory:
+  // at most about twice this per thread while outgrown buffers wait to be drained.
+  std::size_t thread_buffer_size = 256 * 1024;
   // Where vigil_spans_dropped_total / vigil_spans_exported_total are counted; nullptr: the
   // global registry.
   metrics::Registry* registry = nullptr;
