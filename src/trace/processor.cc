@@ -188,11 +188,19 @@ struct SpanRing {
 
   // Consumer: discards everything published so far; returns the number of spans.
   uint64_t discard() noexcept {
+    uint64_t t = tail.load(std::memory_order_relaxed);
     const uint64_t h = head.load(std::memory_order_acquire);
-    tail.store(h, std::memory_order_release);
-    const uint64_t p = published.load(std::memory_order_acquire);
-    const uint64_t n = p - consumed.load(std::memory_order_relaxed);
-    consumed.store(p, std::memory_order_relaxed);
+    uint64_t n = 0;
+    while (t < h) {
+      const char* p = at(t);
+      uint32_t size, tag;
+      std::memcpy(&size, p, 4);
+      std::memcpy(&tag, p + 4, 4);
+      t += size;
+      if (tag == kSpan) ++n;
+    }
+    tail.store(t, std::memory_order_release);
+    consumed.store(consumed.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     return n;
   }
   bool empty() const noexcept {
