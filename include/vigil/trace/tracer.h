@@ -78,7 +78,8 @@ struct ProviderState;
 class Tracer {
  public:
   // Starts a span. With a disabled provider: a no-op span (~1 ns). Sampled out: a non-recording
-  // span with a context (~10 ns). Otherwise ~30-50 ns. Never throws, never blocks.
+  // span with a context and no record (~9 ns with its end). Otherwise ~30-40 ns. Never throws,
+  // never blocks.
   Span start_span(std::string_view name, const SpanOptions& options = {}) noexcept {
     if (!enabled_->load(std::memory_order_relaxed)) [[unlikely]] {
       return Span();
