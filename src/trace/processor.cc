@@ -273,6 +273,9 @@ struct BatchSpanProcessor::State {
   alignas(64) std::atomic<std::size_t> enqueue_pos{0};
   alignas(64) std::atomic<std::size_t> dequeue_pos{0};
   alignas(64) std::atomic<bool> wake_pending{false};
+  // Spans the worker holds in its unfinished batch (written once per drain, read by producers
+  // to wake it when their spans complete a batch).
+  std::atomic<std::size_t> worker_pending{0};
 
   const uint64_t id = g_next_processor_id.fetch_add(1, std::memory_order_relaxed);
   BatchSpanProcessorOptions options;
@@ -614,6 +617,7 @@ struct BatchSpanProcessor::State {
       } catch (...) {
         // std::bad_alloc growing the worker's vectors: what is pending stays for the next round.
       }
+      worker_pending.store(w.pending(), std::memory_order_relaxed);
       lock.lock();
       flush_done = flush_target;
       if (stopping) {
@@ -675,7 +679,8 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
     }
     if (ring != nullptr) [[likely]] {
       if (ring->unsignalled >= ring->capacity / 4 ||
-          ring->unsignalled_spans >= s.options.max_export_batch_size) [[unlikely]] {
+          ring->unsignalled_spans + s.worker_pending.load(std::memory_order_relaxed) >=
+              s.options.max_export_batch_size) [[unlikely]] {
         ring->unsignalled = 0;
         ring->unsignalled_spans = 0;
         s.wake();

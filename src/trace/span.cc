@@ -162,8 +162,10 @@ bool grow_context_stack() noexcept {
   if (tc.frames == nullptr) {
     thread_local ContextStackOwner owner;  // registers the cleanup at the first push
     (void)owner;
-    // Serials are unique in the process: a span ended on another thread never matches a frame.
-    tc.next_serial = (g_thread_number.fetch_add(1, std::memory_order_relaxed) + 1) << 32;
+    // Serials are unique in the process (thread number in the top 20 bits, a count of pushes in
+    // the lower 44: 200 days at a million spans a second), so a span ended on another thread
+    // never matches a frame of that thread.
+    tc.next_serial = (g_thread_number.fetch_add(1, std::memory_order_relaxed) + 1) << 44;
   } else {
     for (uint32_t i = 0; i <= tc.top; ++i) frames[i] = std::move(tc.frames[i]);
     delete[] tc.frames;

@@ -15,7 +15,7 @@ namespace vigil::trace::detail {
 // together with the frames above it.
 struct ContextFrame {
   SpanContext span;
-  uint64_t serial = 0;  // unique per push in the process (thread number in the high bits)
+  uint64_t serial = 0;  // unique per push in the process (thread number in the top 20 bits)
   bool ended = false;
 };
 
