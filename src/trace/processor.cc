@@ -150,8 +150,9 @@ struct SpanRing {
     char* p = at(h);
     write_header(p, static_cast<uint32_t>(size), kSpan);
     detail::encode(rec.data, rec.log, p + kHeader);
-    head.store(h + size, std::memory_order_release);
+    // Counted before it is visible, so that stats() never shows it exported but not queued.
     published.store(published.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    head.store(h + size, std::memory_order_release);
     unsignalled += size;
     ++unsignalled_spans;
     return true;
@@ -303,6 +304,7 @@ struct BatchSpanProcessor::State {
   uint64_t flush_done = 0;
   bool stop = false;
   bool worker_done = false;
+  bool joined = false;  // the worker thread was joined (under `mutex`)
   std::atomic<bool> accepting{true};
   std::atomic<bool> abandoned{false};
   std::thread thread;
@@ -352,6 +354,7 @@ struct BatchSpanProcessor::State {
         ++i;
       }
       if (found == nullptr) {
+        links.reserve(links.size() + 1);  // so that the push below cannot throw
         auto ring = new_ring(initial_ring_bytes);
         found = ring.get();
         links.push_back({id, std::move(ring)});
@@ -475,6 +478,7 @@ struct BatchSpanProcessor::State {
     std::vector<detail::SpanRecord*> records;  // pending, from the shared queue
     std::vector<const SpanData*> views;
     Clock::time_point last_export = Clock::now();
+    std::size_t next_ring = 0;  // where the next fill starts (round robin)
     std::size_t pending() const noexcept { return n_decoded + records.size(); }
   };
 
@@ -487,10 +491,19 @@ struct BatchSpanProcessor::State {
     const std::size_t batch = options.max_export_batch_size;
     const std::size_t before = w.pending();
     uint64_t lost = 0;
-    for (const auto& r : w.view) {  // rings first (most spans), then the shared queue
-      if (w.pending() >= batch) break;
-      w.n_decoded += r->read(w.decoded, w.n_decoded, batch - w.pending(), lost);
+    // Fair shares: up to half a batch from the shared queue first, then the rings starting
+    // with a different one each time, then the shared queue again.
+    while (w.pending() < batch && w.records.size() < batch / 2) {
+      detail::SpanRecord* rec = pop();
+      if (rec == nullptr) break;
+      w.records.push_back(rec);
     }
+    const std::size_t n_rings = w.view.size();
+    for (std::size_t i = 0; i < n_rings && w.pending() < batch; ++i) {
+      SpanRing& r = *w.view[(w.next_ring + i) % n_rings];
+      w.n_decoded += r.read(w.decoded, w.n_decoded, batch - w.pending(), lost);
+    }
+    if (n_rings != 0) w.next_ring = (w.next_ring + 1) % n_rings;
     if (lost > 0) [[unlikely]] {
       dropped_export_failed.fetch_add(lost, std::memory_order_relaxed);
       counters.export_failed.inc(static_cast<double>(lost));
@@ -573,6 +586,16 @@ struct BatchSpanProcessor::State {
     records.clear();
   }
 
+  // sweep() once the worker no longer reads the rings (joined, or finished after a shutdown
+  // that left it behind).
+  void sweep_if_stopped() noexcept {
+    {
+      std::lock_guard lock(mutex);
+      if (!joined && !(worker_done && abandoned.load(std::memory_order_relaxed))) return;
+    }
+    sweep();
+  }
+
   // After the worker stopped: counts what is still queued as dropped at shutdown. Also called
   // later (stats(), destruction) for spans a thread published while shutdown was sweeping.
   void sweep() noexcept {
@@ -623,6 +646,9 @@ struct BatchSpanProcessor::State {
       if (stopping) {
         worker_done = true;
         done_cv.notify_all();
+        lock.unlock();
+        // Left behind by a shutdown that timed out: count what threads queued meanwhile.
+        if (abandoned.load(std::memory_order_relaxed)) sweep();
         return;
       }
       done_cv.notify_all();
@@ -654,12 +680,7 @@ BatchSpanProcessor::BatchSpanProcessor(std::unique_ptr<SpanExporter> exporter,
 
 BatchSpanProcessor::~BatchSpanProcessor() {
   shutdown(state_->options.export_timeout);
-  State& s = *state_;
-  std::unique_lock lock(s.mutex);
-  if (s.worker_done && !s.abandoned.load(std::memory_order_relaxed)) {
-    lock.unlock();
-    s.sweep();
-  }
+  state_->sweep_if_stopped();
 }
 
 void BatchSpanProcessor::on_end(SpanRef span) noexcept {
@@ -692,12 +713,7 @@ void BatchSpanProcessor::on_end(SpanRef span) noexcept {
   // Other processors of this span run on this thread after this one returns, so moving the
   // log into the list here races with nobody.
   if (!rec->log.empty()) {
-    try {
-      detail::log_materialize(rec->log, rec->data.attributes);
-    } catch (...) {
-      rec->data.dropped_attributes_count += rec->log.live;  // out of memory
-      rec->log.clear();
-    }
+    rec->data.dropped_attributes_count += detail::log_materialize(rec->log, rec->data.attributes);
   }
   span.release();
   if (!s.push(rec)) [[unlikely]] {
@@ -723,7 +739,7 @@ bool BatchSpanProcessor::force_flush(std::chrono::milliseconds timeout) noexcept
 bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
   State& s = *state_;
   std::unique_lock lock(s.mutex);
-  if (!s.thread.joinable()) return true;
+  if (s.stop) return true;  // shut down (or being shut down) already
   s.accepting.store(false, std::memory_order_relaxed);
   s.stop = true;
   s.wake_cv.notify_one();
@@ -732,6 +748,10 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
   lock.unlock();
   if (finished) {
     s.thread.join();
+    {
+      std::lock_guard joined_lock(s.mutex);
+      s.joined = true;
+    }
     s.sweep();  // spans ended while the worker was finishing
     try {
       s.exporter->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -754,6 +774,10 @@ bool BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
   lock.unlock();
   if (stopped) {
     s.thread.join();
+    {
+      std::lock_guard joined_lock(s.mutex);
+      s.joined = true;
+    }
     s.abandoned.store(false, std::memory_order_relaxed);
     s.sweep();
     return false;  // the deadline was missed, but nothing is left running
@@ -768,11 +792,7 @@ BatchSpanProcessorStats BatchSpanProcessor::stats() const noexcept {
   State& s = *state_;
   {
     // After shutdown, spans a thread published while the final sweep ran are counted now.
-    std::unique_lock lock(s.mutex);
-    if (s.worker_done && !s.thread.joinable()) {
-      lock.unlock();
-      s.sweep();
-    }
+    s.sweep_if_stopped();
   }
   BatchSpanProcessorStats out;
   uint64_t ring_published = 0;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <typeinfo>
+#include <vector>
 
 #include "internal.h"
 #include "vigil/trace/context.h"
@@ -139,8 +140,12 @@ namespace {
 
 std::atomic<uint64_t> g_thread_number{0};
 
-// Frees the thread's context stack when the thread exits.
+// Frees the thread's context stack when the thread exits. Outgrown arrays are kept until then:
+// current_span_context() hands out references into the array, which must stay readable (they
+// keep the contexts they had when the stack grew). Growth doubles, so this at most doubles the
+// memory of the stack.
 struct ContextStackOwner {
+  std::vector<std::unique_ptr<ContextFrame[]>> outgrown;
   ~ContextStackOwner() {
     ThreadContext& tc = t_context;
     delete[] tc.frames;
@@ -157,18 +162,28 @@ bool grow_context_stack() noexcept {
   ThreadContext& tc = t_context;
   if (tc.gone) return false;
   const uint32_t capacity = tc.capacity == 0 ? 16 : tc.capacity * 2;
+  thread_local ContextStackOwner owner;  // registers the cleanup at the first push
+  try {
+    owner.outgrown.reserve(owner.outgrown.size() + 1);
+  } catch (...) {
+    return false;
+  }
   ContextFrame* frames = new (std::nothrow) ContextFrame[capacity];
   if (frames == nullptr) return false;
   if (tc.frames == nullptr) {
-    thread_local ContextStackOwner owner;  // registers the cleanup at the first push
-    (void)owner;
     // Serials are unique in the process (thread number in the top 20 bits, a count of pushes in
-    // the lower 44: 200 days at a million spans a second), so a span ended on another thread
-    // never matches a frame of that thread.
+    // the lower 44: 200 days at a million spans a second; the thread number wraps after 2^20
+    // threads, harmless as a clash also needs a span ended on another thread at the same
+    // depth), so a span ended on another thread never matches a frame of that thread.
     tc.next_serial = (g_thread_number.fetch_add(1, std::memory_order_relaxed) + 1) << 44;
   } else {
-    for (uint32_t i = 0; i <= tc.top; ++i) frames[i] = std::move(tc.frames[i]);
-    delete[] tc.frames;
+    try {
+      for (uint32_t i = 0; i <= tc.top; ++i) frames[i] = tc.frames[i];  // copies: see above
+    } catch (...) {
+      delete[] frames;
+      return false;
+    }
+    owner.outgrown.emplace_back(tc.frames);  // reserved: does not throw
   }
   tc.frames = frames;
   tc.capacity = capacity;
@@ -187,7 +202,11 @@ uint64_t push_context(const SpanContext& ctx, uint32_t& index) noexcept {
       return 0;
     }
   } else {
-    copy_context(tc.frames[i].span, ctx);
+    try {
+      copy_context(tc.frames[i].span, ctx);  // allocates only for a long tracestate
+    } catch (...) {
+      return 0;
+    }
   }
   ContextFrame& f = tc.frames[i];
   f.serial = ++tc.next_serial;
@@ -431,12 +450,7 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
     return;
   }
   if (p->materialize_attributes && !rec->log.empty()) {
-    try {
-      detail::log_materialize(rec->log, rec->data.attributes);
-    } catch (...) {
-      rec->data.dropped_attributes_count += rec->log.live;  // out of memory
-      rec->log.clear();
-    }
+    rec->data.dropped_attributes_count += detail::log_materialize(rec->log, rec->data.attributes);
   }
   rec->refs.store(n, std::memory_order_relaxed);
   for (const auto& proc : p->processors) proc->on_end(SpanRef(rec));

@@ -346,8 +346,37 @@ bool reserve(AttributeLog& log, std::size_t more) noexcept {
 }
 }  // namespace
 
+namespace {
+// Drops the dead entries (values replaced by later ones of another size), keeping the order of
+// the live ones.
+void compact(AttributeLog& log) noexcept {
+  char* out = log.data;
+  uint64_t bits = 0;
+  for (const char* p = log.data; p != log.data + log.size;) {
+    uint32_t key_size;
+    std::memcpy(&key_size, p, kU32);
+    const char* tp = p + kU32 + key_size;
+    const auto t = static_cast<uint8_t>(*tp);
+    const char* next = skip_value(tp + 1, t & ~AttributeLog::kDead);
+    if ((t & AttributeLog::kDead) == 0) {
+      const auto n = static_cast<std::size_t>(next - p);
+      if (out != p) std::memmove(out, p, n);
+      bits |= key_bit(std::string_view(out + kU32, key_size));
+      out += n;
+    }
+    p = next;
+  }
+  log.size = static_cast<uint32_t>(out - log.data);
+  log.entries = log.live;
+  log.key_bits = bits;
+}
+}  // namespace
+
 LogResult log_set_slow(AttributeLog& log, std::string_view key, const AttributeArg& value,
                        uint32_t count_limit, uint32_t length_limit) noexcept {
+  // A key set again and again with values of changing size leaves dead entries behind: keep
+  // them fewer than the live ones, so the log stays bounded by the attributes it holds.
+  if (log.entries - log.live > log.live + 4) compact(log);
   const uint8_t type = arg_type(value);
   const std::size_t size = arg_size(value, length_limit);
   // An earlier value of the key: overwritten in place when the new one has the same encoded
@@ -390,21 +419,32 @@ LogResult log_set_slow(AttributeLog& log, std::string_view key, const AttributeA
   return LogResult::kSet;
 }
 
-void log_materialize(AttributeLog& log, AttributeList& out) {
-  if (log.entries == 0) return;
+uint32_t log_materialize(AttributeLog& log, AttributeList& out) noexcept {
+  if (log.entries == 0) return 0;
   Reader r(log.data);
-  for (uint32_t i = 0; i < log.entries; ++i) {
-    const std::string_view key = r.string();
-    const uint8_t type = r.get<uint8_t>();
-    if ((type & AttributeLog::kDead) != 0) {
-      r.skip(type & ~AttributeLog::kDead);
-      continue;
+  uint32_t moved = 0;
+  std::size_t size_before = out.size();
+  try {
+    for (uint32_t i = 0; i < log.entries; ++i) {
+      const std::string_view key = r.string();
+      const uint8_t type = r.get<uint8_t>();
+      if ((type & AttributeLog::kDead) != 0) {
+        r.skip(type & ~AttributeLog::kDead);
+        continue;
+      }
+      size_before = out.size();
+      KeyValue& kv = out.next_slot();
+      assign_string(kv.key, key);
+      r.value(type, kv.value);
+      ++moved;
     }
-    KeyValue& kv = out.next_slot();
-    assign_string(kv.key, key);
-    r.value(type, kv.value);
+  } catch (...) {
+    // Out of memory: an entry half written is removed; it and the rest are reported lost.
+    if (out.size() > size_before) out.pop_back();
   }
+  const uint32_t lost = log.live - moved;
   log.clear();
+  return lost;
 }
 
 std::size_t encoded_size(const SpanData& span, const AttributeLog& log) noexcept {

@@ -144,8 +144,9 @@ inline LogResult log_set(AttributeLog& log, std::string_view key, const Attribut
   log.key_bits |= bit;
   return LogResult::kSet;
 }
-// Appends the log's live entries to `out` and empties the log.
-void log_materialize(AttributeLog& log, AttributeList& out);
+// Appends the log's live entries to `out` and empties the log. Returns how many could not be
+// appended (out of memory), for the caller to count as dropped attributes.
+uint32_t log_materialize(AttributeLog& log, AttributeList& out) noexcept;
 
 // Bytes encode() writes for `span` and its attribute log (a multiple of 8).
 std::size_t encoded_size(const SpanData& span, const AttributeLog& log) noexcept;

@@ -490,5 +490,43 @@ TEST(BatchSpanProcessor, ThreadBufferGrowsWhenItOverflows) {
   EXPECT_EQ(end.thread_buffers, 1u);  // the outgrown ones were freed once drained
 }
 
+TEST(BatchSpanProcessor, ReplacingAnAttributeManyTimesKeepsTheSpanSmall) {
+  TwoPaths p(64 * 1024);
+  Tracer& t = p.provider->tracer("scope");
+  {
+    Span s = t.start_span("replaced");
+    for (int i = 0; i < 20000; ++i) {
+      // Values of changing size cannot be overwritten in place: the old ones are dead entries,
+      // which the attribute log compacts.
+      s.set_attribute("query", std::string(static_cast<std::size_t>(i % 50), 'q'));
+      s.set_attribute("n", i);
+    }
+  }
+  // Batch-only provider: the span travels as its attribute log.
+  metrics::Registry registry;
+  auto store = std::make_shared<InMemorySpanStore>();
+  auto bsp = std::make_unique<BatchSpanProcessor>(
+      std::make_unique<InMemoryExporter>(store),
+      BatchSpanProcessorOptions{.schedule_delay = 2ms, .registry = &registry});
+  BatchSpanProcessor* batch = bsp.get();
+  auto provider = make_provider(std::move(bsp));
+  {
+    Span s = provider->tracer("t").start_span("replaced");
+    for (int i = 0; i < 20000; ++i) {
+      s.set_attribute("query", std::string(static_cast<std::size_t>(i % 50), 'q'));
+      s.set_attribute("n", i);
+    }
+  }
+  ASSERT_TRUE(provider->force_flush(5s));
+  // Small enough for the thread buffer (20,000 dead entries would not be).
+  EXPECT_EQ(batch->stats().queued_shared, 0u);
+  auto spans = store->find("replaced");
+  ASSERT_EQ(spans.size(), 1u);
+  ASSERT_EQ(spans[0].attributes.size(), 2u);
+  EXPECT_EQ(*spans[0].attributes.find("query"), AttributeValue(std::string(49, 'q')));
+  EXPECT_EQ(*spans[0].attributes.find("n"), AttributeValue(int64_t{19999}));
+  p.expect_identical();
+}
+
 }  // namespace
 }  // namespace vigil::trace

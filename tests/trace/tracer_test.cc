@@ -239,6 +239,20 @@ TEST(Span, ContextStackSurvivesDeepNestingAndScopes) {
   ASSERT_EQ(stored.size(), 40u);
 }
 
+TEST(Span, CurrentContextReferenceSurvivesStackGrowth) {
+  // Run on a thread of its own so that its stack starts small.
+  std::thread([] {
+    Fixture f;
+    Span a = f.tracer().start_span("a");
+    const SpanContext& ref = current_span_context();  // a reference into the stack
+    std::vector<Span> deeper;
+    for (int i = 0; i < 100; ++i) deeper.push_back(f.tracer().start_span("deeper"));
+    // The stack grew several times; the reference is still readable (ASan checks) and shows a.
+    EXPECT_EQ(ref.span_id, a.span_id());
+    EXPECT_EQ(ref.trace_id, a.trace_id());
+  }).join();
+}
+
 TEST(Span, EndedOnAnotherThreadLeavesThatThreadAlone) {
   Fixture f;
   // On threads of their own: the starting thread keeps the ended span current (documented: end

@@ -22,7 +22,9 @@
 
 namespace vigil::trace {
 
-// The current span context of this thread (invalid when there is none). Never throws.
+// The current span context of this thread (invalid when there is none). Never throws. The
+// reference stays readable while the thread lives, but what it shows may change as spans start
+// and end on the thread: copy it to keep it.
 const SpanContext& current_span_context() noexcept;
 // The current baggage of this thread.
 const Baggage& current_baggage() noexcept;
