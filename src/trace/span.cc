@@ -134,7 +134,10 @@ void recycle_record(SpanRecord* rec) noexcept {
   }
 }
 
-constinit const SpanContext kNoContext{};
+const SpanContext& no_context() noexcept {
+  static const SpanContext empty;  // (not constinit: clang 14 cannot with libstdc++ 12's string)
+  return empty;
+}
 
 namespace {
 

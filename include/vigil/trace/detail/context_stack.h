@@ -30,14 +30,14 @@ struct ThreadContext {
 };
 inline constinit thread_local ThreadContext t_context{nullptr, 0, 0, 0, false};
 // The invalid context: what is current when nothing is.
-extern const SpanContext kNoContext;
+const SpanContext& no_context() noexcept;
 
 // Makes room for frames[t_context.top + 1]; false when out of memory or the thread is exiting.
 bool grow_context_stack() noexcept;
 
 inline const SpanContext& current_context() noexcept {
   const ThreadContext& tc = t_context;
-  return tc.frames != nullptr ? tc.frames[tc.top].span : kNoContext;
+  return tc.frames != nullptr ? tc.frames[tc.top].span : no_context();
 }
 
 // Pushes a frame holding these ids and flags (no tracestate); returns its serial, or 0 when the
