@@ -43,6 +43,22 @@ std::unique_ptr<TracerProvider> make_provider(std::unique_ptr<SpanProcessor> p) 
   return std::make_unique<TracerProvider>(std::move(o));
 }
 
+// A provider whose only processor is a batch processor exporting to a CountingExporter.
+struct Counted {
+  metrics::Registry registry;
+  CountingExporter* exporter = nullptr;
+  BatchSpanProcessor* batch = nullptr;
+  std::unique_ptr<TracerProvider> provider;
+  explicit Counted(BatchSpanProcessorOptions options) {
+    auto e = std::make_unique<CountingExporter>();
+    exporter = e.get();
+    options.registry = &registry;
+    auto bsp = std::make_unique<BatchSpanProcessor>(std::move(e), options);
+    batch = bsp.get();
+    provider = make_provider(std::move(bsp));
+  }
+};
+
 TEST(BatchSpanProcessor, ExportsEverythingOnFlush) {
   metrics::Registry registry;
   auto exporter = std::make_unique<CountingExporter>();
@@ -421,17 +437,9 @@ TEST(BatchSpanProcessor, AttributeLogMatchesTheAttributeList) {
 }
 
 TEST(BatchSpanProcessor, ExportsFullBatchesAndWaitsTheScheduleDelayForPartialOnes) {
-  metrics::Registry registry;
-  auto exporter = std::make_unique<CountingExporter>();
-  CountingExporter* ex = exporter.get();
-  auto bsp = std::make_unique<BatchSpanProcessor>(
-      std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 1024,
-                                                     .schedule_delay = 10s,
-                                                     .max_export_batch_size = 100,
-                                                     .registry = &registry});
-  BatchSpanProcessor* p = bsp.get();
-  auto provider = make_provider(std::move(bsp));
-  Tracer& t = provider->tracer("t");
+  Counted c({.max_queue_size = 1024, .schedule_delay = 10s, .max_export_batch_size = 100});
+  CountingExporter* ex = c.exporter;
+  Tracer& t = c.provider->tracer("t");
   for (int i = 0; i < 50; ++i) t.start_span("s").end();
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(ex->calls.load(), 0u);  // half a batch: waits for the schedule delay
@@ -440,37 +448,29 @@ TEST(BatchSpanProcessor, ExportsFullBatchesAndWaitsTheScheduleDelayForPartialOne
   for (int i = 0; i < 500 && ex->spans.load() < 100; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(ex->spans.load(), 100u);
   EXPECT_EQ(ex->calls.load(), 1u);
-  EXPECT_TRUE(provider->force_flush(5s));  // the remaining 10
+  EXPECT_TRUE(c.provider->force_flush(5s));  // the remaining 10
   EXPECT_EQ(ex->spans.load(), 110u);
-  EXPECT_EQ(p->stats().exported, 110u);
+  EXPECT_EQ(c.batch->stats().exported, 110u);
 }
 
 TEST(BatchSpanProcessor, PartialBatchGoesOutAfterTheScheduleDelay) {
-  metrics::Registry registry;
-  auto exporter = std::make_unique<CountingExporter>();
-  CountingExporter* ex = exporter.get();
-  auto provider = make_provider(std::make_unique<BatchSpanProcessor>(
-      std::move(exporter),
-      BatchSpanProcessorOptions{
-          .schedule_delay = 100ms, .max_export_batch_size = 100, .registry = &registry}));
-  for (int i = 0; i < 5; ++i) provider->tracer("t").start_span("s").end();
-  for (int i = 0; i < 300 && ex->spans.load() < 5; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(ex->spans.load(), 5u);
+  Counted c({.schedule_delay = 100ms, .max_export_batch_size = 100});
+  for (int i = 0; i < 5; ++i) c.provider->tracer("t").start_span("s").end();
+  for (int i = 0; i < 300 && c.exporter->spans.load() < 5; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(c.exporter->spans.load(), 5u);
 }
 
 TEST(BatchSpanProcessor, ThreadBufferGrowsWhenItOverflows) {
-  metrics::Registry registry;
-  auto exporter = std::make_unique<CountingExporter>();
-  exporter->delay_ms = 300;  // the worker is stuck in its first export while spans pile up
-  CountingExporter* ex = exporter.get();
-  auto bsp = std::make_unique<BatchSpanProcessor>(
-      std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 256,
-                                                     .schedule_delay = 1ms,
-                                                     .max_export_batch_size = 64,
-                                                     .thread_buffer_size = 1 << 20,
-                                                     .registry = &registry});
-  BatchSpanProcessor* p = bsp.get();
-  auto provider = make_provider(std::move(bsp));
+  Counted c({.max_queue_size = 256,
+             .schedule_delay = 1ms,
+             .max_export_batch_size = 64,
+             .thread_buffer_size = 1 << 20});
+  c.exporter->delay_ms = 300;  // the worker is stuck in its first export while spans pile up
+  CountingExporter* ex = c.exporter;
+  BatchSpanProcessor* p = c.batch;
+  auto& provider = c.provider;
   Tracer& t = provider->tracer("t");
   t.start_span("first").end();
   std::this_thread::sleep_for(50ms);  // the worker took it and is now in the slow export
