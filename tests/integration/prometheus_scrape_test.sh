@@ -29,43 +29,16 @@ prometheus=${2:-${PROMETHEUS:-prometheus}}
 indent() { sed 's/^/      /'; }
 log() { echo "prometheus_scrape_test: $*"; }
 
-for tool in "$prometheus" curl python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    if [[ -n "${CI:-}" ]]; then
-      log "FAIL: '$tool' not found (install it: bash scripts/install-deps.sh)"
-      exit 1
-    fi
-    log "SKIP: '$tool' not found (install it: bash scripts/install-deps.sh)"
-    exit 77
-  fi
-done
-if [[ ! -x "$demo" ]]; then
-  log "FAIL: demo binary '$demo' is not executable"
-  exit 1
-fi
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+require_tools "$prometheus" curl python3
+require_executable "$demo"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-prometheus-test.XXXXXX")
 demo_pid=""
 prom_pid=""
 started=$SECONDS
-
-# stop_process PID NAME: SIGTERM, up to 5 s to exit, then SIGKILL. Only the PIDs started here.
-stop_process() {
-  local pid=$1 name=$2 i
-  [[ -z "$pid" ]] && return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name (pid $pid) did not stop on SIGTERM within 5 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
-  return 0
-}
 
 cleanup() {
   local rc=$?
@@ -77,37 +50,14 @@ cleanup() {
     log "--- last lines of the prometheus log ---"
     tail -n 30 "$tmp/prometheus.log" 2>/dev/null
   fi
-  if [[ -n "${VIGIL_KEEP_TEST_DIR:-}" ]]; then
-    log "kept $tmp"
-  else
-    rm -rf "$tmp"
-  fi
+  finish_test_dir "$tmp"
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-
-# Two distinct free ports: bound together (so they differ), closed before they are printed, and
-# read with $(...), which waits for python3 to exit.
-ports=$(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-ports = [s.getsockname()[1] for s in socks]
-for s in socks:
-    s.close()
-print(*ports)
-EOF
-)
+ports=$(free_ports 2)
 read -r demo_port prom_port <<<"$ports"
 [[ -n "$demo_port" && -n "$prom_port" ]] || fail "could not find free ports"
 demo_addr="127.0.0.1:${demo_port}"

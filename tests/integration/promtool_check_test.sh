@@ -39,63 +39,31 @@ ALLOWED_LINT=()
 indent() { sed 's/^/      /'; }
 log() { echo "promtool_check_test: $*"; }
 
-for tool in "$promtool" curl python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    if [[ -n "${CI:-}" ]]; then
-      log "FAIL: '$tool' not found (install it: bash scripts/install-deps.sh)"
-      exit 1
-    fi
-    log "SKIP: '$tool' not found (install it: bash scripts/install-deps.sh)"
-    exit 77
-  fi
-done
-if [[ ! -x "$demo" ]]; then
-  log "FAIL: demo binary '$demo' is not executable"
-  exit 1
-fi
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+require_tools "$promtool" curl python3
+require_executable "$demo"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-promtool-test.XXXXXX")
 demo_pid=""
 started=$SECONDS
 
 cleanup() {
-  local rc=$? i
-  if [[ -n "$demo_pid" ]] && kill -0 "$demo_pid" 2>/dev/null; then
-    kill -TERM "$demo_pid" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$demo_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$demo_pid" 2>/dev/null
-    wait "$demo_pid" 2>/dev/null
-  fi
+  local rc=$?
+  stop_process "$demo_pid" vigil-demo
   if [[ $rc -ne 0 ]]; then
     log "--- last lines of the vigil-demo log ---"
     tail -n 20 "$tmp/demo.log" 2>/dev/null
   fi
-  if [[ -n "${VIGIL_KEEP_TEST_DIR:-}" ]]; then
-    log "kept $tmp"
-  else
-    rm -rf "$tmp"
-  fi
+  finish_test_dir "$tmp"
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-
-port=$(python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
-print(port)')
+port=$(free_ports 1)
 [[ -n "$port" ]] || fail "could not find a free port"
 addr="127.0.0.1:${port}"
 url="http://${addr}/metrics"
