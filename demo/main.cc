@@ -246,8 +246,13 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<admin::Server> server;
   try {
+    // VIGIL_ADMIN_TOKEN: the bearer token that unlocks health details, /debug/* and /api/* when
+    // the demo listens on a non-loopback address (as in the Kubernetes manifest).
+    const char* token = std::getenv("VIGIL_ADMIN_TOKEN");
     server = std::make_unique<admin::Server>(
-        admin::ServerOptions{.listen = options.listen, .self_metrics = &registry});
+        admin::ServerOptions{.listen = options.listen,
+                             .admin_token = token != nullptr ? token : "",
+                             .self_metrics = &registry});
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
     return 2;

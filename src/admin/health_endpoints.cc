@@ -37,6 +37,7 @@ struct Shared {
   std::string token;
   std::function<bool(const Request&)> authenticate;
   health::Detail unauthenticated;
+  bool detail_chosen = false;  // unauthenticated_detail was set explicitly
 
   bool authenticated(const Request& req) const noexcept {
     if (!token.empty()) {
@@ -62,7 +63,14 @@ struct Shared {
   }
 
   Response respond(const Request& req, const health::HealthReport& report) const {
-    const health::Detail detail = authenticated(req) ? health::Detail::kFull : unauthenticated;
+    // On an exposed server (not bound to loopback), only the admin token or this endpoint's own
+    // authentication shows details, unless the options chose the unauthenticated detail.
+    health::Detail detail = unauthenticated;
+    if (req.authenticated || authenticated(req)) {
+      detail = health::Detail::kFull;
+    } else if (req.exposed && !detail_chosen) {
+      detail = health::Detail::kStatusOnly;
+    }
     Response res;
     res.status = health::http_status(report.status);
     res.content_type = health::kHealthJsonContentType;
@@ -91,6 +99,7 @@ void add_health_endpoints(Server& server, health::HealthMonitor& monitor,
   shared->token = std::move(options.bearer_token);
   shared->authenticate = std::move(options.authenticate);
   const bool has_auth = !shared->token.empty() || static_cast<bool>(shared->authenticate);
+  shared->detail_chosen = options.unauthenticated_detail.has_value();
   shared->unauthenticated = options.unauthenticated_detail.value_or(
       has_auth ? health::Detail::kStatusOnly : health::Detail::kFull);
 
@@ -141,6 +150,7 @@ void add_health_endpoints(Server& server, health::HealthMonitor& monitor,
       ho.prefix = r.prefix;
       ho.methods = {"GET"};
       ho.description = std::move(r.description);
+      ho.access = Access::kPublic;  // probe status codes are public; details are decided above
       server.handle(r.path, std::move(r.handler), std::move(ho));
       ++done;
     }

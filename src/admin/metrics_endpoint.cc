@@ -21,6 +21,7 @@ std::optional<metrics::Format> format_from_name(std::string_view name) noexcept 
 void add_metrics_endpoint(Server& server, const metrics::Registry& registry, std::string path) {
   HandleOptions options;
   options.methods = {"GET"};
+  options.access = Access::kPublic;  // scraped by Prometheus
   options.description = "metrics (Prometheus text, OpenMetrics or JSON; ?format= overrides Accept)";
   const metrics::Registry* reg = &registry;
   server.handle(

@@ -1,36 +1,55 @@
+// The admin server: one event-driven I/O thread (Boost.Asio) owns every connection and parses
+// requests with Boost.Beast; handlers run on a separate pool. Idle and slow connections cost a
+// socket and a few hundred bytes, never a thread. See docs/design.md ("Admin server") for the
+// figures behind the design.
 #include "vigil/admin/server.h"
 
-#include <arpa/inet.h>
-#include <civetweb.h>
-#include <dirent.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <openssl/crypto.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <fstream>
+#include <future>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "gzip.h"
+#include "listen_address.h"
+#include "router.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/http_metrics.h"
 
 namespace vigil::admin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
 
 // ---------------------------------------------------------------------------------------------
 // Request
@@ -46,6 +65,37 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
                     [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX-decodes `in` ('+' as a space when `plus_is_space`); nullopt on a malformed escape, or on
+// a NUL byte when `reject_nul`.
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space,
+                                          bool reject_nul) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    if (c == '\0' && reject_nul) return std::nullopt;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -57,13 +107,18 @@ std::optional<std::string_view> Request::header(std::string_view name) const noe
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
   if (query.empty() || name.empty()) return std::nullopt;
-  const std::string key(name);
-  // Decoding never makes a value longer than its encoded form.
-  std::string value(query.size() + 1, '\0');
-  const int n = mg_get_var2(query.data(), query.size(), key.c_str(), value.data(), value.size(), 0);
-  if (n < 0) return std::nullopt;
-  value.resize(static_cast<std::size_t>(n));
-  return value;
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::optional<std::string> key = percent_decode(pair.substr(0, eq), true, false);
+    if (!key || *key != name) continue;
+    return percent_decode(pair.substr(eq + 1), true, false);
+  }
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,43 +128,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "admin server: ";
 
-struct Route {
-  std::string path;
-  bool prefix = false;
-  std::vector<std::string> methods;
-  std::string description;
-  Handler handler;
-
-  bool accepts(std::string_view method) const noexcept {
-    if (methods.empty()) return true;
-    for (const std::string& m : methods) {
-      if (m == method) return true;
-      if (method == "HEAD" && m == "GET") return true;
-    }
-    return false;
-  }
-
-  std::string allow_header() const {
-    std::string allow;
-    bool has_get = false;
-    bool has_head = false;
-    for (const std::string& m : methods) {
-      if (!allow.empty()) allow += ", ";
-      allow += m;
-      has_get = has_get || m == "GET";
-      has_head = has_head || m == "HEAD";
-    }
-    if (has_get && !has_head) allow += ", HEAD";
-    return allow;
-  }
-};
-
-bool is_method_token(std::string_view m) noexcept {
-  if (m.empty() || m.size() > 32) return false;
-  return std::all_of(m.begin(), m.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
+std::string_view sv(beast::string_view s) noexcept { return {s.data(), s.size()}; }
 
 bool is_header_name(std::string_view name) noexcept {
   if (name.empty()) return false;
@@ -126,17 +145,19 @@ bool is_header_value(std::string_view value) noexcept {
 
 // Headers the server computes itself; a handler's copies are dropped.
 bool is_reserved_header(std::string_view name) noexcept {
-  constexpr std::array<std::string_view, 6> kReserved = {
-      "content-length", "transfer-encoding", "connection",
-      "date",           "content-type",      "x-content-type-options"};
+  constexpr std::array<std::string_view, 7> kReserved = {
+      "content-length", "transfer-encoding",      "connection",      "date",
+      "content-type",   "x-content-type-options", "content-encoding"};
   return std::any_of(kReserved.begin(), kReserved.end(),
                      [&](std::string_view r) { return iequals(name, r); });
 }
 
+bool has_header(const Response& r, std::string_view name) noexcept {
+  return std::any_of(r.headers.begin(), r.headers.end(),
+                     [&](const auto& h) { return iequals(h.first, name); });
+}
+
 // The current time as an HTTP date (RFC 9110 IMF-fixdate), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-// Computed here with gmtime_r because civetweb, when a response has no Date header, formats one
-// with gmtime(), whose static buffer races between worker threads (Debian's libcivetweb is built
-// without REENTRANT_TIME; ThreadSanitizer reports it under concurrent requests).
 std::string http_date_now() {
   static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
                                                        "Thu", "Fri", "Sat"};
@@ -156,33 +177,10 @@ std::string http_date_now() {
   return buf;
 }
 
-bool has_header(const Response& r, std::string_view name) noexcept {
-  return std::any_of(r.headers.begin(), r.headers.end(),
-                     [&](const auto& h) { return iequals(h.first, name); });
-}
-
-void html_escape(std::string_view in, std::string& out) {
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
+// Constant-time comparison (the time depends on the lengths only).
+bool secure_equals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Response text_response(int status, std::string body) {
@@ -192,215 +190,68 @@ Response text_response(int status, std::string body) {
   return r;
 }
 
-// The parsed `listen` option.
-struct ListenAddress {
-  std::string civetweb_spec;  // what civetweb's listening_ports gets
-  std::string url_host;       // host part of url()
-  bool ipv6 = false;
-  std::array<unsigned char, 16> address{};  // bound address in network order (4 bytes for IPv4)
-};
+using HttpResponse = http::response<http::string_body>;
 
-ListenAddress parse_listen(const std::string& listen) {
-  auto bad = [&](std::string_view why) {
-    return Error(std::string(kPrefix) + "invalid listen address \"" + listen +
-                 "\": " + std::string(why));
-  };
-  if (listen.empty()) throw bad("empty; expected \"host:port\", e.g. \"127.0.0.1:9464\"");
-
-  std::string_view host;
-  std::string_view port;
-  bool ipv6 = false;
-  const std::string_view l = listen;
-  if (l.front() == '[') {
-    const std::size_t close = l.find("]:");
-    if (close == std::string_view::npos) throw bad("expected \"[address]:port\" for IPv6");
-    host = l.substr(1, close - 1);
-    port = l.substr(close + 2);
-    ipv6 = true;
-  } else {
-    const std::size_t colon = l.rfind(':');
-    if (colon == std::string_view::npos) {
-      port = l;
-    } else {
-      host = l.substr(0, colon);
-      port = l.substr(colon + 1);
-    }
-    if (host.find(':') != std::string_view::npos) {
-      throw bad("an IPv6 address must be written in brackets, e.g. \"[::1]:9464\"");
-    }
-  }
-
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    throw bad("the port must be a number from 0 to 65535");
-  }
-  const unsigned long port_number = std::stoul(std::string(port));
-  if (port_number > 65535) throw bad("the port must be a number from 0 to 65535");
-
-  ListenAddress out;
-  const std::string port_str = std::to_string(port_number);
-  if (ipv6) {
-    if (mg_check_feature(MG_FEATURES_IPV6) == 0) {
-      throw bad("IPv6 is not supported by the installed civetweb library");
-    }
-    const std::string h(host);
-    if (inet_pton(AF_INET6, h.c_str(), out.address.data()) != 1) throw bad("not an IPv6 address");
-    out.ipv6 = true;
-    out.civetweb_spec = "[" + h + "]:" + port_str;
-    out.url_host = h == "::" ? "[::1]" : "[" + h + "]";
-    return out;
-  }
-  std::string h(host);
-  if (h == "localhost") h = "127.0.0.1";
-  if (!h.empty()) {
-    if (inet_pton(AF_INET, h.c_str(), out.address.data()) != 1) {
-      throw bad("the host must be an IPv4 address, \"localhost\" or empty (every interface)");
-    }
-  }
-  out.civetweb_spec = h.empty() ? port_str : h + ":" + port_str;
-  out.url_host = (h.empty() || h == "0.0.0.0") ? "127.0.0.1" : h;
-  return out;
-}
-
-// Checks an access control list ("[+|-]IPv4[/bits]" entries separated by commas, as civetweb
-// expects) and returns it without blanks around the entries. Throws vigil::Error. civetweb
-// checks it again at start, but leaks a little memory when it fails there.
-std::string normalize_acl(const std::string& acl) {
-  std::string out;
-  std::string_view rest = acl;
-  while (!rest.empty()) {
-    const std::size_t comma = rest.find(',');
-    std::string_view entry = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
-      entry.remove_prefix(1);
-    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
-    bool ok = entry.size() > 1 && (entry.front() == '+' || entry.front() == '-');
-    if (ok) {
-      std::string_view address = entry.substr(1);
-      const std::size_t slash = address.find('/');
-      if (slash != std::string_view::npos) {
-        const std::string_view bits = address.substr(slash + 1);
-        ok = !bits.empty() && bits.size() <= 2 &&
-             std::all_of(bits.begin(), bits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-             std::stoi(std::string(bits)) <= 32;
-        address = address.substr(0, slash);
+// Builds the wire response for `r`: gzip when `req` accepts it (and the body is large enough),
+// the server's own headers, the handler's valid headers. HEAD gets the headers of the GET
+// response and no body.
+std::shared_ptr<HttpResponse> build_response(const ServerOptions& options, const Request* req,
+                                             Response r, bool head, bool keep_alive) {
+  if (r.status < 100 || r.status > 999) r = text_response(500, "500 Internal Server Error\n");
+  const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+  auto res = std::make_shared<HttpResponse>();
+  res->version(11);
+  res->result(static_cast<unsigned>(r.status));
+  std::string body = bodyless ? std::string() : std::move(r.body);
+  bool gzipped = false;
+  bool varies = false;
+  if (options.enable_gzip && !bodyless && body.size() >= options.gzip_min_bytes &&
+      !has_header(r, "Content-Encoding")) {
+    varies = true;
+    const std::optional<std::string_view> accept =
+        req != nullptr ? req->header("Accept-Encoding") : std::nullopt;
+    if (accept && vigil::detail::accepts_gzip(*accept)) {
+      if (std::optional<std::string> z = vigil::detail::gzip_compress(body)) {
+        body = std::move(*z);
+        gzipped = true;
       }
-      std::array<unsigned char, 4> buf{};
-      ok = ok && inet_pton(AF_INET, std::string(address).c_str(), buf.data()) == 1;
-    }
-    if (!ok) {
-      throw Error(std::string(kPrefix) + "invalid access_control_list \"" + acl + "\": entry \"" +
-                  std::string(entry) +
-                  "\" is not [+|-]IPv4[/bits] (e.g. \"-0.0.0.0/0,+127.0.0.1,+10.0.0.0/8\")");
-    }
-    if (!out.empty()) out += ',';
-    out += entry;
-  }
-  return out;
-}
-
-// civetweb's global initialization, once per process. It is never undone: other code in the
-// process may use civetweb too, and mg_exit_library is not reference-counted safely.
-void init_civetweb_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(0); });
-}
-
-// Reads exactly `want` bytes of request body (or less when the peer goes away).
-bool read_exact(mg_connection* conn, std::string& out, std::size_t want) {
-  out.resize(want);
-  std::size_t got = 0;
-  while (got < want) {
-    const int n = mg_read(conn, out.data() + got, want - got);
-    if (n <= 0) {
-      out.resize(got);
-      return false;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// The inode of the listening TCP socket bound to `address`:`port` in /proc/net/tcp (or tcp6),
-// or 0. Two listening sockets cannot share an address and port without SO_REUSEPORT, which
-// civetweb does not set.
-unsigned long listening_socket_inode(const ListenAddress& address, uint16_t port) {
-  std::ifstream in(address.ipv6 ? "/proc/net/tcp6" : "/proc/net/tcp");
-  std::string line;
-  std::getline(in, line);  // column titles
-  // The kernel prints the address as the hex of its in-memory 32-bit words.
-  std::string want_address;
-  for (std::size_t i = 0; i < (address.ipv6 ? 16u : 4u); i += 4) {
-    uint32_t word = 0;
-    std::memcpy(&word, address.address.data() + i, 4);
-    char hex[9];
-    std::snprintf(hex, sizeof(hex), "%08X", word);
-    want_address += hex;
-  }
-  char want_port[5];
-  std::snprintf(want_port, sizeof(want_port), "%04X", static_cast<unsigned>(port));
-  const std::string want_local = want_address + ":" + want_port;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
-    unsigned long inode = 0;
-    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
-          timeout >> inode)) {
-      continue;
-    }
-    if (state == "0A" && local == want_local) return inode;  // 0A: TCP_LISTEN
-  }
-  return 0;
-}
-
-// The descriptor of civetweb's listening socket for `address`:`port`, or -1: the descriptor in
-// /proc/self/fd that links to that socket's inode. Only paths are read; no descriptor of this
-// process is touched. Linux only; elsewhere -1, and stop() is merely slower.
-int find_listening_socket(const ListenAddress& address, uint16_t port) {
-  const unsigned long inode = listening_socket_inode(address, port);
-  if (inode == 0) return -1;
-  const std::string target = "socket:[" + std::to_string(inode) + "]";
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  int found = -1;
-  std::array<char, 64> link{};
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    const std::string path = std::string("/proc/self/fd/") + entry->d_name;
-    const ssize_t n = readlink(path.c_str(), link.data(), link.size());
-    if (n > 0 && std::string_view(link.data(), static_cast<std::size_t>(n)) == target) {
-      found = std::atoi(entry->d_name);
-      break;
     }
   }
-  closedir(dir);
-  return found;
+  if (!bodyless) res->set(http::field::content_type, r.content_type);
+  res->set("X-Content-Type-Options", "nosniff");
+  res->set(http::field::date, http_date_now());
+  if (gzipped) res->set(http::field::content_encoding, "gzip");
+  if (varies) res->set(http::field::vary, "Accept-Encoding");
+  for (const auto& [name, value] : r.headers) {
+    if (!is_header_name(name) || !is_header_value(value) || is_reserved_header(name)) continue;
+    res->insert(name, value);
+  }
+  if (!bodyless) res->set(http::field::content_length, std::to_string(body.size()));
+  if (!head) res->body() = std::move(body);
+  res->keep_alive(keep_alive);
+  return res;
 }
 
-// Reads and discards request body bytes: at most 32 MiB and about 2 s (plus one read's
-// request_timeout), stopping early when the body ends or the client closes.
-void drain_body(mg_connection* conn) noexcept {
-  constexpr std::size_t kMaxBytes = std::size_t{32} << 20;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  std::array<char, 16384> buf;
-  std::size_t total = 0;
-  while (total < kMaxBytes && std::chrono::steady_clock::now() < deadline) {
-    const int n = mg_read(conn, buf.data(), std::min(buf.size(), kMaxBytes - total));
-    if (n <= 0) break;
-    total += static_cast<std::size_t>(n);
-  }
-}
-
-bool write_all(mg_connection* conn, std::string_view data) {
-  while (!data.empty()) {
-    const std::size_t chunk = std::min<std::size_t>(data.size(), std::size_t{1} << 20);
-    const int n = mg_write(conn, data.data(), chunk);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+// Why a request or connection was refused; one counter each.
+enum class Reject : std::size_t {
+  kHeaderTimeout,
+  kIdleTimeout,
+  kRequestTimeout,
+  kEvicted,
+  kRefused,
+  kDenied,
+  kBadRequest,
+  kHeaderTooLarge,
+  kBodyTooLarge,
+  kQueueFull,
+  kUnauthorized,
+  kTlsHandshake,
+  kCount
+};
+constexpr std::array<std::string_view, static_cast<std::size_t>(Reject::kCount)> kRejectNames = {
+    "header_timeout", "idle_timeout", "request_timeout", "evicted",
+    "refused",        "denied",       "bad_request",     "header_too_large",
+    "body_too_large", "queue_full",   "unauthorized",    "tls_handshake"};
 
 }  // namespace
 
@@ -409,489 +260,997 @@ bool write_all(mg_connection* conn, std::string_view data) {
 
 class Server::Impl {
  public:
-  explicit Impl(ServerOptions options) : options_(std::move(options)) {
-    if (options_.self_metrics != nullptr) {
-      http_metrics_.emplace(*options_.self_metrics,
-                            metrics::HttpServerMetricsOptions{.prefix = "vigil_admin_http"});
-    }
-    if (options_.threads < 1 || options_.threads > 256) {
-      throw Error(std::string(kPrefix) + "threads must be from 1 to 256, got " +
-                  std::to_string(options_.threads));
-    }
-    if (options_.request_timeout.count() <= 0) {
-      throw Error(std::string(kPrefix) + "request_timeout must be positive, got " +
-                  std::to_string(options_.request_timeout.count()) + " ms");
-    }
-    if (!options_.tls_certificate.empty()) {
-      // Debian 12's civetweb 1.15 is built with TLS but loads OpenSSL 1.1 symbols at run time;
-      // with OpenSSL 3 it fails to initialize or crashes on the first handshake. Refuse rather
-      // than serve something broken.
-      throw Error(std::string(kPrefix) + "tls_certificate \"" + options_.tls_certificate +
-                  "\" is set but TLS is not supported with the installed civetweb " + mg_version() +
-                  " (it cannot use OpenSSL 3); serve plain HTTP on a private address and "
-                  "terminate TLS in a reverse proxy");
-    }
-    address_ = parse_listen(options_.listen);
-    acl_ = normalize_acl(options_.access_control_list);
-  }
-
+  explicit Impl(ServerOptions options);
   ~Impl() { stop(); }
 
   void handle(std::string path, Handler handler, HandleOptions opts) {
-    if (path.empty() || path.front() != '/') {
-      throw Error(std::string(kPrefix) + "handler path \"" + path + "\" must start with '/'");
-    }
-    if (path.find_first_of("?#") != std::string::npos ||
-        std::any_of(path.begin(), path.end(),
-                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-      throw Error(std::string(kPrefix) + "handler path \"" + path +
-                  "\" must not contain '?', '#' or control characters");
-    }
-    if (!handler) {
-      throw Error(std::string(kPrefix) + "handler for \"" + path + "\" is empty");
-    }
-    for (const std::string& m : opts.methods) {
-      if (!is_method_token(m)) {
-        throw Error(std::string(kPrefix) + "handler for \"" + path + "\": method \"" + m +
-                    "\" is not an upper-case HTTP method token such as GET or POST");
-      }
-    }
-    auto route = std::make_shared<Route>();
-    route->path = path;
-    route->prefix = opts.prefix;
-    route->methods = std::move(opts.methods);
-    route->description = std::move(opts.description);
-    route->handler = std::move(handler);
-
-    std::unique_lock lock(routes_mu_);
-    auto& table = route->prefix ? prefix_ : exact_;
-    if (table.count(path) != 0) {
-      throw Error(std::string(kPrefix) + "a handler for " + (route->prefix ? "prefix " : "path ") +
-                  "\"" + path + "\" is already registered");
-    }
-    table.emplace(std::move(path), std::move(route));
+    router_.add(std::move(path), std::move(handler), std::move(opts));
   }
-
-  bool remove(std::string_view path, bool prefix) noexcept {
-    std::unique_lock lock(routes_mu_);
-    auto& table = prefix ? prefix_ : exact_;
-    auto it = table.find(path);
-    if (it == table.end()) return false;
-    table.erase(it);
-    return true;
-  }
-
-  void start() {
-    std::lock_guard lifecycle(lifecycle_mu_);
-    if (ctx_ != nullptr) {
-      throw Error(std::string(kPrefix) + "start() called while already running on " + url());
-    }
-    init_civetweb_once();
-
-    // clang-format off
-    const std::vector<std::string> config = {
-        "listening_ports", address_.civetweb_spec,
-        "num_threads", std::to_string(options_.threads),
-        "request_timeout_ms", std::to_string(options_.request_timeout.count()),
-        "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
-        // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
-        // holds the body until the client ACKs the headers, which a client with delayed ACKs
-        // (Linux: 40 ms) does late. Every request after the first on a keep-alive connection
-        // took 40 ms instead of ~0.1 ms.
-        "tcp_nodelay", "1",
-        // civetweb's own error pages (400 for malformed requests, ...) get it too; responses
-        // from handlers add it in send_response.
-        "additional_header", "X-Content-Type-Options: nosniff",
-        // No CORS: an admin endpoint must not be readable by arbitrary web pages.
-        "access_control_allow_origin", "",
-        "access_control_list", acl_,
-        "decode_url", "yes",
-    };
-    // clang-format on
-    std::vector<const char*> argv;
-    for (std::size_t i = 0; i < config.size(); i += 2) {
-      if (config[i + 1].empty() && config[i] == "access_control_list") continue;
-      argv.push_back(config[i].c_str());
-      argv.push_back(config[i + 1].c_str());
-    }
-    argv.push_back(nullptr);
-
-    mg_callbacks callbacks{};
-    callbacks.log_message = &Impl::on_log;
-    mg_init_data init{};
-    init.callbacks = &callbacks;
-    init.user_data = this;
-    init.configuration_options = argv.data();
-    std::array<char, 256> error_text{};
-    unsigned error_code = 0;
-    mg_error_data error{};
-    error.code = &error_code;
-    error.text = error_text.data();
-    error.text_buffer_size = error_text.size();
-
-    {
-      std::lock_guard log_lock(log_mu_);
-      start_log_.clear();
-    }
-    mg_context* ctx = mg_start2(&init, &error);
-    if (ctx == nullptr) throw Error(start_error(error_text.data()));
-
-    std::array<mg_server_port, 4> ports{};
-    const int n = mg_get_server_ports(ctx, static_cast<int>(ports.size()), ports.data());
-    if (n < 1 || ports[0].port <= 0 || ports[0].port > 65535) {
-      mg_stop(ctx);
-      throw Error(std::string(kPrefix) + "cannot listen on " + options_.listen +
-                  ": civetweb reports no listening port");
-    }
-    mg_set_request_handler(ctx, "/", &Impl::on_request, this);
-    ctx_ = ctx;
-    try {
-      listen_fd_ = find_listening_socket(address_, static_cast<uint16_t>(ports[0].port));
-    } catch (...) {
-      listen_fd_ = -1;  // only makes stop() slower
-    }
-    port_.store(static_cast<uint16_t>(ports[0].port), std::memory_order_release);
-    running_.store(true, std::memory_order_release);
-  }
-
-  void stop() noexcept {
-    std::lock_guard lifecycle(lifecycle_mu_);
-    if (ctx_ == nullptr) return;
-    running_.store(false, std::memory_order_release);
-    // civetweb's listening thread checks for a stop request between 2-second polls of its
-    // socket. Shutting the socket down first wakes that poll at once (accept then fails and the
-    // loop sees the stop flag), so stop() takes milliseconds. The descriptor is still open and
-    // still civetweb's here: only mg_stop closes it.
-    if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
-    mg_stop(ctx_);  // joins the master and every worker thread
-    ctx_ = nullptr;
-    listen_fd_ = -1;
-    port_.store(0, std::memory_order_release);
-  }
-
+  bool remove(std::string_view path, bool prefix) noexcept { return router_.remove(path, prefix); }
+  void start();
+  void stop() noexcept;
   bool running() const noexcept { return running_.load(std::memory_order_acquire); }
   uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
-
   std::string url() const {
     const uint16_t p = port();
     if (p == 0) return {};
-    return "http://" + address_.url_host + ":" + std::to_string(p);
+    return std::string(tls_ ? "https://" : "http://") + address_.url_host + ":" + std::to_string(p);
+  }
+  ServerStats stats() const noexcept;
+
+  // --- used by connections (on the I/O thread unless said otherwise) ---
+
+  class Connection;
+  template <class Stream>
+  class Session;
+
+  const ServerOptions& options() const noexcept { return options_; }
+  const detail::Router& router() const noexcept { return router_; }
+  bool exposed() const noexcept { return !address_.loopback; }
+  asio::thread_pool& pool() noexcept { return *pool_; }
+
+  void count(Reject r) noexcept {
+    rejects_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    if (auto& c = reject_counters_[static_cast<std::size_t>(r)]) c->inc();
+  }
+  void count_request() noexcept { requests_.fetch_add(1, std::memory_order_relaxed); }
+  // Requests waiting for or running on a handler thread: false (and nothing taken) when full.
+  bool take_queue_slot() noexcept {
+    std::size_t q = queued_.load(std::memory_order_relaxed);
+    do {
+      if (q >= options_.max_queued_requests) return false;
+    } while (!queued_.compare_exchange_weak(q, q + 1, std::memory_order_relaxed));
+    return true;
+  }
+  void release_queue_slot() noexcept { queued_.fetch_sub(1, std::memory_order_relaxed); }
+  metrics::HttpServerMetrics* http_metrics() noexcept {
+    return http_metrics_ ? &*http_metrics_ : nullptr;
+  }
+
+  // Connection registry (any thread; guarded by conns_mu_).
+  void register_connection(const std::shared_ptr<Connection>& c);
+  void unregister_connection(Connection* c) noexcept;
+  void touch(Connection* c, bool evictable) noexcept;
+
+ private:
+  void do_accept();
+  void on_accept(const boost::system::error_code& ec, tcp::socket socket);
+  // Makes room for a connection from `address`: true when there is room (possibly after closing
+  // an idle or slow connection), false when every candidate is busy.
+  bool admit(const std::string& address);
+
+  const ServerOptions options_;
+  detail::ListenAddress address_;
+  detail::AccessControlList acl_;
+  detail::Router router_;
+  std::optional<ssl::context> tls_;
+  std::optional<metrics::HttpServerMetrics> http_metrics_;
+  std::array<std::optional<metrics::Counter>, static_cast<std::size_t>(Reject::kCount)>
+      reject_counters_;
+  std::optional<metrics::Counter> accepted_counter_;
+  std::optional<metrics::Gauge> open_gauge_;
+
+  std::mutex lifecycle_mu_;  // serializes start() and stop()
+  std::unique_ptr<asio::io_context> io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::steady_timer> accept_retry_;
+  std::unique_ptr<asio::thread_pool> pool_;
+  std::thread io_thread_;
+  std::size_t max_connections_ = 0;  // options_.max_connections, lowered to fit RLIMIT_NOFILE
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint16_t> port_{0};
+
+  std::mutex conns_mu_;
+  std::list<std::weak_ptr<Connection>> conns_;  // every open connection
+  std::map<std::string, std::size_t, std::less<>> per_client_;
+
+  std::atomic<std::size_t> queued_{0};
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> open_{0};
+  std::atomic<uint64_t> requests_{0};
+  std::array<std::atomic<uint64_t>, static_cast<std::size_t>(Reject::kCount)> rejects_{};
+};
+
+// The part of a connection the registry sees: state for eviction, and a way to close it.
+class Server::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  explicit Connection(Impl& server, std::string address)
+      : server_(server), address_(std::move(address)) {}
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const std::string& address() const noexcept { return address_; }
+  // Closes the socket (pending operations end with operation_aborted). I/O thread only.
+  virtual void close_now() noexcept = 0;
+
+  // Registry bookkeeping, guarded by the server's conns_mu_.
+  std::list<std::weak_ptr<Connection>>::iterator registry_it;
+  bool evictable = false;
+  std::chrono::steady_clock::time_point evictable_since{};
+  bool evicted = false;
+
+ protected:
+  Impl& server_;
+  std::string address_;
+};
+
+// One connection: reads requests (headers first, so 413, 417 and 100-continue are answered
+// before the body), hands each to the handler pool, writes the response, repeats while the
+// connection is kept alive. Every step has a deadline. Runs on the I/O thread, except the
+// handler call itself.
+template <class Stream>
+class Server::Impl::Session final : public Connection {
+ public:
+  template <class... Args>
+  Session(Impl& server, std::string address, Args&&... stream_args)
+      : Connection(server, std::move(address)),
+        stream_(std::forward<Args>(stream_args)...),
+        header_timer_(stream_.get_executor()) {}
+
+  ~Session() override { server_.unregister_connection(this); }
+
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(server_.options().header_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = self()](const boost::system::error_code& ec) {
+                                if (ec) {
+                                  if (!self->evicted) self->server_.count(Reject::kTlsHandshake);
+                                  self->close_now();
+                                  return;
+                                }
+                                self->wait_request();
+                              });
+    } else {
+      wait_request();
+    }
+  }
+
+  void close_now() noexcept override {
+    header_timer_.cancel();
+    boost::system::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
   }
 
  private:
-  // Builds the start() error from civetweb's error text and the messages it logged while
-  // starting: "admin server: cannot listen on ADDR: REASON" (the bind error carries errno's
-  // text), or "admin server: invalid access_control_list ...".
-  std::string start_error(const char* civetweb_text) {
-    std::vector<std::string> log;
-    {
-      std::lock_guard log_lock(log_mu_);
-      log.swap(start_log_);
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  using Parser = http::request_parser<http::string_body>;
+
+  std::shared_ptr<Session> self() {
+    return std::static_pointer_cast<Session>(this->shared_from_this());
+  }
+  beast::tcp_stream& lowest() noexcept { return beast::get_lowest_layer(stream_); }
+  const ServerOptions& opts() const noexcept { return server_.options(); }
+
+  // Waits for the first byte of the next request (idle_timeout), or goes on with pipelined bytes.
+  void wait_request() {
+    server_.touch(this, true);
+    if (buffer_.size() > 0) {
+      start_header_timer();
+      read_header();
+      return;
     }
-    const std::string text = civetweb_text != nullptr ? civetweb_text : "";
-    for (const std::string& line : log) {
-      if (line.find("cannot bind") == std::string::npos) continue;
-      const std::size_t open = line.rfind('(');
-      const std::size_t close = line.rfind(')');
-      std::string reason = line;
-      if (open != std::string::npos && close != std::string::npos && close > open) {
-        reason = line.substr(open + 1, close - open - 1);
-        std::transform(reason.begin(), reason.end(), reason.begin(), ascii_lower);
-      }
-      return std::string(kPrefix) + "cannot listen on " + options_.listen + ": " + reason;
-    }
-    std::string detail;  // the last logged line that says more than `text`
-    for (auto it = log.rbegin(); it != log.rend(); ++it) {
-      if (*it != text) {
-        detail = *it;
-        break;
-      }
-    }
-    if (text.find("access control list") != std::string::npos) {
-      return std::string(kPrefix) + "invalid access_control_list \"" +
-             options_.access_control_list + "\": " + (detail.empty() ? text : detail) +
-             " (expected comma-separated [+|-]IPv4[/bits], e.g. \"-0.0.0.0/0,+127.0.0.1\")";
-    }
-    std::string reason =
-        text.empty() ? detail : (detail.empty() ? text : text + " (" + detail + ")");
-    if (reason.empty()) reason = "civetweb could not start";
-    const bool ports = text.find("port") != std::string::npos;
-    return std::string(kPrefix) + (ports ? "cannot listen on " : "cannot start on ") +
-           options_.listen + ": " + reason;
+    // A long-idle connection keeps only a small buffer.
+    if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
+    lowest().expires_after(opts().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(1024),
+                            [self = self()](const boost::system::error_code& ec, std::size_t n) {
+                              if (ec) {
+                                if (ec == beast::error::timeout && !self->evicted) {
+                                  self->server_.count(Reject::kIdleTimeout);
+                                }
+                                self->close_now();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->start_header_timer();
+                              self->read_header();
+                            });
   }
 
-  static int on_log(const mg_connection* conn, const char* message) {
-    if (conn == nullptr || message == nullptr) return 1;
-    auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
-    if (self == nullptr) return 1;
-    try {
-      std::lock_guard log_lock(self->log_mu_);
-      if (self->start_log_.size() < 16) self->start_log_.emplace_back(message);
-    } catch (...) {
-      // Logging must never throw into civetweb.
-    }
-    return 1;  // civetweb prints nothing itself
+  // The header must be complete within header_timeout of its first byte. A timer of our own
+  // rather than the stream's deadline, which would close the socket before a 408 can be sent.
+  void start_header_timer() {
+    lowest().expires_never();
+    header_timed_out_ = false;
+    header_timer_.expires_after(opts().header_timeout);
+    header_timer_.async_wait([self = self()](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: the header arrived
+      self->header_timed_out_ = true;
+      boost::system::error_code ignored;
+      self->lowest().socket().cancel(ignored);
+    });
   }
 
-  static int on_request(mg_connection* conn, void* cbdata) {
-    auto* self = static_cast<Impl*>(cbdata);
-    bool sent = false;
-    std::optional<metrics::HttpServerMetrics::Scope> scope;
-    std::shared_ptr<const Route> route;  // keeps the route label alive until finish()
-    if (self->http_metrics_) {
-      const mg_request_info* ri = mg_get_request_info(conn);
-      scope.emplace(self->http_metrics_->start(
-          ri != nullptr && ri->request_method != nullptr ? ri->request_method : "", "unmatched"));
+  // Feeds buffered bytes to a new parser until the header is complete.
+  void read_header() {
+    if (!parser_) {
+      method_ = {};
+      route_.reset();
+      parser_.emplace();
+      parser_->header_limit(
+          static_cast<std::uint32_t>(std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
+      parser_->body_limit(opts().max_request_body_bytes);
     }
-    try {
-      const int status = self->dispatch(conn, sent, route);
-      if (scope) {
-        if (route) scope->set_route(route->path);
-        scope->finish(status);
+    for (;;) {
+      if (has_obsolete_fold()) {
+        fail(400, "obsolete line folding is not allowed (RFC 9112 5.2)", Reject::kBadRequest);
+        return;
       }
-      return status;
-    } catch (...) {
-      if (!sent) {
-        try {
-          mg_disable_connection_keep_alive(conn);
-          const mg_request_info* ri = mg_get_request_info(conn);
-          const bool head = ri != nullptr && ri->request_method != nullptr &&
-                            std::string_view(ri->request_method) == "HEAD";
-          Response r = text_response(500, "500 Internal Server Error\n");
-          self->send_response(conn, nullptr, r, head);
-        } catch (...) {
+      boost::system::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        on_parse_error(ec);
+        return;
+      }
+      if (parser_->is_header_done()) {
+        header_timer_.cancel();
+        on_header();
+        return;
+      }
+      if (used == 0) break;
+    }
+    if (buffer_.size() >= opts().max_header_bytes) {
+      fail(431,
+           "the request header is larger than the limit of " +
+               std::to_string(opts().max_header_bytes) + " bytes",
+           Reject::kHeaderTooLarge);
+      return;
+    }
+    stream_.async_read_some(
+        buffer_.prepare(2048), [self = self()](const boost::system::error_code& ec, std::size_t n) {
+          if (ec) {
+            if (self->header_timed_out_ && !self->evicted) {
+              self->fail(408,
+                         "the request header did not arrive within " +
+                             std::to_string(self->opts().header_timeout.count()) + " ms",
+                         Reject::kHeaderTimeout);
+              return;
+            }
+            self->close_now();
+            return;
+          }
+          self->buffer_.commit(n);
+          self->read_header();
+        });
+  }
+
+  // Whether the header block at the start of the buffer has a line starting with a space or
+  // tab (obs-fold, or whitespace before the first header field). Beast accepts obs-fold; HTTP
+  // says a server must refuse it or replace it, and refusing is what keeps every header
+  // visible: a folded line must not hide a later header from the application.
+  bool has_obsolete_fold() const noexcept {
+    const auto data = buffer_.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    const std::size_t end = bytes.find("\r\n\r\n");
+    const std::string_view head =
+        bytes.substr(0, end == std::string_view::npos ? bytes.size() : end + 2);
+    for (std::size_t i = head.find('\n'); i != std::string_view::npos && i + 1 < head.size();
+         i = head.find('\n', i + 1)) {
+      const char next = head[i + 1];
+      if (next == ' ' || next == '\t') {
+        // Blank lines before the request line are allowed; a fold needs a line before it.
+        return i > 1 || head.substr(0, i + 1).find_first_not_of("\r\n") != std::string_view::npos;
+      }
+    }
+    return false;
+  }
+
+  void on_parse_error(const boost::system::error_code& ec) {
+    if (ec == http::error::header_limit) {
+      fail(431,
+           "the request header is larger than the limit of " +
+               std::to_string(opts().max_header_bytes) + " bytes",
+           Reject::kHeaderTooLarge);
+    } else if (ec == http::error::body_limit) {
+      fail(413, body_limit_text(), Reject::kBodyTooLarge);
+    } else {
+      fail(400, "malformed request: " + ec.message(), Reject::kBadRequest);
+    }
+  }
+
+  std::string body_limit_text() const {
+    return "the request body is larger than the limit of " +
+           std::to_string(opts().max_request_body_bytes) + " bytes";
+  }
+
+  void on_header() {
+    auto& msg = parser_->get();
+    const unsigned version = msg.version();
+    if (version != 10 && version != 11) {
+      fail(505, "only HTTP/1.0 and HTTP/1.1 are supported", Reject::kBadRequest);
+      return;
+    }
+    // Header views for the handler and checks on the fields.
+    headers_.clear();
+    std::size_t hosts = 0;
+    for (const auto& field : msg) {
+      headers_.push_back(Header{sv(field.name_string()), sv(field.value())});
+      if (field.name() == http::field::host) ++hosts;
+    }
+    if (headers_.size() > opts().max_header_count) {
+      fail(
+          431,
+          "the request has more than " + std::to_string(opts().max_header_count) + " header fields",
+          Reject::kHeaderTooLarge);
+      return;
+    }
+    if (hosts > 1 || (version == 11 && hosts == 0)) {
+      fail(400, "an HTTP/1.1 request needs exactly one Host header", Reject::kBadRequest);
+      return;
+    }
+    if (msg.count(http::field::transfer_encoding) != 0 && !parser_->chunked()) {
+      fail(400, "a request's Transfer-Encoding must end with chunked", Reject::kBadRequest);
+      return;
+    }
+    method_ = sv(msg.method_string());
+    head_ = method_ == "HEAD";
+    keep_alive_ = msg.keep_alive();
+
+    // The target: origin-form "/path?query", absolute-form "http://host/path?query", or "*".
+    std::string_view target = sv(msg.target());
+    if (target == "*") {
+      if (method_ != "OPTIONS") {
+        fail(400, "the target \"*\" is only valid with OPTIONS", Reject::kBadRequest);
+        return;
+      }
+      Response r;
+      r.status = 204;
+      r.headers.emplace_back("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+      respond_early(std::move(r));
+      return;
+    }
+    if (const std::size_t scheme = target.find("://");
+        scheme != std::string_view::npos && target.front() != '/') {
+      const std::string_view name = target.substr(0, scheme);
+      if (!iequals(name, "http") && !iequals(name, "https")) {
+        fail(400, "the request target must be a path or an http(s) URL", Reject::kBadRequest);
+        return;
+      }
+      const std::size_t slash = target.find('/', scheme + 3);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+    if (target.empty() || target.front() != '/') {
+      fail(400, "the request target must start with '/'", Reject::kBadRequest);
+      return;
+    }
+    const std::size_t q = target.find('?');
+    const std::string_view raw_path = target.substr(0, q);
+    query_ = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    if (const std::size_t hash = query_.find('#'); hash != std::string_view::npos) {
+      query_ = query_.substr(0, hash);
+    }
+    std::optional<std::string> path = percent_decode(raw_path, false, true);
+    if (!path) {
+      fail(400, "the request path has a malformed %-escape or an encoded NUL", Reject::kBadRequest);
+      return;
+    }
+    path_ = std::move(*path);
+
+    // Authentication: "Authorization: Bearer <token>".
+    authenticated_ = false;
+    if (!opts().admin_token.empty()) {
+      if (auto auth = msg.find(http::field::authorization); auth != msg.end()) {
+        const std::string_view value = sv(auth->value());
+        constexpr std::string_view kBearer = "bearer ";
+        if (value.size() > kBearer.size() && iequals(value.substr(0, kBearer.size()), kBearer)) {
+          std::string_view token = value.substr(kBearer.size());
+          while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+            token.remove_prefix(1);
+          }
+          authenticated_ = secure_equals(token, opts().admin_token);
         }
       }
-      return 500;
     }
-  }
 
-  std::shared_ptr<const Route> find_route(std::string_view path) const {
-    std::shared_lock lock(routes_mu_);
-    if (auto it = exact_.find(path); it != exact_.end()) return it->second;
-    const Route* best = nullptr;
-    std::shared_ptr<const Route> best_ptr;
-    for (const auto& [prefix, route] : prefix_) {
-      if (path.substr(0, prefix.size()) != prefix) continue;
-      if (best == nullptr || prefix.size() > best->path.size()) {
-        best = route.get();
-        best_ptr = route;
+    // Routing and checks that answer before the body is read.
+    route_ = server_.router().find(path_);
+    if (!route_) {
+      if (path_ == "/" && (method_ == "GET" || head_)) {
+        index_ = true;
+      } else {
+        respond_early(text_response(404, "404 Not Found\n"));
+        return;
+      }
+    } else {
+      index_ = false;
+      if (!route_->accepts(method_)) {
+        Response r = text_response(405, "405 Method Not Allowed\n");
+        r.headers.emplace_back("Allow", route_->allow_header());
+        respond_early(std::move(r));
+        return;
+      }
+      if (needs_token(*route_) && !authenticated_) {
+        server_.count(Reject::kUnauthorized);
+        if (opts().admin_token.empty()) {
+          respond_early(text_response(
+              403,
+              "403 Forbidden: this endpoint needs the admin token, and the server has none "
+              "configured\n"));
+        } else {
+          Response r = text_response(401,
+                                     "401 Unauthorized: send Authorization: Bearer <admin "
+                                     "token>\n");
+          r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil admin\"");
+          respond_early(std::move(r));
+        }
+        return;
       }
     }
-    return best_ptr;
-  }
-
-  Response index_page() const {
-    std::vector<std::shared_ptr<const Route>> routes;
-    {
-      std::shared_lock lock(routes_mu_);
-      for (const auto& [p, r] : exact_) routes.push_back(r);
-      for (const auto& [p, r] : prefix_) routes.push_back(r);
+    if (auto length = parser_->content_length();
+        length && *length > opts().max_request_body_bytes) {
+      fail(413, body_limit_text(), Reject::kBodyTooLarge);
+      return;
     }
-    std::sort(routes.begin(), routes.end(),
-              [](const auto& a, const auto& b) { return a->path < b->path; });
-    Response r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body =
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>vigil admin</title></head>\n"
-        "<body><h1>vigil admin</h1>\n<ul>\n";
-    for (const auto& route : routes) {
-      r.body += "<li>";
-      const bool linkable = !route->prefix && route->accepts("GET");
-      if (linkable) {
-        r.body += "<a href=\"";
-        html_escape(route->path, r.body);
-        r.body += "\">";
-      }
-      r.body += "<code>";
-      html_escape(route->path, r.body);
-      if (route->prefix) r.body += "*";
-      r.body += "</code>";
-      if (linkable) r.body += "</a>";
-      if (!route->methods.empty()) {
-        r.body += " (";
-        html_escape(route->allow_header(), r.body);
-        r.body += ")";
-      }
-      if (!route->description.empty()) {
-        r.body += " &mdash; ";
-        html_escape(route->description, r.body);
-      }
-      r.body += "</li>\n";
-    }
-    r.body += "</ul>\n</body></html>\n";
-    return r;
-  }
-
-  int dispatch(mg_connection* conn, bool& sent, std::shared_ptr<const Route>& matched) {
-    const mg_request_info* ri = mg_get_request_info(conn);
-    if (ri == nullptr) return 0;
-
-    std::array<Header, MG_MAX_HEADERS> headers;
-    const std::size_t num_headers =
-        static_cast<std::size_t>(std::clamp(ri->num_headers, 0, MG_MAX_HEADERS));
-    for (std::size_t i = 0; i < num_headers; ++i) {
-      const mg_header& h = ri->http_headers[i];
-      headers[i] = Header{h.name != nullptr ? h.name : "", h.value != nullptr ? h.value : ""};
-    }
-
-    Request req;
-    req.method = ri->request_method != nullptr ? ri->request_method : "";
-    req.path = ri->local_uri != nullptr ? ri->local_uri : "";
-    req.query = ri->query_string != nullptr ? ri->query_string : "";
-    req.remote_address = ri->remote_addr;
-    req.headers = std::span<const Header>(headers.data(), num_headers);
-    const bool head = req.method == "HEAD";
-
-    const long long content_length = ri->content_length;
-    bool chunked = false;
-    if (auto te = req.header("Transfer-Encoding")) {
-      std::string lowered(*te);
-      std::transform(lowered.begin(), lowered.end(), lowered.begin(), ascii_lower);
-      chunked = lowered.find("chunked") != std::string::npos;
-    }
-    const bool has_body = content_length > 0 || (content_length < 0 && chunked);
-
-    const std::optional<std::string_view> expect = req.header("Expect");
-    // Answers before (all of) the body is read: 404, 405, 413, 417.
-    auto reply = [&](Response r) {
-      sent = true;
-      if (has_body) {
-        // A body left unread would be taken for the next request on this connection.
-        mg_disable_connection_keep_alive(conn);
-      }
-      send_response(conn, &req, r, head);
-      // Closing a socket with unread input makes the kernel send a reset, which can destroy the
-      // response before the client reads it. So read and discard what the client is still
-      // sending, within bounds. A client waiting for "100 Continue" sends nothing: skip.
-      if (has_body && !expect) drain_body(conn);
-      return r.status;
-    };
-
-    std::shared_ptr<const Route> route = find_route(req.path);
-    matched = route;
-    if (route == nullptr) {
-      if (req.path == "/" && (req.method == "GET" || head)) return reply(index_page());
-      return reply(text_response(404, "404 Not Found\n"));
-    }
-    if (!route->accepts(req.method)) {
-      Response r = text_response(405, "405 Method Not Allowed\n");
-      r.headers.emplace_back("Allow", route->allow_header());
-      return reply(std::move(r));
-    }
-
-    std::string body;
-    const std::size_t limit = options_.max_request_body_bytes;
+    const bool has_body = !parser_->is_done();
     if (has_body) {
-      // civetweb sends "100 Continue" only for its own PUT handling, and once anything is written
-      // its response-header API refuses to start the final response; so no interim response is
-      // sent and a client that waits for one (curl with bodies over 1 KiB) sends the body after
-      // its own timeout (1 s for curl). An expectation other than 100-continue gets 417.
-      if (expect && !iequals(*expect, "100-continue")) {
-        return reply(text_response(417, "417 Expectation Failed\n"));
-      }
-    }
-    if (content_length > 0) {
-      if (static_cast<unsigned long long>(content_length) > limit) {
-        return reply(text_response(
-            413, "413 Payload Too Large: the limit is " + std::to_string(limit) + " bytes\n"));
-      }
-      if (!read_exact(conn, body, static_cast<std::size_t>(content_length))) {
-        mg_disable_connection_keep_alive(conn);
-        return 400;  // the client went away mid-body; nobody to answer
-      }
-    } else if (content_length < 0 && chunked) {
-      std::array<char, 8192> buf;
-      for (;;) {
-        const int n = mg_read(conn, buf.data(), buf.size());
-        if (n < 0) {
-          mg_disable_connection_keep_alive(conn);
-          return 400;
+      if (auto expect = msg.find(http::field::expect); expect != msg.end()) {
+        if (!iequals(sv(expect->value()), "100-continue")) {
+          fail(417, "only the expectation 100-continue is supported", Reject::kBadRequest);
+          return;
         }
-        if (n == 0) break;
-        if (body.size() + static_cast<std::size_t>(n) > limit) {
-          return reply(text_response(
-              413, "413 Payload Too Large: the limit is " + std::to_string(limit) + " bytes\n"));
+        if (buffer_.size() == 0) {
+          send_continue();
+          return;
         }
-        body.append(buf.data(), static_cast<std::size_t>(n));
       }
+      read_body();
+      return;
     }
-    req.body = body;
+    dispatch();
+  }
 
-    Response response;
+  bool needs_token(const detail::Route& route) const noexcept {
+    switch (route.access) {
+      case Access::kPublic:
+        return false;
+      case Access::kAdminToken:
+        return true;
+      case Access::kDefault:
+        break;
+    }
+    if (method_ != "GET" && !head_ && method_ != "OPTIONS") return true;
+    if (!server_.exposed() || !opts().protect_when_exposed) return false;
+    const std::string_view p = path_;
+    return p.rfind("/debug/", 0) == 0 || p.rfind("/api/", 0) == 0 || p == "/debug" || p == "/api";
+  }
+
+  void send_continue() {
+    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    lowest().expires_after(opts().request_timeout);
+    http::async_write(stream_, *cont,
+                      [self = self(), cont](const boost::system::error_code& ec, std::size_t) {
+                        if (ec) {
+                          self->close_now();
+                          return;
+                        }
+                        self->read_body();
+                      });
+  }
+
+  void read_body() {
+    lowest().expires_after(opts().request_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = self()](const boost::system::error_code& ec, std::size_t) {
+          if (ec) {
+            if (self->evicted) return self->close_now();
+            if (ec == beast::error::timeout) {
+              self->fail(408,
+                         "the request body did not arrive within " +
+                             std::to_string(self->opts().request_timeout.count()) + " ms",
+                         Reject::kRequestTimeout);
+            } else if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+                       ec == asio::error::eof || ec == asio::error::connection_reset) {
+              self->close_now();  // the client went away mid-body
+            } else {
+              self->on_parse_error(ec);
+            }
+            return;
+          }
+          self->dispatch();
+        });
+  }
+
+  // Hands the request to the handler pool.
+  void dispatch() {
+    server_.touch(this, false);
+    if (!server_.take_queue_slot()) {
+      server_.count(Reject::kQueueFull);
+      Response r = text_response(503, "503 Service Unavailable: too many requests queued\n");
+      r.headers.emplace_back("Retry-After", "1");
+      write(build_response(opts(), nullptr, std::move(r), head_, false));
+      return;
+    }
+    asio::post(server_.pool(), [self = self()]() mutable {
+      std::shared_ptr<HttpResponse> res = self->run_handler();
+      self->server_.release_queue_slot();
+      auto* raw = self.get();
+      asio::post(raw->stream_.get_executor(),
+                 [self = std::move(self), res = std::move(res)]() mutable {
+                   self->write(std::move(res));
+                 });
+    });
+  }
+
+  // On a handler thread: calls the handler and builds the response.
+  std::shared_ptr<HttpResponse> run_handler() noexcept {
     try {
-      response = route->handler(req);
-    } catch (...) {
-      response = text_response(500, "500 Internal Server Error: the handler failed\n");
-    }
-    sent = true;
-    send_response(conn, &req, response, head);
-    return response.status;
-  }
-
-  // Sends `r` (gzipped when `req` accepts it). `req` may be null (no negotiation).
-  void send_response(mg_connection* conn, const Request* req, Response& r, bool head) const {
-    if (r.status < 100 || r.status > 999) r = text_response(500, "500 Internal Server Error\n");
-    const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
-
-    std::string_view body = r.body;
-    std::string compressed;
-    bool gzipped = false;
-    bool varies = false;
-    if (options_.enable_gzip && !bodyless && body.size() >= options_.gzip_min_bytes &&
-        !has_header(r, "Content-Encoding")) {
-      varies = true;
-      const std::optional<std::string_view> accept =
-          req != nullptr ? req->header("Accept-Encoding") : std::nullopt;
-      if (accept && detail::accepts_gzip(*accept)) {
-        if (std::optional<std::string> z = detail::gzip_compress(body)) {
-          compressed = std::move(*z);
-          body = compressed;
-          gzipped = true;
+      Request req;
+      req.method = method_;
+      req.path = path_;
+      req.query = query_;
+      req.body = parser_->get().body();
+      req.remote_address = address_;
+      req.headers = std::span<const Header>(headers_.data(), headers_.size());
+      req.authenticated = authenticated_;
+      req.exposed = server_.exposed();
+      std::optional<metrics::HttpServerMetrics::Scope> scope;
+      if (auto* m = server_.http_metrics()) {
+        scope.emplace(m->start(method_, index_ || !route_ ? std::string_view("unmatched")
+                                                          : std::string_view(route_->path)));
+      }
+      Response response;
+      if (index_) {
+        response = server_.router().index_page();
+      } else {
+        try {
+          response = route_->handler(req);
+        } catch (...) {
+          response = text_response(500, "500 Internal Server Error: the handler failed\n");
         }
       }
+      if (scope) scope->finish(response.status);
+      server_.count_request();
+      return build_response(opts(), &req, std::move(response), head_, keep_alive_);
+    } catch (...) {
+      keep_alive_ = false;
+      try {
+        return build_response(opts(), nullptr, text_response(500, "500 Internal Server Error\n"),
+                              head_, false);
+      } catch (...) {
+        return nullptr;
+      }
     }
-
-    auto add = [conn](std::string_view name, std::string_view value) {
-      const std::string n(name);
-      mg_response_header_add(conn, n.c_str(), value.data(), static_cast<int>(value.size()));
-    };
-    mg_response_header_start(conn, r.status);
-    if (!bodyless) {
-      add("Content-Type", r.content_type);
-      add("Content-Length", std::to_string(body.size()));
-    }
-    add("X-Content-Type-Options", "nosniff");
-    add("Date", http_date_now());  // so civetweb does not call gmtime() (see http_date_now)
-    if (gzipped) add("Content-Encoding", "gzip");
-    if (varies) add("Vary", "Accept-Encoding");
-    for (const auto& [name, value] : r.headers) {
-      if (!is_header_name(name) || !is_header_value(value) || is_reserved_header(name)) continue;
-      add(name, value);
-    }
-    mg_response_header_send(conn);
-    if (!head && !bodyless) write_all(conn, body);
   }
 
-  const ServerOptions options_;
-  std::optional<metrics::HttpServerMetrics> http_metrics_;  // set when options_.self_metrics
-  ListenAddress address_;
-  std::string acl_;  // options_.access_control_list, checked and without blanks
+  // Counts a request answered without its handler in the server's request metrics.
+  void record_unhandled(int status) noexcept {
+    if (auto* m = server_.http_metrics()) {
+      m->start(method_, route_ ? std::string_view(route_->path) : std::string_view("unmatched"))
+          .finish(status);
+    }
+  }
 
-  mutable std::shared_mutex routes_mu_;
-  std::map<std::string, std::shared_ptr<const Route>, std::less<>> exact_;
-  std::map<std::string, std::shared_ptr<const Route>, std::less<>> prefix_;
+  // Answers before the body is read. A request without a body (or whose body is already
+  // buffered) keeps the connection; otherwise it is closed after the response.
+  void respond_early(Response r) {
+    record_unhandled(r.status);
+    const bool body_pending = !parser_->is_done();
+    if (body_pending) keep_alive_ = false;
+    server_.touch(this, false);
+    write(build_response(opts(), nullptr, std::move(r), head_, keep_alive_ && !body_pending));
+  }
 
-  std::mutex lifecycle_mu_;  // serializes start() and stop()
-  mg_context* ctx_ = nullptr;
-  int listen_fd_ = -1;  // civetweb's listening socket, to wake it in stop(); -1 if unknown
-  std::atomic<bool> running_{false};
-  std::atomic<uint16_t> port_{0};
+  // Answers a malformed or refused request and closes the connection afterwards.
+  void fail(int status, std::string why, Reject reason) {
+    header_timer_.cancel();
+    server_.count(reason);
+    if (!method_.empty()) record_unhandled(status);
+    keep_alive_ = false;
+    head_ = false;
+    server_.touch(this, false);
+    std::string body = std::to_string(status) + " " +
+                       std::string(sv(http::obsolete_reason(static_cast<http::status>(status)))) +
+                       ": " + why + "\n";
+    write(build_response(opts(), nullptr, text_response(status, std::move(body)), false, false));
+  }
 
-  std::mutex log_mu_;
-  std::vector<std::string> start_log_;  // civetweb's log lines, kept to explain a failed start
+  void write(std::shared_ptr<HttpResponse> res) {
+    if (!res) return close_now();
+    response_ = std::move(res);
+    lowest().expires_after(opts().request_timeout);
+    http::async_write(
+        stream_, *response_,
+        [self = self()](const boost::system::error_code& ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(const boost::system::error_code& ec) {
+    const bool keep = response_ && response_->keep_alive();
+    response_.reset();
+    if (ec) {
+      if (ec == beast::error::timeout && !evicted) server_.count(Reject::kRequestTimeout);
+      close_now();
+      return;
+    }
+    if (keep && parser_ && parser_->is_done() && !evicted) {
+      parser_.reset();
+      route_.reset();
+      wait_request();
+      return;
+    }
+    linger_close();
+  }
+
+  // After a final response with "Connection: close": stop sending, then read and discard what
+  // the client still sends (at most 1 MiB and 1 s) so that closing does not reset the
+  // connection before the client has read the response.
+  void linger_close() {
+    parser_.reset();
+    route_.reset();
+    server_.touch(this, true);  // may be closed at once to admit a new client
+    if constexpr (kTls) {
+      lowest().expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown(
+          [self = self()](const boost::system::error_code&) { self->close_now(); });
+    } else {
+      boost::system::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest().expires_after(std::chrono::seconds(1));
+      buffer_.clear();
+      drain(0);
+    }
+  }
+
+  void drain(std::size_t total) {
+    if (total > (std::size_t{1} << 20)) return close_now();
+    buffer_.clear();
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = self(), total](const boost::system::error_code& ec, std::size_t n) {
+          if (ec) return self->close_now();
+          self->drain(total + n);
+        });
+  }
+
+  Stream stream_;
+  asio::steady_timer header_timer_;
+  bool header_timed_out_ = false;
+  beast::flat_buffer buffer_{64 * 1024 * 1024};  // max size; grows from empty as needed
+  std::optional<Parser> parser_;
+  std::shared_ptr<HttpResponse> response_;
+  std::vector<Header> headers_;
+  std::string path_;
+  std::string_view method_;
+  std::string_view query_;
+  std::shared_ptr<const detail::Route> route_;
+  bool index_ = false;
+  bool head_ = false;
+  bool keep_alive_ = false;
+  bool authenticated_ = false;
 };
+
+// ---------------------------------------------------------------------------------------------
+
+Server::Impl::Impl(ServerOptions options) : options_(std::move(options)) {
+  if (options_.threads < 1 || options_.threads > 256) {
+    throw Error(std::string(kPrefix) + "threads must be from 1 to 256, got " +
+                std::to_string(options_.threads));
+  }
+  auto positive = [](std::chrono::milliseconds ms, const char* name) {
+    if (ms.count() <= 0) {
+      throw Error(std::string(kPrefix) + name + " must be positive, got " +
+                  std::to_string(ms.count()) + " ms");
+    }
+  };
+  positive(options_.request_timeout, "request_timeout");
+  positive(options_.header_timeout, "header_timeout");
+  positive(options_.idle_timeout, "idle_timeout");
+  if (options_.max_connections < 1) {
+    throw Error(std::string(kPrefix) + "max_connections must be at least 1");
+  }
+  if (options_.max_header_bytes < 256) {
+    throw Error(std::string(kPrefix) + "max_header_bytes must be at least 256, got " +
+                std::to_string(options_.max_header_bytes));
+  }
+  if (options_.max_header_count < 1) {
+    throw Error(std::string(kPrefix) + "max_header_count must be at least 1");
+  }
+  if (options_.max_queued_requests < 1) {
+    throw Error(std::string(kPrefix) + "max_queued_requests must be at least 1");
+  }
+  address_ = detail::parse_listen(options_.listen);
+  acl_ = detail::AccessControlList(options_.access_control_list);
+
+  if (!options_.tls_certificate.empty()) {
+    auto tls_error = [&](const std::string& what, const boost::system::error_code& ec) {
+      return Error(std::string(kPrefix) + what + ": " + ec.message());
+    };
+    tls_.emplace(ssl::context::tls_server);
+    boost::system::error_code ec;
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                          ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                          ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                      ec);
+    tls_->use_certificate_chain_file(options_.tls_certificate, ec);
+    if (ec) {
+      throw tls_error("cannot load tls_certificate \"" + options_.tls_certificate + "\"", ec);
+    }
+    const std::string& key =
+        options_.tls_private_key.empty() ? options_.tls_certificate : options_.tls_private_key;
+    tls_->use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) throw tls_error("cannot load the TLS private key from \"" + key + "\"", ec);
+    if (SSL_CTX_check_private_key(tls_->native_handle()) != 1) {
+      throw Error(std::string(kPrefix) + "the TLS private key in \"" + key +
+                  "\" does not match the certificate in \"" + options_.tls_certificate + "\"");
+    }
+    if (!options_.tls_client_ca.empty()) {
+      tls_->load_verify_file(options_.tls_client_ca, ec);
+      if (ec) {
+        throw tls_error("cannot load tls_client_ca \"" + options_.tls_client_ca + "\"", ec);
+      }
+      tls_->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    }
+  } else if (!options_.tls_private_key.empty() || !options_.tls_client_ca.empty()) {
+    throw Error(std::string(kPrefix) +
+                "tls_private_key and tls_client_ca need tls_certificate to be set");
+  }
+
+  if (options_.self_metrics != nullptr) {
+    metrics::Registry& reg = *options_.self_metrics;
+    http_metrics_.emplace(reg, metrics::HttpServerMetricsOptions{.prefix = "vigil_admin_http"});
+    auto& rejected = reg.counter("vigil_admin_http_rejected",
+                                 "Requests and connections the admin server refused or closed, "
+                                 "by reason",
+                                 {"reason"});
+    for (std::size_t i = 0; i < kRejectNames.size(); ++i) {
+      reject_counters_[i].emplace(rejected.labels(kRejectNames[i]));
+    }
+    accepted_counter_.emplace(reg.counter("vigil_admin_http_connections_accepted",
+                                          "Connections the admin server accepted")
+                                  .get());
+    open_gauge_.emplace(
+        reg.gauge("vigil_admin_http_connections", "Open connections to the admin server").get());
+  }
+}
+
+void Server::Impl::start() {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  if (io_) throw Error(std::string(kPrefix) + "start() called while already running on " + url());
+
+  // Each connection takes a descriptor: make room for max_connections (plus a margin for the
+  // rest of the process) or use fewer connections.
+  max_connections_ = options_.max_connections;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    const rlim_t want = static_cast<rlim_t>(options_.max_connections) + 256;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
+      rlimit raised = lim;
+      raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min(want, lim.rlim_max);
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+      if (lim.rlim_cur < want) {
+        max_connections_ = lim.rlim_cur > 512 ? static_cast<std::size_t>(lim.rlim_cur) - 256
+                                              : static_cast<std::size_t>(lim.rlim_cur) / 2;
+        if (max_connections_ == 0) max_connections_ = 1;
+      }
+    }
+  }
+
+  auto io = std::make_unique<asio::io_context>(1);
+  auto acceptor = std::make_unique<tcp::acceptor>(*io);
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(address_.host, ec);
+  if (ec)
+    throw Error(std::string(kPrefix) + "cannot listen on " + options_.listen + ": " + ec.message());
+  const tcp::endpoint endpoint(addr, address_.port);
+  auto fail = [&](const char* step) {
+    std::string reason = ec.message();
+    std::transform(reason.begin(), reason.end(), reason.begin(), ascii_lower);
+    return Error(std::string(kPrefix) + "cannot listen on " + options_.listen + ": " + reason +
+                 (std::string_view(step) == "bind" ? "" : std::string(" (") + step + ")"));
+  };
+  acceptor->open(endpoint.protocol(), ec);
+  if (ec) throw fail("socket");
+  acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (address_.ipv6) acceptor->set_option(asio::ip::v6_only(true), ec);
+  acceptor->bind(endpoint, ec);
+  if (ec) throw fail("bind");
+  acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw fail("listen");
+  const uint16_t bound = acceptor->local_endpoint(ec).port();
+  if (ec) throw fail("getsockname");
+
+  io_ = std::move(io);
+  acceptor_ = std::move(acceptor);
+  accept_retry_ = std::make_unique<asio::steady_timer>(*io_);
+  work_.emplace(io_->get_executor());
+  pool_ = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options_.threads));
+  stopping_.store(false, std::memory_order_release);
+  do_accept();
+  io_thread_ = std::thread([io = io_.get()] {
+    for (;;) {
+      try {
+        io->run();
+        return;
+      } catch (...) {
+        // A handler must not throw; if one does, keep serving the other connections.
+      }
+    }
+  });
+  port_.store(bound, std::memory_order_release);
+  running_.store(true, std::memory_order_release);
+}
+
+void Server::Impl::stop() noexcept {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  if (!io_) return;
+  running_.store(false, std::memory_order_release);
+  stopping_.store(true, std::memory_order_release);
+  // On the I/O thread: stop accepting and close every connection; their pending operations
+  // end with operation_aborted.
+  std::promise<void> closed;
+  asio::post(*io_, [this, &closed] {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+    accept_retry_->cancel();
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+      std::lock_guard lock(conns_mu_);
+      for (auto& w : conns_) {
+        if (auto c = w.lock()) open.push_back(std::move(c));
+      }
+    }
+    for (auto& c : open) {
+      c->evicted = true;
+      c->close_now();
+    }
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  pool_->join();  // running handlers finish; their responses go to closed sockets
+  work_.reset();
+  io_->stop();
+  if (io_thread_.joinable()) io_thread_.join();
+  // Destroying the context destroys pending handlers and, with them, the sessions.
+  acceptor_.reset();
+  accept_retry_.reset();
+  io_.reset();
+  pool_.reset();
+  port_.store(0, std::memory_order_release);
+}
+
+void Server::Impl::do_accept() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void Server::Impl::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
+  if (stopping_.load(std::memory_order_acquire) || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    // Out of descriptors (EMFILE/ENFILE) or a transient error: try again shortly rather than
+    // spinning on a listening socket that stays readable.
+    accept_retry_->expires_after(std::chrono::milliseconds(50));
+    accept_retry_->async_wait([this](const boost::system::error_code& wait_ec) {
+      if (!wait_ec && !stopping_.load(std::memory_order_acquire)) do_accept();
+    });
+    return;
+  }
+  do_accept();
+
+  boost::system::error_code ignored;
+  const tcp::endpoint remote = socket.remote_endpoint(ignored);
+  std::string address = remote.address().to_string();
+  if (!acl_.allows(address)) {
+    count(Reject::kDenied);
+    socket.close(ignored);
+    return;
+  }
+  if (!admit(address)) {
+    count(Reject::kRefused);
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 52\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\n"
+        "Connection: close\r\n\r\n503 Service Unavailable: too many open connections\n\n";
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    asio::async_write(*s, asio::buffer(kBusy.data(), kBusy.size()),
+                      [s](const boost::system::error_code&, std::size_t) {
+                        boost::system::error_code e;
+                        s->shutdown(tcp::socket::shutdown_both, e);
+                        s->close(e);
+                      });
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ignored);
+  accepted_.fetch_add(1, std::memory_order_relaxed);
+  if (accepted_counter_) accepted_counter_->inc();
+  if (tls_) {
+    auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+        *this, std::move(address), std::move(socket), *tls_);
+    register_connection(session);
+    session->start();
+  } else {
+    auto session =
+        std::make_shared<Session<beast::tcp_stream>>(*this, std::move(address), std::move(socket));
+    register_connection(session);
+    session->start();
+  }
+}
+
+bool Server::Impl::admit(const std::string& address) {
+  std::shared_ptr<Connection> victim;
+  {
+    std::lock_guard lock(conns_mu_);
+    const std::size_t from_client = [&]() -> std::size_t {
+      auto it = per_client_.find(address);
+      return it == per_client_.end() ? 0 : it->second;
+    }();
+    const bool client_full = options_.max_connections_per_client != 0 &&
+                             from_client >= options_.max_connections_per_client;
+    const bool server_full = open_.load(std::memory_order_relaxed) >= max_connections_;
+    if (!client_full && !server_full) return true;
+    // The oldest evictable connection (of this client when the client is at its limit).
+    std::chrono::steady_clock::time_point oldest = std::chrono::steady_clock::time_point::max();
+    for (auto& w : conns_) {
+      auto c = w.lock();
+      if (!c || !c->evictable || c->evicted) continue;
+      if (client_full && c->address() != address) continue;
+      if (c->evictable_since < oldest) {
+        oldest = c->evictable_since;
+        victim = std::move(c);
+      }
+    }
+    if (!victim) return false;
+    victim->evicted = true;
+  }
+  count(Reject::kEvicted);
+  victim->close_now();
+  return true;
+}
+
+void Server::Impl::register_connection(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(conns_mu_);
+  conns_.push_front(c);
+  c->registry_it = conns_.begin();
+  ++per_client_[c->address()];
+  open_.fetch_add(1, std::memory_order_relaxed);
+  if (open_gauge_) open_gauge_->inc();
+}
+
+void Server::Impl::unregister_connection(Connection* c) noexcept {
+  std::lock_guard lock(conns_mu_);
+  conns_.erase(c->registry_it);
+  if (auto it = per_client_.find(c->address()); it != per_client_.end()) {
+    if (--it->second == 0) per_client_.erase(it);
+  }
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  if (open_gauge_) open_gauge_->dec();
+}
+
+void Server::Impl::touch(Connection* c, bool evictable) noexcept {
+  std::lock_guard lock(conns_mu_);
+  if (evictable && !c->evictable) c->evictable_since = std::chrono::steady_clock::now();
+  c->evictable = evictable;
+}
+
+ServerStats Server::Impl::stats() const noexcept {
+  auto get = [this](Reject r) {
+    return rejects_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  };
+  ServerStats s;
+  s.connections_accepted = accepted_.load(std::memory_order_relaxed);
+  s.connections_open = open_.load(std::memory_order_relaxed);
+  s.requests = requests_.load(std::memory_order_relaxed);
+  s.header_timeouts = get(Reject::kHeaderTimeout);
+  s.idle_timeouts = get(Reject::kIdleTimeout);
+  s.request_timeouts = get(Reject::kRequestTimeout);
+  s.evicted = get(Reject::kEvicted);
+  s.refused_connections = get(Reject::kRefused);
+  s.denied_connections = get(Reject::kDenied);
+  s.bad_requests = get(Reject::kBadRequest);
+  s.headers_too_large = get(Reject::kHeaderTooLarge);
+  s.bodies_too_large = get(Reject::kBodyTooLarge);
+  s.queue_full = get(Reject::kQueueFull);
+  s.unauthorized = get(Reject::kUnauthorized);
+  s.tls_handshake_failures = get(Reject::kTlsHandshake);
+  return s;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Server
@@ -910,5 +1269,6 @@ void Server::stop() noexcept { impl_->stop(); }
 bool Server::running() const noexcept { return impl_->running(); }
 uint16_t Server::port() const noexcept { return impl_->port(); }
 std::string Server::url() const { return impl_->url(); }
+ServerStats Server::stats() const noexcept { return impl_->stats(); }
 
 }  // namespace vigil::admin

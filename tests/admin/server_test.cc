@@ -201,16 +201,19 @@ TEST(ServerConfig, RejectsBadThreadsAndTimeout) {
   EXPECT_THROW(Server{o}, vigil::Error);
 }
 
-TEST(ServerConfig, TlsCertificateGivesClearError) {
+TEST(ServerConfig, UnreadableTlsCertificateGivesClearError) {
   ServerOptions o = local_options();
-  o.tls_certificate = "/etc/vigil/admin.pem";
+  o.tls_certificate = "/nonexistent/vigil/admin.pem";
   try {
     Server s(o);
     FAIL() << "expected vigil::Error";
   } catch (const vigil::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("TLS is not supported"));
-    EXPECT_THAT(e.what(), HasSubstr("/etc/vigil/admin.pem"));
+    EXPECT_THAT(e.what(), HasSubstr("cannot load tls_certificate"));
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/vigil/admin.pem"));
   }
+  o.tls_certificate.clear();
+  o.tls_client_ca = "/etc/ssl/certs/ca-certificates.crt";
+  EXPECT_THROW(Server{o}, vigil::Error);  // a client CA without a server certificate
 }
 
 TEST(ServerConfig, HandleRejectsBadRegistrations) {
@@ -380,10 +383,12 @@ TEST_F(ServerTest, WrongMethodIs405WithAllow) {
   });
   HandleOptions post;
   post.methods = {"POST", "PUT"};
+  post.access = Access::kPublic;
   server_->handle(
       "/post-only", [&](const Request& r) { return text(std::string(r.body)); }, post);
   HandleOptions any;
   any.methods = {};
+  any.access = Access::kPublic;
   server_->handle(
       "/any", [](const Request& r) { return text(std::string(r.method)); }, any);
   server_->start();
@@ -441,6 +446,7 @@ TEST_F(ServerTest, OversizedBodyIs413WithoutCallingHandler) {
   std::atomic<int> calls{0};
   HandleOptions post;
   post.methods = {"POST"};
+  post.access = Access::kPublic;
   server_->handle(
       "/upload",
       [&](const Request& r) {
@@ -489,6 +495,7 @@ TEST_F(ServerTest, OversizedBodyIs413WithoutCallingHandler) {
 TEST_F(ServerTest, ExpectHeader) {
   HandleOptions post;
   post.methods = {"POST"};
+  post.access = Access::kPublic;
   server_->handle(
       "/upload", [](const Request& r) { return text(std::string(r.body)); }, post);
   server_->start();

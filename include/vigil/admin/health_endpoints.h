@@ -15,8 +15,9 @@
 //   server.start();
 //   // curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9464/health/ready
 //
-// Detail: by default everyone sees full details. When a bearer token or an `authenticate`
-// predicate is set, callers that do not authenticate get the status only
+// Detail: by default everyone sees full details on a server bound to loopback. On an exposed
+// server (any other address), or when a bearer token or an `authenticate` predicate is set,
+// callers that do not authenticate (here or with the server's admin token) get the status only
 // ({"status":"pass","overall_status":"healthy"}) unless unauthenticated_detail says otherwise;
 // the HTTP status code is the same for both, so probes need no credentials.
 #pragma once
@@ -45,7 +46,8 @@ struct HealthEndpointOptions {
   // An exception from it counts as not authenticated.
   std::function<bool(const Request&)> authenticate;
   // Detail for requests that are not authenticated. Default: kStatusOnly when a token or a
-  // predicate is set, kFull otherwise. Authenticated requests always get kFull.
+  // predicate is set or the server is exposed (Request::exposed), kFull otherwise. Requests
+  // authenticated here or with the server's admin token (Request::authenticated) get kFull.
   std::optional<health::Detail> unauthenticated_detail;
   // Also serve user-defined groups at <path>/<group>.
   bool group_endpoints = true;
