@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -127,6 +128,10 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 namespace {
 
 constexpr std::string_view kPrefix = "admin server: ";
+
+// Threads that run the connections' I/O: two, so that a burst of work on one (a thousand slow
+// clients timing out at once) does not delay the others.
+constexpr int kIoThreads = 2;
 
 std::string_view sv(beast::string_view s) noexcept { return {s.data(), s.size()}; }
 
@@ -336,7 +341,7 @@ class Server::Impl {
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> accept_retry_;
   std::unique_ptr<asio::thread_pool> pool_;
-  std::thread io_thread_;
+  std::vector<std::thread> io_threads_;
   std::size_t max_connections_ = 0;  // options_.max_connections, lowered to fit RLIMIT_NOFILE
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
@@ -365,12 +370,14 @@ class Server::Impl::Connection : public std::enable_shared_from_this<Connection>
   const std::string& address() const noexcept { return address_; }
   // Closes the socket (pending operations end with operation_aborted). I/O thread only.
   virtual void close_now() noexcept = 0;
+  // Closes the connection on its own strand (from any thread). Never throws.
+  virtual void close_soon() noexcept = 0;
 
   // Registry bookkeeping, guarded by the server's conns_mu_.
   std::list<std::weak_ptr<Connection>>::iterator registry_it;
   bool evictable = false;
   std::chrono::steady_clock::time_point evictable_since{};
-  bool evicted = false;
+  std::atomic<bool> evicted{false};  // closed by the server (eviction or stop), not the client
 
  protected:
   Impl& server_;
@@ -406,6 +413,13 @@ class Server::Impl::Session final : public Connection {
                               });
     } else {
       wait_request();
+    }
+  }
+
+  void close_soon() noexcept override {
+    try {
+      asio::post(stream_.get_executor(), [self = self()] { self->close_now(); });
+    } catch (...) {
     }
   }
 
@@ -1032,8 +1046,10 @@ void Server::Impl::start() {
     }
   }
 
-  auto io = std::make_unique<asio::io_context>(1);
-  auto acceptor = std::make_unique<tcp::acceptor>(*io);
+  auto io = std::make_unique<asio::io_context>(kIoThreads);
+  // Connections and the acceptor each have a strand, so the I/O threads never touch one
+  // connection at the same time.
+  auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(*io));
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(address_.host, ec);
   if (ec)
@@ -1058,21 +1074,23 @@ void Server::Impl::start() {
 
   io_ = std::move(io);
   acceptor_ = std::move(acceptor);
-  accept_retry_ = std::make_unique<asio::steady_timer>(*io_);
+  accept_retry_ = std::make_unique<asio::steady_timer>(acceptor_->get_executor());
   work_.emplace(io_->get_executor());
   pool_ = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(options_.threads));
   stopping_.store(false, std::memory_order_release);
   do_accept();
-  io_thread_ = std::thread([io = io_.get()] {
-    for (;;) {
-      try {
-        io->run();
-        return;
-      } catch (...) {
-        // A handler must not throw; if one does, keep serving the other connections.
+  for (int i = 0; i < kIoThreads; ++i) {
+    io_threads_.emplace_back([io = io_.get()] {
+      for (;;) {
+        try {
+          io->run();
+          return;
+        } catch (...) {
+          // A completion handler must not throw; if one does, keep serving the others.
+        }
       }
-    }
-  });
+    });
+  }
   port_.store(bound, std::memory_order_release);
   running_.store(true, std::memory_order_release);
 }
@@ -1085,7 +1103,7 @@ void Server::Impl::stop() noexcept {
   // On the I/O thread: stop accepting and close every connection; their pending operations
   // end with operation_aborted.
   std::promise<void> closed;
-  asio::post(*io_, [this, &closed] {
+  asio::post(acceptor_->get_executor(), [this, &closed] {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
     accept_retry_->cancel();
@@ -1098,7 +1116,7 @@ void Server::Impl::stop() noexcept {
     }
     for (auto& c : open) {
       c->evicted = true;
-      c->close_now();
+      c->close_soon();
     }
     closed.set_value();
   });
@@ -1106,7 +1124,8 @@ void Server::Impl::stop() noexcept {
   pool_->join();  // running handlers finish; their responses go to closed sockets
   work_.reset();
   io_->stop();
-  if (io_thread_.joinable()) io_thread_.join();
+  for (std::thread& t : io_threads_) t.join();
+  io_threads_.clear();
   // Destroying the context destroys pending handlers and, with them, the sessions.
   acceptor_.reset();
   accept_retry_.reset();
@@ -1116,9 +1135,10 @@ void Server::Impl::stop() noexcept {
 }
 
 void Server::Impl::do_accept() {
-  acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    on_accept(ec, std::move(socket));
-  });
+  acceptor_->async_accept(asio::make_strand(*io_),
+                          [this](const boost::system::error_code& ec, tcp::socket socket) {
+                            on_accept(ec, std::move(socket));
+                          });
 }
 
 void Server::Impl::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
@@ -1200,7 +1220,7 @@ bool Server::Impl::admit(const std::string& address) {
     victim->evicted = true;
   }
   count(Reject::kEvicted);
-  victim->close_now();
+  victim->close_soon();
   return true;
 }
 
