@@ -338,12 +338,6 @@ class ReuseList {
   void push_back(T value) { next_slot() = std::move(value); }
   // Removes the last element (kept for reuse).
   void pop_back() noexcept { --size_; }
-  // Removes element i by moving the last one into its place (order not kept).
-  void swap_remove(std::size_t i) noexcept {
-    using std::swap;
-    swap(items_[i], items_[size_ - 1]);
-    --size_;
-  }
   // Empties the list; the elements stay allocated for reuse.
   void clear() noexcept { size_ = 0; }
   // Frees everything.
