@@ -83,8 +83,9 @@ inline void unref_record(SpanRecord* rec) noexcept {
   }
 }
 
-// Random ids from a per-thread wyrand generator (64-bit state, passes BigCrush/PractRand),
-// seeded from std::random_device and reseeded in a forked child. Never zero.
+// Random numbers for ids from a per-thread wyrand generator (64-bit state, passes
+// BigCrush/PractRand), seeded from std::random_device and reseeded in a forked child. They may
+// be zero: the tracer (tracer.cc) turns a zero into a valid id.
 struct IdGenerator {
   uint64_t state;
   uint64_t epoch;  // g_fork_epoch when seeded; 0: not seeded yet
@@ -107,23 +108,6 @@ inline IdGenerator& id_generator() noexcept {
   return g;
 }
 inline uint64_t random_u64() noexcept { return next_random(id_generator()); }
-inline TraceId new_trace_id() noexcept {
-  IdGenerator& g = id_generator();
-  uint64_t hi, lo;
-  do {
-    hi = next_random(g);
-    lo = next_random(g);
-  } while ((hi | lo) == 0);
-  return TraceId::from_u64(hi, lo);
-}
-inline SpanId new_span_id() noexcept {
-  IdGenerator& g = id_generator();
-  uint64_t v;
-  do {
-    v = next_random(g);
-  } while (v == 0);
-  return SpanId::from_u64(v);
-}
 
 // Wall-clock nanoseconds since the epoch (CLOCK_REALTIME).
 uint64_t now_unix_nanos() noexcept;

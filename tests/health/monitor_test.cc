@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -228,18 +229,63 @@ TEST(HealthMonitor, FirstEvaluationOfABackgroundCheckWaitsForItsFirstRun) {
   EXPECT_EQ(r.checks[0].output, "first");
 }
 
+// Four evaluations that overlap one run of a check share it: the check runs exactly once.
+// Deterministic: the shared check is held on a gate until every evaluation has joined its run.
+// Each thread evaluates its own group, made of the shared check and a marker check of its own;
+// an evaluation starts (or joins) the runs of its group's checks under the monitor's lock
+// before it waits, and a run's function starts only once that lock is free, so a marker having
+// run proves its thread already waits on the shared run.
 TEST(HealthMonitor, ConcurrentEvaluationsShareOneRun) {
+  constexpr int kThreads = 4;
   std::atomic<int> calls{0};
+  Gate gate;
+  std::array<std::atomic<int>, kThreads> joined{};
   HealthMonitor m;
-  m.add_check("slow", [&] {
-    calls.fetch_add(1);
-    std::this_thread::sleep_for(200ms);
-    return true;
-  });
+  std::vector<std::string> groups;
+  for (int i = 0; i < kThreads; ++i) groups.push_back("g" + std::to_string(i));
+  m.add_check("slow",
+              [&] {
+                calls.fetch_add(1);
+                return gate.wait();
+              },
+              {.groups = groups, .timeout = 60s});  // not the point here: never on a slow machine
+  for (int i = 0; i < kThreads; ++i) {
+    m.add_check("joined" + std::to_string(i),
+                [&joined, i] {
+                  joined[static_cast<std::size_t>(i)].fetch_add(1);
+                  return true;
+                },
+                {.groups = {groups[static_cast<std::size_t>(i)]}});
+  }
+  std::array<HealthReport, kThreads> reports;
   std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { m.readiness(); });
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      reports[static_cast<std::size_t>(i)] = m.evaluate(groups[static_cast<std::size_t>(i)]);
+    });
+  }
+  const bool all_joined = eventually(
+      [&] {
+        for (const auto& j : joined) {
+          if (j.load() == 0) return false;
+        }
+        return true;
+      },
+      30s);
+  EXPECT_EQ(gate.inside(), 1);  // the shared run is in progress, held by the gate
+  gate.open();
   for (auto& t : threads) t.join();
-  EXPECT_LE(calls.load(), 2);  // usually 1; 2 if a thread arrived after the first run ended
+  ASSERT_TRUE(all_joined);
+  EXPECT_EQ(calls.load(), 1);
+  for (const auto& j : joined) EXPECT_EQ(j.load(), 1);
+  EXPECT_EQ(m.stats().runs, 1u + kThreads);
+  EXPECT_EQ(m.stats().skipped, 0u);  // nobody tried a second run of "slow"
+  for (const HealthReport& r : reports) {
+    EXPECT_EQ(r.status, Status::kPass);
+    ASSERT_EQ(r.checks.size(), 2u);
+    EXPECT_EQ(r.checks[0].name, "slow");
+    EXPECT_FALSE(r.checks[0].cached);
+  }
 }
 
 TEST(HealthMonitor, RemoveCheck) {

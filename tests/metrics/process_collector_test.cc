@@ -363,13 +363,29 @@ TEST(ParseU64, AcceptsOnlyWholeUnsignedDecimals) {
   }
 }
 
-// Random garbage and random mutations of the fixtures: every parser returns, nothing crashes
-// (run under ASan/UBSan to make this meaningful).
+// Random garbage and random mutations of the fixtures: every parser returns (run under
+// ASan/UBSan for memory errors), is a pure function of its input, and what it returns keeps the
+// invariants its contract promises; each parser both accepts and rejects some of the inputs.
 TEST(Parsers, SurviveRandomInput) {
+  using namespace std::string_view_literals;
   std::mt19937 rng(12345);
-  const std::string alphabet = "0123456789 ()\n\t:-.kBcpuIpExtbtimeMemTotalAvailableInOctets\0\xff";
+  // A string_view literal keeps the NUL and 0xff bytes (a const char* alphabet would stop at
+  // the NUL, and the bytes after it would never be generated).
+  constexpr std::string_view alphabet =
+      "0123456789 ()\n\t:-.kBcpuIpExtbtimeMemTotalAvailableInOctets\0\xff"sv;
+  static_assert(alphabet.find('\0') != std::string_view::npos);
+  static_assert(alphabet.back() == '\xff');
   const std::vector<std::string_view> fixtures = {
       kStat, kProcStat, kMeminfo, kNetstat, "0.20 0.12 0.05 1/101 4905\n", "380.68 716.29\n"};
+  auto has = [](const std::string& text, std::string_view part) {
+    return text.find(part) != std::string::npos;
+  };
+  enum { kSelfStat, kCpu, kBtime, kMemTotal, kMemAvailable, kLoadavg, kUptime, kNetBytes, kN };
+  std::array<int, kN> accepted{};
+  std::array<int, kN> rejected{};
+  auto count = [&](int which, bool ok) { ++(ok ? accepted : rejected)[which]; };
+  int with_nul = 0;
+  int with_ff = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string text;
     if (i % 2 == 0) {
@@ -380,13 +396,101 @@ TEST(Parsers, SurviveRandomInput) {
       for (int m = 0; m < 4; ++m) text[rng() % text.size()] = alphabet[rng() % alphabet.size()];
       text.resize(rng() % (text.size() + 1));
     }
-    (void)detail::parse_proc_self_stat(text);
-    (void)detail::parse_proc_stat_cpu(text);
-    (void)detail::parse_proc_stat_btime(text);
-    (void)detail::parse_meminfo(text);
-    (void)detail::parse_loadavg(text);
-    (void)detail::parse_uptime(text);
-    (void)detail::parse_netstat_ip_ext(text);
+    with_nul += has(text, std::string_view("\0", 1)) ? 1 : 0;
+    with_ff += has(text, "\xff") ? 1 : 0;
+    SCOPED_TRACE(::testing::PrintToString(text));
+
+    const auto stat = detail::parse_proc_self_stat(text);
+    count(kSelfStat, stat.has_value());
+    if (stat) {
+      // "pid (name) fields...": the name's parentheses were found, after a pid.
+      EXPECT_TRUE(has(text, "(") && has(text, ")"));
+      EXPECT_LT(text.find('('), text.rfind(')'));
+    }
+    const auto again = detail::parse_proc_self_stat(text);
+    ASSERT_EQ(stat.has_value(), again.has_value());
+    if (stat) {
+      EXPECT_EQ(stat->utime_ticks, again->utime_ticks);
+      EXPECT_EQ(stat->rss_pages, again->rss_pages);
+    }
+
+    const auto cpu = detail::parse_proc_stat_cpu(text);
+    count(kCpu, cpu.has_value());
+    if (cpu) {
+      EXPECT_TRUE(has(text, "cpu"));
+      EXPECT_GE(cpu->modes, 4u);
+      EXPECT_LE(cpu->modes, detail::kCpuModes.size());
+      for (size_t m = cpu->modes; m < cpu->ticks.size(); ++m) {
+        EXPECT_EQ(cpu->ticks[m], 0u);
+      }
+      const auto cpu_again = detail::parse_proc_stat_cpu(text);
+      ASSERT_TRUE(cpu_again);
+      EXPECT_EQ(cpu_again->ticks, cpu->ticks);
+    }
+
+    const auto btime = detail::parse_proc_stat_btime(text);
+    count(kBtime, btime.has_value());
+    if (btime) {
+      EXPECT_TRUE(has(text, "btime"));
+      EXPECT_EQ(detail::parse_proc_stat_btime(text), btime);
+    }
+
+    const detail::MemInfo mem = detail::parse_meminfo(text);
+    count(kMemTotal, mem.total_bytes.has_value());
+    count(kMemAvailable, mem.available_bytes.has_value());
+    if (mem.total_bytes) {
+      EXPECT_TRUE(has(text, "MemTotal:"));
+    }
+    if (mem.available_bytes) {
+      EXPECT_TRUE(has(text, "MemAvailable:"));
+    }
+    const detail::MemInfo mem_again = detail::parse_meminfo(text);
+    EXPECT_EQ(mem_again.total_bytes, mem.total_bytes);
+    EXPECT_EQ(mem_again.available_bytes, mem.available_bytes);
+
+    const auto load = detail::parse_loadavg(text);
+    count(kLoadavg, load.has_value());
+    if (load) {
+      for (double l : *load) {
+        EXPECT_TRUE(std::isfinite(l));
+        EXPECT_GE(l, 0.0);
+      }
+    }
+    const auto up = detail::parse_uptime(text);
+    count(kUptime, up.has_value());
+    if (up) {
+      EXPECT_TRUE(std::isfinite(*up));
+      EXPECT_GE(*up, 0.0);
+      EXPECT_EQ(detail::parse_uptime(text), up);
+    }
+    // The load averages' first field is the uptime parser's field: both read the first token.
+    if (load) {
+      ASSERT_TRUE(up);
+      EXPECT_EQ(*up, (*load)[0]);
+    }
+
+    const auto net = detail::parse_netstat_ip_ext(text);
+    count(kNetBytes, net.has_value());
+    if (net) {
+      EXPECT_TRUE(has(text, "IpExt:") && has(text, "InOctets") && has(text, "OutOctets"));
+      const auto net_again = detail::parse_netstat_ip_ext(text);
+      ASSERT_TRUE(net_again);
+      EXPECT_EQ(net_again->received, net->received);
+      EXPECT_EQ(net_again->transmitted, net->transmitted);
+    }
+
+    // parse_u64 round-trips every value and rejects anything appended.
+    const uint64_t v = (static_cast<uint64_t>(rng()) << 32 | rng()) >> (rng() % 64);
+    EXPECT_EQ(detail::parse_u64(std::to_string(v)), v);
+    EXPECT_FALSE(detail::parse_u64(std::to_string(v) + alphabet[10 + rng() % 50]));
+  }
+  // The generator does produce the bytes after the NUL, and every parser is exercised on both
+  // of its outcomes (a parser that always failed or always succeeded would show here).
+  EXPECT_GT(with_nul, 0);
+  EXPECT_GT(with_ff, 0);
+  for (int k = 0; k < kN; ++k) {
+    EXPECT_GT(accepted[k], 0) << "parser " << k << " never accepted an input";
+    EXPECT_GT(rejected[k], 0) << "parser " << k << " never rejected an input";
   }
 }
 

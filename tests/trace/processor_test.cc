@@ -24,7 +24,15 @@ class CountingExporter : public SpanExporter {
   std::atomic<uint64_t> calls{0};
   std::atomic<int> delay_ms{0};
   std::atomic<bool> fail{false};
+  // When export_spans was first called (the epoch when never).
+  std::chrono::steady_clock::time_point first_call() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(first_call_ticks_.load()));
+  }
   ExportResult export_spans(std::span<const SpanData* const> s, Deadline) override {
+    std::chrono::steady_clock::rep none = 0;
+    first_call_ticks_.compare_exchange_strong(
+        none, std::chrono::steady_clock::now().time_since_epoch().count());
     calls++;
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
     if (fail) return ExportResult::retryable("down");
@@ -34,6 +42,9 @@ class CountingExporter : public SpanExporter {
     spans += s.size();
     return ExportResult::success();
   }
+
+ private:
+  std::atomic<std::chrono::steady_clock::rep> first_call_ticks_{0};
 };
 
 std::unique_ptr<TracerProvider> make_provider(std::unique_ptr<SpanProcessor> p) {
@@ -453,13 +464,31 @@ TEST(BatchSpanProcessor, ExportsFullBatchesAndWaitsTheScheduleDelayForPartialOne
   EXPECT_EQ(c.batch->stats().exported, 110u);
 }
 
+// A partial batch waits for the schedule delay (counted from the worker's start, which is the
+// "last export" of a new processor), then goes out without a flush. The lower bound is exact:
+// the exporter records when it is first called, which cannot be before start + delay. The
+// upper bound is generous, for slow and sanitizer builds.
 TEST(BatchSpanProcessor, PartialBatchGoesOutAfterTheScheduleDelay) {
-  Counted c({.schedule_delay = 100ms, .max_export_batch_size = 100});
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kDelay = 300ms;
+  const Clock::time_point created = Clock::now();
+  Counted c({.schedule_delay = kDelay, .max_export_batch_size = 100});
   for (int i = 0; i < 5; ++i) c.provider->tracer("t").start_span("s").end();
-  for (int i = 0; i < 300 && c.exporter->spans.load() < 5; ++i) {
+  // Not before the delay: whenever we look earlier than `created + kDelay`, nothing went out
+  // (calls read first, so a reading taken before the deadline cannot include a later export).
+  const uint64_t early_calls = c.exporter->calls.load();
+  if (Clock::now() - created < kDelay) {
+    EXPECT_EQ(early_calls, 0u);
+  }
+  // After it: exported, in one call, without force_flush.
+  for (int i = 0; i < 1000 && c.exporter->spans.load() < 5; ++i) {
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_EQ(c.exporter->spans.load(), 5u);
+  EXPECT_EQ(c.exporter->calls.load(), 1u);
+  const Clock::time_point first = c.exporter->first_call();
+  EXPECT_GE(first - created, kDelay) << "a partial batch went out before the schedule delay";
+  EXPECT_LT(first - created, kDelay + 10s);
 }
 
 TEST(BatchSpanProcessor, ThreadBufferGrowsWhenItOverflows) {

@@ -47,10 +47,17 @@ TEST(TraceState, SpecTable) {
                         "tenant@system=1", "foo_-*/=1", "foo=a b", "foo= leading"}) {
     EXPECT_TRUE(TraceState::parse(v)) << v;
   }
-  for (const char* v : {"foo", "foo=", "=1", "FOO=1", "foo.bar=1", "foo =1", "foo=1,foo=2",
-                        "foo=a,b=c=d", "_foo=1", "foo=\x7f"}) {
+  for (const char* v :
+       {"foo", "foo=", "=1", "FOO=1", "foo.bar=1", "foo =1", "foo=a,b=c=d", "_foo=1", "foo=\x7f",
+        "foo@=1", "@foo=1", "foo@@bar=1", "foo@bar@baz=1", "foo@1bar=1", "foo=a\tb"}) {
     EXPECT_FALSE(TraceState::parse(v)) << v;
   }
+  // A repeated key keeps its first (left-most) entry; the tracestate is not discarded.
+  EXPECT_EQ(TraceState::parse("foo=1,bar=2,foo=3")->header(), "foo=1,bar=2");
+  // Multi-tenant keys: a tenant of at most 241 characters, a system of at most 14.
+  EXPECT_TRUE(TraceState::parse(std::string(241, 't') + "@" + std::string(14, 'v') + "=1"));
+  EXPECT_FALSE(TraceState::parse(std::string(242, 't') + "@v=1"));
+  EXPECT_FALSE(TraceState::parse("t@" + std::string(15, 'v') + "=1"));
   // Key length: 256 ok, 257 not; value length: 256 ok, 257 not.
   EXPECT_TRUE(TraceState::parse(std::string(256, 'k') + "=1"));
   EXPECT_FALSE(TraceState::parse(std::string(257, 'k') + "=1"));

@@ -215,12 +215,17 @@ class TraceState {
   TraceState() = default;
 
   // Parses a tracestate header value (several header lines joined with ',' first). Follows the
-  // W3C rules: key and value grammar, at most 32 members, no duplicate keys, empty list members
-  // (",,", spaces) ignored. On any violation returns nullopt: the whole tracestate is discarded.
-  // Never throws (except std::bad_alloc).
+  // W3C rules: key and value grammar, at most 32 list members, optional whitespace (spaces and
+  // horizontal tabs) around members ignored, empty members (",,", "") ignored. A key that occurs
+  // again keeps its first (left-most, most recent) entry: the later ones are dropped, as the
+  // W3C test suite allows ("foo=1,foo=2" gives "foo=1"). On any other violation returns
+  // nullopt: the whole tracestate is discarded. Never throws (except std::bad_alloc).
   static std::optional<TraceState> parse(std::string_view header);
 
-  // Whether `key` / `value` follow the W3C grammar.
+  // Whether `key` / `value` follow the W3C grammar. Keys: a simple key of 1 to 256 characters,
+  // `[a-z0-9][a-z0-9_\-*/]*`, or a multi-tenant key `tenant@system` (tenant as a simple key of
+  // at most 241 characters, system `[a-z][a-z0-9_\-*/]*` of at most 14). Values: 1 to 256
+  // characters 0x20-0x7e except ',' and '=', not ending in a space.
   static bool valid_key(std::string_view key) noexcept;
   static bool valid_value(std::string_view value) noexcept;
 
@@ -338,12 +343,6 @@ class ReuseList {
   void push_back(T value) { next_slot() = std::move(value); }
   // Removes the last element (kept for reuse).
   void pop_back() noexcept { --size_; }
-  // Removes element i by moving the last one into its place (order not kept).
-  void swap_remove(std::size_t i) noexcept {
-    using std::swap;
-    swap(items_[i], items_[size_ - 1]);
-    --size_;
-  }
   // Empties the list; the elements stay allocated for reuse.
   void clear() noexcept { size_ = 0; }
   // Frees everything.
