@@ -136,7 +136,11 @@ int main(int argc, char** argv) {
     server.handle(
         "/test",
         [&](const vigil::admin::Request& req) { return handle_test(tracer, *propagator, req); },
-        {.methods = {"POST"}, .description = "W3C trace-context test-service protocol"});
+        {.methods = {"POST"},
+         .description = "W3C trace-context test-service protocol",
+         // The test harness posts without credentials; the service only calls the URLs it
+         // is given, on the loopback address it listens on.
+         .access = vigil::admin::Access::kPublic});
     server.start();
     std::cout << "w3c_test_service: listening on " << server.url() << std::endl;
     if (!port_file.empty()) {
