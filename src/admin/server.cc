@@ -40,6 +40,7 @@
 
 #include "gzip.h"
 #include "listen_address.h"
+#include "request_checks.h"
 #include "router.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/http_metrics.h"
@@ -66,37 +67,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
                     [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX-decodes `in` ('+' as a space when `plus_is_space`); nullopt on a malformed escape, or on
-// a NUL byte when `reject_nul`.
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space,
-                                          bool reject_nul) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    if (c == '\0' && reject_nul) return std::nullopt;
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string_view> Request::header(std::string_view name) const noexcept {
@@ -115,9 +85,9 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     const std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    const std::optional<std::string> key = percent_decode(pair.substr(0, eq), true, false);
+    const std::optional<std::string> key = detail::percent_decode(pair.substr(0, eq), true, false);
     if (!key || *key != name) continue;
-    return percent_decode(pair.substr(eq + 1), true, false);
+    return detail::percent_decode(pair.substr(eq + 1), true, false);
   }
   return std::nullopt;
 }
@@ -349,6 +319,10 @@ class Server::Impl {
 
   std::mutex conns_mu_;
   std::list<std::weak_ptr<Connection>> conns_;  // every open connection
+  // Evictable connections, oldest first: [0] those that never completed a request (slowloris
+  // clients are there), [1] idle keep-alive connections that did. Eviction takes from [0] first,
+  // so a slow client never pushes out a well-behaved one while slow ones remain.
+  std::array<std::list<Connection*>, 2> lru_;
   std::map<std::string, std::size_t, std::less<>> per_client_;
 
   std::atomic<std::size_t> queued_{0};
@@ -375,8 +349,10 @@ class Server::Impl::Connection : public std::enable_shared_from_this<Connection>
 
   // Registry bookkeeping, guarded by the server's conns_mu_.
   std::list<std::weak_ptr<Connection>>::iterator registry_it;
-  bool evictable = false;
-  std::chrono::steady_clock::time_point evictable_since{};
+  bool in_lru = false;  // waiting for or receiving a request: may be evicted
+  int tier = 0;         // the eviction list it is in (0: never completed a request)
+  std::list<Connection*>::iterator lru_it;
+  bool served = false;               // completed a request (set on the connection's strand)
   std::atomic<bool> evicted{false};  // closed by the server (eviction or stop), not the client
 
  protected:
@@ -535,25 +511,12 @@ class Server::Impl::Session final : public Connection {
         });
   }
 
-  // Whether the header block at the start of the buffer has a line starting with a space or
-  // tab (obs-fold, or whitespace before the first header field). Beast accepts obs-fold; HTTP
-  // says a server must refuse it or replace it, and refusing is what keeps every header
-  // visible: a folded line must not hide a later header from the application.
+  // Beast accepts obs-fold; HTTP says a server must refuse it or replace it, and refusing is
+  // what keeps every header visible: a folded line must not hide a later header.
   bool has_obsolete_fold() const noexcept {
     const auto data = buffer_.data();
-    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
-    const std::size_t end = bytes.find("\r\n\r\n");
-    const std::string_view head =
-        bytes.substr(0, end == std::string_view::npos ? bytes.size() : end + 2);
-    for (std::size_t i = head.find('\n'); i != std::string_view::npos && i + 1 < head.size();
-         i = head.find('\n', i + 1)) {
-      const char next = head[i + 1];
-      if (next == ' ' || next == '\t') {
-        // Blank lines before the request line are allowed; a fold needs a line before it.
-        return i > 1 || head.substr(0, i + 1).find_first_not_of("\r\n") != std::string_view::npos;
-      }
-    }
-    return false;
+    return detail::has_obsolete_fold(
+        std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
 
   void on_parse_error(const boost::system::error_code& ec) {
@@ -608,8 +571,12 @@ class Server::Impl::Session final : public Connection {
     keep_alive_ = msg.keep_alive();
 
     // The target: origin-form "/path?query", absolute-form "http://host/path?query", or "*".
-    std::string_view target = sv(msg.target());
-    if (target == "*") {
+    detail::Target target = detail::parse_target(sv(msg.target()));
+    if (!target.error.empty()) {
+      fail(400, target.error, Reject::kBadRequest);
+      return;
+    }
+    if (target.asterisk) {
       if (method_ != "OPTIONS") {
         fail(400, "the target \"*\" is only valid with OPTIONS", Reject::kBadRequest);
         return;
@@ -620,32 +587,8 @@ class Server::Impl::Session final : public Connection {
       respond_early(std::move(r));
       return;
     }
-    if (const std::size_t scheme = target.find("://");
-        scheme != std::string_view::npos && target.front() != '/') {
-      const std::string_view name = target.substr(0, scheme);
-      if (!iequals(name, "http") && !iequals(name, "https")) {
-        fail(400, "the request target must be a path or an http(s) URL", Reject::kBadRequest);
-        return;
-      }
-      const std::size_t slash = target.find('/', scheme + 3);
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-    if (target.empty() || target.front() != '/') {
-      fail(400, "the request target must start with '/'", Reject::kBadRequest);
-      return;
-    }
-    const std::size_t q = target.find('?');
-    const std::string_view raw_path = target.substr(0, q);
-    query_ = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-    if (const std::size_t hash = query_.find('#'); hash != std::string_view::npos) {
-      query_ = query_.substr(0, hash);
-    }
-    std::optional<std::string> path = percent_decode(raw_path, false, true);
-    if (!path) {
-      fail(400, "the request path has a malformed %-escape or an encoded NUL", Reject::kBadRequest);
-      return;
-    }
-    path_ = std::move(*path);
+    query_ = target.query;
+    path_ = std::move(target.path);
 
     // Authentication: "Authorization: Bearer <token>".
     authenticated_ = false;
@@ -884,6 +827,7 @@ class Server::Impl::Session final : public Connection {
       return;
     }
     if (keep && parser_ && parser_->is_done() && !evicted) {
+      served = true;
       parser_.reset();
       route_.reset();
       wait_request();
@@ -1205,18 +1149,19 @@ bool Server::Impl::admit(const std::string& address) {
                              from_client >= options_.max_connections_per_client;
     const bool server_full = open_.load(std::memory_order_relaxed) >= max_connections_;
     if (!client_full && !server_full) return true;
-    // The oldest evictable connection (of this client when the client is at its limit).
-    std::chrono::steady_clock::time_point oldest = std::chrono::steady_clock::time_point::max();
-    for (auto& w : conns_) {
-      auto c = w.lock();
-      if (!c || !c->evictable || c->evicted) continue;
-      if (client_full && c->address() != address) continue;
-      if (c->evictable_since < oldest) {
-        oldest = c->evictable_since;
-        victim = std::move(c);
+    // The oldest evictable connection (of this client when the client is at its limit): the
+    // lists are in the order connections became evictable.
+    for (auto& list : lru_) {
+      for (auto it = list.begin(); it != list.end() && !victim; ++it) {
+        Connection* c = *it;
+        if (client_full && c->address() != address) continue;
+        victim = c->weak_from_this().lock();  // null when it is being destroyed
       }
+      if (victim) break;
     }
     if (!victim) return false;
+    lru_[static_cast<std::size_t>(victim->tier)].erase(victim->lru_it);
+    victim->in_lru = false;
     victim->evicted = true;
   }
   count(Reject::kEvicted);
@@ -1236,6 +1181,8 @@ void Server::Impl::register_connection(const std::shared_ptr<Connection>& c) {
 void Server::Impl::unregister_connection(Connection* c) noexcept {
   std::lock_guard lock(conns_mu_);
   conns_.erase(c->registry_it);
+  if (c->in_lru) lru_[static_cast<std::size_t>(c->tier)].erase(c->lru_it);
+  c->in_lru = false;
   if (auto it = per_client_.find(c->address()); it != per_client_.end()) {
     if (--it->second == 0) per_client_.erase(it);
   }
@@ -1245,8 +1192,16 @@ void Server::Impl::unregister_connection(Connection* c) noexcept {
 
 void Server::Impl::touch(Connection* c, bool evictable) noexcept {
   std::lock_guard lock(conns_mu_);
-  if (evictable && !c->evictable) c->evictable_since = std::chrono::steady_clock::now();
-  c->evictable = evictable;
+  if (c->in_lru) {
+    lru_[static_cast<std::size_t>(c->tier)].erase(c->lru_it);
+    c->in_lru = false;
+  }
+  if (evictable && !c->evicted) {
+    c->tier = c->served ? 1 : 0;
+    auto& list = lru_[static_cast<std::size_t>(c->tier)];
+    c->lru_it = list.insert(list.end(), c);
+    c->in_lru = true;
+  }
 }
 
 ServerStats Server::Impl::stats() const noexcept {

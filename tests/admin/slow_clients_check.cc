@@ -1,7 +1,7 @@
 // slow_clients_check: the admin server under 1,000 slowloris connections and 500 idle keep-alive
 // connections keeps answering a normal client.
 //
-//   slow_clients_check [--slowloris N] [--idle N] [--seconds S] [--p99-ms MS]
+//   slow_clients_check [--slowloris N] [--idle N] [--seconds S] [--p99-ms MS] [--one-source 1]
 //
 // Starts an admin server in this process with the default options, /metrics over a registry of
 // about 1,000 series and the health probes, on 127.0.0.1. Then:
@@ -12,6 +12,9 @@
 //     connection open without a word;
 //   * a normal client (127.0.0.1) sends GET /health/live and GET /metrics over a keep-alive
 //     connection, 200 requests each, spread over the run, and records each latency.
+// With --one-source 1 every attacker connects from 127.0.0.1, like the normal client: the
+// per-client limit (256) then sheds them, and the check is that the normal client still gets
+// through (its connection completed requests, so slow ones are evicted first).
 // Passes (exit 0) when every normal request got 200, the p99 latency of each endpoint is below
 // --p99-ms (50), the attackers' connections were really open (the server saw them), and the
 // process's resident memory grew by less than 64 MiB. Prints the figures either way. Local only.
@@ -106,12 +109,14 @@ int main(int argc, char** argv) {
   int idle = 500;
   int seconds = 12;
   double p99_limit_ms = 50;
+  bool one_source = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--slowloris") slowloris = std::atoi(argv[i + 1]);
     if (a == "--idle") idle = std::atoi(argv[i + 1]);
     if (a == "--seconds") seconds = std::atoi(argv[i + 1]);
     if (a == "--p99-ms") p99_limit_ms = std::atof(argv[i + 1]);
+    if (a == "--one-source") one_source = std::atoi(argv[i + 1]) != 0;
   }
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
@@ -144,7 +149,8 @@ int main(int argc, char** argv) {
       const bool is_idle = i >= static_cast<std::size_t>(slowloris);
       conns[i].idle = is_idle;
       // 10 source addresses for each kind, at most ~100 connections per address.
-      conns[i].source = "127.0.0." + std::to_string((is_idle ? 12 : 2) + i % 10);
+      conns[i].source =
+          one_source ? "127.0.0.1" : "127.0.0." + std::to_string((is_idle ? 12 : 2) + i % 10);
       conns[i].fd = connect_from(conns[i].source.c_str(), port);
     }
     auto last_drip = Clock::now();
@@ -194,6 +200,10 @@ int main(int argc, char** argv) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &discard);
+  // Sharing its address with a flood, a keep-alive connection of the normal client may be
+  // evicted while idle (and a request sent at that moment is lost, as with any keep-alive
+  // close): probe as the kubelet does then, with a new connection per request.
+  if (one_source) curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
   std::vector<double> live_ms;
   std::vector<double> metrics_ms;
   int failures = 0;
@@ -208,7 +218,12 @@ int main(int argc, char** argv) {
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       long status = 0;
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-      if (rc != CURLE_OK || status != 200) ++failures;
+      if (rc != CURLE_OK || status != 200) {
+        ++failures;
+        std::printf("  request %d %s failed: %s, status %ld, after %.1f ms\n", i, path,
+                    curl_easy_strerror(rc), status,
+                    std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
       (path[1] == 'h' ? live_ms : metrics_ms).push_back(ms);
     }
     std::this_thread::sleep_for(pace);
@@ -250,8 +265,12 @@ int main(int argc, char** argv) {
   check(failures == 0, "every normal request gets 200");
   check(live_p99 < p99_limit_ms, "GET /health/live p99 under the limit");
   check(metrics_p99 < p99_limit_ms, "GET /metrics p99 under the limit");
-  check(open_under_attack + 50 >= static_cast<uint64_t>(slowloris + idle),
-        "the attackers' connections are open on the server");
+  if (one_source) {
+    check(open_under_attack <= 256 + 8, "one client address holds at most its limit");
+  } else {
+    check(open_under_attack + 50 >= static_cast<uint64_t>(slowloris + idle),
+          "the attackers' connections are open on the server");
+  }
   check(rss_growth < 64 * 1024, "resident memory grows by less than 64 MiB");
   return ok ? 0 : 1;
 }
