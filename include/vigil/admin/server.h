@@ -143,8 +143,10 @@ struct ServerOptions {
   // when it cannot.
   std::size_t max_connections = 4096;
   // Open connections at most from one client address (0: no limit). Beyond it the same rule as
-  // max_connections applies among that address's connections.
-  std::size_t max_connections_per_client = 256;
+  // max_connections applies among that address's connections. Off by default: eviction at
+  // max_connections already keeps new clients served, and a limit per address also sheds the
+  // well-behaved clients that share an address with a flood (NAT, a node's kubelet).
+  std::size_t max_connections_per_client = 0;
   // Requests waiting for a handler thread at most; beyond it 503 Service Unavailable.
   std::size_t max_queued_requests = 1024;
   // Access control list: comma-separated "[+|-]IPv4[/bits]" entries, the last match wins, e.g.
