@@ -200,6 +200,11 @@ DemoState& demo_state() {
   return *state;
 }
 
+long env_long(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atol(v) : fallback;
+}
+
 constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
 // ---------------------------------------------------------------------------------------------
@@ -239,6 +244,7 @@ class CivetwebServer final : public BenchServer {
     if (ctx_ == nullptr) throw std::runtime_error("civetweb: mg_start failed on " + ports);
     mg_set_request_handler(ctx_, "/metrics$", &CivetwebServer::metrics, nullptr);
     mg_set_request_handler(ctx_, "/health/live$", &CivetwebServer::live, nullptr);
+    mg_set_request_handler(ctx_, "/debug/sleep$", &CivetwebServer::sleep, nullptr);
     mg_server_port p{};
     if (mg_get_server_ports(ctx_, 1, &p) < 1) throw std::runtime_error("civetweb: no port");
     port_ = static_cast<uint16_t>(p.port);
@@ -266,6 +272,11 @@ class CivetwebServer final : public BenchServer {
     return send(conn, status, vigil::health::kHealthJsonContentType, body);
   }
 
+  static int sleep(mg_connection* conn, void*) {  // a slow handler: blocks its worker 1 s
+    std::this_thread::sleep_for(1s);
+    return send(conn, 200, "text/plain", "slept\n");
+  }
+
   mg_context* ctx_ = nullptr;
   uint16_t port_ = 0;
 };
@@ -278,17 +289,25 @@ class MhdServer final : public BenchServer {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    if (threads > 1) {
-      daemon_ = MHD_start_daemon(flags, port, nullptr, nullptr, &MhdServer::access, nullptr,
-                                 MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                 threads, MHD_OPTION_CONNECTION_LIMIT, 60000u,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    } else {
-      daemon_ = MHD_start_daemon(flags, port, nullptr, nullptr, &MhdServer::access, nullptr,
-                                 MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
-                                 60000u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    }
+    const unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    // Connection limit: MHD's default is FD_SETSIZE - 4 (1020); the prototype raises it so idle
+    // and slow connections cannot take every slot. VIGIL_BENCH_MHD_CONNECTION_LIMIT=0 keeps
+    // MHD's default; VIGIL_BENCH_MHD_MEMORY_LIMIT sets the per-connection memory pool (MHD's
+    // default 32 KiB). Inactivity timeout 10 s (vigil's request_timeout).
+    std::vector<MHD_OptionItem> options;
+    options.push_back({MHD_OPTION_SOCK_ADDR, 0, &addr});
+    options.push_back({MHD_OPTION_CONNECTION_TIMEOUT, 10, nullptr});
+    options.push_back({MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&MhdServer::completed),
+                       nullptr});
+    const long limit = env_long("VIGIL_BENCH_MHD_CONNECTION_LIMIT", 60000);
+    if (limit > 0) options.push_back({MHD_OPTION_CONNECTION_LIMIT, limit, nullptr});
+    const long memory = env_long("VIGIL_BENCH_MHD_MEMORY_LIMIT", 0);
+    if (memory > 0) options.push_back({MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory, nullptr});
+    if (threads > 1) options.push_back({MHD_OPTION_THREAD_POOL_SIZE, threads, nullptr});
+    options.push_back({MHD_OPTION_END, 0, nullptr});
+    daemon_ = MHD_start_daemon(flags, port, nullptr, nullptr, &MhdServer::access, nullptr,
+                               MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
     if (daemon_ == nullptr) throw std::runtime_error("libmicrohttpd: MHD_start_daemon failed");
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
   }
@@ -307,13 +326,27 @@ class MhdServer final : public BenchServer {
     MHD_destroy_response(response);
     return r;
   }
+  // A request handed to a thread of its own (/debug/sleep-async): the connection is suspended
+  // meanwhile, so the polling thread serves other connections.
+  struct Deferred {
+    std::atomic<bool> done{false};
+    std::string body;
+  };
+  static inline int started_marker = 0;
+
+  static void completed(void*, MHD_Connection*, void** request_state, MHD_RequestTerminationCode) {
+    if (*request_state != nullptr && *request_state != &started_marker) {
+      delete static_cast<Deferred*>(*request_state);
+    }
+    *request_state = nullptr;
+  }
+
   static MHD_Result access(void*, MHD_Connection* conn, const char* url, const char* method,
                            const char*, const char*, size_t*, void** request_state) {
     // The documented pattern: the first call only announces the request (headers read); a
     // response queued then makes libmicrohttpd close the connection after it (no keep-alive).
-    static int started;
     if (*request_state == nullptr) {
-      *request_state = &started;
+      *request_state = &started_marker;
       return MHD_YES;
     }
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
@@ -326,6 +359,30 @@ class MhdServer final : public BenchServer {
       auto [status, body] = demo_state().live();
       return queue(conn, static_cast<unsigned>(status), vigil::health::kHealthJsonContentType,
                    std::move(body));
+    }
+    // For the "does a slow handler stall other connections" check (see bench/README.md):
+    // /debug/sleep blocks the polling thread for 1 s; /debug/sleep-async suspends the
+    // connection, sleeps on another thread, then resumes it and answers on the next call.
+    if (std::strcmp(url, "/debug/sleep") == 0) {
+      std::this_thread::sleep_for(1s);
+      return queue(conn, MHD_HTTP_OK, "text/plain", "slept\n");
+    }
+    if (std::strcmp(url, "/debug/sleep-async") == 0) {
+      if (*request_state == &started_marker) {
+        auto* d = new Deferred();
+        *request_state = d;
+        MHD_suspend_connection(conn);
+        std::thread([conn, d] {
+          std::this_thread::sleep_for(1s);
+          d->body = "slept\n";
+          d->done.store(true, std::memory_order_release);
+          MHD_resume_connection(conn);
+        }).detach();
+        return MHD_YES;
+      }
+      auto* d = static_cast<Deferred*>(*request_state);
+      if (!d->done.load(std::memory_order_acquire)) return MHD_YES;
+      return queue(conn, MHD_HTTP_OK, "text/plain", d->body);
     }
     return queue(conn, MHD_HTTP_NOT_FOUND, "text/plain", "404\n");
   }
