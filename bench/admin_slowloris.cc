@@ -11,8 +11,9 @@
 //      header block; a connection the server closes is opened again (--reconnect=0: not);
 //   3. waits --warmup-s (default 5), then a normal client sends --requests (default 200) GETs to
 //      each of --paths (default /health/live,/metrics), one after the other on one keep-alive
-//      connection (reopened when the server closes it or a request fails), each with a
-//      --timeout-ms (default 2000) deadline; after --max-failures (default 10) failed requests
+//      connection (reopened when the server closes it or a request fails; --fresh=1: a new
+//      connection per request, as the kubelet's probes do), each with a --timeout-ms (default
+//      2000) deadline; after --max-failures (default 10) failed requests
 //      it gives up on that path;
 //   4. reports per path: ok/failed, p50/p99/max latency (of successful requests; connect time
 //      included when a connection had to be opened), and the server's RSS (VmRSS of --pid)
@@ -80,6 +81,7 @@ struct Options {
   int max_failures = 10;
   double max_p99_ms = 0;  // 0: no latency bound
   bool reconnect = true;
+  bool fresh = false;  // a new connection per probe request (as the kubelet does)
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -87,7 +89,7 @@ struct Options {
             << "usage: admin_slowloris --target=127.0.0.1:PORT [--pid=PID] [--slowloris=1000]\n"
                "         [--idle=500] [--interval-ms=1000] [--warmup-s=5] [--requests=200]\n"
                "         [--paths=/health/live,/metrics] [--timeout-ms=2000] [--max-failures=10]\n"
-               "         [--max-p99-ms=0] [--reconnect=1]\n";
+               "         [--max-p99-ms=0] [--reconnect=1] [--fresh=0]\n";
   std::exit(2);
 }
 
@@ -132,6 +134,8 @@ Options parse(int argc, char** argv) {
         o.max_p99_ms = std::stod(v);
       } else if (key == "reconnect") {
         o.reconnect = v != "0";
+      } else if (key == "fresh") {
+        o.fresh = v != "0";
       } else {
         usage("unknown option --" + key);
       }
@@ -385,7 +389,7 @@ class Prober {
     if (ec) return fail(ec == beast::error::timeout ? "timeout" : ec.message());
     latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     const auto& res = parser.get();
-    if (!res.keep_alive()) close();
+    if (!res.keep_alive() || o_.fresh) close();
     if (res.result_int() != 200) return "status " + std::to_string(res.result_int());
     return "";
   }
