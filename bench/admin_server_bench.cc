@@ -8,8 +8,10 @@
 //                                                                         # admin_slowloris)
 //
 // Servers (each serves the same registry and the same health handler):
-//   vigil     vigil::admin::Server with add_metrics_endpoint and add_health_endpoints: whatever
-//             server implementation is linked (civetweb, 4 worker threads, until issue 8 lands).
+//   vigil     vigil::admin::Server (default options) with add_metrics_endpoint and
+//             add_health_endpoints: whatever server implementation is linked (civetweb with 4
+//             worker threads before issue 8; Boost.Beast, one I/O thread + 4 handler threads,
+//             after).
 //   civetweb  plain civetweb 1.15 (mg_start + mg_set_request_handler) configured like vigil's
 //             civetweb server was: 4 worker threads, keep-alive, tcp_nodelay. It stands in for
 //             "the admin server before issue 8" once civetweb leaves src/admin.
@@ -18,6 +20,10 @@
 //   mhd       libmicrohttpd prototype: epoll, a pool of 4 polling threads (as many as vigil's
 //             workers), the same handlers.
 //   mhd1      the same with one epoll thread (MHD_USE_EPOLL_INTERNAL_THREAD).
+//             Both: connection limit 60,000 (VIGIL_BENCH_MHD_CONNECTION_LIMIT=0: MHD's default,
+//             FD_SETSIZE - 4), VIGIL_BENCH_MHD_MEMORY_LIMIT=bytes per connection (default 32 KiB),
+//             /debug/sleep (blocks 1 s) and /debug/sleep-async (suspend/resume) for
+//             bench/admin_slow_handler_check.sh. civetweb has /debug/sleep too.
 //
 // Rows:
 //   <endpoint>/<server>/clients:N   N client threads, each with one keep-alive connection (Boost
