@@ -1,20 +1,15 @@
 // Configuration from OTEL_* environment variables.
 #include "vigil/trace/config.h"
 
+#include "core/detail/text.h"
 #include "vigil/trace/exporters.h"
 #include "vigil/trace/propagation.h"
 
 namespace vigil::trace {
 namespace {
 
-std::string lower_trim(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == ' ' || c == '\t') continue;
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  return out;
-}
+// An enum word of an OTEL_* variable: trimmed and lowered ("Always_On " -> "always_on").
+std::string word(std::string_view s) { return vigil::detail::ascii_lower(vigil::detail::trim(s)); }
 
 std::unique_ptr<SpanExporter> builtin_exporter(const std::string& name, const Environment& env) {
   if (name == "console") return std::make_unique<ConsoleExporter>();
@@ -51,8 +46,7 @@ BatchSpanProcessorOptions batch_options_from_environment(const Environment& env)
 }
 
 std::unique_ptr<Sampler> sampler_from_environment(const Environment& env) {
-  const std::string name =
-      lower_trim(env.get("OTEL_TRACES_SAMPLER").value_or("parentbased_always_on"));
+  const std::string name = word(env.get("OTEL_TRACES_SAMPLER").value_or("parentbased_always_on"));
   auto ratio = [&] { return env.get_double("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0); };
   auto rate = [&] { return env.get_double("OTEL_TRACES_SAMPLER_ARG", 100.0, 0.0, 1e9); };
   if (name == "always_on") return always_on();
@@ -83,15 +77,9 @@ TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
   o.limits = SpanLimits::from_environment(env);
   o.processors = std::move(options.extra_processors);
 
-  const std::string names = lower_trim(env.get("OTEL_TRACES_EXPORTER").value_or("otlp"));
   std::vector<std::string> list;
-  std::size_t pos = 0;
-  while (pos <= names.size()) {
-    std::size_t comma = names.find(',', pos);
-    if (comma == std::string::npos) comma = names.size();
-    if (comma > pos) list.push_back(names.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
+  vigil::detail::for_each_list_member(env.get("OTEL_TRACES_EXPORTER").value_or("otlp"), ',',
+                                      [&](std::string_view name) { list.push_back(word(name)); });
   BatchSpanProcessorOptions bsp = batch_options_from_environment(env);
   bsp.registry = options.registry;
   for (const std::string& name : list) {

@@ -17,9 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/detail/gzip.h"
 #include "fake_collector.h"
 #include "google/rpc/status.pb.h"
-#include "gzip.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "test_spans.h"
 #include "vigil/admin/server.h"
@@ -119,8 +119,8 @@ TEST(OtlpTraceExporter, DeliversGzippedJson) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].content_type, "application/json");
   EXPECT_EQ(got[0].content_encoding, "gzip");
-  const auto plain = detail::gunzip(got[0].body);
-  ASSERT_TRUE(plain);
+  const auto plain = vigil::detail::gunzip(got[0].body);
+  ASSERT_TRUE(plain) << plain.error;
   const auto j = nlohmann::json::parse(*plain);
   EXPECT_EQ(j["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"], testing::kTraceIdHex);
 }
