@@ -133,7 +133,7 @@ void OtlpTraceExporterOptions::validate() const {
   }
 }
 
-OtlpTraceExporterOptions OtlpTraceExporterOptions::from_env(const trace::Environment& env) {
+OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace::Environment& env) {
   OtlpTraceExporterOptions o;
 
   // Endpoint: the traces variable as is; the generic one with v1/traces appended.

@@ -62,14 +62,6 @@ vigil::detail::HttpConfig http_config(const OtlpTraceExporterOptions& o) {
   return c;
 }
 
-vigil::detail::RetryPolicy retry_policy(const OtlpRetryOptions& r) {
-  return {.max_attempts = r.max_attempts,
-          .initial_backoff = r.initial_backoff,
-          .max_backoff = r.max_backoff,
-          .multiplier = r.multiplier,
-          .jitter = r.jitter};
-}
-
 }  // namespace
 
 class OtlpTraceExporter::Impl {
@@ -78,8 +70,8 @@ class OtlpTraceExporter::Impl {
       : options((o.validate(), std::move(o))),
         sender(http_config(options)),
         rng(std::random_device{}()) {
-    metrics::Registry& r =
-        options.metrics != nullptr ? *options.metrics : metrics::Registry::global();
+    if (options.self_metrics == nullptr) return;  // the handles stay unbound: count nowhere
+    metrics::Registry& r = *options.self_metrics;
     exported =
         r.counter("vigil_otlp_exported_spans_total", "Spans the OTLP collector accepted").get();
     auto& dropped_family =
@@ -219,7 +211,7 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   // Send.
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const vigil::detail::SendReport report = vigil::detail::send_with_retry(
-      sender, payload, call_deadline, retry_policy(options.retry), [&] { return unit(rng); });
+      sender, payload, call_deadline, options.retry, [&] { return unit(rng); });
   const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   duration.observe(elapsed);
   const auto extra_attempts = static_cast<uint64_t>(std::max(0, report.attempts - 1));
@@ -337,9 +329,13 @@ OtlpExporterStats OtlpTraceExporter::stats() const {
 }
 
 void register_otlp_trace_exporter() {
-  trace::register_exporter_factory("otlp", [](const trace::Environment& env) {
-    return std::make_unique<OtlpTraceExporter>(OtlpTraceExporterOptions::from_env(env));
-  });
+  trace::register_exporter_factory(
+      "otlp",
+      trace::ExporterFactory([](const trace::Environment& env, metrics::Registry* self_metrics) {
+        OtlpTraceExporterOptions options = OtlpTraceExporterOptions::from_environment(env);
+        options.self_metrics = self_metrics;
+        return std::make_unique<OtlpTraceExporter>(std::move(options));
+      }));
 }
 
 namespace {

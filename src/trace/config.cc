@@ -11,11 +11,12 @@ namespace {
 // An enum word of an OTEL_* variable: trimmed and lowered ("Always_On " -> "always_on").
 std::string word(std::string_view s) { return vigil::detail::ascii_lower(vigil::detail::trim(s)); }
 
-std::unique_ptr<SpanExporter> builtin_exporter(const std::string& name, const Environment& env) {
+std::unique_ptr<SpanExporter> builtin_exporter(const std::string& name, const Environment& env,
+                                               metrics::Registry* self_metrics) {
   if (name == "console") return std::make_unique<ConsoleExporter>();
   if (auto f = exporter_factory(name)) {
     try {
-      return f(env);
+      return f(env, self_metrics);
     } catch (const std::exception& e) {
       env.warn("OTEL_TRACES_EXPORTER: the '" + name + "' exporter failed to start: " + e.what());
     }
@@ -81,22 +82,22 @@ TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
   vigil::detail::for_each_list_member(env.get("OTEL_TRACES_EXPORTER").value_or("otlp"), ',',
                                       [&](std::string_view name) { list.push_back(word(name)); });
   BatchSpanProcessorOptions bsp = batch_options_from_environment(env);
-  bsp.registry = options.registry;
+  bsp.self_metrics = options.self_metrics;
   for (const std::string& name : list) {
     if (name == "none") continue;
-    std::unique_ptr<SpanExporter> exporter = builtin_exporter(name, env);
+    std::unique_ptr<SpanExporter> exporter = builtin_exporter(name, env, options.self_metrics);
     if (!exporter) {
       env.warn("OTEL_TRACES_EXPORTER: exporter '" + name + "' is not available" +
                (name == "otlp" ? " (link vigil::exporters and register it)" : "") +
                "; falling back to '" + options.fallback_exporter + "'");
       if (options.fallback_exporter != "none") {
-        exporter = builtin_exporter(options.fallback_exporter, env);
+        exporter = builtin_exporter(options.fallback_exporter, env, options.self_metrics);
       }
     }
     if (exporter) {
       if (name == "console" || (!exporter && options.fallback_exporter == "console")) {
         o.processors.push_back(
-            std::make_unique<SimpleSpanProcessor>(std::move(exporter), options.registry));
+            std::make_unique<SimpleSpanProcessor>(std::move(exporter), options.self_metrics));
       } else {
         o.processors.push_back(std::make_unique<BatchSpanProcessor>(std::move(exporter), bsp));
       }

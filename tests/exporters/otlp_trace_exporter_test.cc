@@ -46,7 +46,7 @@ admin::Response status(int code, std::vector<std::pair<std::string, std::string>
 OtlpTraceExporterOptions options_for(const std::string& endpoint, metrics::Registry& registry) {
   OtlpTraceExporterOptions o;
   o.endpoint = endpoint;
-  o.metrics = &registry;
+  o.self_metrics = &registry;
   o.timeout = milliseconds(3000);
   o.retry.initial_backoff = milliseconds(20);
   o.retry.max_backoff = milliseconds(50);
@@ -396,7 +396,7 @@ TEST(OtlpTraceExporter, RegisteredAsTheOtlpFactory) {
   trace::Environment env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"},
                           {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}},
                          [&](std::string_view w) { warnings.emplace_back(w); });
-  std::unique_ptr<trace::SpanExporter> e = trace::exporter_factory("otlp")(env);
+  std::unique_ptr<trace::SpanExporter> e = trace::exporter_factory("otlp")(env, nullptr);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->name(), "otlp");
   auto* otlp = dynamic_cast<OtlpTraceExporter*>(e.get());

@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "vigil/core/retry.h"
+
 namespace vigil::detail {
 
 using Clock = std::chrono::steady_clock;
@@ -42,14 +44,8 @@ struct HttpConfig {
   std::string user_agent = "vigil/0.1";
 };
 
-// When and how often send_with_retry tries again (the OTLP/HTTP exporter's defaults).
-struct RetryPolicy {
-  int max_attempts = 5;  // attempts in all, the first one included (1: never retry)
-  std::chrono::milliseconds initial_backoff{1000};
-  std::chrono::milliseconds max_backoff{5000};
-  double multiplier = 1.5;  // >= 1
-  double jitter = 0.2;      // in [0, 1]
-};
+// When and how often send_with_retry tries again (see vigil/core/retry.h).
+using RetryPolicy = vigil::RetryOptions;
 
 // The outcome of one HTTP attempt.
 struct HttpResult {
