@@ -187,6 +187,20 @@ TEST(SimpleSpanProcessor, JsonLines) {
   EXPECT_EQ(line.back(), '\n');
 }
 
+TEST(SimpleSpanProcessor, JsonLinesReplacesInvalidUtf8AndEscapesControls) {
+  std::ostringstream out;
+  auto provider = make_provider(
+      std::make_unique<SimpleSpanProcessor>(std::make_unique<JsonLinesExporter>(out)));
+  {
+    Span s = provider->tracer("lib").start_span("bad \xff\xC0\xAF utf8");
+    s.set_attribute("k", std::string("tab\tnul\x01"));
+  }
+  const std::string line = out.str();
+  EXPECT_EQ(line.find('\xff'), std::string::npos) << line;
+  EXPECT_NE(line.find("bad \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD utf8"), std::string::npos) << line;
+  EXPECT_NE(line.find("tab\\tnul\\u0001"), std::string::npos) << line;
+}
+
 // Field-by-field equality of two spans, with a readable failure.
 void expect_same_span(const SpanData& a, const SpanData& b) {
   EXPECT_EQ(a.name, b.name);
