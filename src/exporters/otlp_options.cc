@@ -167,13 +167,14 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
     std::vector<std::string> errors;
     auto parsed = parse_otlp_headers(s->value, &errors);
     for (const std::string& e : errors) env.warn(s->name + ": " + e + "; entry ignored");
-    for (auto& [name, value] : parsed) {
-      auto it = std::find_if(o.headers.begin(), o.headers.end(),
-                             [&](const auto& h) { return vigil::detail::iequals(h.first, name); });
+    for (auto& header : parsed) {
+      auto it = std::find_if(o.headers.begin(), o.headers.end(), [&](const auto& h) {
+        return vigil::detail::iequals(h.first, header.first);
+      });
       if (it != o.headers.end()) {
-        it->second = std::move(value);
+        it->second = std::move(header.second);
       } else {
-        o.headers.emplace_back(std::move(name), std::move(value));
+        o.headers.push_back(std::move(header));
       }
     }
   }
