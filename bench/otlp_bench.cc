@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "gzip.h"
+#include "core/detail/gzip.h"
 #include "otlp_encoding.h"
 #include "vigil/trace/resource.h"
 #include "vigil/trace/span_data.h"
@@ -94,7 +94,7 @@ void BM_OtlpGzipProtobuf(benchmark::State& state) {
   exporters::detail::encode_protobuf(batch.pointers, out, error);
   std::size_t compressed = 0;
   for (auto _ : state) {
-    auto z = exporters::detail::gzip(out);
+    auto z = vigil::detail::gzip_compress(out);
     compressed = z->size();
     benchmark::DoNotOptimize(z->data());
   }

@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
         vigil::health::HealthMonitorOptions{.service_id = "agent-gateway",
                                             .version = VIGIL_DEMO_VERSION,
                                             .startup_timeout = std::chrono::seconds(60),
-                                            .registry = &registry});
+                                            .self_metrics = &registry});
     dependencies.register_checks(*monitor, dispatch_heartbeat);
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": cannot register the health checks: " << e.what() << "\n";
@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
     vigil::trace::EnvironmentConfigOptions trace_options{.service_name = "agent-gateway",
                                                          .service_version = VIGIL_DEMO_VERSION,
                                                          .deployment_environment = "demo",
-                                                         .registry = &registry};
+                                                         .self_metrics = &registry};
     trace_options.extra_processors.push_back(std::move(tracez_processor));
     vigil::trace::configure_from_environment(std::move(trace_options), tracing_environment());
     tracer = &vigil::trace::get_tracer("vigil-demo", VIGIL_DEMO_VERSION);

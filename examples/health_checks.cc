@@ -20,8 +20,10 @@ int main() {
   std::atomic<bool> models_loaded{false};
   std::atomic<bool> db_up{true};
 
-  health::HealthMonitor monitor(
-      {.service_id = "example", .version = "1.0.0", .startup_timeout = 60s, .registry = &registry});
+  health::HealthMonitor monitor({.service_id = "example",
+                                 .version = "1.0.0",
+                                 .startup_timeout = 60s,
+                                 .self_metrics = &registry});
   health::Heartbeat loop(2s);
   monitor.add_liveness_check("main_loop", loop.check());
   monitor.add_liveness_check("memory", health::process_memory_check());

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "gzip.h"
-#include "http_sender.h"
+#include "core/detail/gzip.h"
+#include "core/detail/http_sender.h"
 #include "otlp_encoding.h"
 #include "vigil/exporters/otlp_trace_exporter.h"
 
@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 1: {
-      const auto r = d::parse_retry_after(in, std::chrono::system_clock::now());
+      const auto r = vigil::detail::parse_retry_after(in, std::chrono::system_clock::now());
       if (r && (r->count() < 0 || *r > std::chrono::hours(24))) std::abort();
       break;
     }
@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (d::describe_error_body(in, "text/plain").size() > 400) std::abort();
       break;
     case 5: {
-      const auto out = d::gunzip(in, 1 << 20);
+      const auto out = vigil::detail::gunzip(in, 1 << 20);
       if (out && out->size() > (1u << 20)) std::abort();
       break;
     }

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "proc_reader.h"
+#include "metrics/detail/proc_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/text.h"
 #include "vigil/core/error.h"
 #include "vigil/health/monitor.h"
 
@@ -23,15 +24,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   return diff == 0;
 }
 
-bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 struct Shared {
   health::HealthMonitor* monitor;
   std::string token;
@@ -42,13 +34,9 @@ struct Shared {
   bool authenticated(const Request& req) const noexcept {
     if (!token.empty()) {
       if (std::optional<std::string_view> h = req.header("Authorization")) {
-        std::string_view v = *h;
-        while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-        while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-        if (v.size() > 7 && iequals_ascii(v.substr(0, 7), "bearer ")) {
-          std::string_view given = v.substr(7);
-          while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
-          if (constant_time_equal(given, token)) return true;
+        const std::string_view v = vigil::detail::trim(*h);
+        if (v.size() > 7 && vigil::detail::starts_with_icase(v, "bearer ")) {
+          if (constant_time_equal(vigil::detail::trim(v.substr(7)), token)) return true;
         }
       }
     }

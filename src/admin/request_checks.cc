@@ -1,26 +1,9 @@
 #include "request_checks.h"
 
-#include <algorithm>
+#include "core/detail/percent.h"
+#include "core/detail/text.h"
 
 namespace vigil::admin::detail {
-
-namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
-}
-
-}  // namespace
 
 bool has_obsolete_fold(std::string_view buffered) noexcept {
   const std::size_t end = buffered.find("\r\n\r\n");
@@ -36,28 +19,6 @@ bool has_obsolete_fold(std::string_view buffered) noexcept {
   return false;
 }
 
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space,
-                                          bool reject_nul) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    if (c == '\0' && reject_nul) return std::nullopt;
-    out += c;
-  }
-  return out;
-}
-
 Target parse_target(std::string_view target) {
   Target t;
   if (target == "*") {
@@ -66,8 +27,9 @@ Target parse_target(std::string_view target) {
   }
   if (!target.empty() && target.front() != '/') {
     const std::size_t scheme = target.find("://");
-    if (scheme == std::string_view::npos || !(iequals(target.substr(0, scheme), "http") ||
-                                              iequals(target.substr(0, scheme), "https"))) {
+    if (scheme == std::string_view::npos ||
+        !(vigil::detail::iequals(target.substr(0, scheme), "http") ||
+          vigil::detail::iequals(target.substr(0, scheme), "https"))) {
       t.error = "the request target must be a path, an http(s) URL or \"*\"";
       return t;
     }
@@ -93,12 +55,13 @@ Target parse_target(std::string_view target) {
     t.query = t.query.substr(0, t.query.find('#'));
   }
   if (t.path.empty()) {
-    std::optional<std::string> path = percent_decode(raw_path, false, true);
-    if (!path) {
-      t.error = "the request path has a malformed %-escape or an encoded NUL";
+    vigil::detail::ParseResult<std::string> path =
+        vigil::detail::percent_decode(raw_path, {.reject_nul = true});
+    if (!path.value) {
+      t.error = "the request path is refused: " + path.error;
       return t;
     }
-    t.path = std::move(*path);
+    t.path = std::move(*path.value);
   }
   return t;
 }

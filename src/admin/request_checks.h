@@ -1,7 +1,7 @@
 // src/admin/request_checks.h (private): the checks the admin server makes on a request beyond
 // what Boost.Beast's parser does: obsolete line folding in the raw header, and the request target
-// (origin-form, absolute-form, "*") with its %-decoded path. Pure functions, unit-tested and
-// fuzzed (fuzz/fuzz_admin_request.cc). Not installed.
+// (origin-form, absolute-form, "*") with its %-decoded path (core/detail/percent.h). Pure
+// functions, unit-tested and fuzzed (fuzz/fuzz_admin_request.cc). Not installed.
 #pragma once
 
 #include <optional>
@@ -15,10 +15,6 @@ namespace vigil::admin::detail {
 // line folding (RFC 9112 5.2), or whitespace before the first field (RFC 9112 2.2). Blank lines
 // before the request line are allowed. Never throws; no allocation.
 bool has_obsolete_fold(std::string_view buffered) noexcept;
-
-// %XX-decodes `in` ('+' as a space when `plus_is_space`); nullopt on a malformed escape, or on a
-// NUL byte (literal or encoded) when `reject_nul`. Allocates the result.
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space, bool reject_nul);
 
 // A request target taken apart.
 struct Target {

@@ -38,7 +38,9 @@
 #include <utility>
 #include <vector>
 
-#include "gzip.h"
+#include "core/detail/gzip.h"
+#include "core/detail/percent.h"
+#include "core/detail/text.h"
 #include "listen_address.h"
 #include "request_checks.h"
 #include "router.h"
@@ -58,14 +60,8 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
+using vigil::detail::ascii_lower;
+using vigil::detail::iequals;
 
 }  // namespace
 
@@ -85,9 +81,9 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     const std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    const std::optional<std::string> key = detail::percent_decode(pair.substr(0, eq), true, false);
-    if (!key || *key != name) continue;
-    return detail::percent_decode(pair.substr(eq + 1), true, false);
+    const auto key = vigil::detail::percent_decode(pair.substr(0, eq), {.plus_is_space = true});
+    if (!key.value || *key.value != name) continue;
+    return vigil::detail::percent_decode(pair.substr(eq + 1), {.plus_is_space = true}).value;
   }
   return std::nullopt;
 }
@@ -1001,7 +997,7 @@ void Server::Impl::start() {
   const tcp::endpoint endpoint(addr, address_.port);
   auto fail = [&](const char* step) {
     std::string reason = ec.message();
-    std::transform(reason.begin(), reason.end(), reason.begin(), ascii_lower);
+    for (char& c : reason) c = ascii_lower(c);
     return Error(std::string(kPrefix) + "cannot listen on " + options_.listen + ": " + reason +
                  (std::string_view(step) == "bind" ? "" : std::string(" (") + step + ")"));
   };

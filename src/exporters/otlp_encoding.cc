@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/detail/hex.h"
+#include "core/detail/json_escape.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "vigil/trace/resource.h"
@@ -203,9 +205,7 @@ class JsonWriter {
 
   // A JSON string; invalid UTF-8 is replaced by U+FFFD, control characters escaped.
   void string(std::string_view s) {
-    out_.push_back('"');
-    escape(s);
-    out_.push_back('"');
+    vigil::detail::append_json_string(out_, s);
     need_comma_ = true;
   }
   // A 64-bit integer as a decimal string (proto3 JSON).
@@ -236,12 +236,8 @@ class JsonWriter {
     need_comma_ = true;
   }
   void hex(const uint8_t* bytes, std::size_t n) {
-    static constexpr char kDigits[] = "0123456789abcdef";
     out_.push_back('"');
-    for (std::size_t i = 0; i < n; ++i) {
-      out_.push_back(kDigits[bytes[i] >> 4]);
-      out_.push_back(kDigits[bytes[i] & 15]);
-    }
+    for (std::size_t i = 0; i < n; ++i) vigil::detail::append_hex(out_, bytes[i]);
     out_.push_back('"');
     need_comma_ = true;
   }
@@ -255,84 +251,6 @@ class JsonWriter {
     out_.append(buf, r.ptr);
     out_.push_back('"');
     need_comma_ = true;
-  }
-
-  // Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong forms, no
-  // surrogates, at most U+10FFFF), 0 when it is not one.
-  static std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = b(i);
-    const std::size_t left = s.size() - i;
-    const auto cont = [&](std::size_t k) { return (b(k) & 0xC0) == 0x80; };
-    if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
-      if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-      if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-      if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
-      if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // above U+10FFFF
-      return 4;
-    }
-    return 0;
-  }
-
-  void escape(std::string_view s) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::size_t run = 0;  // start of the pending run of bytes copied as they are
-    std::size_t i = 0;
-    const auto flush = [&](std::size_t end) { out_.append(s.data() + run, end - run); };
-    while (i < s.size()) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-        ++i;
-        continue;
-      }
-      if (c >= 0x80) {
-        const std::size_t n = utf8_sequence(s, i);
-        if (n != 0) {
-          i += n;
-          continue;
-        }
-        flush(i);
-        out_.append("\xEF\xBF\xBD");  // U+FFFD for each invalid byte
-        run = ++i;
-        continue;
-      }
-      flush(i);
-      switch (c) {
-        case '"':
-          out_.append("\\\"");
-          break;
-        case '\\':
-          out_.append("\\\\");
-          break;
-        case '\n':
-          out_.append("\\n");
-          break;
-        case '\r':
-          out_.append("\\r");
-          break;
-        case '\t':
-          out_.append("\\t");
-          break;
-        case '\b':
-          out_.append("\\b");
-          break;
-        case '\f':
-          out_.append("\\f");
-          break;
-        default:
-          out_.append("\\u00");
-          out_.push_back(kDigits[c >> 4]);
-          out_.push_back(kDigits[c & 15]);
-      }
-      run = ++i;
-    }
-    flush(s.size());
   }
 
   std::string& out_;

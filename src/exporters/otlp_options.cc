@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/detail/kv_list.h"
+#include "core/detail/text.h"
 #include "vigil/core/error.h"
 #include "vigil/exporters/otlp_trace_exporter.h"
 
@@ -14,17 +16,8 @@ namespace {
 constexpr std::chrono::milliseconds kDefaultTimeout{10000};
 constexpr std::string_view kDefaultEndpoint = "http://localhost:4318/v1/traces";
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using vigil::detail::ascii_lower;
+using vigil::detail::trim;
 
 // RFC 9110 tchar.
 bool is_token(std::string_view s) noexcept {
@@ -41,38 +34,12 @@ bool sendable_value(std::string_view s) noexcept {
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = hex_digit(s[i + 1]);
-    const int lo = hex_digit(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
 // "http://" or "https://" followed by a host. Returns an error message, "" when fine.
 std::string check_endpoint(std::string_view url) {
-  const std::string l = lower(url.substr(0, std::min<std::size_t>(url.size(), 8)));
   std::size_t host_at = 0;
-  if (l.rfind("http://", 0) == 0) {
+  if (vigil::detail::starts_with_icase(url, "http://")) {
     host_at = 7;
-  } else if (l.rfind("https://", 0) == 0) {
+  } else if (vigil::detail::starts_with_icase(url, "https://")) {
     host_at = 8;
   } else {
     return "must start with http:// or https://";
@@ -118,36 +85,22 @@ std::string_view to_string(OtlpCompression compression) noexcept {
 
 std::vector<std::pair<std::string, std::string>> parse_otlp_headers(
     std::string_view text, std::vector<std::string>* errors) {
-  std::vector<std::pair<std::string, std::string>> out;
-  const auto error = [errors](std::string message) {
-    if (errors != nullptr) errors->push_back(std::move(message));
+  vigil::detail::KvListOptions options;
+  options.skip_bad_members = true;
+  options.check_key = [](std::string_view key) -> std::string {
+    return is_token(key) ? "" : "is not a valid header name";
   };
-  while (!text.empty()) {
-    const std::size_t comma = text.find(',');
-    std::string_view entry = trim(text.substr(0, comma));
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    if (entry.empty()) continue;
-    const std::size_t eq = entry.find('=');
-    if (eq == std::string_view::npos) {
-      error("header entry '" + std::string(entry) + "' has no '='");
-      continue;
-    }
-    const std::string_view key = trim(entry.substr(0, eq));
-    if (!is_token(key)) {
-      error("header entry '" + std::string(entry) + "': '" + std::string(key) +
-            "' is not a valid header name");
-      continue;
-    }
-    auto value = percent_decode(trim(entry.substr(eq + 1)));
-    if (!value) {
-      error("header entry '" + std::string(entry) + "' has a malformed %-escape");
-      continue;
-    }
-    if (!sendable_value(*value)) {
-      error("header '" + std::string(key) + "' decodes to CR, LF or NUL");
-      continue;
-    }
-    out.emplace_back(std::string(key), std::move(*value));
+  options.check_value = [](std::string_view value) -> std::string {
+    return sendable_value(value) ? "" : "decodes to CR, LF or NUL";
+  };
+  vigil::detail::ParseResult<vigil::detail::KvList> parsed =
+      vigil::detail::parse_kv_list(text, options);
+  std::vector<std::pair<std::string, std::string>> out;
+  if (errors != nullptr) {
+    for (std::string& e : parsed->skipped) errors->push_back("header entry " + std::move(e));
+  }
+  for (vigil::detail::KvPair& kv : parsed->pairs) {
+    out.emplace_back(std::move(kv.key), std::move(kv.value));
   }
   return out;
 }
@@ -180,7 +133,7 @@ void OtlpTraceExporterOptions::validate() const {
   }
 }
 
-OtlpTraceExporterOptions OtlpTraceExporterOptions::from_env(const trace::Environment& env) {
+OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace::Environment& env) {
   OtlpTraceExporterOptions o;
 
   // Endpoint: the traces variable as is; the generic one with v1/traces appended.
@@ -214,14 +167,14 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_env(const trace::Environ
     std::vector<std::string> errors;
     auto parsed = parse_otlp_headers(s->value, &errors);
     for (const std::string& e : errors) env.warn(s->name + ": " + e + "; entry ignored");
-    for (auto& [name, value] : parsed) {
-      const std::string key = lower(name);
-      auto it = std::find_if(o.headers.begin(), o.headers.end(),
-                             [&](const auto& h) { return lower(h.first) == key; });
+    for (auto& header : parsed) {
+      auto it = std::find_if(o.headers.begin(), o.headers.end(), [&](const auto& h) {
+        return vigil::detail::iequals(h.first, header.first);
+      });
       if (it != o.headers.end()) {
-        it->second = std::move(value);
+        it->second = std::move(header.second);
       } else {
-        o.headers.emplace_back(std::move(name), std::move(value));
+        o.headers.push_back(std::move(header));
       }
     }
   }
@@ -229,7 +182,7 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_env(const trace::Environ
   for (bool traces : {true, false}) {
     auto s = lookup(env, "PROTOCOL", traces);
     if (!s) continue;
-    const std::string v = lower(trim(s->value));
+    const std::string v = ascii_lower(trim(s->value));
     if (v == "http/protobuf") {
       o.protocol = OtlpProtocol::kHttpProtobuf;
     } else if (v == "http/json") {
@@ -245,7 +198,7 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_env(const trace::Environ
   for (bool traces : {true, false}) {
     auto s = lookup(env, "COMPRESSION", traces);
     if (!s) continue;
-    const std::string v = lower(trim(s->value));
+    const std::string v = ascii_lower(trim(s->value));
     if (v == "gzip") {
       o.compression = OtlpCompression::kGzip;
     } else if (v == "none") {

@@ -7,8 +7,9 @@
 #include <mutex>
 #include <random>
 
-#include "gzip.h"
-#include "http_sender.h"
+#include "core/detail/gzip.h"
+#include "core/detail/http_sender.h"
+#include "core/detail/text.h"
 #include "otlp_encoding.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
@@ -40,23 +41,24 @@ std::string_view content_type_of(OtlpProtocol p) {
   return p == OtlpProtocol::kHttpJson ? "application/json" : "application/x-protobuf";
 }
 
-detail::HttpConfig http_config(const OtlpTraceExporterOptions& o) {
-  detail::HttpConfig c;
+vigil::detail::HttpConfig http_config(const OtlpTraceExporterOptions& o) {
+  vigil::detail::HttpConfig c;
   c.url = o.endpoint;
   c.content_type = std::string(content_type_of(o.protocol));
   c.gzip = o.compression == OtlpCompression::kGzip;
   for (const auto& [name, value] : o.headers) {
     // The exporter owns these two; a user header of the same name would contradict the body.
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (lower == "content-type" || lower == "content-encoding") continue;
+    if (vigil::detail::iequals(name, "content-type") ||
+        vigil::detail::iequals(name, "content-encoding")) {
+      continue;
+    }
     c.headers.emplace_back(name, value);
   }
   c.certificate_file = o.certificate_file;
   c.client_certificate_file = o.client_certificate_file;
   c.client_key_file = o.client_key_file;
   c.max_response_bytes = o.max_response_bytes;
+  c.user_agent = "vigil-otlp-exporter/0.1";
   return c;
 }
 
@@ -68,8 +70,8 @@ class OtlpTraceExporter::Impl {
       : options((o.validate(), std::move(o))),
         sender(http_config(options)),
         rng(std::random_device{}()) {
-    metrics::Registry& r =
-        options.metrics != nullptr ? *options.metrics : metrics::Registry::global();
+    if (options.self_metrics == nullptr) return;  // the handles stay unbound: count nowhere
+    metrics::Registry& r = *options.self_metrics;
     exported =
         r.counter("vigil_otlp_exported_spans_total", "Spans the OTLP collector accepted").get();
     auto& dropped_family =
@@ -104,7 +106,7 @@ class OtlpTraceExporter::Impl {
                            std::string message);
 
   const OtlpTraceExporterOptions options;
-  detail::HttpSender sender;
+  vigil::detail::HttpSender sender;
 
   metrics::Counter exported;
   metrics::Counter dropped[kReasons];
@@ -199,7 +201,7 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   std::string_view payload = body;
   std::optional<std::string> compressed;
   if (options.compression == OtlpCompression::kGzip) {
-    compressed = detail::gzip(body);
+    compressed = vigil::detail::gzip_compress(body);
     if (!compressed) {
       return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + "gzip failed");
     }
@@ -208,7 +210,7 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
 
   // Send.
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const detail::SendReport report = detail::send_with_retry(
+  const vigil::detail::SendReport report = vigil::detail::send_with_retry(
       sender, payload, call_deadline, options.retry, [&] { return unit(rng); });
   const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   duration.observe(elapsed);
@@ -222,11 +224,11 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
     stats.sent_bytes += bytes_sent;
   }
 
-  const detail::HttpResult& last = report.last;
+  const vigil::detail::HttpResult& last = report.last;
   const std::string attempts =
       " after " + std::to_string(report.attempts) + " attempt" + (report.attempts == 1 ? "" : "s");
   switch (report.outcome) {
-    case detail::SendOutcome::kDelivered: {
+    case vigil::detail::SendOutcome::kDelivered: {
       const auto partial = detail::parse_export_response(last.body, last.content_type);
       uint64_t rejected = 0;
       std::string message;
@@ -256,30 +258,30 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
       if (partial) return trace::ExportResult::partial(rejected, std::move(message));
       return trace::ExportResult::success();
     }
-    case detail::SendOutcome::kHttpError: {
+    case vigil::detail::SendOutcome::kHttpError: {
       std::string message = where + "HTTP " + std::to_string(last.status);
       const std::string described = detail::describe_error_body(last.body, last.content_type);
       if (!described.empty()) message += " (" + described + ")";
       message += attempts;
       if (!report.detail.empty()) message += "; " + report.detail;
-      const bool retryable = detail::retryable_status(last.status);
+      const bool retryable = vigil::detail::retryable_status(last.status);
       return fail(
           kHttpError, n,
           retryable ? trace::ExportResult::Code::kRetryable : trace::ExportResult::Code::kFailure,
           std::move(message));
     }
-    case detail::SendOutcome::kTimeout:
+    case vigil::detail::SendOutcome::kTimeout:
       return fail(kTimeout, n, trace::ExportResult::Code::kRetryable,
                   where + "deadline of " +
                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          call_deadline - start)
                                          .count()) +
                       " ms exceeded" + attempts + " (" + last.error + ")");
-    case detail::SendOutcome::kConnection:
+    case vigil::detail::SendOutcome::kConnection:
       return fail(
           kConnection, n, trace::ExportResult::Code::kRetryable,
           where + last.error + attempts + (report.detail.empty() ? "" : "; " + report.detail));
-    case detail::SendOutcome::kAborted:
+    case vigil::detail::SendOutcome::kAborted:
       return fail(kShutdown, n, trace::ExportResult::Code::kFailure, where + "aborted by shutdown");
   }
   return fail(kHttpError, n, trace::ExportResult::Code::kFailure, where + "unexpected outcome");
@@ -327,9 +329,13 @@ OtlpExporterStats OtlpTraceExporter::stats() const {
 }
 
 void register_otlp_trace_exporter() {
-  trace::register_exporter_factory("otlp", [](const trace::Environment& env) {
-    return std::make_unique<OtlpTraceExporter>(OtlpTraceExporterOptions::from_env(env));
-  });
+  trace::register_exporter_factory(
+      "otlp",
+      trace::ExporterFactory([](const trace::Environment& env, metrics::Registry* self_metrics) {
+        OtlpTraceExporterOptions options = OtlpTraceExporterOptions::from_environment(env);
+        options.self_metrics = self_metrics;
+        return std::make_unique<OtlpTraceExporter>(std::move(options));
+      }));
 }
 
 namespace {

@@ -775,7 +775,7 @@ HealthMonitor::HealthMonitor(HealthMonitorOptions options) {
   if (options.shutdown_timeout.count() < 0) {
     throw Error("health monitor: shutdown_timeout must not be negative");
   }
-  metrics::Registry* registry = options.registry;
+  metrics::Registry* registry = options.self_metrics;
   core_ = std::make_shared<Core>(std::move(options));
   if (registry != nullptr) {
     Core& c = *core_;

@@ -12,8 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "core/detail/text.h"
 #include "format.h"
-#include "metrics/proc_reader.h"
+#include "metrics/detail/proc_reader.h"
 #include "vigil/core/error.h"
 
 namespace vigil::health {
@@ -31,20 +32,12 @@ void check_ratios(const char* what, double warn, double fail, double max) {
   }
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  return s;
-}
-
 // A cgroup memory limit file: a number of bytes, or "max" (v2). Values of 2^60 and more are
 // what cgroup v1 writes for "no limit".
 std::optional<uint64_t> read_limit_file(const std::string& path) {
   std::string buf;
   if (!proc::read_file(path.c_str(), buf)) return std::nullopt;
-  const std::string_view v = trim(buf);
+  const std::string_view v = vigil::detail::trim_line(buf);
   if (v == "max") return std::nullopt;
   const std::optional<uint64_t> n = proc::parse_u64(v);
   if (!n || *n >= (uint64_t{1} << 60)) return std::nullopt;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "core/detail/text.h"
 #include "text_format.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
@@ -31,25 +32,8 @@ std::string_view content_type(Format format) noexcept {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using vigil::detail::iequals;
+using vigil::detail::trim;
 
 // Splits `s` at `sep` outside double-quoted strings (a backslash escapes inside quotes).
 // Calls f(piece) for every piece, including empty ones.

@@ -1,4 +1,4 @@
-#include "proc_reader.h"
+#include "metrics/detail/proc_reader.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "proc_reader.h"
+#include "metrics/detail/proc_reader.h"
 #include "vigil/core/clock.h"
 #include "vigil/core/error.h"
 

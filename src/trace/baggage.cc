@@ -1,6 +1,10 @@
 // W3C Baggage.
 #include "vigil/trace/baggage.h"
 
+#include "core/detail/hex.h"
+#include "core/detail/percent.h"
+#include "core/detail/text.h"
+
 namespace vigil::trace {
 namespace {
 
@@ -34,49 +38,24 @@ bool is_baggage_octet(char c) {
          (c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// A baggage value: baggage-octets and %-escapes only, percent-decoded into `out`.
 bool decode_value(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_digit(in[i + 1]);
-      const int lo = hex_digit(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out += static_cast<char>(hi << 4 | lo);
-      i += 2;
-    } else if (is_baggage_octet(c)) {
-      out += c;
-    } else {
-      return false;
-    }
+  for (char c : in) {
+    if (!is_baggage_octet(c)) return false;  // '%' is a baggage-octet
   }
+  vigil::detail::ParseResult<std::string> decoded = vigil::detail::percent_decode(in);
+  if (!decoded) return false;
+  out = std::move(*decoded);
   return true;
 }
 
 void encode_value(std::string_view in, std::string& out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   for (char c : in) {
     if (is_baggage_octet(c) && c != '%') {
       out += c;
     } else {
-      const auto u = static_cast<unsigned char>(c);
       out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
+      vigil::detail::append_hex(out, static_cast<uint8_t>(c), /*upper=*/true);
     }
   }
 }
@@ -94,26 +73,20 @@ bool Baggage::valid_key(std::string_view key) noexcept {
 Baggage Baggage::parse(std::string_view header) {
   Baggage b;
   if (header.size() > kMaxBytes) header = header.substr(0, kMaxBytes);
-  std::size_t pos = 0;
   std::string value;
-  while (pos <= header.size() && b.entries_.size() < kMaxMembers) {
-    std::size_t comma = header.find(',', pos);
-    if (comma == std::string_view::npos) comma = header.size();
-    std::string_view member = trim(header.substr(pos, comma - pos));
-    pos = comma + 1;
-    if (member.empty()) continue;
+  vigil::detail::for_each_list_member(header, ',', [&](std::string_view member) {
+    if (b.entries_.size() >= kMaxMembers) return false;
     std::string_view metadata;
     const std::size_t semi = member.find(';');
     if (semi != std::string_view::npos) {
-      metadata = trim(member.substr(semi + 1));
-      member = trim(member.substr(0, semi));
+      metadata = vigil::detail::trim(member.substr(semi + 1));
+      member = vigil::detail::trim(member.substr(0, semi));
     }
-    const std::size_t eq = member.find('=');
-    if (eq == std::string_view::npos) continue;
-    const std::string_view key = trim(member.substr(0, eq));
-    if (!valid_key(key) || !decode_value(trim(member.substr(eq + 1)), value)) continue;
-    b.set(key, value, metadata);
-  }
+    const vigil::detail::SplitPair kv = vigil::detail::split_pair(member, '=');
+    if (!kv.found || !valid_key(kv.first) || !decode_value(kv.second, value)) return true;
+    b.set(kv.first, value, metadata);
+    return true;
+  });
   return b;
 }
 

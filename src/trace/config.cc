@@ -1,26 +1,22 @@
 // Configuration from OTEL_* environment variables.
 #include "vigil/trace/config.h"
 
+#include "core/detail/text.h"
 #include "vigil/trace/exporters.h"
 #include "vigil/trace/propagation.h"
 
 namespace vigil::trace {
 namespace {
 
-std::string lower_trim(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == ' ' || c == '\t') continue;
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  return out;
-}
+// An enum word of an OTEL_* variable: trimmed and lowered ("Always_On " -> "always_on").
+std::string word(std::string_view s) { return vigil::detail::ascii_lower(vigil::detail::trim(s)); }
 
-std::unique_ptr<SpanExporter> builtin_exporter(const std::string& name, const Environment& env) {
+std::unique_ptr<SpanExporter> builtin_exporter(const std::string& name, const Environment& env,
+                                               metrics::Registry* self_metrics) {
   if (name == "console") return std::make_unique<ConsoleExporter>();
   if (auto f = exporter_factory(name)) {
     try {
-      return f(env);
+      return f(env, self_metrics);
     } catch (const std::exception& e) {
       env.warn("OTEL_TRACES_EXPORTER: the '" + name + "' exporter failed to start: " + e.what());
     }
@@ -51,8 +47,7 @@ BatchSpanProcessorOptions batch_options_from_environment(const Environment& env)
 }
 
 std::unique_ptr<Sampler> sampler_from_environment(const Environment& env) {
-  const std::string name =
-      lower_trim(env.get("OTEL_TRACES_SAMPLER").value_or("parentbased_always_on"));
+  const std::string name = word(env.get("OTEL_TRACES_SAMPLER").value_or("parentbased_always_on"));
   auto ratio = [&] { return env.get_double("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0); };
   auto rate = [&] { return env.get_double("OTEL_TRACES_SAMPLER_ARG", 100.0, 0.0, 1e9); };
   if (name == "always_on") return always_on();
@@ -83,32 +78,26 @@ TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
   o.limits = SpanLimits::from_environment(env);
   o.processors = std::move(options.extra_processors);
 
-  const std::string names = lower_trim(env.get("OTEL_TRACES_EXPORTER").value_or("otlp"));
   std::vector<std::string> list;
-  std::size_t pos = 0;
-  while (pos <= names.size()) {
-    std::size_t comma = names.find(',', pos);
-    if (comma == std::string::npos) comma = names.size();
-    if (comma > pos) list.push_back(names.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
+  vigil::detail::for_each_list_member(env.get("OTEL_TRACES_EXPORTER").value_or("otlp"), ',',
+                                      [&](std::string_view name) { list.push_back(word(name)); });
   BatchSpanProcessorOptions bsp = batch_options_from_environment(env);
-  bsp.registry = options.registry;
+  bsp.self_metrics = options.self_metrics;
   for (const std::string& name : list) {
     if (name == "none") continue;
-    std::unique_ptr<SpanExporter> exporter = builtin_exporter(name, env);
+    std::unique_ptr<SpanExporter> exporter = builtin_exporter(name, env, options.self_metrics);
     if (!exporter) {
       env.warn("OTEL_TRACES_EXPORTER: exporter '" + name + "' is not available" +
                (name == "otlp" ? " (link vigil::exporters and register it)" : "") +
                "; falling back to '" + options.fallback_exporter + "'");
       if (options.fallback_exporter != "none") {
-        exporter = builtin_exporter(options.fallback_exporter, env);
+        exporter = builtin_exporter(options.fallback_exporter, env, options.self_metrics);
       }
     }
     if (exporter) {
       if (name == "console" || (!exporter && options.fallback_exporter == "console")) {
         o.processors.push_back(
-            std::make_unique<SimpleSpanProcessor>(std::move(exporter), options.registry));
+            std::make_unique<SimpleSpanProcessor>(std::move(exporter), options.self_metrics));
       } else {
         o.processors.push_back(std::make_unique<BatchSpanProcessor>(std::move(exporter), bsp));
       }

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "core/detail/hex.h"
 #include "internal.h"
 
 namespace vigil::trace {
@@ -32,14 +33,13 @@ Correlation Correlation::current() { return from_baggage(current_baggage()); }
 std::string new_request_id() {
   const uint64_t hi = (detail::random_u64() & 0xffffffffffff0fffull) | 0x0000000000004000ull;
   const uint64_t lo = (detail::random_u64() & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
   for (int i = 0; i < 32; ++i) {
     if (i == 8 || i == 12 || i == 16 || i == 20) out.push_back('-');
     const uint64_t word = i < 16 ? hi : lo;
     const int shift = 60 - 4 * (i % 16);
-    out.push_back(kHex[(word >> shift) & 0xf]);
+    out.push_back(vigil::detail::kHexLower[(word >> shift) & 0xf]);
   }
   return out;
 }

@@ -9,8 +9,12 @@
 #include <string>
 #include <utility>
 
+#include "core/detail/text.h"
+
 namespace vigil::trace {
 namespace {
+
+using vigil::detail::trim;
 
 std::mutex& handler_mutex() {
   static std::mutex m;
@@ -19,20 +23,6 @@ std::mutex& handler_mutex() {
 WarningHandler& handler() {
   static WarningHandler h;
   return h;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -90,7 +80,7 @@ void Environment::warn(std::string_view message) const {
 bool Environment::get_bool(std::string_view name, bool fallback) const {
   const auto v = get(name);
   if (!v) return fallback;
-  const std::string l = lower(trim(*v));
+  const std::string l = vigil::detail::ascii_lower(trim(*v));
   if (l == "true") return true;
   if (l == "false") return false;
   warn(std::string(name) + "='" + *v + "' is not true or false; using " +

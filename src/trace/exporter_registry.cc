@@ -31,6 +31,18 @@ void register_exporter_factory(std::string name, ExporterFactory factory) {
   r.factories[std::move(name)] = std::move(factory);
 }
 
+void register_exporter_factory(
+    std::string name,
+    std::function<std::unique_ptr<SpanExporter>(const Environment& env)> factory) {
+  if (!factory) {
+    throw Error("register_exporter_factory: the factory for '" + name + "' is empty");
+  }
+  register_exporter_factory(
+      std::move(name),
+      ExporterFactory(
+          [f = std::move(factory)](const Environment& env, metrics::Registry*) { return f(env); }));
+}
+
 bool has_exporter_factory(std::string_view name) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/detail/json_escape.h"
 #include "internal.h"
 #include "vigil/core/error.h"
 #include "vigil/trace/resource.h"
@@ -79,7 +80,9 @@ ExportResult InMemoryExporter::export_spans(std::span<const SpanData* const> spa
 
 namespace {
 
-void json_string(std::string& out, std::string_view s) { detail::append_json_string(out, s); }
+void json_string(std::string& out, std::string_view s) {
+  vigil::detail::append_json_string(out, s);
+}
 
 void json_double(std::string& out, double v) {
   if (!std::isfinite(v)) {

@@ -53,9 +53,6 @@ inline void move_context(SpanContext& to, SpanContext& from) noexcept {
   }
 }
 
-// Appends `s` as a JSON string (quotes and escapes). Defined in span_data.cc.
-void append_json_string(std::string& out, std::string_view s);
-
 // A pooled span: the data exporters see plus bookkeeping. Only recording spans (and
 // non-recording ones that carry a tracestate) have one; other spans keep their context inline.
 struct SpanRecord {

@@ -20,8 +20,10 @@ using Clock = std::chrono::steady_clock;
 
 struct DropCounters {
   metrics::Counter queue_full, export_failed, shutdown, exported;
-  explicit DropCounters(metrics::Registry* registry) {
-    metrics::Registry& r = registry != nullptr ? *registry : metrics::Registry::global();
+  // nullptr: the handles stay unbound and count nowhere.
+  explicit DropCounters(metrics::Registry* self_metrics) {
+    if (self_metrics == nullptr) return;
+    metrics::Registry& r = *self_metrics;
     auto& dropped = r.counter("vigil_spans_dropped_total",
                               "Spans dropped by vigil span processors, by reason", {"reason"});
     queue_full = dropped.labels("queue_full");
@@ -62,9 +64,9 @@ struct SimpleSpanProcessor::State {
 };
 
 SimpleSpanProcessor::SimpleSpanProcessor(std::unique_ptr<SpanExporter> exporter,
-                                         metrics::Registry* registry) {
+                                         metrics::Registry* self_metrics) {
   if (!exporter) throw Error("SimpleSpanProcessor: the exporter is null");
-  state_ = std::make_unique<State>(std::move(exporter), registry);
+  state_ = std::make_unique<State>(std::move(exporter), self_metrics);
 }
 SimpleSpanProcessor::~SimpleSpanProcessor() { shutdown(std::chrono::milliseconds(5000)); }
 
@@ -310,7 +312,7 @@ struct BatchSpanProcessor::State {
   std::thread thread;
 
   State(std::unique_ptr<SpanExporter> e, BatchSpanProcessorOptions o)
-      : options(o), exporter(std::move(e)), counters(o.registry) {
+      : options(o), exporter(std::move(e)), counters(o.self_metrics) {
     std::size_t cap = 1;
     while (cap < options.max_queue_size) cap <<= 1;
     options.max_queue_size = cap;

@@ -3,39 +3,26 @@
 
 #include <atomic>
 
+#include "core/detail/hex.h"
+#include "core/detail/text.h"
 #include "vigil/core/error.h"
 
 namespace vigil::trace {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using vigil::detail::iequals;
+using vigil::detail::trim;
 
 bool lower_hex(std::string_view s) noexcept {
   for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    if (vigil::detail::hex_value(c, vigil::detail::HexCase::kLower) < 0) return false;
   }
   return true;
 }
 
 int hex_byte(std::string_view two) noexcept {
-  if (two.size() != 2 || !lower_hex(two)) return -1;
-  auto v = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  return v(two[0]) << 4 | v(two[1]);
+  if (two.size() != 2) return -1;
+  return vigil::detail::hex_byte(two[0], two[1], vigil::detail::HexCase::kLower);
 }
 
 class TraceContextPropagator final : public Propagator {
@@ -238,10 +225,8 @@ std::string format_traceparent(const SpanContext& ctx) {
   out[1] = '0';
   ctx.trace_id.write_hex(out.data() + 3);
   ctx.span_id.write_hex(out.data() + 36);
-  static constexpr char kHex[] = "0123456789abcdef";
   const uint8_t f = ctx.flags.value & (TraceFlags::kSampled | TraceFlags::kRandom);
-  out[53] = kHex[f >> 4];
-  out[54] = kHex[f & 0xf];
+  vigil::detail::write_hex(&f, 1, out.data() + 53);
   return out;
 }
 

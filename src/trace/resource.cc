@@ -7,42 +7,15 @@
 #include <fstream>
 #include <random>
 
+#include "core/detail/kv_list.h"
+#include "core/detail/text.h"
+
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "unknown"
 #endif
 
 namespace vigil::trace {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_digit(in[i + 1]);
-    const int lo = hex_digit(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi << 4 | lo);
-    i += 2;
-  }
-  return true;
-}
 
 std::string executable_name() {
   char buf[4096];
@@ -96,37 +69,14 @@ Resource::Resource(std::vector<KeyValue> attributes, std::string schema_url)
 
 bool Resource::parse_attributes(std::string_view text, std::vector<KeyValue>& out,
                                 std::string& error) {
-  std::vector<KeyValue> parsed;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    std::size_t comma = text.find(',', pos);
-    if (comma == std::string_view::npos) comma = text.size();
-    const std::string_view member = trim(text.substr(pos, comma - pos));
-    pos = comma + 1;
-    if (member.empty()) continue;
-    const std::size_t eq = member.find('=');
-    if (eq == std::string_view::npos) {
-      error = "'" + std::string(member) + "' is not key=value";
-      return false;
-    }
-    const std::string_view key = trim(member.substr(0, eq));
-    if (key.empty()) {
-      error = "'" + std::string(member) + "' has an empty key";
-      return false;
-    }
-    std::string value;
-    if (!percent_decode(trim(member.substr(eq + 1)), value)) {
-      error = "the value of '" + std::string(key) + "' has a malformed percent-encoding";
-      return false;
-    }
-    std::string decoded_key;
-    if (!percent_decode(key, decoded_key)) {
-      error = "the key '" + std::string(key) + "' has a malformed percent-encoding";
-      return false;
-    }
-    upsert(parsed, std::move(decoded_key), std::move(value));
+  vigil::detail::ParseResult<vigil::detail::KvList> parsed =
+      vigil::detail::parse_kv_list(text, {.decode_keys = true});
+  if (!parsed) {
+    error = std::move(parsed.error);
+    return false;
   }
-  for (KeyValue& kv : parsed) upsert(out, std::move(kv.key), std::move(kv.value));
+  for (vigil::detail::KvPair& kv : parsed->pairs)
+    upsert(out, std::move(kv.key), std::move(kv.value));
   return true;
 }
 
@@ -157,7 +107,7 @@ Resource Resource::create(const ResourceOptions& options, const Environment& env
       }
     }
     if (auto name = env.get("OTEL_SERVICE_NAME"))
-      upsert(attrs, "service.name", std::string(trim(*name)));
+      upsert(attrs, "service.name", std::string(vigil::detail::trim(*name)));
   }
   return Resource(std::move(attrs));
 }

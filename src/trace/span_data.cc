@@ -5,64 +5,23 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/detail/hex.h"
+#include "core/detail/json_escape.h"
+#include "core/detail/text.h"
 #include "vigil/core/error.h"
 
 namespace vigil::trace {
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-// -1 unless c is a lowercase hex digit.
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 template <std::size_t N>
 bool parse_hex(std::string_view hex, std::array<uint8_t, N>& out) noexcept {
-  if (hex.size() != 2 * N) return false;
-  for (std::size_t i = 0; i < N; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
-
-template <std::size_t N>
-void write_hex_bytes(const std::array<uint8_t, N>& bytes, char* out) noexcept {
-  for (std::size_t i = 0; i < N; ++i) {
-    out[2 * i] = kHexDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kHexDigits[bytes[i] & 0xf];
-  }
+  return vigil::detail::parse_hex(hex, out.data(), N, vigil::detail::HexCase::kLower);
 }
 
 bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Calls fn(member) for every non-empty (after OWS trimming) comma-separated member.
-template <typename Fn>
-bool for_each_member(std::string_view header, Fn&& fn) {
-  std::size_t pos = 0;
-  while (pos <= header.size()) {
-    std::size_t comma = header.find(',', pos);
-    if (comma == std::string_view::npos) comma = header.size();
-    const std::string_view member = trim_ows(header.substr(pos, comma - pos));
-    if (!member.empty() && !fn(member)) return false;
-    pos = comma + 1;
-  }
-  return true;
-}
+using vigil::detail::for_each_list_member;
 
 void append_double(std::string& out, double v) {
   char buf[32];
@@ -72,41 +31,7 @@ void append_double(std::string& out, double v) {
 
 }  // namespace
 
-namespace detail {
-// JSON string with the escapes RFC 8259 requires (shared with the JSON-lines exporter).
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-}  // namespace detail
-using detail::append_json_string;
+using vigil::detail::append_json_string;
 
 // ---- ids ----
 
@@ -115,7 +40,9 @@ std::optional<TraceId> TraceId::from_hex(std::string_view hex) noexcept {
   if (!parse_hex(hex, bytes)) return std::nullopt;
   return TraceId(bytes);
 }
-void TraceId::write_hex(char* out) const noexcept { write_hex_bytes(bytes_, out); }
+void TraceId::write_hex(char* out) const noexcept {
+  vigil::detail::write_hex(bytes_.data(), bytes_.size(), out);
+}
 std::string TraceId::to_hex() const {
   std::string s(kHexSize, '0');
   write_hex(s.data());
@@ -127,7 +54,9 @@ std::optional<SpanId> SpanId::from_hex(std::string_view hex) noexcept {
   if (!parse_hex(hex, bytes)) return std::nullopt;
   return SpanId(bytes);
 }
-void SpanId::write_hex(char* out) const noexcept { write_hex_bytes(bytes_, out); }
+void SpanId::write_hex(char* out) const noexcept {
+  vigil::detail::write_hex(bytes_.data(), bytes_.size(), out);
+}
 std::string SpanId::to_hex() const {
   std::string s(kHexSize, '0');
   write_hex(s.data());
@@ -181,7 +110,7 @@ std::optional<TraceState> TraceState::parse(std::string_view header) {
   std::array<std::string_view, kMaxMembers> kept{};
   std::size_t n_kept = 0;
   std::size_t count = 0;  // list members, duplicates included
-  const bool ok = for_each_member(header, [&](std::string_view member) {
+  const bool ok = for_each_list_member(header, ',', [&](std::string_view member) {
     const std::size_t eq = member.find('=');
     if (eq == std::string_view::npos) return false;
     const std::string_view key = member.substr(0, eq);
@@ -207,7 +136,7 @@ std::optional<TraceState> TraceState::parse(std::string_view header) {
 
 std::optional<std::string_view> TraceState::get(std::string_view key) const noexcept {
   std::optional<std::string_view> found;
-  for_each_member(std::string_view(header_), [&](std::string_view member) {
+  for_each_list_member(std::string_view(header_), ',', [&](std::string_view member) {
     const std::size_t eq = member.find('=');
     if (member.substr(0, eq) == key) {
       found = member.substr(eq + 1);
@@ -220,7 +149,7 @@ std::optional<std::string_view> TraceState::get(std::string_view key) const noex
 
 std::size_t TraceState::size() const noexcept {
   std::size_t n = 0;
-  for_each_member(std::string_view(header_), [&](std::string_view) {
+  for_each_list_member(std::string_view(header_), ',', [&](std::string_view) {
     ++n;
     return true;
   });
@@ -228,7 +157,7 @@ std::size_t TraceState::size() const noexcept {
 }
 
 void TraceState::for_each(const std::function<void(std::string_view, std::string_view)>& fn) const {
-  for_each_member(std::string_view(header_), [&](std::string_view member) {
+  for_each_list_member(std::string_view(header_), ',', [&](std::string_view member) {
     const std::size_t eq = member.find('=');
     fn(member.substr(0, eq), member.substr(eq + 1));
     return true;
@@ -237,7 +166,7 @@ void TraceState::for_each(const std::function<void(std::string_view, std::string
 
 TraceState TraceState::without(std::string_view key) const {
   TraceState out;
-  for_each_member(std::string_view(header_), [&](std::string_view member) {
+  for_each_list_member(std::string_view(header_), ',', [&](std::string_view member) {
     if (member.substr(0, member.find('=')) != key) {
       if (!out.header_.empty()) out.header_ += ',';
       out.header_ += member;
@@ -263,7 +192,7 @@ TraceState TraceState::with(std::string_view key, std::string_view value) const 
   out.header_.reserve(header_.size() + key.size() + value.size() + 2);
   out.header_.append(key).append(1, '=').append(value);
   std::size_t count = 1;
-  for_each_member(std::string_view(header_), [&](std::string_view member) {
+  for_each_list_member(std::string_view(header_), ',', [&](std::string_view member) {
     if (member.substr(0, member.find('=')) == key) return true;
     if (count == kMaxMembers) return false;  // the right-most members fall off
     out.header_ += ',';
@@ -277,7 +206,7 @@ TraceState TraceState::with(std::string_view key, std::string_view value) const 
 std::string TraceState::header_truncated(std::size_t max_size) const {
   if (header_.size() <= max_size) return header_;
   std::vector<std::string_view> members;
-  for_each_member(std::string_view(header_), [&](std::string_view m) {
+  for_each_list_member(std::string_view(header_), ',', [&](std::string_view m) {
     members.push_back(m);
     return true;
   });

@@ -27,20 +27,6 @@ TEST(ObsoleteFold, Table) {
   for (const Case& c : cases) EXPECT_EQ(has_obsolete_fold(c.head), c.fold) << c.head;
 }
 
-TEST(PercentDecode, Table) {
-  EXPECT_EQ(percent_decode("/a%20b", false, true), "/a b");
-  EXPECT_EQ(percent_decode("a+b", false, true), "a+b");
-  EXPECT_EQ(percent_decode("a+b", true, true), "a b");
-  EXPECT_EQ(percent_decode("%41%6a%4A", false, true), "AjJ");
-  EXPECT_EQ(percent_decode("%", false, true), std::nullopt);
-  EXPECT_EQ(percent_decode("%4", false, true), std::nullopt);
-  EXPECT_EQ(percent_decode("%zz", false, true), std::nullopt);
-  EXPECT_EQ(percent_decode("%00", false, true), std::nullopt);
-  EXPECT_EQ(percent_decode(std::string_view("a\0b", 3), false, true), std::nullopt);
-  EXPECT_EQ(percent_decode("%00", false, false), std::string(1, '\0'));
-  EXPECT_EQ(percent_decode("", false, true), "");
-}
-
 TEST(ParseTarget, Table) {
   Target t = parse_target("/metrics?format=json#frag");
   EXPECT_EQ(t.error, "");

@@ -52,7 +52,7 @@ class FakeCollector {
           }
           return respond_(n);
         },
-        {.methods = {"POST"}});
+        {.methods = {"POST"}, .access = vigil::admin::Access::kPublic});
     server_.start();
   }
 

@@ -36,7 +36,7 @@ struct Pipeline {
            milliseconds export_timeout) {
     OtlpTraceExporterOptions o;
     o.endpoint = endpoint;
-    o.metrics = &registry;
+    o.self_metrics = &registry;
     o.timeout = exporter_timeout;
     o.retry.initial_backoff = milliseconds(20);
     o.retry.max_backoff = milliseconds(50);
@@ -47,7 +47,7 @@ struct Pipeline {
     bo.export_timeout = export_timeout;
     bo.max_queue_size = 1024;
     bo.max_export_batch_size = 256;
-    bo.registry = &registry;
+    bo.self_metrics = &registry;
     auto p = std::make_unique<trace::BatchSpanProcessor>(std::move(e), bo);
     processor = p.get();
     trace::TracerProviderOptions po;

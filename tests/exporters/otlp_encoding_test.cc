@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "google/rpc/status.pb.h"
-#include "gzip.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "test_spans.h"
 
@@ -293,20 +292,6 @@ TEST(OtlpResponse, DescribesErrorBodies) {
             "bad");
   EXPECT_EQ(detail::describe_error_body("plain\ntext", "text/plain"), "plain text");
   EXPECT_EQ(detail::describe_error_body("", "text/plain"), "");
-}
-
-TEST(Gzip, RoundTrips) {
-  std::string data;
-  for (int i = 0; i < 10000; ++i) data += "span " + std::to_string(i) + ' ';
-  const auto z = detail::gzip(data);
-  ASSERT_TRUE(z);
-  EXPECT_LT(z->size(), data.size() / 3);
-  EXPECT_EQ(static_cast<unsigned char>((*z)[0]), 0x1f);
-  EXPECT_EQ(static_cast<unsigned char>((*z)[1]), 0x8b);
-  EXPECT_EQ(detail::gunzip(*z), data);
-  EXPECT_FALSE(detail::gunzip(z->substr(0, z->size() / 2)));
-  EXPECT_FALSE(detail::gunzip("not gzip"));
-  EXPECT_FALSE(detail::gunzip(*z, 100));  // over the size limit
 }
 
 }  // namespace

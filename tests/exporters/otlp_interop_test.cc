@@ -128,7 +128,7 @@ OtlpTraceExporterOptions options_for(const Receiver& r, metrics::Registry& regis
   o.endpoint = r.endpoint();
   o.protocol = protocol;
   o.compression = compression;
-  o.metrics = &registry;
+  o.self_metrics = &registry;
   o.timeout = milliseconds(5000);
   o.retry.initial_backoff = milliseconds(20);
   o.retry.max_backoff = milliseconds(100);
@@ -370,7 +370,7 @@ TEST(OtlpInteropFailures, ReceiverDown) {
   metrics::Registry registry;
   OtlpTraceExporterOptions o;
   o.endpoint = endpoint;
-  o.metrics = &registry;
+  o.self_metrics = &registry;
   o.timeout = milliseconds(500);
   o.retry.initial_backoff = milliseconds(20);
   o.retry.max_backoff = milliseconds(50);
@@ -400,7 +400,7 @@ TEST(OtlpInteropEnvironment, ConfiguredFromOtelVariables) {
                           {"OTEL_BSP_SCHEDULE_DELAY", "50"}},
                          [&](std::string_view w) { warnings.emplace_back(w); });
   metrics::Registry registry;
-  trace::TracerProvider provider(trace::options_from_environment({.registry = &registry}, env));
+  trace::TracerProvider provider(trace::options_from_environment({.self_metrics = &registry}, env));
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   trace::Tracer& tracer = provider.tracer("vigil.env", "2.0");
   trace::TraceId trace_id;

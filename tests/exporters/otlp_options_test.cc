@@ -22,7 +22,7 @@ struct EnvResult {
 EnvResult from(std::map<std::string, std::string, std::less<>> vars) {
   EnvResult r;
   trace::Environment env(std::move(vars), [&r](std::string_view w) { r.warnings.emplace_back(w); });
-  r.options = OtlpTraceExporterOptions::from_env(env);
+  r.options = OtlpTraceExporterOptions::from_environment(env);
   return r;
 }
 

@@ -17,9 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/detail/gzip.h"
 #include "fake_collector.h"
 #include "google/rpc/status.pb.h"
-#include "gzip.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "test_spans.h"
 #include "vigil/admin/server.h"
@@ -46,7 +46,7 @@ admin::Response status(int code, std::vector<std::pair<std::string, std::string>
 OtlpTraceExporterOptions options_for(const std::string& endpoint, metrics::Registry& registry) {
   OtlpTraceExporterOptions o;
   o.endpoint = endpoint;
-  o.metrics = &registry;
+  o.self_metrics = &registry;
   o.timeout = milliseconds(3000);
   o.retry.initial_backoff = milliseconds(20);
   o.retry.max_backoff = milliseconds(50);
@@ -119,8 +119,8 @@ TEST(OtlpTraceExporter, DeliversGzippedJson) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].content_type, "application/json");
   EXPECT_EQ(got[0].content_encoding, "gzip");
-  const auto plain = detail::gunzip(got[0].body);
-  ASSERT_TRUE(plain);
+  const auto plain = vigil::detail::gunzip(got[0].body);
+  ASSERT_TRUE(plain) << plain.error;
   const auto j = nlohmann::json::parse(*plain);
   EXPECT_EQ(j["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"], testing::kTraceIdHex);
 }
@@ -396,7 +396,7 @@ TEST(OtlpTraceExporter, RegisteredAsTheOtlpFactory) {
   trace::Environment env({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"},
                           {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}},
                          [&](std::string_view w) { warnings.emplace_back(w); });
-  std::unique_ptr<trace::SpanExporter> e = trace::exporter_factory("otlp")(env);
+  std::unique_ptr<trace::SpanExporter> e = trace::exporter_factory("otlp")(env, nullptr);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->name(), "otlp");
   auto* otlp = dynamic_cast<OtlpTraceExporter*>(e.get());

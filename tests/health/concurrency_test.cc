@@ -19,7 +19,7 @@ using namespace testing;
 TEST(HealthConcurrency, EvaluationsWhileChecksChangeState) {
   metrics::Registry registry;
   std::atomic<int> state{0};  // 0 pass, 1 warn, 2 fail
-  HealthMonitor m({.registry = &registry});
+  HealthMonitor m({.self_metrics = &registry});
   auto flaky = [&] { return CheckResult{static_cast<Status>(state.load()), "state", {}, {}}; };
   m.add_check("a", flaky, {.groups = {"readiness", "liveness"}});
   m.add_check("b", flaky, {.cache_ttl = 2ms});

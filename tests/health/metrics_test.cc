@@ -23,7 +23,7 @@ std::string text(const metrics::Registry& r) {
 TEST(HealthMetrics, StatusGaugesFollowTheReportedStatus) {
   metrics::Registry registry;
   Switch db, cache;
-  HealthMonitor m({.registry = &registry});
+  HealthMonitor m({.self_metrics = &registry});
   m.add_check("db", db.fn(), {.groups = {"readiness", "liveness"}});
   m.add_check("cache", cache.fn(), {.critical = false});
   // Nothing is exported before a check has run.
@@ -59,7 +59,7 @@ TEST(HealthMetrics, RunsAndDurations) {
   metrics::Registry registry;
   Switch s;
   Gate gate;
-  HealthMonitor m({.registry = &registry});
+  HealthMonitor m({.self_metrics = &registry});
   m.add_check("db", s.fn());
   m.add_check("hung", [&] { return gate.wait(10s); }, {.timeout = 100ms});
   m.readiness();
@@ -83,7 +83,7 @@ TEST(HealthMetrics, RunsAndDurations) {
 TEST(HealthMetrics, StartupGatingShowsInTheReadinessGauge) {
   metrics::Registry registry;
   Switch models(Status::kFail, "loading");
-  HealthMonitor m({.registry = &registry});
+  HealthMonitor m({.self_metrics = &registry});
   m.add_startup_check("models", models.fn());
   m.add_readiness_check("db", [] { return true; });
   m.readiness();
@@ -99,7 +99,7 @@ TEST(HealthMetrics, StartupGatingShowsInTheReadinessGauge) {
 
 TEST(HealthMetrics, UnknownGroupsGetNoSeries) {
   metrics::Registry registry;
-  HealthMonitor m({.registry = &registry});
+  HealthMonitor m({.self_metrics = &registry});
   m.add_check("db", [] { return true; }, {.groups = {"deps"}});
   m.evaluate("no_such_group");
   m.evaluate("deps");
@@ -111,7 +111,7 @@ TEST(HealthMetrics, UnknownGroupsGetNoSeries) {
 TEST(HealthMetrics, BackgroundChecksUpdateGaugesWithoutRequests) {
   metrics::Registry registry;
   Switch s;
-  HealthMonitor m({.registry = &registry});
+  HealthMonitor m({.self_metrics = &registry});
   m.add_check("bg", s.fn(), {.interval = 10ms});
   EXPECT_TRUE(eventually([&] {
     return text(registry).find("vigil_health_check_status{check=\"bg\",group=\"readiness\"} 1\n") !=
@@ -127,7 +127,7 @@ TEST(HealthMetrics, BackgroundChecksUpdateGaugesWithoutRequests) {
 TEST(HealthMetrics, RemovedChecksAndShutdownRemoveSeries) {
   metrics::Registry registry;
   {
-    HealthMonitor m({.registry = &registry});
+    HealthMonitor m({.self_metrics = &registry});
     m.add_check("a", [] { return true; });
     m.add_check("b", [] { return true; });
     m.readiness();
@@ -138,7 +138,7 @@ TEST(HealthMetrics, RemovedChecksAndShutdownRemoveSeries) {
   }
   EXPECT_THAT(text(registry), Not(HasSubstr("check=\"b\"")));
   // A second monitor on the same registry registers the same families again (get-or-create).
-  HealthMonitor again({.registry = &registry});
+  HealthMonitor again({.self_metrics = &registry});
   again.add_check("b", [] { return true; });
   again.readiness();
   EXPECT_THAT(text(registry), HasSubstr("vigil_health_check_status{check=\"b\""));

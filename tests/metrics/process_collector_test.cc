@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../src/metrics/proc_reader.h"
+#include "metrics/detail/proc_reader.h"
 #include "vigil/core/clock.h"
 #include "vigil/core/error.h"
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "vigil/metrics/registry.h"
+#include "vigil/trace/exporters.h"
 
 namespace vigil::trace {
 namespace {
@@ -17,7 +18,7 @@ TEST(Config, OtlpWithoutFactoryWarnsAndFallsBack) {
                   [&](std::string_view w) { warnings.emplace_back(w); });
   metrics::Registry registry;
   EnvironmentConfigOptions o;
-  o.registry = &registry;
+  o.self_metrics = &registry;
   TracerProviderOptions opts = options_from_environment(std::move(o), env);
   EXPECT_TRUE(opts.processors.empty());  // fallback "none"
   EXPECT_EQ(opts.resource.service_name(), "svc");
@@ -42,7 +43,7 @@ TEST(Config, RegisteredFactoryIsUsedAndDisabledSdk) {
   });
   metrics::Registry registry;
   EnvironmentConfigOptions o;
-  o.registry = &registry;
+  o.self_metrics = &registry;
   Environment env({{"OTEL_TRACES_EXPORTER", "cfg-test"}}, [](std::string_view) {});
   EXPECT_EQ(options_from_environment(std::move(o), env).processors.size(), 1u);
   Environment off({{"OTEL_SDK_DISABLED", "true"}}, [](std::string_view) {});
@@ -53,6 +54,27 @@ TEST(Config, RegisteredFactoryIsUsedAndDisabledSdk) {
 }
 
 }  // namespace
+TEST(Config, FactoriesReceiveSelfMetrics) {
+  static metrics::Registry* seen = nullptr;
+  static int calls = 0;
+  register_exporter_factory(
+      "cfg-metrics",
+      ExporterFactory(
+          [](const Environment&, metrics::Registry* self_metrics) -> std::unique_ptr<SpanExporter> {
+            seen = self_metrics;
+            ++calls;
+            return std::make_unique<InMemoryExporter>();
+          }));
+  metrics::Registry registry;
+  Environment env({{"OTEL_TRACES_EXPORTER", " CFG-Metrics ,\tnone"}}, [](std::string_view) {});
+  EXPECT_EQ(options_from_environment({.self_metrics = &registry}, env).processors.size(), 1u);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, &registry);
+  EXPECT_EQ(options_from_environment({}, env).processors.size(), 1u);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(seen, nullptr);  // nullptr: the exporter counts nowhere
+}
+
 TEST(Config, BatchOptionsFromEnvironment) {
   std::vector<std::string> warnings;
   Environment env({{"OTEL_BSP_MAX_QUEUE_SIZE", "100"},

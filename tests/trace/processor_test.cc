@@ -63,7 +63,7 @@ struct Counted {
   explicit Counted(BatchSpanProcessorOptions options) {
     auto e = std::make_unique<CountingExporter>();
     exporter = e.get();
-    options.registry = &registry;
+    options.self_metrics = &registry;
     auto bsp = std::make_unique<BatchSpanProcessor>(std::move(e), options);
     batch = bsp.get();
     provider = make_provider(std::move(bsp));
@@ -78,7 +78,7 @@ TEST(BatchSpanProcessor, ExportsEverythingOnFlush) {
       std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 4096,
                                                      .schedule_delay = 1000ms,
                                                      .max_export_batch_size = 100,
-                                                     .registry = &registry});
+                                                     .self_metrics = &registry});
   BatchSpanProcessor* p = bsp.get();
   auto provider = make_provider(std::move(bsp));
   for (int i = 0; i < 1000; ++i) provider->tracer("t").start_span("s").end();
@@ -99,7 +99,7 @@ TEST(BatchSpanProcessor, FullQueueDropsAndCounts) {
                                                      .schedule_delay = 1ms,
                                                      .max_export_batch_size = 64,
                                                      .thread_buffer_size = 4096,
-                                                     .registry = &registry});
+                                                     .self_metrics = &registry});
   BatchSpanProcessor* p = bsp.get();
   auto provider = make_provider(std::move(bsp));
   const auto t0 = std::chrono::steady_clock::now();
@@ -121,7 +121,8 @@ TEST(BatchSpanProcessor, FailedExportsCounted) {
   auto exporter = std::make_unique<CountingExporter>();
   exporter->fail = true;
   auto bsp = std::make_unique<BatchSpanProcessor>(
-      std::move(exporter), BatchSpanProcessorOptions{.schedule_delay = 5ms, .registry = &registry});
+      std::move(exporter),
+      BatchSpanProcessorOptions{.schedule_delay = 5ms, .self_metrics = &registry});
   BatchSpanProcessor* p = bsp.get();
   auto provider = make_provider(std::move(bsp));
   for (int i = 0; i < 10; ++i) provider->tracer("t").start_span("s").end();
@@ -135,7 +136,8 @@ TEST(BatchSpanProcessor, ShutdownMeetsDeadlineWithStuckExporter) {
   auto exporter = std::make_unique<CountingExporter>();
   exporter->delay_ms = 2000;
   auto bsp = std::make_unique<BatchSpanProcessor>(
-      std::move(exporter), BatchSpanProcessorOptions{.schedule_delay = 1ms, .registry = &registry});
+      std::move(exporter),
+      BatchSpanProcessorOptions{.schedule_delay = 1ms, .self_metrics = &registry});
   BatchSpanProcessor* p = bsp.get();
   auto provider = make_provider(std::move(bsp));
   provider->tracer("t").start_span("first").end();
@@ -157,7 +159,7 @@ TEST(BatchSpanProcessor, TwoThreadsEverySpanAccountedFor) {
       std::move(exporter), BatchSpanProcessorOptions{.max_queue_size = 1024,
                                                      .schedule_delay = 2ms,
                                                      .max_export_batch_size = 256,
-                                                     .registry = &registry});
+                                                     .self_metrics = &registry});
   BatchSpanProcessor* p = bsp.get();
   auto provider = make_provider(std::move(bsp));
   Tracer& t = provider->tracer("t");
@@ -194,6 +196,20 @@ TEST(SimpleSpanProcessor, JsonLines) {
   EXPECT_NE(line.find("\"cost\":0.5"), std::string::npos);
   EXPECT_NE(line.find("\"code\":\"error\""), std::string::npos);
   EXPECT_EQ(line.back(), '\n');
+}
+
+TEST(SimpleSpanProcessor, JsonLinesReplacesInvalidUtf8AndEscapesControls) {
+  std::ostringstream out;
+  auto provider = make_provider(
+      std::make_unique<SimpleSpanProcessor>(std::make_unique<JsonLinesExporter>(out)));
+  {
+    Span s = provider->tracer("lib").start_span("bad \xff\xC0\xAF utf8");
+    s.set_attribute("k", std::string("tab\tnul\x01"));
+  }
+  const std::string line = out.str();
+  EXPECT_EQ(line.find('\xff'), std::string::npos) << line;
+  EXPECT_NE(line.find("bad \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD utf8"), std::string::npos) << line;
+  EXPECT_NE(line.find("tab\\tnul\\u0001"), std::string::npos) << line;
 }
 
 // Field-by-field equality of two spans, with a readable failure.
@@ -259,7 +275,7 @@ struct TwoPaths {
                                   .schedule_delay = 2ms,
                                   .max_export_batch_size = 256,
                                   .thread_buffer_size = thread_buffer_size,
-                                  .registry = &registry});
+                                  .self_metrics = &registry});
     batch = bsp.get();
     o.processors.push_back(std::move(bsp));
     provider = std::make_unique<TracerProvider>(std::move(o));
@@ -410,7 +426,7 @@ TEST(BatchSpanProcessor, AttributeLogMatchesTheAttributeList) {
   metrics::Registry registry;
   run(std::make_unique<BatchSpanProcessor>(
           std::make_unique<InMemoryExporter>(batched),
-          BatchSpanProcessorOptions{.schedule_delay = 2ms, .registry = &registry}),
+          BatchSpanProcessorOptions{.schedule_delay = 2ms, .self_metrics = &registry}),
       limits);
   auto a = direct->spans();
   auto b = batched->spans();
@@ -536,7 +552,7 @@ TEST(BatchSpanProcessor, ReplacingAnAttributeManyTimesKeepsTheSpanSmall) {
   auto store = std::make_shared<InMemorySpanStore>();
   auto bsp = std::make_unique<BatchSpanProcessor>(
       std::make_unique<InMemoryExporter>(store),
-      BatchSpanProcessorOptions{.schedule_delay = 2ms, .registry = &registry});
+      BatchSpanProcessorOptions{.schedule_delay = 2ms, .self_metrics = &registry});
   BatchSpanProcessor* batch = bsp.get();
   auto provider = make_provider(std::move(bsp));
   {

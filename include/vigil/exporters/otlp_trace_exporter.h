@@ -4,7 +4,7 @@
 //   // From the standard variables (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, _HEADERS, _PROTOCOL,
 //   // _COMPRESSION, _TIMEOUT): what OTEL_TRACES_EXPORTER=otlp does.
 //   auto exporter = std::make_unique<vigil::exporters::OtlpTraceExporter>(
-//       vigil::exporters::OtlpTraceExporterOptions::from_env());
+//       vigil::exporters::OtlpTraceExporterOptions::from_environment());
 //
 //   // Or in code:
 //   vigil::exporters::OtlpTraceExporterOptions o;
@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "vigil/core/retry.h"
 #include "vigil/trace/environment.h"
 #include "vigil/trace/exporter.h"
 #include "vigil/trace/span_data.h"
@@ -67,14 +68,9 @@ std::string_view to_string(OtlpCompression compression) noexcept;
 // Retries of one export call. The n-th wait (n = 1, 2, ...) is
 // min(max_backoff, initial_backoff * multiplier^(n-1)), scaled by a random factor in
 // [1 - jitter, 1]; a Retry-After header replaces it. No wait goes past the call's deadline:
-// when the next attempt could not start in time the call gives up at once.
-struct OtlpRetryOptions {
-  int max_attempts = 5;  // attempts in all, the first one included (1: never retry)
-  std::chrono::milliseconds initial_backoff{1000};
-  std::chrono::milliseconds max_backoff{5000};
-  double multiplier = 1.5;  // >= 1
-  double jitter = 0.2;      // in [0, 1]
-};
+// when the next attempt could not start in time the call gives up at once. vigil's one retry
+// policy type (vigil/core/retry.h).
+using OtlpRetryOptions = vigil::RetryOptions;
 
 struct OtlpTraceExporterOptions {
   // The full URL spans are POSTed to, used as is (http:// or https://).
@@ -97,8 +93,9 @@ struct OtlpTraceExporterOptions {
   // Responses larger than this are cut (the partial-success message is then lost, not the spans).
   std::size_t max_response_bytes = std::size_t{64} << 10;
   // The registry the exporter counts itself in (get-or-create, shared by every OTLP exporter of
-  // the registry); nullptr: vigil::metrics::Registry::global(). The registry must outlive the
-  // exporter. Families:
+  // the registry); nullptr: nowhere, &vigil::metrics::Registry::global() for the global registry.
+  // configure_from_environment passes EnvironmentConfigOptions::self_metrics. The registry must
+  // outlive the exporter. Families:
   //   vigil_otlp_exported_spans_total             spans the collector accepted
   //   vigil_otlp_spans_dropped_total{reason}      spans not delivered: reason = rejected
   //                                               (partial success), http_error, timeout,
@@ -108,7 +105,7 @@ struct OtlpTraceExporterOptions {
   //   vigil_otlp_export_retries_total             retried attempts
   //   vigil_otlp_export_sent_bytes_total          request bytes on the wire (after gzip)
   //   vigil_otlp_export_duration_seconds          duration of export calls, retries included
-  metrics::Registry* metrics = nullptr;
+  metrics::Registry* self_metrics = nullptr;
 
   // The options OpenTelemetry's environment variables give, read through `env` (the process
   // environment by default). Signal-specific variables win over the generic ones:
@@ -124,7 +121,8 @@ struct OtlpTraceExporterOptions {
   // A bad value is reported through env.warn (naming the variable, the value and the rule) and
   // the default is used; for HEADERS, only the bad entries are skipped. Never throws (except
   // std::bad_alloc). Cost: a few getenv calls.
-  static OtlpTraceExporterOptions from_env(const trace::Environment& env = trace::Environment());
+  static OtlpTraceExporterOptions from_environment(
+      const trace::Environment& env = trace::Environment());
 
   // Throws vigil::Error naming the first invalid option (endpoint not http(s)://, a header name
   // or value that cannot be sent, timeout <= 0, retry settings out of range). The constructor

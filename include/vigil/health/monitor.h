@@ -7,7 +7,7 @@
 //
 //   vigil::health::HealthMonitor monitor({.service_id = "agent-gateway", .version = "1.4.2",
 //                                         .startup_timeout = std::chrono::seconds(60),
-//                                         .registry = &registry});
+//                                         .self_metrics = &registry});
 //   monitor.add_liveness_check("event_loop", loop_heartbeat.check());
 //   monitor.add_readiness_check("database", [&] { return db.ping_ms() < 100; });
 //   monitor.add_check("cache", [&] { return cache.ok(); },
@@ -28,7 +28,7 @@
 //   warn. A group without checks passes.
 // * Hysteresis, caching and background refresh per check: see CheckOptions (check.h).
 //
-// Metrics (when options.registry is set): vigil_health_check_status{check,group} (1 pass,
+// Metrics (when options.self_metrics is set): vigil_health_check_status{check,group} (1 pass,
 // 0.5 warn, 0 fail: the reported status), vigil_health_status{group} (the group's status, same
 // values), vigil_health_check_duration_seconds{check} (histogram of run durations; a timed-out
 // run counts as its timeout) and vigil_health_check_runs_total{check,result} (result: pass,
@@ -78,8 +78,9 @@ struct HealthMonitorOptions {
   int max_threads = 16;
   // How long the destructor waits for running check functions to return (see shutdown()).
   std::chrono::milliseconds shutdown_timeout{2000};
-  // Where to record the vigil_health_* metrics; nullptr records none. Must outlive the monitor.
-  metrics::Registry* registry = nullptr;
+  // Where to record the vigil_health_* metrics; nullptr: nowhere,
+  // &vigil::metrics::Registry::global() for the global registry. Must outlive the monitor.
+  metrics::Registry* self_metrics = nullptr;
 };
 
 class HealthMonitor {

@@ -35,7 +35,10 @@ struct EnvironmentConfigOptions {
   std::string fallback_exporter = "none";
   // Extra processors (e.g. a TracezProcessor) added before the exporting ones.
   std::vector<std::unique_ptr<SpanProcessor>> extra_processors;
-  metrics::Registry* registry = nullptr;  // for the processors' counters; nullptr: global
+  // Where the processors and the exporters made from OTEL_TRACES_EXPORTER count themselves
+  // (vigil_spans_*, vigil_otlp_*); nullptr: nowhere, &vigil::metrics::Registry::global() for the
+  // global registry. Must outlive the provider.
+  metrics::Registry* self_metrics = nullptr;
 };
 
 // Builds TracerProviderOptions from `env` (see above). Throws only std::bad_alloc.

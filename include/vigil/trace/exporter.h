@@ -11,7 +11,7 @@
 //   };
 //
 //   // Make OTEL_TRACES_EXPORTER=mine create one (done by vigil's OTLP exporter for "otlp"):
-//   vigil::trace::register_exporter_factory("mine", [](const vigil::trace::Environment& env) {
+//   vigil::trace::register_exporter_factory("mine", [](const vigil::trace::Environment&) {
 //     return std::make_unique<StdoutNames>();
 //   });
 //
@@ -34,6 +34,10 @@
 
 #include "vigil/trace/environment.h"
 #include "vigil/trace/span_data.h"
+
+namespace vigil::metrics {
+class Registry;
+}
 
 namespace vigil::trace {
 
@@ -93,14 +97,20 @@ class SpanExporter {
 };
 
 // Creates an exporter from the environment (OTEL_EXPORTER_* variables read through `env`, which
-// also takes warnings). May throw vigil::Error for a configuration it cannot work with; the
-// caller turns that into a warning and a fallback.
-using ExporterFactory = std::function<std::unique_ptr<SpanExporter>(const Environment& env)>;
+// also takes warnings). `self_metrics` is where the exporter counts itself
+// (EnvironmentConfigOptions::self_metrics; nullptr: nowhere); it outlives the exporter. May throw
+// vigil::Error for a configuration it cannot work with; the caller turns that into a warning and
+// a fallback.
+using ExporterFactory = std::function<std::unique_ptr<SpanExporter>(
+    const Environment& env, metrics::Registry* self_metrics)>;
 
 // Registers `factory` under `name` (the OTEL_TRACES_EXPORTER value, e.g. "otlp"), replacing an
 // earlier registration of that name. Thread-safe. Built-in names: "console" (ConsoleExporter),
 // "none" (no exporter). Throws vigil::Error for an empty name or factory.
 void register_exporter_factory(std::string name, ExporterFactory factory);
+// The same for a factory that has no metrics of its own (it is not given self_metrics).
+void register_exporter_factory(
+    std::string name, std::function<std::unique_ptr<SpanExporter>(const Environment& env)> factory);
 
 // Whether a factory is registered under `name`. Thread-safe.
 bool has_exporter_factory(std::string_view name);

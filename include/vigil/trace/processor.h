@@ -93,8 +93,11 @@ class SpanProcessor {
 // Exports each span on the thread that ends it, one at a time (a mutex serializes exports).
 class SimpleSpanProcessor : public SpanProcessor {
  public:
+  // `self_metrics`: where vigil_spans_dropped_total / vigil_spans_exported_total are counted;
+  // nullptr: nowhere (pass &vigil::metrics::Registry::global() for the global registry). Must
+  // outlive the processor.
   explicit SimpleSpanProcessor(std::unique_ptr<SpanExporter> exporter,
-                               metrics::Registry* registry = nullptr);
+                               metrics::Registry* self_metrics = nullptr);
   ~SimpleSpanProcessor() override;
   void on_end(SpanRef span) noexcept override;
   bool force_flush(std::chrono::milliseconds timeout) noexcept override;
@@ -118,9 +121,10 @@ struct BatchSpanProcessorOptions {
   // a span larger than a quarter of it) take the shared queue of max_queue_size spans. Memory:
   // at most about twice this per thread while outgrown buffers wait to be drained.
   std::size_t thread_buffer_size = 256 * 1024;
-  // Where vigil_spans_dropped_total / vigil_spans_exported_total are counted; nullptr: the
-  // global registry.
-  metrics::Registry* registry = nullptr;
+  // Where vigil_spans_dropped_total / vigil_spans_exported_total are counted; nullptr: nowhere
+  // (stats() still counts), &vigil::metrics::Registry::global() for the global registry. Must
+  // outlive the processor.
+  metrics::Registry* self_metrics = nullptr;
 };
 
 // Counters of one BatchSpanProcessor (monotonic).

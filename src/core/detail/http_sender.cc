@@ -1,4 +1,4 @@
-#include "http_sender.h"
+#include "core/detail/http_sender.h"
 
 #include <curl/curl.h>
 
@@ -8,9 +8,10 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/detail/text.h"
 #include "vigil/core/error.h"
 
-namespace vigil::exporters::detail {
+namespace vigil::detail {
 namespace {
 
 // curl_global_init is not thread-safe in every libcurl build: run it once, and never clean up
@@ -20,27 +21,9 @@ void global_init() {
   static CURLcode rc = CURLE_OK;
   std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (rc != CURLE_OK) {
-    throw Error(std::string("OTLP exporter: curl_global_init failed: ") + curl_easy_strerror(rc));
+    throw Error(std::string("vigil HTTP client: curl_global_init failed: ") +
+                curl_easy_strerror(rc));
   }
-}
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
@@ -75,10 +58,10 @@ struct HttpSender::Curl {
     const size_t n = size * count;
     if (self->current == nullptr) return n;
     const std::string_view line(data, n);
-    if (iequals_prefix(line, "http/")) {
+    if (starts_with_icase(line, "http/")) {
       self->current->retry_after.clear();  // a new response (e.g. after 100 Continue)
-    } else if (iequals_prefix(line, "retry-after:")) {
-      self->current->retry_after = std::string(trim(line.substr(12)));
+    } else if (starts_with_icase(line, "retry-after:")) {
+      self->current->retry_after = std::string(trim_line(line.substr(12)));
     }
     return n;
   }
@@ -89,12 +72,13 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
   Curl& c = *curl_;
   c.easy = curl_easy_init();
   c.multi = curl_multi_init();
-  if (c.easy == nullptr || c.multi == nullptr) throw Error("OTLP exporter: curl_easy_init failed");
+  if (c.easy == nullptr || c.multi == nullptr)
+    throw Error("vigil HTTP client: curl_easy_init failed");
   c.max_body = config_.max_response_bytes;
 
   const auto append = [&c](const std::string& line) {
     curl_slist* next = curl_slist_append(c.headers, line.c_str());
-    if (next == nullptr) throw Error("OTLP exporter: out of memory building headers");
+    if (next == nullptr) throw Error("vigil HTTP client: out of memory building headers");
     c.headers = next;
   };
   append("Content-Type: " + config_.content_type);
@@ -107,7 +91,7 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c.headers);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "vigil-otlp-exporter/0.1");
+  curl_easy_setopt(e, CURLOPT_USERAGENT, config_.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500  // 7.85
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -240,7 +224,7 @@ bool retryable_status(long status) noexcept {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now) noexcept {
-  value = trim(value);
+  value = trim_line(value);
   if (value.empty()) return std::nullopt;
   if (std::all_of(value.begin(), value.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
     uint64_t seconds = 0;
@@ -268,7 +252,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   return std::min<std::chrono::milliseconds>(delay, std::chrono::hours(24));
 }
 
-std::chrono::milliseconds backoff_delay(const OtlpRetryOptions& options, int retry,
+std::chrono::milliseconds backoff_delay(const RetryPolicy& options, int retry,
                                         double random01) noexcept {
   double base = static_cast<double>(options.initial_backoff.count()) *
                 std::pow(options.multiplier, std::max(0, retry - 1));
@@ -279,7 +263,7 @@ std::chrono::milliseconds backoff_delay(const OtlpRetryOptions& options, int ret
 }
 
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
-                           const OtlpRetryOptions& retry, const std::function<double()>& random01) {
+                           const RetryPolicy& retry, const std::function<double()>& random01) {
   SendReport report;
   const int max_attempts = std::max(1, retry.max_attempts);
   while (true) {
@@ -342,4 +326,4 @@ SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::tim
   }
 }
 
-}  // namespace vigil::exporters::detail
+}  // namespace vigil::detail

@@ -1,9 +1,18 @@
-// Private to vigil::metrics: parsers for the Linux /proc files the process collector reads, and
-// the few system calls it makes to read them without allocating.
+// src/metrics/detail/proc_reader.h (internal, not installed): parsers for the Linux /proc files
+// and the few system calls to read them without allocating. Defined in vigil::metrics
+// (proc_reader.cc); used by the process collector (vigil::metrics) and by the resource health
+// checks (vigil::health), which include it as "metrics/detail/proc_reader.h" through the
+// vigil_detail_headers target.
 //
-// The parsers are pure functions of the file's content, so tests feed them fixtures (weird
-// process names, old kernels, truncated or garbage content). None of them throws or allocates;
-// each returns nullopt (or an empty field) when the content does not have the expected shape.
+// Contract (what both users may rely on, and what a change must keep):
+// - The parsers are pure functions of the file's content, so tests and fuzzers feed them
+//   fixtures (weird process names, old kernels, truncated or garbage content). None of them
+//   throws or allocates; each returns nullopt (or an empty field) when the content does not have
+//   the expected shape, never a partly parsed value.
+// - Values are in the file's own units unless the comment says otherwise (meminfo: bytes).
+// - Thread-safe: no state; read_file and count_open_fds touch only their arguments and the file
+//   system.
+// - Linux only in effect: elsewhere the files are absent and the readers return false/nullopt.
 //
 //   std::string buf;
 //   if (detail::read_file("/proc/self/stat", buf)) {

@@ -1,9 +1,9 @@
 // The retry policy's pieces: retryable statuses, Retry-After parsing, backoff with jitter.
-#include "http_sender.h"
+#include "core/detail/http_sender.h"
 
 #include <gtest/gtest.h>
 
-namespace vigil::exporters::detail {
+namespace vigil::detail {
 namespace {
 
 using std::chrono::milliseconds;
@@ -43,7 +43,7 @@ TEST(RetryPolicy, RetryAfterHttpDate) {
 }
 
 TEST(RetryPolicy, ExponentialBackoffWithJitter) {
-  OtlpRetryOptions o;
+  RetryPolicy o;
   o.initial_backoff = milliseconds(100);
   o.max_backoff = milliseconds(1000);
   o.multiplier = 2;
@@ -60,4 +60,4 @@ TEST(RetryPolicy, ExponentialBackoffWithJitter) {
 }
 
 }  // namespace
-}  // namespace vigil::exporters::detail
+}  // namespace vigil::detail

@@ -1,5 +1,16 @@
-// src/exporters/http_sender.h (private): HTTP POST over libcurl with an enforced deadline, an
-// abort that works from any thread, and the OTLP retry policy. Not installed.
+// src/core/detail/http_sender.h (internal, not installed): vigil's one HTTP client. HTTP POST over
+// libcurl with an enforced deadline, an abort that works from any thread (shutdown), retries with
+// exponential backoff, jitter and Retry-After, and an outcome for every send so that callers can
+// count them. For the OTLP exporters, alert notifiers and metric push exporters alike.
+//
+// Built as its own small target, vigil_core_http, linked PRIVATE by the targets that send (so
+// libcurl stays out of vigil::core: a metrics-only user never needs it).
+//
+//   HttpSender sender({.url = "http://localhost:4318/v1/traces",
+//                      .content_type = "application/x-protobuf"});
+//   SendReport r = send_with_retry(sender, body, Clock::now() + 10s, RetryPolicy{}, random01);
+//   if (r.outcome != SendOutcome::kDelivered) count_failure(r.outcome);
+//   // from another thread, at shutdown: sender.abort();
 #pragma once
 
 #include <atomic>
@@ -7,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,9 +26,9 @@
 #include <utility>
 #include <vector>
 
-#include "vigil/exporters/otlp_trace_exporter.h"
+#include "vigil/core/retry.h"
 
-namespace vigil::exporters::detail {
+namespace vigil::detail {
 
 using Clock = std::chrono::steady_clock;
 
@@ -29,7 +41,11 @@ struct HttpConfig {
   std::string client_certificate_file;
   std::string client_key_file;
   std::size_t max_response_bytes = 64u << 10;
+  std::string user_agent = "vigil/0.1";
 };
+
+// When and how often send_with_retry tries again (see vigil/core/retry.h).
+using RetryPolicy = vigil::RetryOptions;
 
 // The outcome of one HTTP attempt.
 struct HttpResult {
@@ -76,7 +92,7 @@ class HttpSender {
   std::condition_variable cv_;
 };
 
-// 429, 502, 503 and 504: the statuses OTLP/HTTP says to retry.
+// 429, 502, 503 and 504: the statuses OTLP/HTTP (and most HTTP APIs) say to retry.
 bool retryable_status(long status) noexcept;
 
 // A Retry-After value: delay-seconds ("120") or an HTTP-date (IMF-fixdate, RFC 850 or asctime),
@@ -86,7 +102,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
 
 // The wait before retry number `retry` (1 for the first retry): min(max_backoff,
 // initial_backoff * multiplier^(retry-1)) scaled by (1 - jitter * random01), random01 in [0, 1).
-std::chrono::milliseconds backoff_delay(const OtlpRetryOptions& options, int retry,
+std::chrono::milliseconds backoff_delay(const RetryPolicy& options, int retry,
                                         double random01) noexcept;
 
 enum class SendOutcome : uint8_t {
@@ -104,9 +120,9 @@ struct SendReport {
   std::string detail;  // why it stopped, for messages ("retry after 30s exceeds the deadline")
 };
 
-// Posts `body` and retries as OtlpRetryOptions says, never past `deadline`. `random01` gives
+// Posts `body` and retries as `retry` says, never past `deadline`. `random01` gives
 // jitter draws in [0, 1). Never throws except std::bad_alloc.
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
-                           const OtlpRetryOptions& retry, const std::function<double()>& random01);
+                           const RetryPolicy& retry, const std::function<double()>& random01);
 
-}  // namespace vigil::exporters::detail
+}  // namespace vigil::detail
