@@ -11,14 +11,18 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # toolchain (ccache: scripts/test.sh uses it when installed)
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev ccache
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
-  # admin server and exporters
-  # (civetweb: libcivetweb-dev's CMake package checks that /usr/bin/civetweb, shipped by the
-  #  civetweb package, exists; without it find_package(civetweb) fails.)
-  libcivetweb-dev civetweb zlib1g-dev nlohmann-json3-dev libcurl4-openssl-dev
+  # exporters (and the admin server's gzip)
+  zlib1g-dev nlohmann-json3-dev libcurl4-openssl-dev
+  # bench/admin_server_bench's peers: civetweb (the server vigil had before issue 8) and GNU
+  # libmicrohttpd (the prototype it was weighed against). libcivetweb-dev's CMake package checks
+  # that /usr/bin/civetweb, shipped by the civetweb package, exists.
+  libcivetweb-dev civetweb libmicrohttpd-dev
+  # the admin server on Boost.Beast/Asio (header-only Boost) with TLS from OpenSSL
+  libboost-dev libssl-dev
   # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
   protobuf-compiler libprotobuf-dev
   # optional log correlation target vigil::trace_spdlog (spdlog with the external fmt)

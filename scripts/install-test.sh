@@ -6,7 +6,10 @@
 # 1. cmake --install BUILD_DIR into a temporary prefix;
 # 2. CMake consumer: tests/install/consumer with find_package(vigil) and CMAKE_PREFIX_PATH set
 #    to that prefix; builds it and runs it (and its admin variant when vigil::admin is installed);
-# 3. pkg-config consumer: compiles tests/install/consumer/main.cc with
+# 3. the same consumer with find_package(vigil COMPONENTS metrics) only, configured with every
+#    other component's packages disabled (CMAKE_DISABLE_FIND_PACKAGE_<name>): it must configure,
+#    build and run; and COMPONENTS exporters must fail there (the check can tell);
+# 4. pkg-config consumer: compiles tests/install/consumer/main.cc with
 #    `pkg-config --cflags --libs vigil-metrics` (and vigil-admin when installed) and runs it;
 #    the same for tests/install/consumer/otlp_main.cc with vigil-exporters and
 #    tests/install/consumer/health_main.cc with vigil-health when installed.
@@ -49,6 +52,29 @@ if [[ -x "$tmp/cmake-build/consumer_health" ]]; then
 fi
 if [[ -x "$tmp/cmake-build/consumer_spdlog" ]]; then
   "$tmp/cmake-build/consumer_spdlog"
+fi
+
+# Only the metrics dependencies: any find_package of another component's package fails.
+disabled=()
+for pkg in CURL Protobuf civetweb ZLIB OpenSSL Boost spdlog fmt nlohmann_json; do
+  disabled+=("-DCMAKE_DISABLE_FIND_PACKAGE_${pkg}=ON")
+done
+echo "install-test: CMake consumer, COMPONENTS metrics only, with ${disabled[*]}"
+cmake -S "$root/tests/install/consumer" -B "$tmp/metrics-only" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+  -DVIGIL_CONSUMER_ONLY=metrics "${disabled[@]}"
+cmake --build "$tmp/metrics-only" -j "${VIGIL_JOBS:-2}"
+"$tmp/metrics-only/consumer"
+if [[ -f "$(dirname "$config")/vigil-exporters-targets.cmake" ]]; then
+  # The control: the same disabled packages must stop a component that needs them.
+  if cmake -S "$root/tests/install/consumer" -B "$tmp/exporters-only" -G Ninja \
+       -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+       -DVIGIL_CONSUMER_ONLY=exporters "${disabled[@]}" >"$tmp/exporters-only.log" 2>&1; then
+    echo "install-test: COMPONENTS exporters configured without libcurl and protobuf" >&2
+    exit 1
+  fi
+  grep -o 'vigil::exporters needs [^:]*' "$tmp/exporters-only.log" | head -n 1 |
+    sed 's/^/install-test: as expected, /'
 fi
 
 pcdir=$(dirname "$(find "$prefix" -name vigil-metrics.pc | head -n 1)")

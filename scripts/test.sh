@@ -9,12 +9,26 @@
 #   release-build build/release: Release, tests + benchmarks + demo + examples (preset "release")
 #   release-test  ctest: every test, unit and integration
 #   bench-smoke   each benchmark binary runs its first benchmark briefly (compiles and starts)
-#   asan-build    build/asan: Debug, -fsanitize=address,undefined (preset "asan-ubsan")
-#   asan-test     ctest -L unit under ASan + UBSan
-#   tsan-build    build/tsan: metrics, trace and health unit tests with -fsanitize=thread
-#   tsan-test     the concurrent metrics, trace and health tests under ThreadSanitizer
-#   fuzz          build/fuzz: libFuzzer targets (clang), each run for VIGIL_FUZZ_SECONDS (10)
 #   install       scripts/install-test.sh: install build/release, build consumers against it
+#   asan-build    build/asan (preset "asan-ubsan"): the unit test executables only
+#                 (target vigil_unit_tests)
+#   asan-test     ctest -L unit under ASan + UBSan
+#   tsan-build    build/tsan (preset "tsan"): the concurrent metrics, trace, health and admin
+#                 server tests only
+#                 (target vigil_tsan_tests)
+#   tsan-test     those tests under ThreadSanitizer
+#   fuzz-build    build/fuzz: libFuzzer targets (clang; target vigil_fuzzers)
+#   fuzz          each fuzz target run for VIGIL_FUZZ_SECONDS (10)
+#
+# Overlap (VIGIL_PARALLEL=1; off by default, see below): the test stages leave a core mostly idle (ctest runs
+# one test at a time, many wait on sockets and timers), so once the release build is done the
+# sanitizer and fuzz builds run in the background at low priority (nice) while the release tests,
+# the benchmark smoke run and the install test run; and the fuzzers run (niced, one core) while
+# the ASan tests run. Each stage is still timed on its own; the closing summary also gives the
+# wall time. Background stages' output is printed when they finish. VIGIL_PARALLEL=0 runs every
+# stage in turn.
+#
+# ccache is used when installed (CMAKE_CXX_COMPILER_LAUNCHER; an already set launcher is kept).
 #
 # Environment: VIGIL_JOBS (default 2) build jobs; VIGIL_CTEST_JOBS (default 1) parallel tests;
 # VIGIL_SKIP_DEPS=1 skips the apt step; VIGIL_SKIP_ASAN=1 skips the sanitizer and fuzz stages.
@@ -23,10 +37,29 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs=${VIGIL_JOBS:-2}
 ctest_jobs=${VIGIL_CTEST_JOBS:-1}
+# Overlapping the sanitizer builds with the release tests is off by default: the release tests
+# include timed checks (the admin server's slow-client latency, health timeouts) that a
+# compiler on both cores would make fail; VIGIL_PARALLEL=1 turns it on for a faster local run.
+parallel=${VIGIL_PARALLEL:-0}
 start=$SECONDS
+
+if [[ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]] && command -v ccache >/dev/null 2>&1; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  # Hits across checkouts in different directories (CI workspaces, git worktrees).
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+fi
 
 declare -a stage_names=() stage_results=() stage_times=()
 failed=0
+
+record_stage() {  # NAME RESULT SECONDS
+  stage_names+=("$1")
+  stage_results+=("$2")
+  stage_times+=("$3")
+  if [[ "$2" == FAIL ]]; then
+    failed=$((failed + 1))
+  fi
+}
 
 # run_stage NAME COMMAND...: runs the command, records PASS/FAIL and its duration.
 run_stage() {
@@ -38,25 +71,112 @@ run_stage() {
   local rc=0
   "$@" || rc=$?
   local dt=$((SECONDS - t0))
-  stage_names+=("$name")
-  stage_times+=("$dt")
   if [[ $rc -eq 0 ]]; then
-    stage_results+=("PASS")
+    record_stage "$name" PASS "$dt"
     echo "==== [${name}] passed in ${dt}s ===="
   else
-    stage_results+=("FAIL")
-    failed=$((failed + 1))
+    record_stage "$name" FAIL "$dt"
     echo "==== [${name}] FAILED (exit ${rc}) after ${dt}s ===="
   fi
   return $rc
 }
 
 skip_stage() {
-  stage_names+=("$1")
-  stage_times+=(0)
-  stage_results+=("SKIP ($2)")
+  record_stage "$1" "SKIP ($2)" 0
   echo
   echo "==== [$1] skipped: $2 ===="
+}
+
+# Background stages (VIGIL_PARALLEL=1): stage NAME COMMAND... queues the command to run niced
+# in the background after the stage queued before it (one background stage at a time), its
+# output in a log; finish NAME waits for it, prints the log and records the result like
+# run_stage. With VIGIL_PARALLEL=0, stage is run_stage and finish only looks the result up.
+# stage_after DEP NAME COMMAND...: the same, skipped when stage DEP failed.
+bg_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-test.XXXXXX")
+cleanup() {
+  local pids
+  pids=$(jobs -pr)
+  [[ -n "$pids" ]] && kill $pids 2>/dev/null
+  rm -rf "$bg_dir"
+}
+trap cleanup EXIT
+bg_last=""
+bg_stage() {
+  local dep=$1 name=$2
+  shift 2
+  local prev=$bg_last
+  (
+    if [[ -n "$prev" ]]; then
+      while [[ ! -f "$bg_dir/$prev.rc" ]]; do sleep 1; done
+    fi
+    renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true  # the commands it starts inherit it
+    t0=$SECONDS
+    rc=0
+    if [[ -n "$dep" && "$(cat "$bg_dir/$dep.rc")" != 0 ]]; then
+      rc=skip
+    else
+      echo "==== [${name}] (background, nice) $* ===="
+      "$@" || rc=$?
+    fi
+    echo "$((SECONDS - t0))" >"$bg_dir/$name.time"
+    echo "$rc" >"$bg_dir/$name.rc"
+  ) >"$bg_dir/$name.log" 2>&1 &
+  bg_last=$name
+}
+bg_wait() {
+  local name=$1 rc dt t0=$SECONDS
+  while [[ ! -f "$bg_dir/$name.rc" ]]; do sleep 1; done
+  rc=$(cat "$bg_dir/$name.rc")
+  dt=$(cat "$bg_dir/$name.time")
+  echo
+  cat "$bg_dir/$name.log"
+  if [[ "$rc" == skip ]]; then
+    record_stage "$name" "SKIP (a stage it needs failed)" 0
+    echo "==== [${name}] skipped: a stage it needs failed ===="
+    return 1
+  elif [[ "$rc" == 0 ]]; then
+    record_stage "$name" PASS "$dt"
+    echo "==== [${name}] passed in ${dt}s (in the background; waited $((SECONDS - t0))s for it) ===="
+  else
+    record_stage "$name" FAIL "$dt"
+    echo "==== [${name}] FAILED (exit ${rc}) after ${dt}s (in the background) ===="
+  fi
+  [[ "$rc" == 0 ]]
+}
+stage() {
+  if [[ "$parallel" == 1 ]]; then
+    bg_stage "" "$@"
+  else
+    run_stage "$@" || true
+  fi
+}
+stage_after() {
+  local dep=$1
+  shift
+  if [[ "$parallel" == 1 ]]; then
+    bg_stage "$dep" "$@"
+  elif stage_passed "$dep"; then
+    run_stage "$@" || true
+  else
+    skip_stage "$1" "${dep} failed"
+  fi
+}
+stage_passed() {
+  local i
+  for i in "${!stage_names[@]}"; do
+    if [[ "${stage_names[$i]}" == "$1" ]]; then
+      [[ "${stage_results[$i]}" == PASS ]]
+      return
+    fi
+  done
+  return 1
+}
+finish() {
+  if [[ "$parallel" == 1 ]]; then
+    bg_wait "$1"
+  else
+    stage_passed "$1"
+  fi
 }
 
 # run_ctest ARGS...: ctest with its output kept, to add its counts to the closing summary.
@@ -108,60 +228,28 @@ bench_smoke() {
   fi
 }
 
-echo "vigil test.sh: $(cmake --version | head -n 1), $(c++ --version | head -n 1), jobs ${jobs}"
-
-if [[ "${VIGIL_SKIP_DEPS:-0}" == 1 ]]; then
-  skip_stage deps "VIGIL_SKIP_DEPS=1"
-else
-  run_stage deps bash scripts/install-deps.sh || true
-fi
-
-if run_stage release-build configure_and_build release build/release \
-     -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=ON -DVIGIL_INSTALL=ON; then
-  run_stage release-test run_ctest --preset release -j "$ctest_jobs" || true
-  if [[ -d build/release/bench ]]; then
-    run_stage bench-smoke bench_smoke || true
-  else
-    skip_stage bench-smoke "no bench directory in the build"
-  fi
-  release_ok=1
-else
-  skip_stage release-test "release build failed"
-  skip_stage bench-smoke "release build failed"
-  release_ok=0
-fi
-
-if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
-  skip_stage asan-build "VIGIL_SKIP_ASAN=1"
-  skip_stage asan-test "VIGIL_SKIP_ASAN=1"
-elif run_stage asan-build configure_and_build asan-ubsan build/asan \
-       -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
-       -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
-  run_stage asan-test run_ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
-else
-  skip_stage asan-test "asan build failed"
-fi
-
 tsan_test() {
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    build/tsan/tests/metrics/metrics_test \
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+  build/tsan/tests/metrics/metrics_tsan_test \
     --gtest_filter='Concurrency.*:Counter.*:Gauge.*:Histogram.*:Summary.*:Family.*:Registry.*' &&
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-      build/tsan/tests/trace/trace_test \
+    build/tsan/tests/trace/trace_tsan_test \
       --gtest_filter='BatchSpanProcessor.*:Context.*:Tracer.*:SimpleSpanProcessor.*' &&
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-      build/tsan/tests/health/health_test \
+    build/tsan/tests/health/health_tsan_test \
       --gtest_filter='HealthConcurrency.*:HealthTimeout.*:HealthShutdown.*:HealthMonitor.*' &&
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-      build/tsan/tests/health/health_endpoints_test \
-      --gtest_filter='*Concurrent*:*HungCheck*'
+    if [[ -x build/tsan/tests/health/health_endpoints_test ]]; then
+      build/tsan/tests/health/health_endpoints_test --gtest_filter='*Concurrent*:*HungCheck*'
+    fi &&
+    if [[ -x build/tsan/tests/admin/admin_tsan_test ]]; then
+      build/tsan/tests/admin/admin_tsan_test
+    fi
 }
 
 fuzz_build() {
   CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
-    -DVIGIL_BUILD_DEMO=OFF -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_BUILD_ADMIN=OFF \
-    -DVIGIL_INSTALL=OFF -DVIGIL_WERROR=OFF && cmake --build build/fuzz -j "$jobs"
+    -DVIGIL_BUILD_DEMO=OFF -DVIGIL_BUILD_EXAMPLES=OFF \
+    -DVIGIL_INSTALL=OFF -DVIGIL_WERROR=OFF &&
+    cmake --build build/fuzz -j "$jobs" --target vigil_fuzzers
 }
 
 fuzz_run() {
@@ -173,29 +261,68 @@ fuzz_run() {
   done
 }
 
-if [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]]; then
-  skip_stage tsan "VIGIL_SKIP_ASAN=1"
-  skip_stage fuzz "VIGIL_SKIP_ASAN=1"
+echo "vigil test.sh: $(cmake --version | head -n 1), $(c++ --version | head -n 1), jobs ${jobs}," \
+  "overlap ${parallel}, launcher ${CMAKE_CXX_COMPILER_LAUNCHER:-none}"
+
+if [[ "${VIGIL_SKIP_DEPS:-0}" == 1 ]]; then
+  skip_stage deps "VIGIL_SKIP_DEPS=1"
 else
-  if run_stage tsan-build configure_and_build_target tsan build/tsan \
-       "metrics_test trace_test health_test health_endpoints_test" \
-       -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
-       -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF; then
+  run_stage deps bash scripts/install-deps.sh || true
+fi
+
+release_ok=0
+if run_stage release-build configure_and_build release build/release \
+     -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=ON -DVIGIL_INSTALL=ON; then
+  release_ok=1
+fi
+
+# The sanitizer and fuzz builds, and the fuzzers: in the background from here when overlapping.
+sanitizers=1
+[[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]] && sanitizers=0
+if [[ $sanitizers -eq 1 ]]; then
+  stage asan-build configure_and_build_target asan-ubsan build/asan vigil_unit_tests \
+    -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
+    -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF
+  stage tsan-build configure_and_build_target tsan build/tsan vigil_tsan_tests \
+    -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
+    -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF
+  stage fuzz-build fuzz_build
+  stage_after fuzz-build fuzz fuzz_run
+fi
+
+if [[ $release_ok -eq 1 ]]; then
+  run_stage release-test run_ctest --preset release -j "$ctest_jobs" || true
+  if [[ -d build/release/bench ]]; then
+    run_stage bench-smoke bench_smoke || true
+  else
+    skip_stage bench-smoke "no bench directory in the build"
+  fi
+  run_stage install bash scripts/install-test.sh build/release || true
+else
+  skip_stage release-test "release build failed"
+  skip_stage bench-smoke "release build failed"
+  skip_stage install "release build failed"
+fi
+
+if [[ $sanitizers -eq 0 ]]; then
+  for s in asan-build asan-test tsan-build tsan-test fuzz-build fuzz; do
+    skip_stage "$s" "VIGIL_SKIP_ASAN=1"
+  done
+else
+  if finish asan-build; then
+    run_stage asan-test run_ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
+  else
+    skip_stage asan-test "asan build failed"
+  fi
+  if finish tsan-build; then
     run_stage tsan-test tsan_test || true
   else
     skip_stage tsan-test "tsan build failed"
   fi
-  if run_stage fuzz-build fuzz_build; then
-    run_stage fuzz fuzz_run || true
-  else
-    skip_stage fuzz "fuzz build failed"
+  if [[ "$parallel" == 1 ]]; then
+    finish fuzz-build || true
+    finish fuzz || true
   fi
-fi
-
-if [[ $release_ok -eq 1 ]]; then
-  run_stage install bash scripts/install-test.sh build/release || true
-else
-  skip_stage install "release build failed"
 fi
 
 total=$((SECONDS - start))
@@ -207,7 +334,7 @@ for i in "${!stage_names[@]}"; do
   [[ "${stage_results[$i]}" == PASS ]] && passed=$((passed + 1))
 done
 if [[ $failed -eq 0 ]]; then
-  echo "vigil test.sh: ALL STAGES PASSED in ${total}s"
+  echo "vigil test.sh: ALL STAGES PASSED in ${total}s (wall time; background stages overlap)"
 else
   echo "vigil test.sh: ${failed} STAGE(S) FAILED after ${total}s"
 fi

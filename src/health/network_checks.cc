@@ -1,7 +1,14 @@
 #include "vigil/health/network_checks.h"
 
+// http_check uses libcurl unless the build turned it off (CMake option VIGIL_HEALTH_HTTP_CHECK).
+#ifndef VIGIL_HEALTH_HTTP_CHECK
+#define VIGIL_HEALTH_HTTP_CHECK 1
+#endif
+
 #include <arpa/inet.h>
+#if VIGIL_HEALTH_HTTP_CHECK
 #include <curl/curl.h>
+#endif
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -109,6 +116,7 @@ bool has_control(std::string_view s) {
                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
+#if VIGIL_HEALTH_HTTP_CHECK
 constexpr size_t kMaxBodyBytes = size_t{1} << 20;
 
 struct Transfer {
@@ -133,6 +141,7 @@ struct CurlFree {
 struct SlistFree {
   void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
+#endif  // VIGIL_HEALTH_HTTP_CHECK
 
 }  // namespace
 
@@ -208,6 +217,10 @@ std::function<CheckResult(std::stop_token)> http_check(std::string url, HttpChec
     }
     header_lines.push_back(name + ": " + value);
   }
+#if !VIGIL_HEALTH_HTTP_CHECK
+  throw Error("http_check " + redact_url(url) +
+              ": vigil::health was built without libcurl (VIGIL_HEALTH_HTTP_CHECK=OFF)");
+#else
   static std::once_flag curl_once;
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 
@@ -268,6 +281,7 @@ std::function<CheckResult(std::stop_token)> http_check(std::string url, HttpChec
                              ms_text(ms))
         .observe(ms, "ms");
   };
+#endif  // VIGIL_HEALTH_HTTP_CHECK
 }
 
 }  // namespace vigil::health

@@ -185,6 +185,7 @@ TEST(TcpCheck, BadConfigurationThrows) {
                "connect_timeout must be greater than 0");
 }
 
+#if VIGIL_HEALTH_HTTP_CHECK  // set by tests/health/CMakeLists.txt
 class HttpCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -305,6 +306,11 @@ TEST(HttpCheck, InAMonitor) {
   server.stop();
   EXPECT_EQ(m.readiness().status, Status::kFail);
 }
+#else
+TEST(HttpCheck, UnavailableWithoutLibcurl) {
+  expect_error([] { http_check("http://127.0.0.1:9/"); }, "built without libcurl");
+}
+#endif  // VIGIL_HEALTH_HTTP_CHECK
 
 // --- heartbeat --------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@
 //                               {.timeout = std::chrono::seconds(3), .failure_threshold = 2});
 //
 // tcp_check connects with a plain socket; http_check sends a GET with libcurl (a private
-// dependency of vigil::health). Both report the time taken as the observed value in ms, and a
+// dependency of vigil::health; in a build with VIGIL_HEALTH_HTTP_CHECK=OFF, without libcurl,
+// http_check throws vigil::Error). Both report the time taken as the observed value in ms, and a
 // failure with the reason: "connect to db.internal:5432 (10.0.0.5) failed: Connection refused",
 // "GET http://llm:8080/healthz: HTTP 503 (expected 2xx or 3xx) in 4.1 ms".
 //
