@@ -3,7 +3,7 @@
 // HealthMonitor::liveness(), readiness(), startup(), evaluate(group) and evaluate_all() return a
 // HealthReport: the overall status of the group and what each check said. to_json() writes it
 // as `application/health+json` in the shape of the IETF health check draft
-// (draft-inadarei-api-health-check), plus the guides' fields:
+// (draft-inadarei-api-health-check), plus vigil's fields:
 //
 //   vigil::health::HealthReport r = monitor.readiness();
 //   int code = vigil::health::http_status(r.status);   // 200 (pass, warn) or 503 (fail)

@@ -38,7 +38,7 @@ std::function<CheckResult()> process_memory_check(ProcessMemoryOptions options =
 
 struct SystemMemoryOptions {
   // Percentages of the machine's memory in use (MemTotal - MemAvailable): warn, fail.
-  // The guides' "memory below 90%". 0 < warn_percent <= fail_percent <= 100.
+  // E.g. "memory below 90%". 0 < warn_percent <= fail_percent <= 100.
   double warn_percent = 80;
   double fail_percent = 90;
 };

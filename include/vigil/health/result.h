@@ -2,8 +2,7 @@
 //
 // A check function returns a CheckResult (or a bool, or a future of either; see check.h). The
 // status follows the IETF health check draft (draft-inadarei-api-health-check): "pass", "warn",
-// "fail". The guides' overall words map onto it: pass = healthy, warn = degraded,
-// fail = unhealthy.
+// "fail". The overall words map onto it: pass = healthy, warn = degraded, fail = unhealthy.
 //
 //   vigil::health::CheckResult check_database() {
 //     const double ms = db.ping_ms();
@@ -32,7 +31,7 @@ enum class Status : uint8_t {
 // "pass", "warn" or "fail" (the IETF draft's words). Thread-safe; never throws; no allocation.
 std::string_view to_string(Status status) noexcept;
 
-// "healthy", "degraded" or "unhealthy" (the guides' words). Thread-safe; never throws.
+// "healthy", "degraded" or "unhealthy". Thread-safe; never throws.
 std::string_view overall_name(Status status) noexcept;
 
 // The value of the vigil_health_check_status metric: 1 pass, 0.5 warn, 0 fail.

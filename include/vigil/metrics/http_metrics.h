@@ -1,5 +1,5 @@
-// vigil/metrics/http_metrics.h: request metrics for an HTTP (or RPC) server, the guides'
-// "monitoring middleware", with the standard names.
+// vigil/metrics/http_metrics.h: request metrics for an HTTP (or RPC) server, what a web
+// framework's "monitoring middleware" records, with the standard names.
 //
 //   vigil::metrics::HttpServerMetrics http(registry);         // registers the families once
 //   void handle(const Request& req, Response& res) {

@@ -135,7 +135,7 @@ class Registry {
   std::unique_ptr<Impl> impl_;
 };
 
-// Get-or-create on the global registry, as in the guides' metric_counter("name", ...).
+// Get-or-create on the global registry, like metric_counter("name", ...) in Python clients.
 inline Family<Counter>& counter(std::string_view name, std::string_view help,
                                 std::vector<std::string> label_names = {}) {
   return Registry::global().counter(name, help, std::move(label_names));

@@ -1,6 +1,6 @@
 // vigil/trace/context.h: the current span and baggage of a thread, and carrying them elsewhere.
 //
-//   // Carry the current context onto another thread (the guides' async tracing):
+//   // Carry the current context onto another thread (async tracing):
 //   pool.submit(vigil::trace::wrap([&] { auto s = tracer.start_span("work"); ... }));
 //
 //   // Or by hand:

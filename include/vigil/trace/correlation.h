@@ -1,5 +1,5 @@
 // vigil/trace/correlation.h: request id, user id and session id carried as W3C baggage and
-// copied onto spans (the guides' TraceCorrelator).
+// copied onto spans (a trace correlator).
 //
 //   // Where a request enters (after extracting the caller's context):
 //   vigil::trace::CorrelationScope correlation({.request_id = vigil::trace::new_request_id(),
@@ -15,7 +15,7 @@
 //
 // Baggage keys and span attribute names are the same: "request.id", "user.id", "session.id"
 // (user.id and session.id are OpenTelemetry semantic-convention attributes; request.id is the
-// guides' name). Empty ids are left out.
+// usual name). Empty ids are left out.
 //
 // Thread-safety: the current baggage is per thread; these functions read or change only the
 // calling thread's. Nothing here throws except std::bad_alloc.

@@ -1,6 +1,6 @@
 // vigil/trace/exporters.h: the built-in span exporters (OTLP/HTTP lives in vigil::exporters).
 //
-//   // The guides' SimpleTracer: keep finished spans in memory, look them up by trace id.
+//   // A simple in-memory tracer: keep finished spans in memory, look them up by trace id.
 //   auto memory = std::make_shared<vigil::trace::InMemorySpanStore>();
 //   opts.processors.push_back(std::make_unique<vigil::trace::SimpleSpanProcessor>(
 //       std::make_unique<vigil::trace::InMemoryExporter>(memory)));
@@ -57,7 +57,7 @@ class InMemorySpanStore {
   uint64_t dropped_ = 0;
 };
 
-// Copies every exported span into an InMemorySpanStore (the guides' SimpleTracer).
+// Copies every exported span into an InMemorySpanStore (a simple in-memory tracer for tests and debugging).
 class InMemoryExporter : public SpanExporter {
  public:
   explicit InMemoryExporter(

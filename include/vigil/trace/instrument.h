@@ -1,4 +1,4 @@
-// vigil/trace/instrument.h: the guides' decorators and context managers, in C++: a span named
+// vigil/trace/instrument.h: what decorators and context managers do in Python tracing libraries, in C++: a span named
 // after the enclosing function, a callable run inside a span that records what it throws, and
 // tasks that carry the current context (and a span) onto another thread or executor.
 //
