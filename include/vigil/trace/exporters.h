@@ -57,7 +57,7 @@ class InMemorySpanStore {
   uint64_t dropped_ = 0;
 };
 
-// Copies every exported span into an InMemorySpanStore (a simple in-memory tracer for tests and debugging).
+// Copies every exported span into an InMemorySpanStore (an in-memory tracer for tests).
 class InMemoryExporter : public SpanExporter {
  public:
   explicit InMemoryExporter(
