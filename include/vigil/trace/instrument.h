@@ -1,5 +1,5 @@
-// vigil/trace/instrument.h: what decorators and context managers do in Python tracing libraries, in C++: a span named
-// after the enclosing function, a callable run inside a span that records what it throws, and
+// vigil/trace/instrument.h: what tracing decorators and context managers do in Python, in C++:
+// a span named after the enclosing function, a callable run inside a span that records what it throws, and
 // tasks that carry the current context (and a span) onto another thread or executor.
 //
 //   void Gateway::route(const Request& r) {
