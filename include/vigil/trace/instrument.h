@@ -1,6 +1,6 @@
 // vigil/trace/instrument.h: what tracing decorators and context managers do in Python, in C++:
-// a span named after the enclosing function, a callable run inside a span that records what it throws, and
-// tasks that carry the current context (and a span) onto another thread or executor.
+// a span named after the enclosing function, a callable run inside a span that records what it
+// throws, and tasks that carry the current context (and a span) onto another thread or executor.
 //
 //   void Gateway::route(const Request& r) {
 //     VIGIL_TRACE_FUNCTION();                 // span "Gateway::route" until the scope ends
