@@ -217,12 +217,13 @@ bench_smoke() {
       echo "bench-smoke: ${bin} lists no benchmark"
       return 1
     fi
-    # The first benchmark's base name (before any /arg), as an anchored regex.
-    filter="^$(printf '%s' "${first%%/*}" | sed 's/[][\.*^$+?(){}|]/\\&/g')(/|\$)"
+    # The first benchmark's full name (with its arguments), as an anchored regex: one benchmark.
+    filter="^$(printf '%s' "${first}" | sed 's/[][\.*^$+?(){}|]/\\&/g')\$"
     echo "bench-smoke: ${bin} --benchmark_filter='${filter}'"
     timeout 120 "$bin" --benchmark_filter="$filter" --benchmark_min_time=0.01 || return 1
-  done < <(find build/release/bench -maxdepth 2 -type f -executable \
-             ! -name '*.so*' ! -path '*/CMakeFiles/*' 2>/dev/null | sort)
+  # Benchmark binaries are named *_bench; bench/ also holds tools (admin_slowloris).
+  done < <(find build/release/bench -maxdepth 2 -type f -executable -name '*_bench' \
+             ! -path '*/CMakeFiles/*' 2>/dev/null | sort)
   if [[ $found -eq 0 ]]; then
     echo "bench-smoke: no benchmark binaries in build/release/bench"
   fi
