@@ -57,7 +57,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -65,6 +64,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -127,8 +127,9 @@ struct DemoState {
     using vigil::demo::kModels;
     using vigil::demo::kPipelines;
     using vigil::demo::kTools;
-    registry.info("agent_gateway_build", "Build of the simulated agent gateway (always 1)",
-                  {"version", "compiler", "build_type"})
+    registry
+        .info("agent_gateway_build", "Build of the simulated agent gateway (always 1)",
+              {"version", "compiler", "build_type"})
         .labels("0.1.0", "gcc-12.2.0", "Release");
     gateway = std::make_unique<vigil::demo::GatewayMetrics>(registry);
     vigil::demo::GatewayMetrics* g = gateway.get();
@@ -146,7 +147,8 @@ struct DemoState {
       m.completion_tokens.inc(230);
       m.cost.inc(0.0123);
       for (double s : {0.3, 0.7, 1.9, 6.0}) m.llm_latency.observe(s);
-      for (const char* st : statuses) g->requests.labels(kModels[i].provider, kModels[i].model, st).inc();
+      for (const char* st : statuses)
+        g->requests.labels(kModels[i].provider, kModels[i].model, st).inc();
     }
     for (auto& h : g->request_latency) h.observe(1.2);
     g->prompt_tokens_per_request.observe(900);
@@ -154,7 +156,8 @@ struct DemoState {
     g->queue_wait.observe(0.0003);
     for (size_t i = 0; i < kTools.size(); ++i) {
       for (double s : {0.01, 0.2, 0.5}) g->tools[i].latency.observe(s);
-      for (const char* st : {"success", "error", "timeout"}) g->tool_calls.labels(kTools[i].name, st).inc();
+      for (const char* st : {"success", "error", "timeout"})
+        g->tool_calls.labels(kTools[i].name, st).inc();
     }
     for (auto& c : g->caches) {
       c.hits.inc(10);
@@ -169,7 +172,8 @@ struct DemoState {
           g->pipeline_steps.labels(kPipelines[p].name, kPipelines[p].steps[s].name, st).inc();
         }
       }
-      for (const char* st : {"completed", "failed"}) g->pipeline_runs.labels(kPipelines[p].name, st).inc();
+      for (const char* st : {"completed", "failed"})
+        g->pipeline_runs.labels(kPipelines[p].name, st).inc();
     }
     g->active_requests.set(3);
     g->queue_depth.set(1);
@@ -183,9 +187,8 @@ struct DemoState {
     monitor->add_liveness_check(
         "dispatch_loop", heartbeat.check(),
         {.component_type = "component", .measurement = "heartbeat", .interval = 1s});
-    monitor->add_liveness_check(
-        "process_memory", vigil::health::process_memory_check(),
-        {.component_type = "system", .measurement = "rss", .interval = 5s});
+    monitor->add_liveness_check("process_memory", vigil::health::process_memory_check(),
+                                {.component_type = "system", .measurement = "rss", .interval = 5s});
     monitor->liveness();  // waits for the first runs
   }
 
@@ -253,9 +256,18 @@ class CivetwebServer final : public BenchServer {
     mg_init_library(0);
     const std::string ports = "127.0.0.1:" + std::to_string(port);
     // vigil's civetweb configuration before issue 8 (src/admin/server.cc).
-    const char* options[] = {"listening_ports", ports.c_str(), "num_threads", "4",
-                             "request_timeout_ms", "10000", "enable_keep_alive", "yes",
-                             "keep_alive_timeout_ms", "5000", "tcp_nodelay", "1",
+    const char* options[] = {"listening_ports",
+                             ports.c_str(),
+                             "num_threads",
+                             "4",
+                             "request_timeout_ms",
+                             "10000",
+                             "enable_keep_alive",
+                             "yes",
+                             "keep_alive_timeout_ms",
+                             "5000",
+                             "tcp_nodelay",
+                             "1",
                              nullptr};
     mg_callbacks callbacks{};
     ctx_ = mg_start(&callbacks, nullptr, options);
@@ -316,8 +328,8 @@ class MhdServer final : public BenchServer {
     std::vector<MHD_OptionItem> options;
     options.push_back({MHD_OPTION_SOCK_ADDR, 0, &addr});
     options.push_back({MHD_OPTION_CONNECTION_TIMEOUT, 10, nullptr});
-    options.push_back({MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&MhdServer::completed),
-                       nullptr});
+    options.push_back(
+        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&MhdServer::completed), nullptr});
     const long limit = env_long("VIGIL_BENCH_MHD_CONNECTION_LIMIT", 60000);
     if (limit > 0) options.push_back({MHD_OPTION_CONNECTION_LIMIT, limit, nullptr});
     const long memory = env_long("VIGIL_BENCH_MHD_MEMORY_LIMIT", 0);
@@ -421,20 +433,24 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
     using vigil::demo::kTools;
     auto r = std::make_shared<Registry>();
     auto s = [](std::string_view v) { return std::string(v); };
-    BuildGauge().Name("agent_gateway_build_info").Help("Build of the simulated agent gateway")
+    BuildGauge()
+        .Name("agent_gateway_build_info")
+        .Help("Build of the simulated agent gateway")
         .Register(*r)
         .Add({{"version", "0.1.0"}, {"compiler", "gcc-12.2.0"}, {"build_type", "Release"}})
         .Set(1);
-    auto& requests = BuildCounter().Name("agent_requests_total")
-                         .Help("Agent requests handled by the gateway").Register(*r);
-    auto& tool_calls = BuildCounter().Name("tool_executions_total").Help("Tool executions")
-                           .Register(*r);
+    auto& requests = BuildCounter()
+                         .Name("agent_requests_total")
+                         .Help("Agent requests handled by the gateway")
+                         .Register(*r);
+    auto& tool_calls =
+        BuildCounter().Name("tool_executions_total").Help("Tool executions").Register(*r);
     auto& runs = BuildCounter().Name("pipeline_runs_total").Help("Pipeline runs").Register(*r);
     auto& steps = BuildCounter().Name("pipeline_steps_total").Help("Pipeline steps").Register(*r);
     auto& tokens = BuildCounter().Name("llm_tokens_total").Help("LLM tokens used").Register(*r);
     auto& cost = BuildCounter().Name("llm_cost_dollars_total").Help("LLM spend").Register(*r);
-    auto& llm = BuildHistogram().Name("llm_request_duration_seconds").Help("LLM call latency")
-                    .Register(*r);
+    auto& llm =
+        BuildHistogram().Name("llm_request_duration_seconds").Help("LLM call latency").Register(*r);
     const Histogram::BucketBoundaries llm_b = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60};
     for (const auto& m : kModels) {
       tokens.Add({{"provider", s(m.provider)}, {"model", s(m.model)}, {"kind", "prompt"}})
@@ -449,25 +465,32 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
             .Increment();
       }
     }
-    auto& req_d = BuildHistogram().Name("agent_request_duration_seconds")
-                      .Help("End-to-end latency").Register(*r);
+    auto& req_d = BuildHistogram()
+                      .Name("agent_request_duration_seconds")
+                      .Help("End-to-end latency")
+                      .Register(*r);
     for (const auto& p : kProviders) {
-      req_d.Add({{"provider", s(p)}},
-                Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80})
+      req_d
+          .Add({{"provider", s(p)}},
+               Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80})
           .Observe(1.2);
     }
-    auto& tpr = BuildHistogram().Name("llm_tokens_per_request").Help("Tokens per request")
-                    .Register(*r);
+    auto& tpr =
+        BuildHistogram().Name("llm_tokens_per_request").Help("Tokens per request").Register(*r);
     Histogram::BucketBoundaries tpr_b;
     for (double b = 64; b <= 32768; b *= 2) tpr_b.push_back(b);
     tpr.Add({{"kind", "prompt"}}, tpr_b).Observe(900);
     tpr.Add({{"kind", "completion"}}, tpr_b).Observe(250);
     Histogram::BucketBoundaries qw_b;
     for (double b = 0.0001, i = 0; i < 9; b *= 4, ++i) qw_b.push_back(b);
-    BuildHistogram().Name("agent_queue_wait_seconds").Help("Queue wait").Register(*r)
-        .Add({}, qw_b).Observe(0.0003);
-    auto& tool_l = BuildSummary().Name("tool_execution_duration_seconds").Help("Tool latency")
-                       .Register(*r);
+    BuildHistogram()
+        .Name("agent_queue_wait_seconds")
+        .Help("Queue wait")
+        .Register(*r)
+        .Add({}, qw_b)
+        .Observe(0.0003);
+    auto& tool_l =
+        BuildSummary().Name("tool_execution_duration_seconds").Help("Tool latency").Register(*r);
     for (const auto& t : kTools) {
       auto& sm = tool_l.Add({{"tool", s(t.name)}},
                             Summary::Quantiles{{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}}, 60s, 6);
@@ -486,10 +509,10 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
       ev.Add({{"cache", s(c)}}).Increment(1);
       entries.Add({{"cache", s(c)}}).Set(100);
     }
-    auto& pd = BuildHistogram().Name("pipeline_run_duration_seconds").Help("Pipeline runs")
-                   .Register(*r);
-    auto& sd = BuildHistogram().Name("pipeline_step_duration_seconds").Help("Pipeline steps")
-                   .Register(*r);
+    auto& pd =
+        BuildHistogram().Name("pipeline_run_duration_seconds").Help("Pipeline runs").Register(*r);
+    auto& sd =
+        BuildHistogram().Name("pipeline_step_duration_seconds").Help("Pipeline steps").Register(*r);
     for (const auto& p : kPipelines) {
       pd.Add({{"pipeline", s(p.name)}}, Histogram::BucketBoundaries{0.5, 1, 2, 4, 8, 15, 30, 60})
           .Observe(3);
@@ -509,8 +532,12 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
     BuildGauge().Name("agent_queue_depth").Help("Queue").Register(*r).Add({}).Set(1);
     BuildGauge().Name("pipeline_runs_in_progress").Help("Runs").Register(*r).Add({}).Set(1);
     BuildGauge().Name("agent_worker_utilization_ratio").Help("Util").Register(*r).Add({}).Set(0.5);
-    BuildCounter().Name("agent_requests_rejected_total").Help("Rejected").Register(*r)
-        .Add({{"reason", "queue_full"}}).Increment();
+    BuildCounter()
+        .Name("agent_requests_rejected_total")
+        .Help("Rejected")
+        .Register(*r)
+        .Add({{"reason", "queue_full"}})
+        .Increment();
     return r;
   }();
   return reg;
@@ -556,7 +583,8 @@ struct LoadResult {
 // One client: one keep-alive connection, requests back to back until `stop`.
 class Client {
  public:
-  Client(uint16_t port, std::string target) : endpoint_(asio::ip::make_address_v4("127.0.0.1"), port) {
+  Client(uint16_t port, std::string target)
+      : endpoint_(asio::ip::make_address_v4("127.0.0.1"), port) {
     request_.method(http::verb::get);
     request_.target(target);
     request_.version(11);
@@ -582,7 +610,8 @@ class Client {
   }
 
   // Runs until stop; records latencies of responses completed before `deadline`.
-  void run(const std::atomic<bool>& go, const std::atomic<bool>& stop, Clock::time_point* deadline) {
+  void run(const std::atomic<bool>& go, const std::atomic<bool>& stop,
+           Clock::time_point* deadline) {
     bool connected = connect();
     while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
     while (!stop.load(std::memory_order_relaxed)) {
@@ -696,8 +725,8 @@ LoadResult run_load(uint16_t port, const std::string& target, int clients, doubl
     });
   }
   std::this_thread::sleep_for(100ms);  // let every client connect
-  deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(seconds));
+  deadline = Clock::now() +
+             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   go.store(true, std::memory_order_release);
   std::this_thread::sleep_until(deadline);
   stop.store(true);
@@ -820,7 +849,8 @@ void BM_IdleMemory(benchmark::State& state, const std::string& server_name) {
     state.SetIterationTime(1.0);
     state.counters["connections"] = established;
     state.counters["answered"] = answered;
-    state.counters["rss_delta_kB"] = (static_cast<double>(after) - static_cast<double>(before)) / 1024;
+    state.counters["rss_delta_kB"] =
+        (static_cast<double>(after) - static_cast<double>(before)) / 1024;
     state.counters["rss_per_conn_B"] =
         (static_cast<double>(after) - static_cast<double>(before)) / std::max(established, 1);
     for (int fd : fds) ::close(fd);
@@ -868,8 +898,8 @@ int main(int argc, char** argv) {
 #ifdef VIGIL_BENCH_PROMETHEUS_CPP
   metrics_servers.insert(metrics_servers.begin() + 2, "promcpp");
 #endif
-  for (const auto& [endpoint, list] :
-       {std::pair{std::string("/metrics"), metrics_servers}, std::pair{std::string("/health/live"), servers}}) {
+  for (const auto& [endpoint, list] : {std::pair{std::string("/metrics"), metrics_servers},
+                                       std::pair{std::string("/health/live"), servers}}) {
     for (const std::string& s : list) {
       for (int clients : {1, 8, 64}) {
         const std::string name =

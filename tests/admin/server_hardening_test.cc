@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
 #include "vigil/admin/server.h"
 #include "vigil/core/error.h"
 
@@ -92,18 +93,8 @@ class RawClient {
   bool closed_ = false;
 };
 
-ServerOptions local_options() {
-  ServerOptions o;
-  o.listen = "127.0.0.1:0";
-  o.threads = 2;
-  return o;
-}
-
-Response text(std::string body) {
-  Response r;
-  r.body = std::move(body);
-  return r;
-}
+ServerOptions local_options() { return testing::local_options(2); }
+using testing::text;
 
 // The status line of the first response in `raw`, e.g. "HTTP/1.1 400 Bad Request".
 std::string status_line(const std::string& raw) { return raw.substr(0, raw.find("\r\n")); }

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.h"
 #include "vigil/core/error.h"
 
 namespace vigil::admin {
@@ -126,18 +127,8 @@ int count_entries(const char* path) {
 int thread_count() { return count_entries("/proc/self/task"); }
 int fd_count() { return count_entries("/proc/self/fd"); }
 
-ServerOptions local_options() {
-  ServerOptions o;
-  o.listen = "127.0.0.1:0";
-  o.threads = 4;
-  return o;
-}
-
-Response text(std::string body) {
-  Response r;
-  r.body = std::move(body);
-  return r;
-}
+ServerOptions local_options() { return testing::local_options(4); }
+using testing::text;
 
 // --- Request (no server) ---------------------------------------------------------------------
 
