@@ -124,5 +124,6 @@ write_basic_package_version_file(
 install(FILES
   "${PROJECT_BINARY_DIR}/vigilConfig.cmake"
   "${PROJECT_BINARY_DIR}/vigilConfigVersion.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/FindRE2.cmake"  # re2 has no CMake package in Debian 12
   DESTINATION "${VIGIL_INSTALL_CMAKEDIR}"
   COMPONENT vigil_development)

@@ -38,6 +38,9 @@ vigil_dependency(civetweb::civetweb            FIND civetweb CONFIG      LIBS -l
 vigil_dependency(spdlog::spdlog                FIND spdlog CONFIG        PC spdlog)
 vigil_dependency(nlohmann_json::nlohmann_json  FIND nlohmann_json 3      PC nlohmann_json HEADER_ONLY)
 vigil_dependency(Boost::headers                FIND Boost 1.74           HEADER_ONLY)
+vigil_dependency(re2::re2                      FIND RE2                  PC re2)
+vigil_dependency(yaml-cpp                      FIND yaml-cpp CONFIG      PC yaml-cpp)
+vigil_dependency(SQLite::SQLite3               FIND SQLite3              PC sqlite3)
 
 # _vigil_dependency_info(target find pc libs header_only): the table's line for a link target.
 function(_vigil_dependency_info target find_var pc_var libs_var header_only_var)

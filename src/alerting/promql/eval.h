@@ -1,0 +1,93 @@
+// src/alerting/promql/eval.h (internal): evaluates a parsed PromQL expression at one instant
+// over a Storage, with Prometheus 2.42's semantics (promql/engine.go, promql/functions.go):
+// lookback delta 5 m for instant selectors, staleness markers end a series, range selectors
+// include both ends of the window [t - range - offset, t - offset], rate/increase/delta
+// extrapolate exactly as Prometheus does, counter resets are handled, results drop __name__
+// where Prometheus drops it.
+//
+//   vigil::alerting::promql::MemoryStorage store;
+//   store.append({{"__name__", "up"}, {"job", "api"}}, 1000, 1);
+//   auto expr = parse("up == 1");
+//   EvalResult r = evaluate(**expr, store, 60'000);
+//   if (!r.ok()) report(r.error);   // e.g. "vector cannot contain metrics with the same labelset"
+//
+// Thread-safety: evaluate() only reads the storage; MemoryStorage is safe for one writer and
+// readers that hold no reference across a write (the rule engine writes and evaluates on one
+// thread). Never throws (except std::bad_alloc); runtime errors come back in EvalResult::error.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "alerting/promql/ast.h"
+
+namespace vigil::alerting::promql {
+
+// Where selectors read their data.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  // Appends to `out` every series matching all `matchers`, with only its samples whose time is in
+  // [mint, maxt] (both inclusive); series with no sample in the window are not appended. Stale
+  // markers inside the window are included (the evaluator interprets them).
+  virtual void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                      Matrix& out) const = 0;
+};
+
+struct EvalOptions {
+  int64_t lookback_delta_ms = 5 * 60 * 1000;
+};
+
+struct EvalResult {
+  ValueType type = ValueType::kVector;
+  double scalar = 0;  // kScalar
+  Vector vector;      // kVector
+  Matrix matrix;      // kMatrix (a bare range selector)
+  std::string string; // kString
+  std::string error;  // non-empty: evaluation failed, the other fields are meaningless
+
+  bool ok() const noexcept { return error.empty(); }
+};
+
+// Evaluates `expr` at time `t` (ms).
+EvalResult evaluate(const Expr& expr, const Storage& storage, int64_t t,
+                    const EvalOptions& options = {});
+
+// An in-memory Storage: series indexed by label set, samples appended in time order.
+// 16 bytes per sample plus the series' labels. Used by the rule engine (its history), by
+// `vigil rules test` (input_series) and by tests.
+class MemoryStorage : public Storage {
+ public:
+  MemoryStorage();
+  ~MemoryStorage() override;
+  MemoryStorage(MemoryStorage&&) noexcept;
+  MemoryStorage& operator=(MemoryStorage&&) noexcept;
+
+  // Appends a sample; `labels` must be sorted by name (use sort_labels). A sample not newer than
+  // the series' last is ignored (returns false). A stale_nan() value marks the series stale.
+  bool append(const Labels& labels, int64_t t, double v);
+  // Drops samples older than `t` (and series left empty). Returns samples dropped.
+  size_t trim_before(int64_t t);
+  void clear();
+
+  size_t series_count() const noexcept;
+  size_t sample_count() const noexcept;
+  // Bytes held by samples (capacity * 16) plus labels, for the memory figures.
+  size_t memory_bytes() const noexcept;
+
+  void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+              Matrix& out) const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sorts by name (stable for equal names, which a valid label set never has).
+void sort_labels(Labels& labels);
+
+}  // namespace vigil::alerting::promql
