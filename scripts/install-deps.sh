@@ -23,6 +23,8 @@ packages=(
   libcivetweb-dev civetweb libmicrohttpd-dev
   # the admin server on Boost.Beast/Asio (header-only Boost) with TLS from OpenSSL
   libboost-dev libssl-dev
+  # vigil::alerting: PromQL regex matchers (RE2, the syntax Prometheus uses), rule files, state
+  libre2-dev libyaml-cpp-dev libsqlite3-dev
   # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
   protobuf-compiler libprotobuf-dev
   # optional log correlation target vigil::trace_spdlog (spdlog with the external fmt)

@@ -45,8 +45,9 @@ struct RuleGroupSpec {
   std::string name;
   std::chrono::milliseconds interval{0};  // 0: the manager's evaluation interval
   int limit = 0;                          // 0: no limit on alerts / series per evaluation
-  LabelList labels;                       // added to every rule of the group (2.42 ignores
-                                          // them; vigil applies them as Prometheus 2.46+ does)
+  LabelList labels;                       // added to every rule of the group, as Prometheus
+                                          // 2.51+ does (promtool 2.42 rejects the field: vigil
+                                          // accepts it and `vigil rules check` warns)
   std::vector<RuleSpec> rules;
   int line = 0;
 };
