@@ -1044,6 +1044,28 @@ TEST(PromtoolDifferentialTest, AgreesWithPrometheus) {
   add("2 ^ 3 ^ 2", bin(BinaryOp::kPow, num(2), bin(BinaryOp::kPow, num(3), num(2))));
   add("5 % 3 > bool 1", bin(BinaryOp::kGt, bin(BinaryOp::kMod, num(5), num(3)), num(1), {}, true));
 
+  add("timestamp(g offset 1m)", call("timestamp", sel("g", {}, kMin)));
+  add("scalar(g{job=\"b\"}) * c",
+      bin(BinaryOp::kMul, call("scalar", sel("g", {{"job", "=", "b"}})), c()));
+  add("c / scalar(g)", bin(BinaryOp::kDiv, c(), call("scalar", g())));
+  add("clamp(g, 2, scalar(g{job=\"b\"}))",
+      call("clamp", g(), num(2), call("scalar", sel("g", {{"job", "=", "b"}}))));
+  add("topk(scalar(g{job=\"b\"}), c or g)",
+      agg(AggregateOp::kTopk, bin(BinaryOp::kOr, c(), g()), {}, false,
+          call("scalar", sel("g", {{"job", "=", "b"}}))));
+  add("quantile(-1, g)", agg(AggregateOp::kQuantile, g(), {}, false, num(-1)));
+  add("quantile by (job) (2, g)", agg(AggregateOp::kQuantile, g(), {"job"}, false, num(2)));
+  add("hour(g * -3600)", call("hour", bin(BinaryOp::kMul, g(), num(-3600))));
+  add("days_in_month(g * 2600000)", call("days_in_month", bin(BinaryOp::kMul, g(), num(2600000))));
+  add("day_of_year(c * 4000000)", call("day_of_year", bin(BinaryOp::kMul, c(), num(4000000))));
+  add("vector(1) + on() group_left(team) info{job=\"a\"}",
+      bin(BinaryOp::kAdd, call("vector", num(1)), sel("info", {{"job", "=", "a"}}),
+          on({}, Cardinality::kManyToOne, {"team"})));
+  add("g and on() vector(1)", bin(BinaryOp::kAnd, g(), call("vector", num(1)), on({})));
+  add("sum without (job) (info)", agg(AggregateOp::kSum, sel("info"), {"job"}, true));
+  add("count by (team, job) (info)", agg(AggregateOp::kCount, sel("info"), {"team", "job"}));
+  add("round(g, 0.3)", call("round", g(), num(0.3)));
+  add("sgn(-g)", call("sgn", neg(g())));
   d.run({0, 2 * kMin, 5 * kMin + 30'000, 10 * kMin, 13 * kMin}, "promql_eval_diff");
 }
 
