@@ -55,12 +55,26 @@ void labels_key(const Labels& labels, std::string& out) {
 
 void check_unique_labelsets(const Vector& v) {
   if (v.size() < 2) return;
-  std::unordered_set<std::string> seen;
-  seen.reserve(v.size());
-  std::string key;
-  for (const VectorSample& s : v) {
-    labels_key(s.labels, key);
-    if (!seen.insert(key).second) fail("vector cannot contain metrics with the same labelset");
+  // Hash each label set, sort by hash, compare the label sets of equal hashes.
+  std::vector<std::pair<size_t, size_t>> hashes;
+  hashes.reserve(v.size());
+  std::hash<std::string_view> hs;
+  for (size_t i = 0; i < v.size(); ++i) {
+    size_t h = 0;
+    for (const auto& [name, value] : v[i].labels) {
+      h = (h ^ hs(name)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+      h = (h ^ hs(value)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+    }
+    hashes.emplace_back(h, i);
+  }
+  std::sort(hashes.begin(), hashes.end());
+  for (size_t i = 1; i < hashes.size(); ++i) {
+    if (hashes[i].first != hashes[i - 1].first) continue;
+    for (size_t j = i; j > 0 && hashes[j - 1].first == hashes[i].first; --j) {
+      if (v[hashes[j - 1].second].labels == v[hashes[i].second].labels) {
+        fail("vector cannot contain metrics with the same labelset");
+      }
+    }
   }
 }
 
