@@ -1169,6 +1169,18 @@ TEST(PromtoolDifferentialTest, EdgeCasesAndErrors) {
         call("holt_winters", range(sel("t"), 5 * kMin), num(1), num(0.5)));
   d.add("holt_winters(t[5m], 0.5, 0)",
         call("holt_winters", range(sel("t"), 5 * kMin), num(0.5), num(0)));
+  d.add("topk(NaN, t)", agg(AggregateOp::kTopk, t(), {}, false, num(kNaN)));
+  d.add("topk(1e300, t)", agg(AggregateOp::kTopk, t(), {}, false, num(1e300)));
+  d.add("bottomk(-1e19, t)", agg(AggregateOp::kBottomk, t(), {}, false, num(-1e19)));
+  d.add("bottomk(-2, t)", agg(AggregateOp::kBottomk, t(), {}, false, num(-2)));
+  // Dates of NaN and huge values wrap around as in Go.
+  d.add("year(vector(NaN))", call("year", call("vector", num(kNaN))));
+  for (const char* f : {"year", "month", "day_of_month", "day_of_week", "day_of_year",
+                        "days_in_month", "hour", "minute"}) {
+    d.add(std::string(f) + "(vector(1e300))", call(f, call("vector", num(1e300))));
+    d.add(std::string(f) + "(vector(-62135596801))", call(f, call("vector", num(-62135596801))));
+    d.add(std::string(f) + "(vector(951782400))", call(f, call("vector", num(951782400))));
+  }
   d.run({0, 3 * kMin, 5 * kMin, 8 * kMin, 9 * kMin, 11 * kMin}, "promql_eval_edges");
 }
 

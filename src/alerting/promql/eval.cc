@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -408,6 +409,20 @@ std::string format_go_float(double v) {
   return std::string(buf, r.ptr);
 }
 
+// Go's fmt %v of a float64: the shortest representation, exponent form when the exponent is
+// below -4 or at least 6 (1e+06, 1.5e-05, 123456).
+std::string format_go_v(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);
+  int exp = std::atoi(sci.c_str() + sci.find('e') + 1);
+  if (exp < -4 || exp >= 6) return sci;
+  r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
+}
+
 }  // namespace
 
 // ---- Evaluator -------------------------------------------------------------------------------
@@ -558,8 +573,10 @@ Value Evaluator::eval_aggregate(const Expr& e) {
 
   int64_t k = 0;
   if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk) {
-    if (std::isnan(param) || param < 1) return make_vector({});
-    k = param >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(param);
+    if (!(param >= -9.223372036854775808e18 && param < 9.223372036854775808e18)) {
+      fail("Scalar value " + format_go_v(param) + " overflows int64");
+    }
+    k = static_cast<int64_t>(param);
     if (k < 1) return make_vector({});
   }
 
