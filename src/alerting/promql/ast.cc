@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "alerting/promql/parser.h"
+#include "core/detail/json_escape.h"  // utf8_sequence_length
 
 namespace vigil::alerting::promql {
 
@@ -207,39 +208,27 @@ std::string go_quote(std::string_view s) {
       ++i;
       continue;
     }
-    // Decode one UTF-8 sequence; invalid bytes are printed as \xNN.
-    size_t n = 0;
+    // One UTF-8 sequence; invalid bytes are printed as \xNN.
+    const size_t n = vigil::detail::utf8_sequence_length(s, i);
+    const bool ok = n != 0;
     uint32_t r = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      n = 2;
-      r = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      n = 3;
-      r = b0 & 0x0F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      n = 4;
-      r = b0 & 0x07;
+    if (ok) {
+      r = b0 & (n == 2 ? 0x1Fu : n == 3 ? 0x0Fu : 0x07u);
+      for (size_t k = 1; k < n; ++k) r = (r << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
     }
-    bool ok = n != 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      r = (r << 6) | (b & 0x3F);
-    }
-    if (ok && ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-               (r >= 0xD800 && r < 0xE000)))
-      ok = false;
     if (!ok) {
       std::snprintf(buf, sizeof buf, "\\x%02x", b0);
       out += buf;
       ++i;
       continue;
     }
-    // Not printable in Go (approximation of unicode.IsPrint): C1 controls, soft hyphen, line
-    // and paragraph separators, BOM, private use.
-    const bool printable = !(r < 0xA0 || r == 0xAD || (r >= 0x2028 && r <= 0x2029) || r == 0xFEFF ||
-                             (r >= 0xE000 && r <= 0xF8FF) || (r >= 0x200B && r <= 0x200F) ||
-                             (r >= 0xFFF9 && r <= 0xFFFB));
+    // Not printable in Go (approximation of unicode.IsPrint): C1 controls, non-ASCII spaces, soft
+    // hyphen, line and paragraph separators, BOM, private use.
+    const bool printable =
+        !(r <= 0xA0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x202F || r == 0x205F ||
+          r == 0x3000 || r == 0xAD || (r >= 0x2028 && r <= 0x2029) || r == 0xFEFF ||
+          (r >= 0xE000 && r <= 0xF8FF) || (r >= 0x200B && r <= 0x200F) ||
+          (r >= 0xFFF9 && r <= 0xFFFB));
     if (printable) {
       out.append(s.substr(i, n));
     } else if (r < 0x10000) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/json_escape.h"  // utf8_sequence_length
+
 namespace vigil::alerting::promql::detail_lex {
 namespace {
 
@@ -53,40 +55,6 @@ constexpr Keyword kKeywords[] = {
     {"start", Tok::kStart, AggregateOp::kSum},
     {"end", Tok::kEnd, AggregateOp::kSum},
 };
-
-// Decodes one UTF-8 sequence at s[i]; 0 on invalid input (overlong, surrogate, > U+10FFFF).
-size_t utf8_decode(std::string_view s, size_t i, uint32_t& rune) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    rune = b0;
-    return 1;
-  }
-  size_t n;
-  uint32_t r;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-    r = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    r = b0 & 0x0F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    r = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    r = (r << 6) | (b & 0x3F);
-  }
-  if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-      (r >= 0xD800 && r < 0xE000))
-    return 0;
-  rune = r;
-  return n;
-}
 
 void utf8_append(std::string& out, uint32_t r) {
   if (r < 0x80) {
@@ -556,8 +524,7 @@ class Lexer {
         continue;
       }
       if (c == '\n') return error("unterminated quoted string");
-      uint32_t rune;
-      const size_t n = utf8_decode(in_, pos_, rune);
+      const size_t n = vigil::detail::utf8_sequence_length(in_, pos_);
       if (n == 0) return error("invalid UTF-8 rune");
       pos_ += n;
       if (c == quote) break;
@@ -572,8 +539,7 @@ class Lexer {
     while (true) {
       if (pos_ >= in_.size()) return error("unterminated raw string");
       const char c = in_[pos_];
-      uint32_t rune;
-      const size_t n = utf8_decode(in_, pos_, rune);
+      const size_t n = vigil::detail::utf8_sequence_length(in_, pos_);
       if (n == 0) return error("invalid UTF-8 rune");
       pos_ += n;
       if (c == '`') break;

@@ -575,6 +575,7 @@ class Parser {
   }
 
   Node parse_range(Node n) {
+    const int bracket_pos = cur().pos;
     advance();  // [
     if (cur().type != Tok::kDuration) return unexpected(" in subquery selector or range");
     const int dur_pos = cur().pos;
@@ -584,10 +585,10 @@ class Parser {
       return unexpected(" in subquery selector or range, expected \"]\" or \":\"");
     }
     int64_t ms = 0;
-    if (n.e->kind != ExprKind::kVectorSelector)
-      return fail(start_of(*n.e), "ranges only allowed for vector selectors");
-    if (n.e->offset_ms != 0) return fail(dur_pos, "no offset modifiers allowed before range");
     if (!parse_duration_token(ms)) return {};
+    if (n.e->kind != ExprKind::kVectorSelector)
+      return fail(bracket_pos, "ranges only allowed for vector selectors");
+    if (n.e->offset_ms != 0) return fail(bracket_pos, "no offset modifiers allowed before range");
     advance();  // ]
     n.e->kind = ExprKind::kMatrixSelector;
     n.e->range_ms = ms;
