@@ -152,7 +152,11 @@ class Loader {
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-      error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "yaml: " + e.msg);
+      std::string msg = "yaml: " + e.msg;
+      if (text.find("\n\t") != std::string_view::npos || text.substr(0, 1) == "\t") {
+        msg += " (tabs cannot indent YAML: use spaces)";
+      }
+      error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", msg);
       return finish(std::move(result));
     } catch (const std::bad_alloc&) {
       throw;
