@@ -44,6 +44,9 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
 constexpr auto kSilenceRetention = std::chrono::hours(120);  // Alertmanager's default
+// Threads beyond condition_threads that replace lanes held by hung conditions (each hung rule
+// holds at most one: it is not started again while it runs).
+constexpr int kSpareThreads = 16;
 
 int64_t to_ms(TimePoint t) { return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count(); }
 
@@ -253,6 +256,7 @@ struct Round {
   size_t next = 0;
   bool closed = false;
   int lanes_running = 0;  // lanes that have started and not exited
+  size_t open = 0;        // slots neither finished nor abandoned (the waiter wakes at 0)
 };
 
 // Runs slots until none is left (one "lane" on a worker thread).
@@ -285,8 +289,8 @@ void run_lane(const std::shared_ptr<Round>& round) {
       slot.took = end - slot.start;
       slot.result = std::move(result);
       slot.error = std::move(error);
+      if (--round->open == 0) round->cv.notify_all();
     }
-    round->cv.notify_all();
   }
   --round->lanes_running;
   round->cv.notify_all();
@@ -306,7 +310,7 @@ struct Instruments {
 struct AlertManager::Impl {
   explicit Impl(AlertManagerOptions o)
       : options(std::move(o)),
-        pool(std::max(1, options.condition_threads), std::chrono::seconds(60)) {}
+        pool(std::max(1, options.condition_threads) + kSpareThreads, std::chrono::seconds(60)) {}
 
   const AlertManagerOptions options;
 
@@ -657,6 +661,7 @@ struct AlertManager::Impl {
     {
       std::lock_guard lock(round->mu);
       round->next = round->slots.size() - runnable;
+      round->open = runnable;
     }
     auto start_lane = [&]() {
       {
@@ -720,22 +725,25 @@ struct AlertManager::Impl {
       }
     }
 
-    // Wait for the conditions: each until its own timeout, all within the longest.
+    // Wait for the conditions: each until its own timeout, all within the longest. The waiter
+    // wakes when all are done, or to check deadlines: a slot not started yet cannot time out
+    // before now + its timeout, so the scan (O(slots)) runs about once per shortest timeout.
     {
       std::unique_lock lock(round->mu);
       const Steady::time_point round_deadline = round_start + longest;
       for (;;) {
+        if (round->open == 0) break;
         const Steady::time_point t = Steady::now();
-        bool pending = false;
         Steady::time_point wake = round_deadline;
         int stuck = 0;  // lanes held by conditions that timed out
         for (Slot& s : round->slots) {
           if (s.abandoned && s.in_lane) ++stuck;
           if (s.finished || s.abandoned) continue;
           const Steady::time_point deadline =
-              s.started ? std::min(s.start + s.timeout, round_deadline) : round_deadline;
-          if (t >= deadline) {
+              std::min(s.started ? s.start + s.timeout : t + s.timeout, round_deadline);
+          if (t >= deadline || t >= round_deadline) {
             s.abandoned = true;
+            --round->open;
             s.error = s.started
                           ? "condition timed out after " +
                                 std::to_string(std::chrono::duration_cast<Ms>(s.timeout).count()) +
@@ -745,13 +753,12 @@ struct AlertManager::Impl {
             if (!s.started) s.rule->running.store(false, std::memory_order_release);
             continue;
           }
-          pending = true;
           wake = std::min(wake, deadline);
         }
-        if (!pending) break;
+        if (round->open == 0) break;
         // Conditions left to start and every lane held by a timed-out condition: add a lane.
         if (round->next < round->slots.size() && round->lanes_running <= stuck &&
-            round->lanes_running < options.condition_threads + 4) {
+            round->lanes_running < options.condition_threads + kSpareThreads) {
           lock.unlock();
           start_lane();
           lock.lock();

@@ -142,7 +142,8 @@ struct AlertManagerOptions {
   size_t history_limit = 1000;
   // Longest a C++ condition may run before it counts as timed out (the rule errors this round).
   std::chrono::milliseconds condition_timeout{10'000};
-  // Threads running C++ conditions (a hung condition holds one until it returns).
+  // Threads running C++ conditions in parallel. A hung condition holds its thread until it
+  // returns; up to 16 more threads replace the ones held, so other rules keep running.
   int condition_threads = 4;
   // Prometheus' resend delay (--rules.alert.resend-delay).
   std::chrono::milliseconds resend_delay{60'000};
