@@ -2,8 +2,8 @@
 //
 //   vigil::alerting::RuleFileResult r = vigil::alerting::load_rule_file("deploy/alerts.yml");
 //   if (!r) for (auto& e : r.errors) std::cerr << e << "\n";
-//   // "deploy/alerts.yml:12: group \"api\", rule \"HighErrorRate\": expr: 1:6: unknown function
-//   ..." else manager.add_rule_file(*r.file);
+//   // "deploy/alerts.yml:12: group \"api\", rule \"HighErrorRate\": expr: 1:6: unknown function ..."
+//   else manager.add_rule_file(*r.file);
 //
 // What loads is what `promtool check rules` (Prometheus 2.42) accepts: groups with a unique
 // non-empty `name`, optional `interval`, `limit`, `labels`; rules with exactly one of `alert` or
@@ -58,9 +58,8 @@ struct RuleFile {
 };
 
 struct RuleFileResult {
-  std::optional<RuleFile> file;  // set when the file is valid
-  std::vector<std::string>
-      errors;  // every problem found: "path:line: group \"g\", rule \"r\": ..."
+  std::optional<RuleFile> file;     // set when the file is valid
+  std::vector<std::string> errors;  // every problem found: "path:line: group \"g\", rule \"r\": ..."
 
   explicit operator bool() const noexcept { return file.has_value(); }
 };
