@@ -75,10 +75,11 @@ void set_label(LabelList& labels, const std::string& name, const std::string& va
 
 // The minimal template expansion of C++ rules until the shared template engine
 // (src/alerting/template.h, expand_braces) lands: `{value}`, `{labels.x}`, `{name}`, and the Go
-// forms `{{ $value }}` / `{{ $labels.x }}`; anything else is kept as written. The one place to
-// swap for the template engine.
+// forms `{{ $value }}` / `{{ $labels.x }}`; anything else is kept as written. `braces`: the
+// single-brace forms too (C++ rules; rule files use only Go templates). The one place to swap for
+// the template engine.
 std::string expand_template(std::string_view text, const std::string& rule_name,
-                            const LabelList& labels, double value) {
+                            const LabelList& labels, double value, bool braces = true) {
   std::string out;
   out.reserve(text.size());
   auto substitute = [&](std::string_view key, std::string& dst) -> bool {
@@ -103,6 +104,10 @@ std::string expand_template(std::string_view text, const std::string& rule_name,
   while (i < text.size()) {
     if (text[i] == '{') {
       const bool go = text.substr(i, 2) == "{{";
+      if (!go && !braces) {
+        out += text[i++];
+        continue;
+      }
       const size_t open = go ? 2 : 1;
       const size_t close = text.find(go ? "}}" : "}", i + open);
       if (close != std::string_view::npos) {
@@ -143,7 +148,7 @@ std::string readable_id(const detail::RuleDef& def, const LabelList& sorted_labe
 
 // The alert labels of one result series: the series' labels without __name__, the rule's labels
 // over them, alertname, severity; sorted.
-LabelList alert_labels(const detail::RuleDef& def, const LabelList& series) {
+LabelList alert_labels(const detail::RuleDef& def, const LabelList& series, double value) {
   LabelList out;
   out.reserve(series.size() + def.labels.size() + 2);
   for (const auto& kv : series) {
@@ -151,7 +156,7 @@ LabelList alert_labels(const detail::RuleDef& def, const LabelList& series) {
   }
   for (const auto& [k, v] : def.labels) {
     // Rule label values are templates, as in Prometheus.
-    set_label(out, k, expand_template(v, def.name, series, 0));
+    set_label(out, k, expand_template(v, def.name, series, value, def.expr.empty()));
   }
   set_label(out, "alertname", def.name);
   if (def.severity_set) set_label(out, "severity", std::string(to_string(def.severity)));
@@ -430,12 +435,13 @@ struct AlertManager::Impl {
     rs.last_evaluation = ts;
 
     std::map<uint64_t, Alert> fresh;
+    const bool braces = def.expr.empty();
     if (error.empty()) {
       for (const SeriesValue& sv : result) {
         Alert a;
         a.name = def.name;
         a.group = def.group;
-        a.labels = alert_labels(def, sv.labels);
+        a.labels = alert_labels(def, sv.labels, sv.value);
         a.fingerprint = label_fingerprint(a.labels);
         if (fresh.count(a.fingerprint) != 0) {
           error = "vector contains metrics with the same labelset after applying alert labels";
@@ -446,11 +452,11 @@ struct AlertManager::Impl {
         a.value = sv.value;
         a.peak_value = sv.value;
         if (!def.description.empty()) {
-          a.annotations.emplace_back("description",
-                                     expand_template(def.description, def.name, a.labels, a.value));
+          a.annotations.emplace_back(
+              "description", expand_template(def.description, def.name, a.labels, a.value, braces));
         }
         for (const auto& [k, v] : def.annotations) {
-          set_label(a.annotations, k, expand_template(v, def.name, a.labels, a.value));
+          set_label(a.annotations, k, expand_template(v, def.name, a.labels, a.value, braces));
         }
         a.state = AlertState::kPending;
         a.active_at = ts;
@@ -956,6 +962,66 @@ void AlertManager::add_rule(AlertRule rule) {
   impl_->rules_changed = true;
 }
 
+void AlertManager::add_group(RuleGroup group) {
+  if (group.name.empty()) throw Error("alert manager: a rule group needs a name");
+  if (group.interval.count() != 0 && group.interval < Ms(100)) {
+    throw Error("alert manager: group \"" + group.name + "\": interval must be at least 100ms");
+  }
+  if (group.limit < 0) {
+    throw Error("alert manager: group \"" + group.name + "\": limit must not be negative");
+  }
+  std::vector<std::shared_ptr<RuleState>> fresh;
+  for (const AlertRule& r : group.rules) {
+    if (!r.def()) throw Error("alert manager: group \"" + group.name + "\" has an empty rule");
+    auto def = std::make_shared<detail::RuleDef>(*r.def());
+    def->group = group.name;
+    def->interval = group.interval;
+    if (group.limit > 0) def->limit = group.limit;
+    LabelList labels = group.labels;
+    for (const auto& [k, v] : def->labels) set_label(labels, k, v);
+    def->labels = std::move(labels);
+    auto rs = std::make_shared<RuleState>();
+    rs->def = std::move(def);
+    fresh.push_back(std::move(rs));
+  }
+  std::lock_guard lock(impl_->mu);
+  const TimePoint ts = impl_->now();
+  // Alerts of a rule kept in the new group (same name, expression and labels) carry over, as
+  // Prometheus does when it reloads a group.
+  auto& rules = impl_->rules;
+  for (auto& n : fresh) {
+    for (const auto& old : rules) {
+      if (old->def->group == group.name && old->def->name == n->def->name &&
+          old->def->expr == n->def->expr && old->def->labels == n->def->labels &&
+          old->def->recording == n->def->recording) {
+        n->active = old->active;
+        n->last_notified = old->last_notified;
+        n->health = old->health;
+        n->last_error = old->last_error;
+        n->last_evaluation = old->last_evaluation;
+        old->active.clear();
+        break;
+      }
+    }
+  }
+  for (auto it = rules.begin(); it != rules.end();) {
+    if ((*it)->def->group != group.name) {
+      ++it;
+      continue;
+    }
+    for (const auto& [fp, a] : (*it)->active) {
+      if (a.state == AlertState::kPending || a.state == AlertState::kFiring) {
+        impl_->add_history(Impl::history_of(a, ts, a.state == AlertState::kFiring));
+      }
+      impl_->sink_removed((*it)->def->name, fp);
+    }
+    if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    it = rules.erase(it);
+  }
+  for (auto& n : fresh) rules.push_back(std::move(n));
+  impl_->rules_changed = true;
+}
+
 bool AlertManager::remove_rule(std::string_view name) {
   std::lock_guard lock(impl_->mu);
   const TimePoint ts = impl_->now();
@@ -1157,7 +1223,7 @@ std::string AlertManager::silence(std::string_view fingerprint, std::chrono::mil
     }
     for (const auto& r : impl_->rules) {
       if (labels || !r->def->condition) break;
-      const LabelList own = alert_labels(*r->def, {});
+      const LabelList own = alert_labels(*r->def, {}, 0);
       if (readable_id(*r->def, own) == fingerprint ||
           fingerprint_hex(label_fingerprint(own)) == fingerprint) {
         labels = own;

@@ -153,6 +153,16 @@ struct AlertManagerOptions {
   StateSink* state_sink = nullptr;
 };
 
+// A group of rules evaluated together at one interval (Prometheus' rule group). The group's
+// labels are added to each rule's (the rule's win), its limit applies to each rule.
+struct RuleGroup {
+  std::string name;
+  std::chrono::milliseconds interval{0};  // 0: the manager's evaluation_interval
+  int limit = 0;                          // 0: no limit
+  LabelList labels;
+  std::vector<AlertRule> rules;
+};
+
 class AlertManager {
  public:
   explicit AlertManager(AlertManagerOptions options = {});
@@ -168,8 +178,11 @@ class AlertManager {
   void add_rule(AlertRule rule);
   // Removes the rules called `name` (every group); their alerts end (history, not notified).
   bool remove_rule(std::string_view name);
-  // Adds every group of a loaded rule file (a group of that name already present is replaced).
-  // Throws vigil::Error (nothing added) if an expression is refused.
+  // Adds a group, replacing the rules of a group of that name (their alerts carry over when the
+  // rule and labels are the same). Throws vigil::Error (nothing changed) on a bad interval.
+  void add_group(RuleGroup group);
+  // Adds every group of a loaded rule file (see add_group). Throws vigil::Error (nothing added)
+  // if an expression is refused. Links the PromQL engine.
   void add_rule_file(const RuleFile& file);
   std::vector<AlertRule> rules() const;
 
