@@ -268,6 +268,11 @@ TEST(PromqlParser, Selectors) {
             "1:3: unexpected \",\" in label matching, expected identifier or \"}\"");
   EXPECT_EQ(parse_error("x{a:b=\"c\"}"), "1:4: unexpected character inside braces: ':'");
   EXPECT_THAT(parse_error("x{a=~\"(\"}"), HasSubstr("error parsing regexp"));
+  EXPECT_EQ(parse_error("x{a=~\"(\"}"), "1:3: error parsing regexp: missing closing ): `^(?:()$`");
+  EXPECT_EQ(parse_error("x{a=~\"\\\\C\"}"),
+            "1:3: error parsing regexp: invalid escape sequence: `\\C`");
+  EXPECT_EQ(parse_error("x[293y]"), "1:3: duration out of range");
+  EXPECT_EQ(must_parse("x[292y]")->range_ms, 292LL * 365 * 24 * 3600 * 1000);
 }
 
 TEST(PromqlParser, RegexMatchersAreAnchored) {
@@ -868,6 +873,27 @@ const char* const kDifferential[] = {
     "'a\\'b'",
     "\"a\\'b\"",
     "sum(rate(x{job=\"api\",code=~\"5..\"}[5m])) by (job) / sum(rate(x[5m])) by (job) > 0.05",
+    "x{a=~\"\\\\C\"}",
+    "x{a=~\"a**\"}",
+    "x{a=~\"\\\\pL\\\\z\"}",
+    "x{a=~\"[[:alpha:]]\"}",
+    "x[292y]",
+    "x[293y]",
+    "x offset -293y",
+    "x[9223372036854775807ms]",
+    "x[1ms1s]",
+    "x[1hh]",
+    "count_values((\"a\"), x)",
+    "topk((1), x)",
+    "-{a=\"b\"}",
+    "x^-+-1",
+    "+(++\"s\")",
+    "rate(+x)",
+    "x)",
+    "sum(x) )",
+    "(1",
+    "x{a=\"b\"",
+    "x{a=\"b\"}}",
 };
 
 std::string run_command(const std::string& cmd, int& status) {

@@ -197,6 +197,16 @@ bool make_matcher(std::string name, MatchOp op, std::string value, Matcher& out,
   out.op = op;
   out.regex.reset();
   if (op == MatchOp::kRegexMatch || op == MatchOp::kRegexNoMatch) {
+    // RE2 accepts \C (any byte); Go's regexp, which Prometheus uses, does not.
+    for (size_t i = 0; i + 1 < value.size(); ++i) {
+      if (value[i] != '\\') continue;
+      if (value[i + 1] == 'C') {
+        error = "error parsing regexp: invalid escape sequence: `\\C`";
+        out.value = std::move(value);
+        return false;
+      }
+      ++i;
+    }
     RE2::Options options;
     options.set_log_errors(false);
     auto re = std::make_shared<const RE2>("^(?:" + value + ")$", options);

@@ -570,7 +570,9 @@ class Parser {
     const Token& t = cur();
     auto d = parse_duration(t.text);
     if (!d) {
-      fail(t.pos, d.error);
+      // Prometheus says only "duration out of range" for every overflow.
+      fail(t.pos,
+           d.error.find("out of range") != std::string::npos ? "duration out of range" : d.error);
       return false;
     }
     if (*d == 0) {
