@@ -242,6 +242,9 @@ tsan_test() {
     fi &&
     if [[ -x build/tsan/tests/admin/admin_tsan_test ]]; then
       build/tsan/tests/admin/admin_tsan_test
+    fi &&
+    if [[ -x build/tsan/tests/alerting/alerting_tsan_test ]]; then
+      build/tsan/tests/alerting/alerting_tsan_test
     fi
 }
 

@@ -1,1 +1,1308 @@
-// placeholder: filled by the issue-9 work
+// The rule engine: rules, alert states (Prometheus 2.42 rules/alerting.go), silences, history,
+// health, notifications, the evaluation thread and the workers that run C++ conditions.
+#include "vigil/alerting/manager.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "alerting/rule_def.h"
+#include "core/detail/worker_pool.h"
+#include "metrics/text_format.h"
+#include "vigil/core/error.h"
+#include "vigil/metrics/counter.h"
+#include "vigil/metrics/gauge.h"
+#include "vigil/metrics/names.h"
+#include "vigil/metrics/registry.h"
+
+namespace vigil::alerting {
+
+std::string_view to_string(RuleHealth health) noexcept {
+  switch (health) {
+    case RuleHealth::kUnknown:
+      return "unknown";
+    case RuleHealth::kOk:
+      return "ok";
+    case RuleHealth::kError:
+      return "err";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using Ms = std::chrono::milliseconds;
+constexpr auto kSilenceRetention = std::chrono::hours(120);  // Alertmanager's default
+// Threads beyond condition_threads that replace lanes held by hung conditions (each hung rule
+// holds at most one: it is not started again while it runs).
+constexpr int kSpareThreads = 16;
+
+int64_t to_ms(TimePoint t) { return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count(); }
+
+std::string format_value(double v) {
+  std::string out;
+  metrics::detail::append_value(out, v);
+  return out;
+}
+
+std::string_view find_label(const LabelList& labels, std::string_view name) {
+  for (const auto& [k, v] : labels) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+void set_label(LabelList& labels, const std::string& name, const std::string& value) {
+  for (auto& [k, v] : labels) {
+    if (k == name) {
+      v = value;
+      return;
+    }
+  }
+  labels.emplace_back(name, value);
+}
+
+// The minimal template expansion of C++ rules until the shared template engine
+// (src/alerting/template.h, expand_braces) lands: `{value}`, `{labels.x}`, `{name}`, and the Go
+// forms `{{ $value }}` / `{{ $labels.x }}`; anything else is kept as written. `braces`: the
+// single-brace forms too (C++ rules; rule files use only Go templates). The one place to swap for
+// the template engine.
+std::string expand_template(std::string_view text, const std::string& rule_name,
+                            const LabelList& labels, double value, bool braces = true) {
+  std::string out;
+  out.reserve(text.size());
+  auto substitute = [&](std::string_view key, std::string& dst) -> bool {
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (!key.empty() && key.front() == '$') key.remove_prefix(1);
+    if (key == "value") {
+      dst += format_value(value);
+      return true;
+    }
+    if (key == "name") {
+      dst += rule_name;
+      return true;
+    }
+    if (key.substr(0, 7) == "labels.") {
+      dst += find_label(labels, key.substr(7));
+      return true;
+    }
+    return false;
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '{') {
+      const bool go = text.substr(i, 2) == "{{";
+      if (!go && !braces) {
+        out += text[i++];
+        continue;
+      }
+      const size_t open = go ? 2 : 1;
+      const size_t close = text.find(go ? "}}" : "}", i + open);
+      if (close != std::string_view::npos) {
+        std::string sub;
+        if (substitute(text.substr(i + open, close - i - open), sub)) {
+          out += sub;
+          i = close + open;
+          continue;
+        }
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+// The guides' readable id: name, then the rule's labels in their order, then the series' other
+// labels in name order, as _k=v (alertname and severity left out).
+std::string readable_id(const detail::RuleDef& def, const LabelList& sorted_labels) {
+  std::string id = def.name;
+  std::set<std::string_view> done{"alertname", "severity"};
+  for (const auto& [k, v] : def.labels) {
+    if (!done.insert(k).second) continue;
+    id += '_';
+    id += k;
+    id += '=';
+    id += find_label(sorted_labels, k);
+  }
+  for (const auto& [k, v] : sorted_labels) {
+    if (done.count(k) != 0) continue;
+    id += '_';
+    id += k;
+    id += '=';
+    id += v;
+  }
+  return id;
+}
+
+// The alert labels of one result series: the series' labels without __name__, the rule's labels
+// over them, alertname, severity; sorted.
+LabelList alert_labels(const detail::RuleDef& def, const LabelList& series, double value) {
+  LabelList out;
+  out.reserve(series.size() + def.labels.size() + 2);
+  for (const auto& kv : series) {
+    if (kv.first != "__name__") out.push_back(kv);
+  }
+  for (const auto& [k, v] : def.labels) {
+    // Rule label values are templates, as in Prometheus.
+    set_label(out, k, expand_template(v, def.name, series, value, def.expr.empty()));
+  }
+  set_label(out, "alertname", def.name);
+  if (def.severity_set) set_label(out, "severity", std::string(to_string(def.severity)));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Severity severity_of(const LabelList& labels) {
+  return parse_severity(find_label(labels, "severity")).value_or(Severity::kWarning);
+}
+
+bool same_persistent_state(const Alert& a, const Alert& b) {
+  return a.state == b.state && a.active_at == b.active_at && a.fired_at == b.fired_at &&
+         a.resolved_at == b.resolved_at && a.last_sent_at == b.last_sent_at &&
+         a.keep_firing_since == b.keep_firing_since;
+}
+
+struct CompiledMatcher {
+  SilenceMatcher m;
+  std::shared_ptr<const RE2> re;
+  bool matches(std::string_view v) const {
+    switch (m.type) {
+      case MatchType::kEqual:
+        return v == m.value;
+      case MatchType::kNotEqual:
+        return v != m.value;
+      case MatchType::kRegexMatch:
+        return RE2::FullMatch(v, *re);
+      case MatchType::kRegexNoMatch:
+        return !RE2::FullMatch(v, *re);
+    }
+    return false;
+  }
+};
+
+struct SilenceEntry {
+  Silence silence;
+  std::vector<CompiledMatcher> matchers;
+  bool matches(const LabelList& labels) const {
+    for (const CompiledMatcher& m : matchers) {
+      if (!m.matches(find_label(labels, m.m.name))) return false;
+    }
+    return true;
+  }
+};
+
+std::string random_uuid() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}() ^
+                             static_cast<uint64_t>(Steady::now().time_since_epoch().count())};
+  uint64_t a, b;
+  {
+    std::lock_guard lock(mu);
+    a = rng();
+    b = rng();
+  }
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[37];
+  std::snprintf(
+      buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
+      static_cast<unsigned long long>(a >> 32), static_cast<unsigned long long>((a >> 16) & 0xffff),
+      static_cast<unsigned long long>(a & 0xffff), static_cast<unsigned long long>(b >> 48),
+      static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+// Everything the manager knows about one rule.
+struct RuleState {
+  std::shared_ptr<const detail::RuleDef> def;
+  std::map<uint64_t, Alert> active;             // Prometheus' r.active (incl. resolved)
+  std::map<uint64_t, TimePoint> last_notified;  // fingerprint -> last firing notification
+  RuleHealth health = RuleHealth::kUnknown;
+  std::string last_error;
+  TimePoint last_evaluation;
+  std::chrono::nanoseconds duration{0};
+  uint64_t evaluations = 0;
+  uint64_t failures = 0;
+  bool restored_checked = false;
+  // A condition of this rule is running on a worker (possibly hung since an earlier round).
+  std::atomic<bool> running{false};
+};
+
+// One C++ condition run in a round.
+struct Slot {
+  std::shared_ptr<RuleState> rule;
+  Steady::duration timeout{};
+  bool started = false;
+  bool finished = false;
+  bool abandoned = false;
+  bool in_lane = false;  // a lane is running its condition now
+  Steady::time_point start;
+  Steady::duration took{};
+  std::vector<SeriesValue> result;
+  std::string error;
+};
+
+struct Round {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Slot> slots;
+  size_t next = 0;
+  bool closed = false;
+  int lanes_running = 0;  // lanes that have started and not exited
+  size_t open = 0;        // slots neither finished nor abandoned (the waiter wakes at 0)
+};
+
+// Runs slots until none is left (one "lane" on a worker thread).
+void run_lane(const std::shared_ptr<Round>& round) {
+  std::unique_lock lock(round->mu);
+  for (;;) {
+    if (round->closed || round->next >= round->slots.size()) break;
+    Slot& slot = round->slots[round->next++];
+    if (slot.abandoned) continue;
+    slot.started = true;
+    slot.in_lane = true;
+    slot.start = Steady::now();
+    std::shared_ptr<RuleState> rule = slot.rule;
+    lock.unlock();
+    std::vector<SeriesValue> result;
+    std::string error;
+    try {
+      result = rule->def->condition();
+    } catch (const std::exception& e) {
+      error = std::string("condition threw: ") + e.what();
+    } catch (...) {
+      error = "condition threw a non-standard exception";
+    }
+    const Steady::time_point end = Steady::now();
+    rule->running.store(false, std::memory_order_release);
+    lock.lock();
+    slot.finished = true;
+    slot.in_lane = false;
+    if (!slot.abandoned) {
+      slot.took = end - slot.start;
+      slot.result = std::move(result);
+      slot.error = std::move(error);
+      if (--round->open == 0) round->cv.notify_all();
+    }
+  }
+  --round->lanes_running;
+  round->cv.notify_all();
+}
+
+struct Instruments {
+  metrics::Family<metrics::Counter>* evaluations = nullptr;
+  metrics::Family<metrics::Counter>* failures = nullptr;
+  metrics::Family<metrics::Gauge>* group_duration = nullptr;
+  metrics::Family<metrics::Gauge>* alerts = nullptr;
+  metrics::Family<metrics::Gauge>* silences = nullptr;
+  metrics::Family<metrics::Counter>* callback_errors = nullptr;
+};
+
+}  // namespace
+
+struct AlertManager::Impl {
+  explicit Impl(AlertManagerOptions o)
+      : options(std::move(o)),
+        pool(std::max(1, options.condition_threads) + kSpareThreads, std::chrono::seconds(60)) {}
+
+  const AlertManagerOptions options;
+
+  TimePoint now() const {
+    return options.clock ? options.clock() : std::chrono::system_clock::now();
+  }
+
+  // ---- state (mu) ----
+  mutable std::mutex mu;
+  std::vector<std::shared_ptr<RuleState>> rules;  // in the order added
+  std::map<std::string, SilenceEntry> silences;   // by id
+  std::deque<HistoryEntry> history;               // oldest first
+  std::map<std::pair<std::string, uint64_t>, Alert> restored;
+  std::map<std::string, TimePoint> group_last_eval;
+  bool rules_changed = true;
+  std::vector<std::shared_ptr<const detail::RuleDef>> removed_query_rules;
+
+  // ---- callbacks (cb_mu) ----
+  std::mutex cb_mu;
+  int next_callback_id = 1;
+  std::vector<std::pair<int, std::shared_ptr<AlertCallback>>> callbacks;
+
+  // ---- evaluation (eval_mu: one round at a time) ----
+  std::mutex eval_mu;
+  std::unique_ptr<detail::QueryEngine> engine;  // created with the first PromQL rule
+  vigil::detail::WorkerPool pool;
+
+  // ---- the evaluation thread ----
+  std::mutex thread_mu;
+  std::condition_variable thread_cv;
+  std::thread thread;
+  bool stop_requested = false;
+  std::atomic<bool> running{false};
+
+  Instruments metrics;
+
+  void init_metrics() {
+    metrics::Registry* r = options.self_metrics;
+    if (r == nullptr) return;
+    metrics.evaluations = &r->counter("vigil_alerting_rule_evaluations_total",
+                                      "Rule evaluations, by rule group.", {"group"});
+    metrics.failures =
+        &r->counter("vigil_alerting_rule_evaluation_failures_total",
+                    "Rule evaluations that failed (error, exception, timeout).", {"group"});
+    metrics.group_duration =
+        &r->gauge("vigil_alerting_rule_group_last_duration_seconds",
+                  "How long the last evaluation of the rule group took.", {"group"});
+    metrics.alerts = &r->gauge("vigil_alerting_alerts", "Active alerts, by state.", {"state"});
+    metrics.silences = &r->gauge("vigil_alerting_silences", "Silences, by state.", {"state"});
+    metrics.callback_errors = &r->counter("vigil_alerting_callback_errors_total",
+                                          "Exceptions thrown by alert callbacks.");
+  }
+
+  void sink_alert(const Alert& a) {
+    if (options.state_sink != nullptr) options.state_sink->alert_changed(a);
+  }
+  void sink_removed(const std::string& rule, uint64_t fp) {
+    if (options.state_sink != nullptr) options.state_sink->alert_removed(rule, fp);
+  }
+
+  void add_history(HistoryEntry e) {
+    if (options.state_sink != nullptr) options.state_sink->history_added(e);
+    history.push_back(std::move(e));
+    while (options.history_limit > 0 && history.size() > options.history_limit) {
+      history.pop_front();
+    }
+  }
+
+  static HistoryEntry history_of(const Alert& a, TimePoint ended, bool fired) {
+    HistoryEntry e;
+    e.name = a.name;
+    e.group = a.group;
+    e.labels = a.labels;
+    e.annotations = a.annotations;
+    e.severity = a.severity;
+    e.fingerprint = a.fingerprint;
+    e.id = a.id;
+    e.started_at = a.active_at;
+    e.fired_at = a.fired_at;
+    e.ended_at = ended;
+    e.fired = fired;
+    e.peak_value = a.peak_value;
+    e.last_value = a.value;
+    return e;
+  }
+
+  LabelList with_external(const LabelList& labels) const {
+    if (options.external_labels.empty()) return labels;
+    LabelList out = labels;
+    for (const auto& [k, v] : options.external_labels) {
+      if (find_label(out, k).empty()) out.emplace_back(k, v);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  // Sets silenced / silenced_by of `a` at `ts`. Called with mu held.
+  void mark_silenced(Alert& a, TimePoint ts) const {
+    a.silenced_by.clear();
+    if (!silences.empty()) {
+      const LabelList labels = with_external(a.labels);
+      for (const auto& [id, s] : silences) {
+        if (s.silence.state(ts) == SilenceState::kActive && s.matches(labels)) {
+          a.silenced_by.push_back(id);
+        }
+      }
+    }
+    a.silenced = !a.silenced_by.empty();
+  }
+
+  // Prometheus' AlertingRule.Eval over the condition's result, then needsSending. Called with
+  // mu held.
+  void apply(RuleState& rs, TimePoint ts, const std::vector<SeriesValue>& result, std::string error,
+             std::vector<Transition>& transitions, Notification& notification) {
+    const detail::RuleDef& def = *rs.def;
+    ++rs.evaluations;
+    rs.last_evaluation = ts;
+
+    std::map<uint64_t, Alert> fresh;
+    const bool braces = def.expr.empty();
+    if (error.empty()) {
+      for (const SeriesValue& sv : result) {
+        Alert a;
+        a.name = def.name;
+        a.group = def.group;
+        a.labels = alert_labels(def, sv.labels, sv.value);
+        a.fingerprint = label_fingerprint(a.labels);
+        if (fresh.count(a.fingerprint) != 0) {
+          error = "vector contains metrics with the same labelset after applying alert labels";
+          break;
+        }
+        a.severity = severity_of(a.labels);
+        a.id = readable_id(def, a.labels);
+        a.value = sv.value;
+        a.peak_value = sv.value;
+        if (!def.description.empty()) {
+          a.annotations.emplace_back(
+              "description", expand_template(def.description, def.name, a.labels, a.value, braces));
+        }
+        for (const auto& [k, v] : def.annotations) {
+          set_label(a.annotations, k, expand_template(v, def.name, a.labels, a.value, braces));
+        }
+        a.state = AlertState::kPending;
+        a.active_at = ts;
+        fresh.emplace(a.fingerprint, std::move(a));
+      }
+    }
+    if (!error.empty()) {
+      // As Prometheus: the rule errors and its alerts stay as they were.
+      rs.health = RuleHealth::kError;
+      rs.last_error = std::move(error);
+      ++rs.failures;
+      if (metrics.failures != nullptr) metrics.failures->labels(def.group).inc();
+      return;
+    }
+
+    std::map<uint64_t, AlertState> before;
+    std::map<uint64_t, Alert> before_alerts;
+    for (const auto& [fp, a] : rs.active) {
+      before.emplace(fp, a.state);
+      before_alerts.emplace(fp, a);
+    }
+
+    for (auto& [fp, a] : fresh) {
+      auto it = rs.active.find(fp);
+      if (it != rs.active.end() && it->second.state != AlertState::kResolved) {
+        it->second.value = a.value;
+        it->second.peak_value = std::max(it->second.peak_value, a.value);
+        it->second.annotations = std::move(a.annotations);
+        continue;
+      }
+      if (!rs.restored_checked) {
+        // Prometheus' `for` state restore: the alert keeps when it became active.
+        auto r = restored.find({def.name, fp});
+        if (r != restored.end() &&
+            (r->second.state == AlertState::kPending || r->second.state == AlertState::kFiring)) {
+          a.active_at = r->second.active_at;
+          a.state = r->second.state;
+          a.fired_at = r->second.fired_at;
+          a.last_sent_at = r->second.last_sent_at;
+          a.peak_value = std::max(a.peak_value, r->second.peak_value);
+        }
+      }
+      rs.active[fp] = std::move(a);
+    }
+    if (!rs.restored_checked) {
+      rs.restored_checked = true;
+      for (auto it = restored.begin(); it != restored.end();) {
+        it = it->first.first == def.name ? restored.erase(it) : std::next(it);
+      }
+    }
+
+    size_t active_pending = 0;
+    for (auto it = rs.active.begin(); it != rs.active.end();) {
+      Alert& a = it->second;
+      const uint64_t fp = it->first;
+      if (fresh.count(fp) == 0) {
+        bool keep_firing = false;
+        if (a.state == AlertState::kFiring && def.keep_firing_for.count() > 0) {
+          if (a.keep_firing_since == TimePoint{}) a.keep_firing_since = ts;
+          if (ts - a.keep_firing_since < def.keep_firing_for) keep_firing = true;
+        }
+        if (a.state == AlertState::kPending ||
+            (a.resolved_at != TimePoint{} && ts - a.resolved_at > options.resolved_retention)) {
+          if (a.state == AlertState::kPending) {
+            add_history(history_of(a, ts, false));
+            transitions.push_back({AlertState::kPending, AlertState::kInactive, a});
+            transitions.back().alert.state = AlertState::kInactive;
+          }
+          sink_removed(def.name, fp);
+          it = rs.active.erase(it);
+          continue;
+        }
+        if (a.state != AlertState::kResolved && !keep_firing) {
+          a.state = AlertState::kResolved;
+          a.resolved_at = ts;
+          add_history(history_of(a, ts, true));
+        }
+        if (!keep_firing) {
+          ++it;
+          continue;
+        }
+      } else {
+        a.keep_firing_since = TimePoint{};
+      }
+      ++active_pending;
+      if (a.state == AlertState::kPending && ts - a.active_at >= def.for_duration) {
+        a.state = AlertState::kFiring;
+        a.fired_at = ts;
+      }
+      ++it;
+    }
+
+    if (def.limit > 0 && active_pending > static_cast<size_t>(def.limit)) {
+      for (const auto& [fp, a] : rs.active) sink_removed(def.name, fp);
+      rs.active.clear();
+      rs.health = RuleHealth::kError;
+      rs.last_error = "exceeded limit of " + std::to_string(def.limit) + " with " +
+                      std::to_string(active_pending) + " alerts";
+      ++rs.failures;
+      if (metrics.failures != nullptr) metrics.failures->labels(def.group).inc();
+      return;
+    }
+    rs.health = RuleHealth::kOk;
+    rs.last_error.clear();
+
+    // Silences, sending (Prometheus' needsSending + sendAlerts), transitions, the sink.
+    const auto interval = def.interval.count() > 0 ? def.interval : options.evaluation_interval;
+    for (auto& [fp, a] : rs.active) {
+      mark_silenced(a, ts);
+      const bool firing = a.state == AlertState::kFiring;
+      if (a.state != AlertState::kPending) {
+        const auto delay =
+            firing ? std::max(options.resend_delay, def.cooldown) : options.resend_delay;
+        const bool needs_send = a.resolved_at > a.last_sent_at || a.last_sent_at + delay < ts;
+        bool send = needs_send && !a.silenced;
+        if (send && firing && def.cooldown.count() > 0) {
+          auto ln = rs.last_notified.find(fp);
+          if (ln != rs.last_notified.end() && ts - ln->second < def.cooldown) send = false;
+        }
+        if (send && !firing && a.last_sent_at == TimePoint{}) send = false;  // never notified
+        if (send) {
+          a.last_sent_at = ts;
+          a.valid_until = ts + 4 * std::max(options.resend_delay, interval);
+          if (firing) rs.last_notified[fp] = ts;
+          Alert out = a;
+          out.labels = with_external(a.labels);
+          notification.alerts.push_back(std::move(out));
+        }
+      }
+      auto b = before.find(fp);
+      const AlertState from = b == before.end() ? AlertState::kInactive : b->second;
+      if (from != a.state) transitions.push_back({from, a.state, a});
+      auto ba = before_alerts.find(fp);
+      if (ba == before_alerts.end() || !same_persistent_state(ba->second, a)) sink_alert(a);
+    }
+    // Cooldown memory of alerts long gone.
+    for (auto it = rs.last_notified.begin(); it != rs.last_notified.end();) {
+      it = rs.active.count(it->first) == 0 && ts - it->second >= def.cooldown
+               ? rs.last_notified.erase(it)
+               : std::next(it);
+    }
+  }
+
+  // One round: the due groups (all when `all`). Returns the transitions.
+  std::vector<Transition> run_round(bool all) {
+    std::lock_guard eval_lock(eval_mu);
+    const TimePoint ts = now();
+    const Steady::time_point round_start = Steady::now();
+
+    // Which rules are due, and which are still running from an earlier round.
+    std::vector<std::shared_ptr<RuleState>> due;
+    std::set<std::string> due_groups;
+    bool query_rules_changed = false;
+    std::vector<std::shared_ptr<const detail::RuleDef>> removed_queries;
+    std::vector<std::shared_ptr<const detail::RuleDef>> all_defs;
+    {
+      std::lock_guard lock(mu);
+      std::map<std::string, bool> group_due;
+      for (const auto& r : rules) {
+        const std::string& g = r->def->group;
+        if (group_due.count(g) == 0) {
+          bool d = all;
+          if (!d) {
+            const auto interval =
+                r->def->interval.count() > 0 ? r->def->interval : options.evaluation_interval;
+            auto last = group_last_eval.find(g);
+            // Half a tick of slack so that a group at the manager's interval runs every tick.
+            d = last == group_last_eval.end() || interval <= options.evaluation_interval ||
+                ts - last->second >= interval - options.evaluation_interval / 2;
+          }
+          group_due[g] = d;
+          if (d) {
+            group_last_eval[g] = ts;
+            due_groups.insert(g);
+          }
+        }
+        if (group_due[g]) due.push_back(r);
+      }
+      query_rules_changed = rules_changed;
+      rules_changed = false;
+      removed_queries.swap(removed_query_rules);
+      if (query_rules_changed) {
+        for (const auto& r : rules) all_defs.push_back(r->def);
+      }
+    }
+
+    // C++ conditions: on worker lanes, each with its timeout, the round bounded by the longest.
+    auto round = std::make_shared<Round>();
+    Steady::duration longest{0};
+    for (const auto& r : due) {
+      if (!r->def->condition) continue;
+      Slot s;
+      s.rule = r;
+      s.timeout = r->def->timeout.count() > 0 ? r->def->timeout : options.condition_timeout;
+      bool expected = false;
+      if (!r->running.compare_exchange_strong(expected, true)) {
+        s.started = s.finished = s.abandoned = true;
+        s.error = "condition still running since an earlier evaluation (timed out)";
+      }
+      longest = std::max(longest, s.timeout);
+      round->slots.push_back(std::move(s));
+    }
+    size_t runnable = 0;
+    for (const Slot& s : round->slots) runnable += s.started ? 0 : 1;
+    // Slots not runnable are at the front only by chance: move them out of the lanes' way.
+    std::stable_partition(round->slots.begin(), round->slots.end(),
+                          [](const Slot& s) { return s.started; });
+    {
+      std::lock_guard lock(round->mu);
+      round->next = round->slots.size() - runnable;
+      round->open = runnable;
+    }
+    auto start_lane = [&]() {
+      {
+        std::lock_guard lock(round->mu);
+        ++round->lanes_running;
+      }
+      if (!pool.submit([round] { run_lane(round); })) {
+        std::lock_guard lock(round->mu);
+        --round->lanes_running;
+      }
+    };
+    const int lanes = static_cast<int>(
+        std::min<size_t>(runnable, static_cast<size_t>(std::max(1, options.condition_threads))));
+    for (int i = 0; i < lanes; ++i) start_lane();
+
+    // PromQL rules, in order, on this thread (recording rules feed later rules).
+    struct QueryOutcome {
+      std::shared_ptr<RuleState> rule;
+      std::vector<SeriesValue> result;
+      std::string error;
+      std::chrono::nanoseconds took{0};
+    };
+    std::vector<QueryOutcome> queries;
+    bool has_query = false;
+    for (const auto& r : due) has_query = has_query || r->def->query != nullptr;
+    if (has_query || !removed_queries.empty()) {
+      if (!engine) {
+        for (const auto& r : due) {
+          if (r->def->query) {
+            engine = r->def->query->make_engine();
+            query_rules_changed = true;
+            break;
+          }
+        }
+      }
+      if (engine) {
+        for (const auto& d : removed_queries) engine->remove_rule(*d, to_ms(ts));
+        if (query_rules_changed) {
+          if (all_defs.empty()) {
+            std::lock_guard lock(mu);
+            for (const auto& r : rules) all_defs.push_back(r->def);
+          }
+          engine->set_rules(all_defs);
+        }
+        if (has_query) {
+          engine->sample(
+              options.registry != nullptr ? *options.registry : metrics::Registry::global(),
+              to_ms(ts));
+        }
+        for (const auto& r : due) {
+          if (!r->def->query) continue;
+          QueryOutcome q;
+          q.rule = r;
+          const Steady::time_point t0 = Steady::now();
+          if (engine->evaluate(*r->def, to_ms(ts), q.result, q.error) && r->def->recording) {
+            engine->record(*r->def, q.result, to_ms(ts));
+          }
+          q.took = Steady::now() - t0;
+          queries.push_back(std::move(q));
+        }
+      }
+    }
+
+    // Wait for the conditions: each until its own timeout, all within the longest. The waiter
+    // wakes when all are done, or to check deadlines: a slot not started yet cannot time out
+    // before now + its timeout, so the scan (O(slots)) runs about once per shortest timeout.
+    {
+      std::unique_lock lock(round->mu);
+      const Steady::time_point round_deadline = round_start + longest;
+      for (;;) {
+        if (round->open == 0) break;
+        const Steady::time_point t = Steady::now();
+        Steady::time_point wake = round_deadline;
+        int stuck = 0;  // lanes held by conditions that timed out
+        for (Slot& s : round->slots) {
+          if (s.abandoned && s.in_lane) ++stuck;
+          if (s.finished || s.abandoned) continue;
+          const Steady::time_point deadline =
+              std::min(s.started ? s.start + s.timeout : t + s.timeout, round_deadline);
+          if (t >= deadline || t >= round_deadline) {
+            s.abandoned = true;
+            --round->open;
+            s.error = s.started
+                          ? "condition timed out after " +
+                                std::to_string(std::chrono::duration_cast<Ms>(s.timeout).count()) +
+                                "ms"
+                          : "condition not run: every condition thread is busy";
+            if (s.in_lane) ++stuck;
+            if (!s.started) s.rule->running.store(false, std::memory_order_release);
+            continue;
+          }
+          wake = std::min(wake, deadline);
+        }
+        if (round->open == 0) break;
+        // Conditions left to start and every lane held by a timed-out condition: add a lane.
+        if (round->next < round->slots.size() && round->lanes_running <= stuck &&
+            round->lanes_running < options.condition_threads + kSpareThreads) {
+          lock.unlock();
+          start_lane();
+          lock.lock();
+          continue;
+        }
+        round->cv.wait_until(lock, wake);
+      }
+      round->closed = true;
+      // Unstarted slots the closed lanes will never run.
+      for (size_t i = round->next; i < round->slots.size(); ++i) {
+        if (!round->slots[i].abandoned) {
+          round->slots[i].rule->running.store(false, std::memory_order_release);
+        }
+      }
+    }
+
+    // Apply the state machine.
+    std::vector<Transition> transitions;
+    std::vector<Notification> notifications;
+    {
+      std::lock_guard lock(mu);
+      std::map<std::string, std::chrono::nanoseconds> group_took;
+      auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
+                           std::string error, std::chrono::nanoseconds took) {
+        // A rule removed during the round is not applied.
+        if (std::find(rules.begin(), rules.end(), r) == rules.end()) return;
+        r->duration = took;
+        auto& gt = group_took[r->def->group];
+        gt = std::max(gt, took);
+        if (metrics.evaluations != nullptr) metrics.evaluations->labels(r->def->group).inc();
+        if (r->def->recording) {
+          ++r->evaluations;
+          r->last_evaluation = ts;
+          if (error.empty()) {
+            r->health = RuleHealth::kOk;
+            r->last_error.clear();
+          } else {
+            r->health = RuleHealth::kError;
+            r->last_error = std::move(error);
+            ++r->failures;
+            if (metrics.failures != nullptr) metrics.failures->labels(r->def->group).inc();
+          }
+          return;
+        }
+        Notification n;
+        n.rule = r->def->name;
+        n.group = r->def->group;
+        n.channels = r->def->channels;
+        n.time = ts;
+        apply(*r, ts, result, std::move(error), transitions, n);
+        if (!n.alerts.empty()) notifications.push_back(std::move(n));
+      };
+      for (Slot& s : round->slots) {
+        apply_one(s.rule, std::move(s.result), std::move(s.error),
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(s.took));
+      }
+      for (QueryOutcome& q : queries) {
+        apply_one(q.rule, std::move(q.result), std::move(q.error), q.took);
+      }
+      if (metrics.group_duration != nullptr) {
+        for (const auto& [g, took] : group_took) {
+          metrics.group_duration->labels(g).set(std::chrono::duration<double>(took).count());
+        }
+      }
+      // Silences past their retention.
+      for (auto it = silences.begin(); it != silences.end();) {
+        if (ts - it->second.silence.ends_at > kSilenceRetention) {
+          if (options.state_sink != nullptr) options.state_sink->silence_deleted(it->first);
+          it = silences.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      update_gauges(ts);
+    }
+
+    // ALERTS / ALERTS_FOR_STATE for PromQL rules (after the state machine, as Prometheus).
+    if (engine) {
+      std::lock_guard lock(mu);
+      for (const QueryOutcome& q : queries) {
+        if (q.rule->def->recording || !q.error.empty()) continue;
+        std::vector<detail::QueryEngine::AlertSample> samples;
+        for (const auto& [fp, a] : q.rule->active) {
+          if (a.state != AlertState::kPending && a.state != AlertState::kFiring) continue;
+          samples.push_back({a.labels, a.state == AlertState::kFiring,
+                             static_cast<double>(to_ms(a.active_at) / 1000)});
+        }
+        engine->write_alerts(*q.rule->def, samples, to_ms(ts));
+      }
+    }
+
+    deliver(notifications);
+    return transitions;
+  }
+
+  void update_gauges(TimePoint ts) {
+    if (metrics.alerts == nullptr) return;
+    double pending = 0, firing = 0;
+    for (const auto& r : rules) {
+      for (const auto& [fp, a] : r->active) {
+        pending += a.state == AlertState::kPending ? 1 : 0;
+        firing += a.state == AlertState::kFiring ? 1 : 0;
+      }
+    }
+    metrics.alerts->labels("pending").set(pending);
+    metrics.alerts->labels("firing").set(firing);
+    double counts[3] = {0, 0, 0};
+    for (const auto& [id, s] : silences) ++counts[static_cast<int>(s.silence.state(ts))];
+    metrics.silences->labels("pending").set(counts[0]);
+    metrics.silences->labels("active").set(counts[1]);
+    metrics.silences->labels("expired").set(counts[2]);
+  }
+
+  void deliver(const std::vector<Notification>& notifications) {
+    if (notifications.empty()) return;
+    std::vector<std::shared_ptr<AlertCallback>> cbs;
+    {
+      std::lock_guard lock(cb_mu);
+      for (const auto& [id, cb] : callbacks) cbs.push_back(cb);
+    }
+    for (const Notification& n : notifications) {
+      for (const auto& cb : cbs) {
+        try {
+          (*cb)(n);
+        } catch (...) {
+          if (metrics.callback_errors != nullptr) metrics.callback_errors->get().inc();
+        }
+      }
+    }
+  }
+
+  void thread_main() {
+    std::unique_lock lock(thread_mu);
+    Steady::time_point next = Steady::now();
+    while (!stop_requested) {
+      if (thread_cv.wait_until(lock, next, [this] { return stop_requested; })) break;
+      lock.unlock();
+      try {
+        run_round(false);
+      } catch (...) {
+        // bad_alloc or a vigil bug: keep the thread alive; the next round tries again.
+      }
+      lock.lock();
+      next += options.evaluation_interval;
+      const Steady::time_point t = Steady::now();
+      if (next < t) next = t;  // a round longer than the interval: no burst of catch-up rounds
+    }
+  }
+};
+
+AlertManager::AlertManager(AlertManagerOptions options) {
+  if (options.evaluation_interval < Ms(100)) {
+    throw Error("alert manager: evaluation_interval must be at least 100ms");
+  }
+  if (options.condition_timeout <= Ms(0)) {
+    throw Error("alert manager: condition_timeout must be positive");
+  }
+  if (options.condition_threads < 1 || options.condition_threads > 256) {
+    throw Error("alert manager: condition_threads must be from 1 to 256");
+  }
+  for (const auto& [k, v] : options.external_labels) {
+    if (!metrics::is_valid_label_name(k)) {
+      throw Error("alert manager: invalid external label name \"" + k + "\"");
+    }
+  }
+  impl_ = std::make_shared<Impl>(std::move(options));
+  impl_->init_metrics();
+}
+
+AlertManager::~AlertManager() {
+  stop();
+  impl_->pool.shutdown(Steady::now() + std::chrono::seconds(1));
+}
+
+AlertManager& AlertManager::global() {
+  static AlertManager* manager = new AlertManager();
+  return *manager;
+}
+
+const AlertManagerOptions& AlertManager::options() const noexcept { return impl_->options; }
+
+void AlertManager::add_rule(AlertRule rule) {
+  if (!rule.def()) throw Error("alert manager: add_rule of an empty rule");
+  std::lock_guard lock(impl_->mu);
+  for (const auto& r : impl_->rules) {
+    if (r->def->name == rule.def()->name && r->def->group == rule.def()->group &&
+        r->def->recording == rule.def()->recording && !rule.def()->recording) {
+      throw Error("alert manager: a rule \"" + rule.def()->name + "\" exists in group \"" +
+                  rule.def()->group + "\"");
+    }
+  }
+  auto rs = std::make_shared<RuleState>();
+  rs->def = rule.def();
+  impl_->rules.push_back(std::move(rs));
+  impl_->rules_changed = true;
+}
+
+void AlertManager::add_group(RuleGroup group) {
+  if (group.name.empty()) throw Error("alert manager: a rule group needs a name");
+  if (group.interval.count() != 0 && group.interval < Ms(100)) {
+    throw Error("alert manager: group \"" + group.name + "\": interval must be at least 100ms");
+  }
+  if (group.limit < 0) {
+    throw Error("alert manager: group \"" + group.name + "\": limit must not be negative");
+  }
+  std::vector<std::shared_ptr<RuleState>> fresh;
+  for (const AlertRule& r : group.rules) {
+    if (!r.def()) throw Error("alert manager: group \"" + group.name + "\" has an empty rule");
+    auto def = std::make_shared<detail::RuleDef>(*r.def());
+    def->group = group.name;
+    def->interval = group.interval;
+    if (group.limit > 0) def->limit = group.limit;
+    LabelList labels = group.labels;
+    for (const auto& [k, v] : def->labels) set_label(labels, k, v);
+    def->labels = std::move(labels);
+    auto rs = std::make_shared<RuleState>();
+    rs->def = std::move(def);
+    fresh.push_back(std::move(rs));
+  }
+  std::lock_guard lock(impl_->mu);
+  const TimePoint ts = impl_->now();
+  // Alerts of a rule kept in the new group (same name, expression and labels) carry over, as
+  // Prometheus does when it reloads a group.
+  auto& rules = impl_->rules;
+  for (auto& n : fresh) {
+    for (const auto& old : rules) {
+      if (old->def->group == group.name && old->def->name == n->def->name &&
+          old->def->expr == n->def->expr && old->def->labels == n->def->labels &&
+          old->def->recording == n->def->recording) {
+        n->active = old->active;
+        n->last_notified = old->last_notified;
+        n->health = old->health;
+        n->last_error = old->last_error;
+        n->last_evaluation = old->last_evaluation;
+        old->active.clear();
+        break;
+      }
+    }
+  }
+  for (auto it = rules.begin(); it != rules.end();) {
+    if ((*it)->def->group != group.name) {
+      ++it;
+      continue;
+    }
+    for (const auto& [fp, a] : (*it)->active) {
+      if (a.state == AlertState::kPending || a.state == AlertState::kFiring) {
+        impl_->add_history(Impl::history_of(a, ts, a.state == AlertState::kFiring));
+      }
+      impl_->sink_removed((*it)->def->name, fp);
+    }
+    if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    it = rules.erase(it);
+  }
+  for (auto& n : fresh) rules.push_back(std::move(n));
+  impl_->rules_changed = true;
+}
+
+bool AlertManager::remove_rule(std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  const TimePoint ts = impl_->now();
+  bool found = false;
+  for (auto it = impl_->rules.begin(); it != impl_->rules.end();) {
+    if ((*it)->def->name != name) {
+      ++it;
+      continue;
+    }
+    found = true;
+    for (const auto& [fp, a] : (*it)->active) {
+      if (a.state == AlertState::kPending || a.state == AlertState::kFiring) {
+        impl_->add_history(Impl::history_of(a, ts, a.state == AlertState::kFiring));
+      }
+      impl_->sink_removed((*it)->def->name, fp);
+    }
+    if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    it = impl_->rules.erase(it);
+  }
+  if (found) impl_->rules_changed = true;
+  return found;
+}
+
+std::vector<AlertRule> AlertManager::rules() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<AlertRule> out;
+  for (const auto& r : impl_->rules) out.emplace_back(r->def);
+  return out;
+}
+
+std::vector<Transition> AlertManager::evaluate() { return impl_->run_round(true); }
+
+void AlertManager::start() {
+  std::lock_guard lock(impl_->thread_mu);
+  if (impl_->thread.joinable()) return;
+  impl_->stop_requested = false;
+  impl_->thread = std::thread([impl = impl_.get()] { impl->thread_main(); });
+  impl_->running.store(true);
+}
+
+void AlertManager::stop() {
+  std::thread t;
+  {
+    std::lock_guard lock(impl_->thread_mu);
+    impl_->stop_requested = true;
+    t = std::move(impl_->thread);
+  }
+  impl_->thread_cv.notify_all();
+  if (t.joinable()) t.join();
+  impl_->running.store(false);
+}
+
+bool AlertManager::running() const noexcept { return impl_->running.load(); }
+
+std::vector<Alert> AlertManager::active_alerts(std::optional<Severity> severity) const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Alert> out;
+  for (const auto& r : impl_->rules) {
+    for (const auto& [fp, a] : r->active) {
+      if (a.state != AlertState::kPending && a.state != AlertState::kFiring) continue;
+      if (severity && a.severity != *severity) continue;
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+std::vector<HistoryEntry> AlertManager::history(size_t limit) const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<HistoryEntry> out;
+  for (auto it = impl_->history.rbegin(); it != impl_->history.rend(); ++it) {
+    if (limit > 0 && out.size() >= limit) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+namespace {
+RuleStatus status_of(const RuleState& r) {
+  RuleStatus s;
+  s.name = r.def->name;
+  s.group = r.def->group;
+  s.expr = r.def->expr;
+  s.recording = r.def->recording;
+  s.health = r.health;
+  s.last_error = r.last_error;
+  s.last_evaluation = r.last_evaluation;
+  s.evaluation_duration = r.duration;
+  s.evaluations = r.evaluations;
+  s.failures = r.failures;
+  for (const auto& [fp, a] : r.active) {
+    if (a.state == AlertState::kFiring) {
+      s.state = AlertState::kFiring;
+      ++s.active_alerts;
+    } else if (a.state == AlertState::kPending) {
+      if (s.state != AlertState::kFiring) s.state = AlertState::kPending;
+      ++s.active_alerts;
+    }
+  }
+  return s;
+}
+}  // namespace
+
+std::vector<RuleStatus> AlertManager::rule_status() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<RuleStatus> out;
+  for (const auto& r : impl_->rules) out.push_back(status_of(*r));
+  return out;
+}
+
+std::optional<RuleStatus> AlertManager::rule_status(std::string_view name) const {
+  std::lock_guard lock(impl_->mu);
+  for (const auto& r : impl_->rules) {
+    if (r->def->name == name) return status_of(*r);
+  }
+  return std::nullopt;
+}
+
+int AlertManager::on_alert(AlertCallback callback) {
+  if (!callback) throw Error("alert manager: on_alert needs a callback");
+  std::lock_guard lock(impl_->cb_mu);
+  const int id = impl_->next_callback_id++;
+  impl_->callbacks.emplace_back(id, std::make_shared<AlertCallback>(std::move(callback)));
+  return id;
+}
+
+bool AlertManager::remove_callback(int id) {
+  std::lock_guard lock(impl_->cb_mu);
+  auto& cbs = impl_->callbacks;
+  auto it = std::find_if(cbs.begin(), cbs.end(), [id](const auto& c) { return c.first == id; });
+  if (it == cbs.end()) return false;
+  cbs.erase(it);
+  return true;
+}
+
+namespace {
+SilenceEntry compile_silence(Silence s) {
+  if (s.matchers.empty()) throw Error("silence: at least one matcher is required");
+  if (s.ends_at <= s.starts_at) throw Error("silence: ends_at must be after starts_at");
+  SilenceEntry e;
+  bool any_non_empty = false;
+  for (const SilenceMatcher& m : s.matchers) {
+    if (!metrics::is_valid_label_name(m.name) && m.name != "__name__") {
+      throw Error("silence: invalid label name \"" + m.name + "\" in a matcher");
+    }
+    CompiledMatcher c{m, nullptr};
+    if (m.type == MatchType::kRegexMatch || m.type == MatchType::kRegexNoMatch) {
+      RE2::Options opts;
+      opts.set_log_errors(false);
+      auto re = std::make_shared<RE2>("^(?:" + m.value + ")$", opts);
+      if (!re->ok()) {
+        throw Error("silence: matcher " + m.name + std::string(to_string(m.type)) + "\"" + m.value +
+                    "\": invalid regex: " + re->error());
+      }
+      c.re = std::move(re);
+    }
+    // Alertmanager refuses a silence whose matchers all match the empty string.
+    if (!c.matches("")) any_non_empty = true;
+    e.matchers.push_back(std::move(c));
+  }
+  if (!any_non_empty) throw Error("silence: at least one matcher must not match the empty string");
+  e.silence = std::move(s);
+  return e;
+}
+}  // namespace
+
+std::string AlertManager::add_silence(Silence silence) {
+  const TimePoint ts = impl_->now();
+  if (silence.starts_at == TimePoint{}) silence.starts_at = ts;
+  if (silence.id.empty()) silence.id = random_uuid();
+  silence.updated_at = ts;
+  SilenceEntry e = compile_silence(std::move(silence));
+  std::lock_guard lock(impl_->mu);
+  const std::string id = e.silence.id;
+  if (impl_->options.state_sink != nullptr) impl_->options.state_sink->silence_changed(e.silence);
+  impl_->silences[id] = std::move(e);
+  for (const auto& r : impl_->rules) {
+    for (auto& [fp, a] : r->active) impl_->mark_silenced(a, ts);
+  }
+  impl_->update_gauges(ts);
+  return id;
+}
+
+std::string AlertManager::silence(std::string_view fingerprint, std::chrono::milliseconds duration,
+                                  std::string created_by, std::string comment) {
+  if (duration.count() <= 0) throw Error("silence: duration must be positive");
+  std::optional<LabelList> labels;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& r : impl_->rules) {
+      for (const auto& [fp, a] : r->active) {
+        if (a.id == fingerprint || a.fingerprint_hex() == fingerprint) labels = a.labels;
+      }
+    }
+    for (auto it = impl_->history.rbegin(); !labels && it != impl_->history.rend(); ++it) {
+      if (it->id == fingerprint || fingerprint_hex(it->fingerprint) == fingerprint) {
+        labels = it->labels;
+      }
+    }
+    for (const auto& r : impl_->rules) {
+      if (labels || !r->def->condition) break;
+      const LabelList own = alert_labels(*r->def, {}, 0);
+      if (readable_id(*r->def, own) == fingerprint ||
+          fingerprint_hex(label_fingerprint(own)) == fingerprint) {
+        labels = own;
+      }
+    }
+  }
+  if (!labels) {
+    throw Error("silence: no alert with fingerprint or id \"" + std::string(fingerprint) + "\"");
+  }
+  Silence s;
+  for (const auto& [k, v] : *labels) s.matchers.push_back({k, MatchType::kEqual, v});
+  s.starts_at = impl_->now();
+  s.ends_at = s.starts_at + duration;
+  s.created_by = std::move(created_by);
+  s.comment = comment.empty() ? "silence(" + std::string(fingerprint) + ")" : std::move(comment);
+  return add_silence(std::move(s));
+}
+
+bool AlertManager::expire_silence(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->silences.find(std::string(id));
+  if (it == impl_->silences.end()) return false;
+  const TimePoint ts = impl_->now();
+  Silence& s = it->second.silence;
+  if (s.state(ts) == SilenceState::kExpired) return false;
+  if (s.starts_at > ts) s.starts_at = ts;  // a pending silence expires without starting
+  s.ends_at = ts;
+  s.updated_at = ts;
+  if (impl_->options.state_sink != nullptr) impl_->options.state_sink->silence_changed(s);
+  for (const auto& r : impl_->rules) {
+    for (auto& [fp, a] : r->active) impl_->mark_silenced(a, ts);
+  }
+  impl_->update_gauges(ts);
+  return true;
+}
+
+bool AlertManager::delete_silence(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->silences.erase(std::string(id)) == 0) return false;
+  if (impl_->options.state_sink != nullptr) {
+    impl_->options.state_sink->silence_deleted(std::string(id));
+  }
+  const TimePoint ts = impl_->now();
+  for (const auto& r : impl_->rules) {
+    for (auto& [fp, a] : r->active) impl_->mark_silenced(a, ts);
+  }
+  impl_->update_gauges(ts);
+  return true;
+}
+
+std::vector<Silence> AlertManager::silences() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<Silence> out;
+  for (const auto& [id, s] : impl_->silences) out.push_back(s.silence);
+  return out;
+}
+
+void AlertManager::restore(RestoredState state) {
+  std::vector<SilenceEntry> compiled;
+  for (Silence& s : state.silences) {
+    try {
+      compiled.push_back(compile_silence(std::move(s)));
+    } catch (const Error&) {
+      // A stored silence that no longer validates is dropped.
+    }
+  }
+  std::lock_guard lock(impl_->mu);
+  for (SilenceEntry& e : compiled) {
+    const std::string id = e.silence.id;
+    impl_->silences[id] = std::move(e);
+  }
+  for (HistoryEntry& h : state.history) impl_->history.push_back(std::move(h));
+  while (impl_->options.history_limit > 0 && impl_->history.size() > impl_->options.history_limit) {
+    impl_->history.pop_front();
+  }
+  for (Alert& a : state.alerts) {
+    const std::pair<std::string, uint64_t> key{a.name, a.fingerprint};
+    impl_->restored[key] = std::move(a);
+  }
+}
+
+}  // namespace vigil::alerting

@@ -18,11 +18,11 @@
 #include <thread>
 #include <utility>
 
+#include "core/detail/worker_pool.h"
 #include "format.h"
 #include "vigil/core/clock.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
-#include "worker_pool.h"
 
 namespace vigil::health {
 namespace {
@@ -207,7 +207,7 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
   metrics::Family<metrics::Counter>* runs_family = nullptr;
   std::map<std::string, metrics::Gauge, std::less<>> group_gauges;
 
-  detail::WorkerPool pool;
+  vigil::detail::WorkerPool pool;
 
   // --- helpers, all called with `mu` held --------------------------------------------------
 
@@ -895,7 +895,7 @@ std::vector<std::string> HealthMonitor::check_names() const {
 }
 
 HealthMonitor::Stats HealthMonitor::stats() const noexcept {
-  const detail::WorkerPool::Stats pool = core_->pool.stats();
+  const vigil::detail::WorkerPool::Stats pool = core_->pool.stats();
   std::lock_guard lock(core_->mu);
   Stats s = core_->counters;
   s.threads = pool.threads;

@@ -1,4 +1,4 @@
-#include "worker_pool.h"
+#include "core/detail/worker_pool.h"
 
 #include <condition_variable>
 #include <deque>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace vigil::health::detail {
+namespace vigil::detail {
 
 struct WorkerPool::Shared {
   explicit Shared(int max, std::chrono::milliseconds idle_for)
@@ -144,4 +144,4 @@ WorkerPool::Stats WorkerPool::stats() const noexcept {
   return Stats{s.alive, s.idle, s.queue.size(), s.peak};
 }
 
-}  // namespace vigil::health::detail
+}  // namespace vigil::detail

@@ -1,4 +1,5 @@
-// Private to vigil::health: the elastic thread pool that runs health check functions.
+// Internal (vigil::core): the elastic thread pool that runs user functions that may hang (health
+// checks, alert rule conditions).
 //
 // Threads are created on demand (when a task is queued and no thread is idle) up to
 // max_threads, and retire after idle_timeout without work. Tasks are plain functions; the
@@ -21,7 +22,7 @@
 #include <functional>
 #include <memory>
 
-namespace vigil::health::detail {
+namespace vigil::detail {
 
 class WorkerPool {
  public:
@@ -55,4 +56,4 @@ class WorkerPool {
   std::shared_ptr<Shared> shared_;
 };
 
-}  // namespace vigil::health::detail
+}  // namespace vigil::detail
