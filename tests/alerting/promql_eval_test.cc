@@ -17,60 +17,9 @@
 
 #include "alerting/promql/ast.h"
 #include "alerting/promql/eval.h"
+#include "alerting/promql/parser.h"
 
 namespace vigil::alerting::promql {
-
-// ---- TEMPORARY: ast.cc belongs to the parser work (branch wt-parser); until it lands these
-// ---- stand-ins let the evaluator link. Remove after `git merge main`.
-std::string_view label_value(const Labels& labels, std::string_view name) noexcept {
-  for (const auto& [n, v] : labels) {
-    if (n == name) return v;
-  }
-  return {};
-}
-bool Matcher::matches(std::string_view v) const {
-  switch (op) {
-    case MatchOp::kEqual:
-      return v == value;
-    case MatchOp::kNotEqual:
-      return v != value;
-    case MatchOp::kRegexMatch:
-      return RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *regex);
-    case MatchOp::kRegexNoMatch:
-      return !RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *regex);
-  }
-  return false;
-}
-std::string_view to_string(ValueType type) noexcept {
-  switch (type) {
-    case ValueType::kScalar:
-      return "scalar";
-    case ValueType::kVector:
-      return "vector";
-    case ValueType::kMatrix:
-      return "matrix";
-    case ValueType::kString:
-      return "string";
-  }
-  return "";
-}
-bool is_set_operator(BinaryOp op) noexcept {
-  return op == BinaryOp::kAnd || op == BinaryOp::kOr || op == BinaryOp::kUnless;
-}
-std::string_view to_string(BinaryOp op) noexcept {
-  switch (op) {
-    case BinaryOp::kAnd:
-      return "and";
-    case BinaryOp::kOr:
-      return "or";
-    case BinaryOp::kUnless:
-      return "unless";
-    default:
-      return "op";
-  }
-}
-// ---- end TEMPORARY
-
 namespace {
 
 constexpr int64_t kMin = 60'000;
@@ -852,8 +801,14 @@ class Differential {
     std::vector<std::string> errors;
     size_t compared = 0;
     for (const auto& [q, e] : cases_) {
+      // The parser's tree of the query evaluates like the tree built by hand.
+      auto parsed = parse(q);
+      EXPECT_TRUE(parsed.has_value()) << q << ": " << parsed.error;
       for (int64_t t : times) {
         EvalResult r = evaluate(*e, store_, t);
+        if (parsed) {
+          EXPECT_EQ(text(evaluate(**parsed, store_, t)), text(r)) << q << " at " << t;
+        }
         Vector v = r.vector;
         if (r.type == ValueType::kScalar) v = {VectorSample{{}, r.scalar}};
         bool has_nan = false;
