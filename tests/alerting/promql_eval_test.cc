@@ -1124,6 +1124,15 @@ TEST(PromtoolDifferentialTest, EdgeCasesAndErrors) {
         call("holt_winters", range(sel("t"), 5 * kMin), num(1), num(0.5)));
   d.add("holt_winters(t[5m], 0.5, 0)",
         call("holt_winters", range(sel("t"), 5 * kMin), num(0.5), num(0)));
+  d.add("count_values(\"1x\", t)", agg(AggregateOp::kCountValues, t(), {}, false, str("1x")));
+  d.add("label_replace(t, \"1x\", \"a\", \"i\", \".*\")",
+        call("label_replace", t(), str("1x"), str("a"), str("i"), str(".*")));
+  d.add("label_replace(t, \"x\", \"a\", \"i\", \"(\")",
+        call("label_replace", t(), str("x"), str("a"), str("i"), str("(")));
+  d.add("label_join(t, \"d\", \",\", \"1x\")",
+        call("label_join", t(), str("d"), str(","), str("1x")));
+  d.add("label_join(t, \"1d\", \",\", \"i\")",
+        call("label_join", t(), str("1d"), str(","), str("i")));
   d.add("topk(NaN, t)", agg(AggregateOp::kTopk, t(), {}, false, num(kNaN)));
   d.add("topk(1e300, t)", agg(AggregateOp::kTopk, t(), {}, false, num(1e300)));
   d.add("bottomk(-1e19, t)", agg(AggregateOp::kBottomk, t(), {}, false, num(-1e19)));
