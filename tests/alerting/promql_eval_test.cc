@@ -1051,6 +1051,7 @@ TEST(PromtoolDifferentialTest, EdgeCasesAndErrors) {
       {"z{a=\"1\", b=\"1\"}", "3x12"},
       {"y{a=\"1\"}", "10x12"},
       {"y{a=\"2\"}", "20x12"},
+      {"k{a=\"1\"}", "1e100 1 -1e100 3 1e-300 7 -2"},  // Kahan summation matters
   });
   auto t = [] { return sel("t"); };
   auto x = [] { return sel("x"); };
@@ -1133,6 +1134,11 @@ TEST(PromtoolDifferentialTest, EdgeCasesAndErrors) {
         call("label_join", t(), str("d"), str(","), str("1x")));
   d.add("label_join(t, \"1d\", \",\", \"i\")",
         call("label_join", t(), str("1d"), str(","), str("i")));
+  for (const char* f :
+       {"sum_over_time", "avg_over_time", "stdvar_over_time", "stddev_over_time", "deriv"}) {
+    d.add(std::string(f) + "(k[3m])", call(f, range(sel("k"), 3 * kMin)));
+  }
+  d.add("predict_linear(k[4m], 60)", call("predict_linear", range(sel("k"), 4 * kMin), num(60)));
   d.add("topk(NaN, t)", agg(AggregateOp::kTopk, t(), {}, false, num(kNaN)));
   d.add("topk(1e300, t)", agg(AggregateOp::kTopk, t(), {}, false, num(1e300)));
   d.add("bottomk(-1e19, t)", agg(AggregateOp::kBottomk, t(), {}, false, num(-1e19)));
