@@ -44,11 +44,11 @@ struct EvalOptions {
 
 struct EvalResult {
   ValueType type = ValueType::kVector;
-  double scalar = 0;  // kScalar
-  Vector vector;      // kVector
-  Matrix matrix;      // kMatrix (a bare range selector)
-  std::string string; // kString
-  std::string error;  // non-empty: evaluation failed, the other fields are meaningless
+  double scalar = 0;   // kScalar
+  Vector vector;       // kVector
+  Matrix matrix;       // kMatrix (a bare range selector)
+  std::string string;  // kString
+  std::string error;   // non-empty: evaluation failed, the other fields are meaningless
 
   bool ok() const noexcept { return error.empty(); }
 };
