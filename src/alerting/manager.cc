@@ -238,6 +238,7 @@ struct RuleState {
   bool restored_checked = false;
   // A condition of this rule is running on a worker (possibly hung since an earlier round).
   std::atomic<bool> running{false};
+  bool removed = false;  // taken out of the manager (under mu)
 };
 
 // One C++ condition run in a round.
@@ -690,7 +691,7 @@ struct AlertManager::Impl {
     auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
                          std::string error, std::chrono::nanoseconds took) {
       // A rule removed during the round is not applied.
-      if (std::find(rules.begin(), rules.end(), r) == rules.end()) return;
+      if (r->removed) return;
       r->duration = took;
       auto& gt = group_took[r->def->group];
       gt = std::max(gt, took);
@@ -1006,6 +1007,7 @@ void AlertManager::add_group(RuleGroup group) {
       impl_->sink_removed((*it)->def->name, fp);
     }
     if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    (*it)->removed = true;
     it = rules.erase(it);
   }
   for (auto& n : fresh) rules.push_back(std::move(n));
@@ -1029,6 +1031,7 @@ bool AlertManager::remove_rule(std::string_view name) {
       impl_->sink_removed((*it)->def->name, fp);
     }
     if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    (*it)->removed = true;
     it = impl_->rules.erase(it);
   }
   if (found) impl_->rules_changed = true;
