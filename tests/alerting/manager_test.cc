@@ -861,3 +861,48 @@ TEST(AlertManagerThread, EvaluatesOnItsOwnThreadUntilStopped) {
 
 }  // namespace
 }  // namespace vigil::alerting
+
+namespace vigil::alerting {
+namespace {
+
+TEST(AlertManagerThread, GroupsRunAtTheirOwnInterval) {
+  std::atomic<int64_t> ms{1'700'000'000'000};
+  AlertManagerOptions o;
+  o.evaluation_interval = 100ms;
+  o.clock = [&] { return TimePoint(std::chrono::milliseconds(ms.load())); };
+  AlertManager m(o);
+  std::mutex mu;
+  std::condition_variable cv;
+  int fast = 0, slow = 0;
+  auto counting = [&](int& n) {
+    return [&mu, &cv, &n] {
+      std::lock_guard lock(mu);
+      ++n;
+      cv.notify_all();
+      return false;
+    };
+  };
+  m.add_rule(AlertRule::builder().name("fast").condition(counting(fast)).build());
+  RuleGroup g;
+  g.name = "slow";
+  g.interval = std::chrono::minutes(1);
+  g.rules.push_back(AlertRule::builder().name("slow").condition(counting(slow)).build());
+  m.add_group(g);
+  EXPECT_THROW(m.add_group(RuleGroup{"bad", 10ms, 0, {}, {}}), Error);
+  m.start();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return fast >= 4; }));
+    EXPECT_EQ(slow, 1);  // the injected clock has not moved: not due again
+  }
+  ms += 60'000;
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return slow >= 2; }));
+  }
+  m.stop();
+  EXPECT_EQ(m.rule_status("slow")->group, "slow");
+}
+
+}  // namespace
+}  // namespace vigil::alerting
