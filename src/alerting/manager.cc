@@ -741,6 +741,7 @@ struct AlertManager::Impl {
             for (const auto& r : rules) all_defs.push_back(r->def);
           }
           engine->set_rules(all_defs);
+          query_rules_changed = false;
         }
         if (has_query) {
           engine->sample(
@@ -771,6 +772,12 @@ struct AlertManager::Impl {
           if (write) engine->write_alerts(*r->def, samples, to_ms(ts));
         }
       }
+    }
+
+    if (query_rules_changed) {
+      // Not applied this round (no PromQL rule was due): keep it for the next.
+      std::lock_guard lock(mu);
+      rules_changed = true;
     }
 
     // Wait for the conditions: each until its own timeout, all within the longest. The waiter
