@@ -636,8 +636,8 @@ TEST_F(Fixture, HangingConditionTimesOutWithoutDelayingOthers) {
   auto o = options();
   o.condition_timeout = 10s;
   o.condition_threads = 1;  // the hung rule holds the only lane: others still run
+  std::latch release(1);      // outlives the manager, whose destructor joins the released thread
   AlertManager m(o);
-  std::latch release(1);
   std::atomic<int> hung_calls{0};
   m.add_rule(AlertRule::builder()
                  .name("hangs")
