@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "alerting/promql/parser.h"
+#include "core/detail/json_escape.h"  // utf8_sequence_length
 
 namespace vigil::alerting::promql {
 
@@ -138,17 +139,79 @@ bool Matcher::matches(std::string_view v) const {
   return false;
 }
 
+namespace {
+
+// The message Go's regexp/syntax gives for an RE2 error ("missing closing ): `^(?:(`").
+std::string go_regexp_error(const RE2& re) {
+  std::string_view what;
+  switch (re.error_code()) {
+    case RE2::ErrorBadEscape:
+      what = "invalid escape sequence";
+      break;
+    case RE2::ErrorBadCharClass:
+      what = "invalid character class";
+      break;
+    case RE2::ErrorBadCharRange:
+      what = "invalid character class range";
+      break;
+    case RE2::ErrorMissingBracket:
+      what = "missing closing ]";
+      break;
+    case RE2::ErrorMissingParen:
+      what = "missing closing )";
+      break;
+    case RE2::ErrorTrailingBackslash:
+      what = "trailing backslash at end of expression";
+      break;
+    case RE2::ErrorRepeatArgument:
+      what = "missing argument to repetition operator";
+      break;
+    case RE2::ErrorRepeatSize:
+      what = "invalid repeat count";
+      break;
+    case RE2::ErrorRepeatOp:
+      what = "invalid nested repetition operator";
+      break;
+    case RE2::ErrorBadPerlOp:
+      what = "invalid or unsupported Perl syntax";
+      break;
+    case RE2::ErrorBadUTF8:
+      what = "invalid UTF-8";
+      break;
+    case RE2::ErrorBadNamedCapture:
+      what = "invalid named capture";
+      break;
+    default:
+      return re.error();
+  }
+  std::string out(what);
+  if (!re.error_arg().empty()) out += ": `" + re.error_arg() + "`";
+  return out;
+}
+
+}  // namespace
+
 bool make_matcher(std::string name, MatchOp op, std::string value, Matcher& out,
                   std::string& error) {
   out.name = std::move(name);
   out.op = op;
   out.regex.reset();
   if (op == MatchOp::kRegexMatch || op == MatchOp::kRegexNoMatch) {
+    // RE2 accepts \C (any byte); Go's regexp, which Prometheus uses, does not.
+    for (size_t i = 0; i + 1 < value.size(); ++i) {
+      if (value[i] != '\\') continue;
+      if (value[i + 1] == 'C') {
+        error = "error parsing regexp: invalid escape sequence: `\\C`";
+        out.value = std::move(value);
+        return false;
+      }
+      ++i;
+    }
     RE2::Options options;
     options.set_log_errors(false);
     auto re = std::make_shared<const RE2>("^(?:" + value + ")$", options);
     if (!re->ok()) {
-      error = "error parsing regexp: " + re->error();
+      error = "error parsing regexp: " + go_regexp_error(*re);
       out.value = std::move(value);
       return false;
     }
@@ -207,39 +270,27 @@ std::string go_quote(std::string_view s) {
       ++i;
       continue;
     }
-    // Decode one UTF-8 sequence; invalid bytes are printed as \xNN.
-    size_t n = 0;
+    // One UTF-8 sequence; invalid bytes are printed as \xNN.
+    const size_t n = vigil::detail::utf8_sequence_length(s, i);
+    const bool ok = n != 0;
     uint32_t r = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      n = 2;
-      r = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      n = 3;
-      r = b0 & 0x0F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      n = 4;
-      r = b0 & 0x07;
+    if (ok) {
+      r = b0 & (n == 2 ? 0x1Fu : n == 3 ? 0x0Fu : 0x07u);
+      for (size_t k = 1; k < n; ++k) r = (r << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
     }
-    bool ok = n != 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      r = (r << 6) | (b & 0x3F);
-    }
-    if (ok && ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-               (r >= 0xD800 && r < 0xE000)))
-      ok = false;
     if (!ok) {
       std::snprintf(buf, sizeof buf, "\\x%02x", b0);
       out += buf;
       ++i;
       continue;
     }
-    // Not printable in Go (approximation of unicode.IsPrint): C1 controls, soft hyphen, line
-    // and paragraph separators, BOM, private use.
-    const bool printable = !(r < 0xA0 || r == 0xAD || (r >= 0x2028 && r <= 0x2029) || r == 0xFEFF ||
-                             (r >= 0xE000 && r <= 0xF8FF) || (r >= 0x200B && r <= 0x200F) ||
-                             (r >= 0xFFF9 && r <= 0xFFFB));
+    // Not printable in Go (approximation of unicode.IsPrint): C1 controls, non-ASCII spaces, soft
+    // hyphen, line and paragraph separators, BOM, private use.
+    const bool printable =
+        !(r <= 0xA0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x202F || r == 0x205F ||
+          r == 0x3000 || r == 0xAD || (r >= 0x2028 && r <= 0x2029) || r == 0xFEFF ||
+          (r >= 0xE000 && r <= 0xF8FF) || (r >= 0x200B && r <= 0x200F) ||
+          (r >= 0xFFF9 && r <= 0xFFFB));
     if (printable) {
       out.append(s.substr(i, n));
     } else if (r < 0x10000) {

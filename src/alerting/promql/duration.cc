@@ -15,8 +15,12 @@ struct Unit {
   int64_t ms;
 };
 constexpr Unit kUnits[] = {
-    {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-    {"h", 3600LL * 1000},            {"m", 60LL * 1000},            {"s", 1000},
+    {"y", 365LL * 24 * 3600 * 1000},
+    {"w", 7LL * 24 * 3600 * 1000},
+    {"d", 24LL * 3600 * 1000},
+    {"h", 3600LL * 1000},
+    {"m", 60LL * 1000},
+    {"s", 1000},
     {"ms", 1},
 };
 
@@ -44,8 +48,7 @@ detail::ParseResult<int64_t> parse_duration(std::string_view input) {
     for (; u < std::size(kUnits); ++u) {
       std::string_view name = kUnits[u].name;
       // "m" must not match the start of "ms".
-      if (input.substr(i, name.size()) == name &&
-          !(name == "m" && input.substr(i, 2) == "ms"))
+      if (input.substr(i, name.size()) == name && !(name == "m" && input.substr(i, 2) == "ms"))
         break;
     }
     if (u == std::size(kUnits)) return R::fail("not a valid duration string: " + quoted);

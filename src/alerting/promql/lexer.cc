@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/detail/json_escape.h"  // utf8_sequence_length
+
 namespace vigil::alerting::promql::detail_lex {
 namespace {
 
@@ -53,40 +55,6 @@ constexpr Keyword kKeywords[] = {
     {"start", Tok::kStart, AggregateOp::kSum},
     {"end", Tok::kEnd, AggregateOp::kSum},
 };
-
-// Decodes one UTF-8 sequence at s[i]; 0 on invalid input (overlong, surrogate, > U+10FFFF).
-size_t utf8_decode(std::string_view s, size_t i, uint32_t& rune) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    rune = b0;
-    return 1;
-  }
-  size_t n;
-  uint32_t r;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-    r = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    r = b0 & 0x0F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    r = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    r = (r << 6) | (b & 0x3F);
-  }
-  if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-      (r >= 0xD800 && r < 0xE000))
-    return 0;
-  rune = r;
-  return n;
-}
 
 void utf8_append(std::string& out, uint32_t r) {
   if (r < 0x80) {
@@ -277,8 +245,12 @@ class Lexer {
         ++paren_depth_;
         return true;
       case ')':
+        // lex.go emits the token and then overwrites it with the error, past the ')'.
+        if (--paren_depth_ < 0) {
+          start_ = pos_;
+          return error("unexpected right parenthesis ')'");
+        }
         emit(Tok::kRightParen);
-        if (--paren_depth_ < 0) return error("unexpected right parenthesis ')'");
         return true;
       case '{':
         emit(Tok::kLeftBrace);
@@ -396,7 +368,11 @@ class Lexer {
       if (!accept("smhdw")) return false;
       accept("s");
     }
-    return !is_alnum(peek());
+    if (is_alnum(peek())) {
+      ++pos_;  // lex.go's check consumes the character (it shows in the message)
+      return false;
+    }
+    return true;
   }
 
   bool lex_number_or_duration() {
@@ -408,7 +384,6 @@ class Lexer {
       emit(Tok::kDuration);
       return true;
     }
-    if (pos_ < in_.size()) ++pos_;  // lex.go's message includes the offending character
     return error("bad number or duration syntax: " +
                  go_quote_short(in_.substr(start_, pos_ - start_)));
   }
@@ -556,8 +531,7 @@ class Lexer {
         continue;
       }
       if (c == '\n') return error("unterminated quoted string");
-      uint32_t rune;
-      const size_t n = utf8_decode(in_, pos_, rune);
+      const size_t n = vigil::detail::utf8_sequence_length(in_, pos_);
       if (n == 0) return error("invalid UTF-8 rune");
       pos_ += n;
       if (c == quote) break;
@@ -572,8 +546,7 @@ class Lexer {
     while (true) {
       if (pos_ >= in_.size()) return error("unterminated raw string");
       const char c = in_[pos_];
-      uint32_t rune;
-      const size_t n = utf8_decode(in_, pos_, rune);
+      const size_t n = vigil::detail::utf8_sequence_length(in_, pos_);
       if (n == 0) return error("invalid UTF-8 rune");
       pos_ += n;
       if (c == '`') break;
@@ -612,8 +585,18 @@ std::string describe(const Token& t) {
       return "number " + go_quote_short(text);
     case Tok::kDuration:
       return "duration " + go_quote_short(text);
-    case Tok::kString:
-      return "string " + (text.size() > 12 ? text.substr(0, 11) + "\"..." : text);
+    case Tok::kString: {
+      // Go's %.10q: at most 10 runes of the source text, quoted.
+      size_t cut = 0;
+      for (int runes = 0; cut < text.size() && runes < 10; ++runes) {
+        const size_t n = vigil::detail::utf8_sequence_length(text, cut);
+        cut += n == 0 ? 1 : n;
+      }
+      return "string " + go_quote_short(text.substr(0, cut)) + (text.size() > 10 ? "..." : "");
+    }
+    case Tok::kStart:
+    case Tok::kEnd:
+      return go_quote_short(text);
     case Tok::kComma:
     case Tok::kLeftParen:
     case Tok::kRightParen:
@@ -624,9 +607,9 @@ std::string describe(const Token& t) {
     case Tok::kColon:
     case Tok::kAt:
     case Tok::kEql:
+      return go_quote_short(text);
     case Tok::kEqlRegex:
     case Tok::kNeqRegex:
-      return go_quote_short(text);
     case Tok::kAdd:
     case Tok::kSub:
     case Tok::kMul:

@@ -1,0 +1,78 @@
+// src/alerting/promql/eval_internal.h (internal to eval.cc and functions.cc): the evaluator's
+// intermediate values, its error type and the label helpers both files use.
+//
+//   Evaluator ev(storage, t, options);
+//   Value v = ev.eval(expr);        // throws EvalError on a runtime error
+//
+// Thread-safety: an Evaluator is used by one thread for one evaluation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "alerting/promql/ast.h"
+#include "alerting/promql/eval.h"
+
+namespace vigil::alerting::promql::eval_detail {
+
+// A runtime error of the evaluation ("vector cannot contain metrics with the same labelset");
+// caught by evaluate() and returned as EvalResult::error.
+struct EvalError {
+  std::string message;
+};
+[[noreturn]] inline void fail(std::string message) { throw EvalError{std::move(message)}; }
+
+struct Value {
+  ValueType type = ValueType::kVector;
+  double scalar = 0;
+  Vector vector;
+  Matrix matrix;
+  std::string string;
+};
+
+// ---- label helpers (labels sorted by name) ----
+void drop_metric_name(Labels& labels);
+// Sets `name` to `value`; an empty value deletes the label (as Prometheus' labels.Builder).
+void set_label(Labels& labels, std::string_view name, std::string_view value);
+void del_label(Labels& labels, std::string_view name);
+// A string identifying `labels` (for hash maps).
+void labels_key(const Labels& labels, std::string& out);
+// Throws "vector cannot contain metrics with the same labelset" when two elements share labels.
+void check_unique_labelsets(const Vector& v);
+// A valid label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool valid_label_name(std::string_view name) noexcept;
+
+class Evaluator {
+ public:
+  Evaluator(const Storage& storage, int64_t t, const EvalOptions& options)
+      : storage_(storage), t_(t), options_(options) {}
+
+  Value eval(const Expr& e);
+  double eval_scalar(const Expr& e);
+  Vector eval_vector(const Expr& e);
+  // A vector selector's samples with their timestamps (for timestamp()).
+  void select_instant(const Expr& selector, Vector& out, std::vector<int64_t>* times);
+  // A matrix selector: series with their in-window samples, stale markers removed, series
+  // without samples dropped.
+  Matrix select_range(const Expr& selector);
+
+  int64_t time() const noexcept { return t_; }
+
+ private:
+  Value eval_binary(const Expr& e);
+  Value eval_aggregate(const Expr& e);
+
+  const Storage& storage_;
+  int64_t t_;
+  EvalOptions options_;
+};
+
+// functions.cc: evaluates a kCall node.
+Value call_function(Evaluator& ev, const Expr& call);
+
+// quantile() of the aggregation and quantile_over_time(), Prometheus' interpolation.
+double quantile(double q, std::vector<double>& values);
+
+}  // namespace vigil::alerting::promql::eval_detail

@@ -1,0 +1,188 @@
+// vigil: the command-line tool of vigil (docs/alerting.md).
+//
+//   vigil rules check FILE...   check Prometheus rule files as `promtool check rules` does
+//   vigil --help                the commands
+//   vigil rules --help          the commands under `rules`
+//
+// Adding a subcommand: write `int my_command(const Args&, Io&)` and add one row to kCommands
+// below (its words, argument synopsis, one-line summary, help text, function). Dispatch, the
+// --help pages and the "unknown command" errors come from that table.
+//
+// Exit status: 0 success, 1 a check failed, 2 bad usage (unknown command, missing argument).
+#include <cstdio>
+#include <iostream>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/alerting/rule_file.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+using Args = std::vector<std::string_view>;  // the arguments after the command's words
+
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// ---- commands ------------------------------------------------------------------------------
+
+// `vigil rules check FILE...`: the output of `promtool check rules` (Prometheus 2.42): per file
+// "Checking FILE" and "  SUCCESS: N rules found" on stdout, or "  FAILED:" and the errors on
+// stderr; warnings (what Prometheus 2.42 would reject or lint) follow on stderr.
+int rules_check(const Args& args, Io& io) {
+  if (args.empty()) {
+    io.err << "vigil rules check: missing FILE (usage: vigil rules check FILE...)\n";
+    return kExitUsage;
+  }
+  bool failed = false;
+  for (std::string_view file : args) {
+    io.out << "Checking " << file << "\n";
+    const vigil::alerting::RuleFileResult r = vigil::alerting::load_rule_file(std::string(file));
+    if (r) {
+      std::size_t rules = 0;
+      for (const auto& g : r.file->groups) rules += g.rules.size();
+      io.out << "  SUCCESS: " << rules << " rules found\n";
+    } else {
+      failed = true;
+      io.out.flush();
+      io.err << "  FAILED:\n";
+      for (const std::string& e : r.errors) io.err << e << "\n";
+    }
+    if (!r.warnings.empty()) {
+      io.out.flush();
+      io.err << "  WARNINGS:\n";
+      for (const std::string& w : r.warnings) io.err << w << "\n";
+    }
+    io.err.flush();
+    io.out << "\n";
+  }
+  return failed ? kExitFailed : kExitOk;
+}
+
+// ---- the command table ---------------------------------------------------------------------
+
+struct Command {
+  std::string_view words;     // "rules check": the words that select the command
+  std::string_view synopsis;  // its arguments, for usage lines
+  std::string_view summary;   // one line, for the command lists
+  std::string_view help;      // the rest of its --help page
+  int (*run)(const Args&, Io&);
+};
+
+constexpr Command kCommands[] = {
+    {"rules check", "FILE...", "Check Prometheus rule files (as `promtool check rules` does)",
+     "Reads each rule file (the YAML `groups:` format of Prometheus) and reports every error\n"
+     "with its file, line, group and rule. Accepts and rejects what `promtool check rules` of\n"
+     "Prometheus 2.42 does, and also rejects what vigil does not evaluate in-process (errors\n"
+     "saying \"not supported in-process\"). Group `labels` (Prometheus 2.51+) are accepted with\n"
+     "a warning. Exit status: 0 all files valid, 1 a file has errors.\n",
+     &rules_check},
+    // {"rules test", "FILE...", "Run rule unit tests (as `promtool test rules` does)", "...",
+    //  &rules_test},
+};
+
+std::vector<std::string_view> split_words(std::string_view s) {
+  std::vector<std::string_view> out;
+  while (!s.empty()) {
+    const std::size_t sp = s.find(' ');
+    out.push_back(s.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    s.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+bool is_help(std::string_view a) { return a == "--help" || a == "-h" || a == "help"; }
+
+// Lists the commands whose words start with `prefix`.
+void list_commands(std::ostream& os, const std::vector<std::string_view>& prefix) {
+  std::string p;
+  for (std::string_view w : prefix) p += std::string(w) + " ";
+  os << "usage: vigil " << p << "COMMAND [ARGS...]\n\nCommands:\n";
+  for (const Command& c : kCommands) {
+    const std::string words(c.words);
+    if (words.compare(0, p.size(), p) != 0) continue;
+    std::string line = "  vigil " + words + " " + std::string(c.synopsis);
+    if (line.size() < 36) line.resize(36, ' ');
+    os << line << "  " << c.summary << "\n";
+  }
+  os << "\nRun `vigil " << p << "COMMAND --help` for a command's help.\n";
+}
+
+void command_help(std::ostream& os, const Command& c) {
+  os << "usage: vigil " << c.words << " " << c.synopsis << "\n\n" << c.summary << ".\n\n" << c.help;
+}
+
+int run(std::span<const std::string_view> argv, Io& io) {
+  // Find the command whose words are the longest prefix of the arguments.
+  const Command* best = nullptr;
+  std::size_t best_len = 0;
+  for (const Command& c : kCommands) {
+    const auto words = split_words(c.words);
+    if (words.size() > argv.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; i < words.size() && match; ++i) match = argv[i] == words[i];
+    if (match && words.size() > best_len) {
+      best = &c;
+      best_len = words.size();
+    }
+  }
+  if (best != nullptr) {
+    Args rest(argv.begin() + static_cast<std::ptrdiff_t>(best_len), argv.end());
+    for (std::string_view a : rest) {
+      if (is_help(a)) {
+        command_help(io.out, *best);
+        return kExitOk;
+      }
+    }
+    return best->run(rest, io);
+  }
+  // Not a full command: a group ("vigil rules"), help, or a mistake.
+  std::vector<std::string_view> prefix;
+  for (std::string_view a : argv) {
+    if (is_help(a)) break;
+    prefix.push_back(a);
+  }
+  bool group_exists = false;
+  std::string p;
+  for (std::string_view w : prefix) p += std::string(w) + " ";
+  for (const Command& c : kCommands) {
+    if (std::string(c.words).compare(0, p.size(), p) == 0) group_exists = true;
+  }
+  const bool asked_help = prefix.size() < argv.size();
+  if (group_exists && asked_help) {
+    list_commands(io.out, prefix);
+    return kExitOk;
+  }
+  if (group_exists) {
+    list_commands(io.err, prefix);
+    return kExitUsage;
+  }
+  io.err << "vigil: unknown command '";
+  for (std::size_t i = 0; i < prefix.size(); ++i) io.err << (i ? " " : "") << prefix[i];
+  io.err << "'\n\n";
+  list_commands(io.err, {});
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  Io io{std::cout, std::cerr};
+  try {
+    return run(args, io);
+  } catch (const std::exception& e) {
+    std::cerr << "vigil: " << e.what() << "\n";
+    return kExitFailed;
+  }
+}
