@@ -490,6 +490,22 @@ TEST_F(EvalTest, MathFunctions) {
   EXPECT_EQ(value(call("time"), 90'000), 90);
 }
 
+TEST_F(EvalTest, SortKeepsNamesNaNLast) {
+  load(store, L({{"__name__", "s"}, {"i", "1"}}), "3");
+  load(store, L({{"__name__", "s"}, {"i", "2"}}), "NaN");
+  load(store, L({{"__name__", "s"}, {"i", "3"}}), "1");
+  load(store, L({{"__name__", "s"}, {"i", "4"}}), "2");
+  auto order = [&](const char* f) {
+    EvalResult r = evaluate(*call(f, sel("s")), store, 0);
+    std::string out;
+    for (const auto& x : r.vector) out += std::string(label_value(x.labels, "i"));
+    EXPECT_EQ(label_value(r.vector[0].labels, "__name__"), "s");
+    return out;
+  };
+  EXPECT_EQ(order("sort"), "3412");
+  EXPECT_EQ(order("sort_desc"), "1432");
+}
+
 TEST_F(EvalTest, TimestampAndDates) {
   load(store, L({{"__name__", "x"}}), "1 2");
   EXPECT_EQ(at(call("timestamp", sel("x")), 3 * kMin), "{} 60");              // the sample's time

@@ -886,18 +886,14 @@ Value call_function(Evaluator& ev, const Expr& call) {
     return vector_value(std::move(out));
   }
   if (name == "sort" || name == "sort_desc") {
+    // By value, NaN at the end either way (as Prometheus' reversed heap orders do).
     Vector v = arg_vector(0);
-    if (name == "sort") {
-      std::stable_sort(v.begin(), v.end(), [](const VectorSample& a, const VectorSample& b) {
-        if (std::isnan(a.v)) return !std::isnan(b.v);
-        return a.v < b.v;
-      });
-    } else {
-      std::stable_sort(v.begin(), v.end(), [](const VectorSample& a, const VectorSample& b) {
-        if (std::isnan(a.v)) return !std::isnan(b.v);
-        return a.v > b.v;
-      });
-    }
+    bool desc = name == "sort_desc";
+    std::stable_sort(v.begin(), v.end(), [desc](const VectorSample& a, const VectorSample& b) {
+      if (std::isnan(a.v)) return false;
+      if (std::isnan(b.v)) return true;
+      return desc ? a.v > b.v : a.v < b.v;
+    });
     return finish(std::move(v));
   }
   if (name == "label_replace") return finish(label_replace(arg_vector(0), call));
