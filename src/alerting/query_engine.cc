@@ -20,11 +20,10 @@
 #include "vigil/metrics/collector.h"
 #include "vigil/metrics/registry.h"
 
-namespace vigil::alerting {
-namespace detail {
+namespace vigil::detail {
 namespace {
 
-namespace pq = promql;
+namespace pq = alerting::promql;
 
 class QueryRuleImpl;
 
@@ -336,7 +335,9 @@ void parse_rule_expr(RuleDef& rule) {
 }
 
 }  // namespace
-}  // namespace detail
+}  // namespace vigil::detail
+
+namespace vigil::alerting {
 
 AlertRule::Builder& AlertRule::Builder::expr(std::string promql) {
   def_->expr = std::move(promql);

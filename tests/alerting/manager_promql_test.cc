@@ -212,7 +212,8 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].state, AlertState::kPending);
   EXPECT_EQ(a[0].group, "availability");
-  EXPECT_EQ(a[0].annotations, (LabelList{{"summary", "Down is down"}}));
+  // $labels are the series' labels, as in Prometheus: alertname is not among them.
+  EXPECT_EQ(a[0].annotations, (LabelList{{"summary", " is down"}}));
   // Reloading the same file keeps the alert's state.
   m.add_rule_file(file);
   advance(1min);
@@ -236,6 +237,44 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
   EXPECT_THROW(
       AlertRule::builder().name("M").expr("up_gauge").condition([] { return true; }).build(),
       Error);
+}
+
+TEST_F(PromqlRules, GoTemplatesAndTemplateErrors) {
+  registry.gauge("error_ratio", "Errors per request.", {"job"}).labels("api").set(0.1234);
+  AlertManagerOptions o = options();
+  o.external_labels = {{"cluster", "eu1"}};
+  AlertManager m(o);
+  m.add_rule(AlertRule::builder()
+                 .name("Errors")
+                 .expr("error_ratio > 0.1")
+                 .labels({{"job_copy", "{{ $labels.job }}"}})
+                 .annotations({{"summary",
+                                "{{ $labels.job }} at {{ $value | humanizePercentage }} "
+                                "in {{ $externalLabels.cluster }}"}})
+                 .build());
+  m.add_rule(AlertRule::builder()
+                 .name("Broken")
+                 .expr("error_ratio > 0.1")
+                 .annotations({{"when", "{{ 1e300 | humanizeTimestamp }}"}})
+                 .build());
+  m.evaluate();
+  auto alerts = m.active_alerts();
+  const Alert* e = find(alerts, "Errors");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->label("job_copy"), "api");
+  EXPECT_EQ(e->annotations, (LabelList{{"summary", "api at 12.34% in eu1"}}));
+  EXPECT_EQ(m.rule_status("Errors")->health, RuleHealth::kOk);
+  const Alert* b = find(alerts, "Broken");
+  ASSERT_NE(b, nullptr);  // evaluated all the same
+  ASSERT_EQ(b->annotations.size(), 1u);
+  EXPECT_EQ(b->annotations[0].second.rfind("<error expanding template: ", 0), 0u)
+      << b->annotations[0].second;
+  auto s = m.rule_status("Broken");
+  EXPECT_EQ(s->health, RuleHealth::kError);
+  EXPECT_FALSE(s->last_error.empty());
+  // A template that does not parse is refused when the rule is built.
+  EXPECT_THROW(AlertRule::builder().name("X").expr("up").annotation("a", "{{ $value").build(),
+               Error);
 }
 
 }  // namespace

@@ -46,6 +46,10 @@
 
 #include "vigil/alerting/alert.h"
 
+namespace vigil::detail {
+struct RuleDef;  // internal (src/alerting/rule_def.h)
+}
+
 namespace vigil::alerting {
 
 // One series of a multi-series condition's result.
@@ -53,10 +57,6 @@ struct SeriesValue {
   LabelList labels;
   double value = 0;
 };
-
-namespace detail {
-struct RuleDef;
-}
 
 class AlertRule {
  public:
