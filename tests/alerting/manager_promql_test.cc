@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "vigil/alerting/manager.h"
+#include "vigil/alerting/rule_file.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -275,6 +276,60 @@ TEST_F(PromqlRules, GoTemplatesAndTemplateErrors) {
   // A template that does not parse is refused when the rule is built.
   EXPECT_THROW(AlertRule::builder().name("X").expr("up").annotation("a", "{{ $value").build(),
                Error);
+}
+
+}  // namespace
+}  // namespace vigil::alerting
+
+namespace vigil::alerting {
+namespace {
+
+TEST_F(PromqlRules, LoadedRuleFileRunsLikePromtool) {
+  // The same rules and data as a promtool test (checked with promtool test rules: HighRate not
+  // firing at 60s, firing at 75s; Sticky firing at 2m15s, resolved at 2m30s).
+  auto r = parse_rule_file(R"(groups:
+  - name: g
+    interval: 15s
+    rules:
+      - record: job:requests:rate1m
+        expr: rate(requests_total[1m])
+      - alert: HighRate
+        expr: job:requests:rate1m > 0.5
+        for: 30s
+      - alert: Sticky
+        expr: flag == 1
+        keep_firing_for: 2m
+)",
+                           "rules.yml");
+  ASSERT_TRUE(r) << (r.errors.empty() ? "" : r.errors[0]);
+  auto c = registry.counter("requests_total", "Requests.").get();
+  auto& flag = registry.gauge("flag", "Flag.");
+  AlertManager m(options());
+  m.add_rule_file(*r.file);
+  auto firing = [&](std::string_view name) {
+    for (const Alert& a : m.active_alerts()) {
+      if (a.name == name && a.state == AlertState::kFiring) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i <= 10; ++i) {  // t = 0s .. 150s
+    flag.get().set(i < 2 ? 1 : 0);
+    m.evaluate();
+    if (i * 15 == 60) {
+      EXPECT_FALSE(firing("HighRate"));
+    }
+    if (i * 15 == 75) {
+      EXPECT_TRUE(firing("HighRate"));
+    }
+    if (i * 15 == 135) {
+      EXPECT_TRUE(firing("Sticky"));
+    }
+    if (i * 15 == 150) {
+      EXPECT_FALSE(firing("Sticky"));
+    }
+    c.inc(15);
+    advance(15s);
+  }
 }
 
 }  // namespace
