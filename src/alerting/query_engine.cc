@@ -348,6 +348,10 @@ AlertRule::Builder& AlertRule::Builder::expr(std::string promql) {
 void AlertManager::add_rule_file(const RuleFile& file) {
   std::vector<RuleGroup> groups;
   for (const RuleGroupSpec& g : file.groups) {
+    if ((g.interval.count() != 0 && g.interval < std::chrono::milliseconds(100)) || g.limit < 0) {
+      throw Error(file.path + ":" + std::to_string(g.line) + ": group \"" + g.name +
+                  "\": interval must be at least 100ms and limit not negative");
+    }
     RuleGroup group;
     group.name = g.name;
     group.interval = g.interval;
