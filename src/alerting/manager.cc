@@ -600,7 +600,6 @@ struct AlertManager::Impl {
 
     // Which rules are due, and which are still running from an earlier round.
     std::vector<std::shared_ptr<RuleState>> due;
-    std::set<std::string> due_groups;
     bool query_rules_changed = false;
     std::vector<std::shared_ptr<const detail::RuleDef>> removed_queries;
     std::vector<std::shared_ptr<const detail::RuleDef>> all_defs;
@@ -622,7 +621,6 @@ struct AlertManager::Impl {
           group_due[g] = d;
           if (d) {
             group_last_eval[g] = ts;
-            due_groups.insert(g);
           }
         }
         if (group_due[g]) due.push_back(r);
