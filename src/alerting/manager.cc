@@ -428,8 +428,10 @@ struct AlertManager::Impl {
         if (braces) own = label_map(a.labels);
         if (!def.description.empty()) {
           a.annotations.emplace_back(
-              "description",
-              braces ? tmpl::expand_braces(def.description, own, a.value) : def.description);
+              "description", braces ? tmpl::expand_braces(def.description, own, a.value)
+                             : def.description_template
+                                 ? expand_go(*def.description_template, data, template_error)
+                                 : def.description);
         }
         for (size_t i = 0; i < def.annotations.size(); ++i) {
           const auto& [k, v] = def.annotations[i];

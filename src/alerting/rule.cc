@@ -148,6 +148,11 @@ AlertRule AlertRule::Builder::build() {
     };
     parse(d.labels, "label", d.label_templates);
     parse(d.annotations, "annotation", d.annotation_templates);
+    if (!d.description.empty()) {
+      std::vector<std::shared_ptr<const tmpl::Template>> one;
+      parse(LabelList{{"description", d.description}}, "annotation", one);
+      d.description_template = std::move(one[0]);
+    }
   }
   std::shared_ptr<const detail::RuleDef> def(std::move(def_));
   return AlertRule(std::move(def));

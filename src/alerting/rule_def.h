@@ -86,6 +86,7 @@ struct RuleDef {
   // `labels` / `annotations`).
   std::vector<std::shared_ptr<const alerting::tmpl::Template>> label_templates;
   std::vector<std::shared_ptr<const alerting::tmpl::Template>> annotation_templates;
+  std::shared_ptr<const alerting::tmpl::Template> description_template;
   // Set by Builder::expr() (defined with the PromQL engine): parses `expr` into `query` at
   // build(). A pointer so that C++-condition-only programs do not link the PromQL engine.
   void (*parse)(RuleDef& rule) = nullptr;

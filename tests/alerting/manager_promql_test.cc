@@ -248,6 +248,7 @@ TEST_F(PromqlRules, GoTemplatesAndTemplateErrors) {
   m.add_rule(AlertRule::builder()
                  .name("Errors")
                  .expr("error_ratio > 0.1")
+                 .description("{{ $value | humanize }}")
                  .labels({{"job_copy", "{{ $labels.job }}"}})
                  .annotations({{"summary",
                                 "{{ $labels.job }} at {{ $value | humanizePercentage }} "
@@ -263,7 +264,8 @@ TEST_F(PromqlRules, GoTemplatesAndTemplateErrors) {
   const Alert* e = find(alerts, "Errors");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->label("job_copy"), "api");
-  EXPECT_EQ(e->annotations, (LabelList{{"summary", "api at 12.34% in eu1"}}));
+  EXPECT_EQ(e->annotations,
+            (LabelList{{"description", "123.4m"}, {"summary", "api at 12.34% in eu1"}}));
   EXPECT_EQ(m.rule_status("Errors")->health, RuleHealth::kOk);
   const Alert* b = find(alerts, "Broken");
   ASSERT_NE(b, nullptr);  // evaluated all the same
