@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <string>
@@ -483,6 +484,9 @@ const std::vector<Case>& exec_errors() {
       {"{{ .Labels.job \"x\" }}",
        "template: __alert_Err:1:122: executing \"__alert_Err\" at <.Labels.job>: job is not a "
        "method but has arguments"},
+      {"{{ $nope = 1 }}",
+       "template: __alert_Err:1:123: executing \"__alert_Err\" at <1>: undefined variable: "
+       "$nope"},
       {"{{ $value | printf \"%d\" | humanize }}",
        "template: __alert_Err:1:138: executing \"__alert_Err\" at <humanize>: error calling "
        "humanize: strconv.ParseFloat: parsing \"%!d(float64=0.1234)\": invalid syntax"},
@@ -607,3 +611,68 @@ TEST(Template, Braces) {
 }
 
 }  // namespace
+
+// Differential test of the parser: random templates from Go-template pieces must be accepted or
+// rejected exactly as Prometheus does (one rule file, one alert per template, promtool's errors
+// per rule).
+namespace {
+std::vector<std::string> random_templates(int n, unsigned seed) {
+  static const char* pieces[] = {
+      "{{",      "}}",       "{{- ",       " -}}",        " ",        "$labels",     "$value",
+      ".Labels", ".job",     "$x",         " := ",        " = ",      "|",           "(",
+      ")",       "\"s\"",    "1",          "1.5",         "if ",      "else ",       "end",
+      "range ",  "with ",    "printf ",    "humanize ",   "eq ",      "and ",        "not ",
+      "index ",  "len ",     "$k, $v := ", ".",           "toUpper ", "text",        "/* c */",
+      "break",   "continue", "nil",        "true",        "'a'",      "`r`",         ",",
+      "$",       "-1",       "0x1F",       "{{/* c */}}", "nosuch ",  "$labels.job", "\n"};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string s;
+    const int len = 2 + static_cast<int>(seed % 9);
+    for (int k = 0; k < len; ++k) {
+      seed = seed * 1103515245u + 12345u;
+      s += pieces[(seed >> 16) % std::size(pieces)];
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+}  // namespace
+
+TEST(Template, PromtoolParseDifferential) {
+  if (!vigil_test::have_promtool()) GTEST_SKIP() << "promtool not installed";
+  const auto templates = random_templates(3000, 987654);
+  std::string rules = "groups:\n- name: g\n  rules:\n";
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    rules += "  - alert: A" + std::to_string(i) +
+             "\n    expr: up\n    annotations:\n      a: " + vigil_test::yaml_quote(templates[i]) +
+             "\n";
+  }
+  vigil_test::TempDir dir("template_diff");
+  const std::string path = dir.write("r.yml", rules);
+  const auto r = vigil_test::run_command("promtool check rules '" + path + "'");
+  int mismatches = 0, message_diffs = 0;
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    const std::string name = "A" + std::to_string(i);
+    const std::string marker = "\"" + name + "\": annotation \"a\": ";
+    const std::size_t at = r.output.find(marker);
+    const bool promtool_ok = at == std::string::npos;
+    auto ours = t::Template::parse_alert(templates[i], name);
+    if (ours.has_value() != promtool_ok) {
+      ++mismatches;
+      ADD_FAILURE() << "verdict differs for " << testing::PrintToString(templates[i])
+                    << "\nvigil: " << (ours ? "ok" : ours.error) << "\npromtool: "
+                    << (promtool_ok ? "ok" : r.output.substr(at, r.output.find('\n', at) - at));
+    } else if (!promtool_ok) {
+      const std::string theirs =
+          r.output.substr(at + marker.size(), r.output.find('\n', at) - at - marker.size());
+      if (theirs != ours.error) {
+        ++message_diffs;
+        ADD_FAILURE() << "message differs for " << testing::PrintToString(templates[i])
+                      << "\n  vigil:    " << ours.error << "\n  promtool: " << theirs;
+      }
+    }
+  }
+  std::cerr << templates.size() << " templates, " << mismatches << " verdict mismatches, "
+            << message_diffs << " message differences\n";
+}
