@@ -101,6 +101,7 @@ struct Spec {
   int width = -1;
   int prec = -1;
   char verb = 0;
+  bool sharp_v = false;  // %#v: Go syntax
 };
 
 std::string pad(std::string s, const Spec& sp, bool numeric) {
@@ -399,12 +400,46 @@ std::string go_quote(std::string_view s, char q = '"') {
 
 // ---- fmt.Sprintf ----------------------------------------------------------------------------
 
-std::string bad_verb(char verb, const Value& v) {
+std::string fmt_value(const Value& v, const Spec& sp);
+
+// Go's badVerb: "%!d(string=abc)", the value printed with %v and the directive's flags.
+std::string bad_verb(char verb, const Value& v, const Spec& sp) {
   if (v.kind == Kind::kNil) return std::string("%!") + verb + "(<nil>)";
-  return std::string("%!") + verb + "(" + type_name(v) + "=" + to_text(v) + ")";
+  Spec as_v = sp;
+  as_v.verb = 'v';
+  return std::string("%!") + verb + "(" + type_name(v) + "=" + fmt_value(v, as_v) + ")";
+}
+
+// Go's %x / %X of a float: hexadecimal mantissa, binary exponent of at least two digits.
+std::string hex_float(double v, const Spec& sp) {
+  if (std::isnan(v) || std::isinf(v)) return fmt_float(v, Spec{.prec = -1, .verb = 'g'});
+  char buf[64];
+  std::string f = sp.prec >= 0 ? "%." + std::to_string(std::min(sp.prec, 20)) + "a" : "%a";
+  std::snprintf(buf, sizeof buf, f.c_str(), v);
+  std::string s = buf;
+  const std::size_t p = s.find('p');
+  if (p != std::string::npos && p + 2 < s.size() + 1 && s.size() - p - 2 == 1) {
+    s.insert(p + 2, 1, '0');
+  }
+  if (sp.verb == 'X') {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (s[0] != '-') {
+    if (sp.plus) {
+      s.insert(0, 1, '+');
+    } else if (sp.space) {
+      s.insert(0, 1, ' ');
+    }
+  }
+  return pad(s, sp, true);
 }
 
 std::string fmt_int(int64_t x, const Spec& sp) {
+  if (sp.prec == 0 && x == 0) {  // Go: precision 0 and value 0 print nothing but padding
+    Spec p = sp;
+    p.zero = false;
+    return pad("", p, false);
+  }
   std::string digits;
   const bool neg = x < 0;
   const uint64_t u = neg ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
@@ -451,8 +486,6 @@ std::string fmt_int(int64_t x, const Spec& sp) {
   return pad(digits, p, true);
 }
 
-std::string fmt_value(const Value& v, const Spec& sp);
-
 std::string fmt_string(std::string_view s, const Spec& sp) {
   std::string out;
   if (sp.verb == 'q') {
@@ -486,10 +519,10 @@ std::string fmt_value(const Value& v, const Spec& sp) {
   switch (v.kind) {
     case Kind::kNil:
       if (verb == 'v') return pad("<nil>", sp, false);
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kBool:
       if (verb == 'v' || verb == 't') return pad(v.b ? "true" : "false", sp, false);
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kInt:
       if (verb == 'v' || verb == 'd' || verb == 'x' || verb == 'X' || verb == 'o' || verb == 'b') {
         return fmt_int(v.i, sp);
@@ -499,29 +532,35 @@ std::string fmt_value(const Value& v, const Spec& sp) {
         append_utf8(r, v.i >= 0 && v.i <= 0x10FFFF ? static_cast<uint32_t>(v.i) : 0xFFFD);
         return verb == 'c' ? pad(r, sp, false) : pad(go_quote(r, '\''), sp, false);
       }
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kFloat:
+      if (verb == 'v' && sp.sharp_v) return pad(shortest_g(v.f), sp, true);
       if (verb == 'v' || verb == 'e' || verb == 'E' || verb == 'f' || verb == 'F' || verb == 'g' ||
           verb == 'G') {
         return fmt_float(v.f, sp);
       }
-      return bad_verb(verb, v);
+      if (verb == 'x' || verb == 'X') return hex_float(v.f, sp);
+      return bad_verb(verb, v, sp);
     case Kind::kString:
     case Kind::kTime:
+      if (verb == 'v' && sp.sharp_v) {
+        Spec q = sp;
+        q.verb = 'q';
+        return fmt_string(v.s, q);
+      }
       if (verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X') {
         return fmt_string(v.s, sp);
       }
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kStrMap:
     case Kind::kAnyMap: {
-      std::string out = "map[";
+      // Go applies the directive to every key and value; %#v prints Go syntax.
+      std::string out = sp.sharp_v ? type_name(v) + "{" : "map[";
       bool first = true;
       auto one = [&](const std::string& k, const Value& x) {
-        if (!first) out += ' ';
+        if (!first) out += sp.sharp_v ? ", " : " ";
         first = false;
-        Spec inner = sp;
-        inner.width = -1;
-        out += fmt_value(Value::string(k), inner) + ":" + fmt_value(x, inner);
+        out += fmt_value(Value::string(k), sp) + ":" + fmt_value(x, sp);
       };
       if (v.kind == Kind::kStrMap && v.smap) {
         for (const auto& [k, x] : *v.smap) one(k, Value::string(x));
@@ -529,7 +568,7 @@ std::string fmt_value(const Value& v, const Spec& sp) {
       if (v.kind == Kind::kAnyMap && v.amap) {
         for (const auto& [k, x] : *v.amap) one(k, x);
       }
-      return pad(out + "]", sp, false);
+      return out + (sp.sharp_v ? "}" : "]");
     }
     case Kind::kData:
       return pad(to_text(v), sp, false);
@@ -616,6 +655,10 @@ std::string go_sprintf(std::string_view format, const std::vector<Value>& args) 
       continue;
     }
     sp.verb = static_cast<char>(r);
+    if (sp.verb == 'v' && sp.sharp) {
+      sp.sharp = false;
+      sp.sharp_v = true;
+    }
     out += fmt_value(a, sp);
     if (out.size() > kMaxOutput) return out;
   }
