@@ -238,6 +238,7 @@ struct RuleState {
   bool restored_checked = false;
   // A condition of this rule is running on a worker (possibly hung since an earlier round).
   std::atomic<bool> running{false};
+  bool removed = false;  // taken out of the manager (under mu)
 };
 
 // One C++ condition run in a round.
@@ -570,7 +571,7 @@ struct AlertManager::Impl {
       if (a.state != AlertState::kPending) {
         const auto delay =
             firing ? std::max(options.resend_delay, def.cooldown) : options.resend_delay;
-        const bool needs_send = a.resolved_at > a.last_sent_at || a.last_sent_at + delay < ts;
+        const bool needs_send = needs_sending(a, ts, delay);
         bool send = needs_send && !a.silenced;
         if (send && firing && def.cooldown.count() > 0) {
           auto ln = rs.last_notified.find(fp);
@@ -683,14 +684,43 @@ struct AlertManager::Impl {
         std::min<size_t>(runnable, static_cast<size_t>(std::max(1, options.condition_threads))));
     for (int i = 0; i < lanes; ++i) start_lane();
 
-    // PromQL rules, in order, on this thread (recording rules feed later rules).
-    struct QueryOutcome {
-      std::shared_ptr<RuleState> rule;
-      std::vector<SeriesValue> result;
-      std::string error;
-      std::chrono::nanoseconds took{0};
+    // The state machine of one rule's result; called with mu held.
+    std::vector<Transition> transitions;
+    std::vector<Notification> notifications;
+    std::map<std::string, std::chrono::nanoseconds> group_took;
+    auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
+                         std::string error, std::chrono::nanoseconds took) {
+      // A rule removed during the round is not applied.
+      if (r->removed) return;
+      r->duration = took;
+      auto& gt = group_took[r->def->group];
+      gt = std::max(gt, took);
+      if (metrics.evaluations != nullptr) metrics.evaluations->labels(r->def->group).inc();
+      if (r->def->recording) {
+        ++r->evaluations;
+        r->last_evaluation = ts;
+        if (error.empty()) {
+          r->health = RuleHealth::kOk;
+          r->last_error.clear();
+        } else {
+          r->health = RuleHealth::kError;
+          r->last_error = std::move(error);
+          ++r->failures;
+          if (metrics.failures != nullptr) metrics.failures->labels(r->def->group).inc();
+        }
+        return;
+      }
+      Notification n;
+      n.rule = r->def->name;
+      n.group = r->def->group;
+      n.channels = r->def->channels;
+      n.time = ts;
+      apply(*r, ts, result, std::move(error), transitions, n);
+      if (!n.alerts.empty()) notifications.push_back(std::move(n));
     };
-    std::vector<QueryOutcome> queries;
+
+    // PromQL rules, in order, on this thread, each followed by its state machine and its ALERTS
+    // samples, as Prometheus' rule group does (recording rules and ALERTS feed later rules).
     bool has_query = false;
     for (const auto& r : due) has_query = has_query || r->def->query != nullptr;
     if (has_query || !removed_queries.empty()) {
@@ -711,6 +741,7 @@ struct AlertManager::Impl {
             for (const auto& r : rules) all_defs.push_back(r->def);
           }
           engine->set_rules(all_defs);
+          query_rules_changed = false;
         }
         if (has_query) {
           engine->sample(
@@ -719,16 +750,34 @@ struct AlertManager::Impl {
         }
         for (const auto& r : due) {
           if (!r->def->query) continue;
-          QueryOutcome q;
-          q.rule = r;
+          std::vector<SeriesValue> result;
+          std::string error;
           const Steady::time_point t0 = Steady::now();
-          if (engine->evaluate(*r->def, to_ms(ts), q.result, q.error) && r->def->recording) {
-            engine->record(*r->def, q.result, to_ms(ts));
+          const bool ok = engine->evaluate(*r->def, to_ms(ts), result, error);
+          if (ok && r->def->recording) engine->record(*r->def, result, to_ms(ts));
+          std::vector<detail::QueryEngine::AlertSample> samples;
+          bool write = false;
+          {
+            std::lock_guard lock(mu);
+            apply_one(r, std::move(result), std::move(error), Steady::now() - t0);
+            write = ok && !r->def->recording && r->health == RuleHealth::kOk;
+            if (write) {
+              for (const auto& [fp, a] : r->active) {
+                if (a.state != AlertState::kPending && a.state != AlertState::kFiring) continue;
+                samples.push_back({a.labels, a.state == AlertState::kFiring,
+                                   static_cast<double>(to_ms(a.active_at) / 1000)});
+              }
+            }
           }
-          q.took = Steady::now() - t0;
-          queries.push_back(std::move(q));
+          if (write) engine->write_alerts(*r->def, samples, to_ms(ts));
         }
       }
+    }
+
+    if (query_rules_changed) {
+      // Not applied this round (no PromQL rule was due): keep it for the next.
+      std::lock_guard lock(mu);
+      rules_changed = true;
     }
 
     // Wait for the conditions: each until its own timeout, all within the longest. The waiter
@@ -781,48 +830,12 @@ struct AlertManager::Impl {
       }
     }
 
-    // Apply the state machine.
-    std::vector<Transition> transitions;
-    std::vector<Notification> notifications;
+    // Apply the state machine to the C++ conditions' results.
     {
       std::lock_guard lock(mu);
-      std::map<std::string, std::chrono::nanoseconds> group_took;
-      auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
-                           std::string error, std::chrono::nanoseconds took) {
-        // A rule removed during the round is not applied.
-        if (std::find(rules.begin(), rules.end(), r) == rules.end()) return;
-        r->duration = took;
-        auto& gt = group_took[r->def->group];
-        gt = std::max(gt, took);
-        if (metrics.evaluations != nullptr) metrics.evaluations->labels(r->def->group).inc();
-        if (r->def->recording) {
-          ++r->evaluations;
-          r->last_evaluation = ts;
-          if (error.empty()) {
-            r->health = RuleHealth::kOk;
-            r->last_error.clear();
-          } else {
-            r->health = RuleHealth::kError;
-            r->last_error = std::move(error);
-            ++r->failures;
-            if (metrics.failures != nullptr) metrics.failures->labels(r->def->group).inc();
-          }
-          return;
-        }
-        Notification n;
-        n.rule = r->def->name;
-        n.group = r->def->group;
-        n.channels = r->def->channels;
-        n.time = ts;
-        apply(*r, ts, result, std::move(error), transitions, n);
-        if (!n.alerts.empty()) notifications.push_back(std::move(n));
-      };
       for (Slot& s : round->slots) {
         apply_one(s.rule, std::move(s.result), std::move(s.error),
                   std::chrono::duration_cast<std::chrono::nanoseconds>(s.took));
-      }
-      for (QueryOutcome& q : queries) {
-        apply_one(q.rule, std::move(q.result), std::move(q.error), q.took);
       }
       if (metrics.group_duration != nullptr) {
         for (const auto& [g, took] : group_took) {
@@ -839,21 +852,6 @@ struct AlertManager::Impl {
         }
       }
       update_gauges(ts);
-    }
-
-    // ALERTS / ALERTS_FOR_STATE for PromQL rules (after the state machine, as Prometheus).
-    if (engine) {
-      std::lock_guard lock(mu);
-      for (const QueryOutcome& q : queries) {
-        if (q.rule->def->recording || !q.error.empty()) continue;
-        std::vector<detail::QueryEngine::AlertSample> samples;
-        for (const auto& [fp, a] : q.rule->active) {
-          if (a.state != AlertState::kPending && a.state != AlertState::kFiring) continue;
-          samples.push_back({a.labels, a.state == AlertState::kFiring,
-                             static_cast<double>(to_ms(a.active_at) / 1000)});
-        }
-        engine->write_alerts(*q.rule->def, samples, to_ms(ts));
-      }
     }
 
     deliver(notifications);
@@ -1016,6 +1014,7 @@ void AlertManager::add_group(RuleGroup group) {
       impl_->sink_removed((*it)->def->name, fp);
     }
     if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    (*it)->removed = true;
     it = rules.erase(it);
   }
   for (auto& n : fresh) rules.push_back(std::move(n));
@@ -1039,6 +1038,7 @@ bool AlertManager::remove_rule(std::string_view name) {
       impl_->sink_removed((*it)->def->name, fp);
     }
     if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    (*it)->removed = true;
     it = impl_->rules.erase(it);
   }
   if (found) impl_->rules_changed = true;
