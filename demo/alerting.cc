@@ -25,6 +25,19 @@ std::string number(double v) {
 
 }  // namespace
 
+alerting::Slo demo_slo() {
+  // 99% of agent requests succeed (errors and timeouts count against it; rate limiting is the
+  // caller's quota), over 30 days, with the workbook's burn-rate alerts.
+  return alerting::Slo::builder()
+      .name("agent-requests")
+      .outcome_label("agent_requests_total", "status", "error|timeout")
+      .objective(0.99)
+      .period(30 * 24h)
+      .alert_names("AgentRequestsBudgetBurnPage", "AgentRequestsBudgetBurnTicket")
+      .annotation("runbook", "docs/demo.md#alerts")
+      .build();
+}
+
 std::string alert_line(const alerting::Alert& alert, double t_seconds) {
   const bool resolved = alert.state == alerting::AlertState::kResolved;
   char head[64];
@@ -130,16 +143,7 @@ DemoAlerting::DemoAlerting(metrics::Registry& registry, const Dependencies& depe
                           .build());
   manager_->add_group(std::move(cpp));
 
-  // The SLO: 99% of agent requests succeed (errors and timeouts count against it; rate
-  // limiting is the caller's quota), over 30 days, with the workbook's burn-rate alerts.
-  alerting::add_slo(*manager_,
-                    alerting::Slo::builder()
-                        .name("agent-requests")
-                        .outcome_label("agent_requests_total", "status", "error|timeout")
-                        .objective(0.99)
-                        .period(30 * 24h)
-                        .alert_names("AgentRequestsBudgetBurnPage", "AgentRequestsBudgetBurnTicket")
-                        .build());
+  alerting::add_slo(*manager_, demo_slo());
 
   manager_->on_alert([this](const alerting::Notification& n) { on_notification(n); });
 }

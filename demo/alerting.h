@@ -24,6 +24,7 @@
 
 #include "dependencies.h"
 #include "vigil/alerting/manager.h"
+#include "vigil/alerting/slo.h"
 #include "vigil/metrics/registry.h"
 
 namespace vigil::demo {
@@ -61,6 +62,10 @@ class DemoAlerting {
   std::mutex mu_;
   std::map<uint64_t, alerting::AlertState> printed_;  // last state printed per alert
 };
+
+// The demo's SLO: 99% of agent_requests_total succeed over 30 days (status error or timeout
+// count against it). deploy/prometheus/slo.yml is its rule file (vigil-demo --write-slo-rules).
+alerting::Slo demo_slo();
 
 // One console line for an alert that fired or resolved, e.g.
 // "vigil-demo: [t=7s] ALERT FIRING VectorStoreOutage [critical]: The vector store is down ..."

@@ -180,6 +180,16 @@ int main(int argc, char** argv) {
     std::cout << demo::usage(kProgram);
     return 0;
   }
+  if (!options.write_slo_rules.empty()) {
+    try {
+      demo::demo_slo().write_rule_file(options.write_slo_rules);
+    } catch (const vigil::Error& e) {
+      std::cerr << kProgram << ": " << e.what() << "\n";
+      return 1;
+    }
+    std::cout << kProgram << ": wrote " << options.write_slo_rules << "\n";
+    return 0;
+  }
 
   // SIGINT and SIGTERM are blocked before any thread starts (threads inherit the mask) and taken
   // by wait_for_stop() on this thread. A dead scraper must not kill the process: ignore SIGPIPE.

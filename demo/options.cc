@@ -79,7 +79,7 @@ ParseResult parse_args(std::span<const std::string_view> args) {
     }
     if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers" &&
         name != "--outage-every" && name != "--outage-for" && name != "--warmup" &&
-        name != "--eval-interval" && name != "--rules") {
+        name != "--eval-interval" && name != "--rules" && name != "--write-slo-rules") {
       r.error = "unknown argument " + quote(arg);
       return r;
     }
@@ -110,6 +110,12 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         return r;
       }
       r.options.rule_files.emplace_back(value);
+    } else if (name == "--write-slo-rules") {
+      if (value.empty()) {
+        r.error = "--write-slo-rules needs a file name";
+        return r;
+      }
+      r.options.write_slo_rules = std::string(value);
     } else if (name == "--eval-interval") {
       double d = 0;
       if (!parse_double(value, d) || d < 0.1 || d > 3600) {
@@ -164,7 +170,8 @@ std::string usage(std::string_view program) {
   u += program;
   u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
        [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
-       [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules] [--help]
+       [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
+       [--write-slo-rules FILE] [--help]
 
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
 executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
@@ -185,6 +192,8 @@ fire or resolve are printed.
                        how often the alert rules are evaluated (default 2; at least 0.1)
   --rules FILE         also load this Prometheus rule file (repeatable)
   --no-default-rules   do not load deploy/prometheus/alerts.yml
+  --write-slo-rules FILE
+                       write the Prometheus rule file of the demo's SLO and exit
   --help               print this text and exit
 
 Exit status: 0 on a clean stop, 1 when the server cannot start (e.g. port in use) or a

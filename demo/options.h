@@ -2,7 +2,8 @@
 //
 //   vigil-demo [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
 //              [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
-//              [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules] [--help]
+//              [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
+//              [--write-slo-rules FILE] [--help]
 //
 //   std::vector<std::string_view> args(argv + 1, argv + argc);
 //   vigil::demo::ParseResult r = vigil::demo::parse_args(args);
@@ -40,6 +41,8 @@ struct DemoOptions {
   std::vector<std::string> rule_files;
   // --no-default-rules: do not load deploy/prometheus/alerts.yml.
   bool no_default_rules = false;
+  // --write-slo-rules FILE: write the demo SLO's Prometheus rule file and exit.
+  std::string write_slo_rules;
   // --help was given: print usage and exit 0.
   bool help = false;
 };

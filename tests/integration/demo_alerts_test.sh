@@ -12,7 +12,8 @@
 #   3. after the vector store is back UP, the console shows "ALERT RESOLVED VectorStoreOutage"
 #      and /api/v1/alerts no longer lists it as firing;
 #   4. the demo's alerts are in the console in one line each (the SLO's ticket included);
-#   5. with RULE_FILE and PROMTOOL: `promtool check rules RULE_FILE` passes.
+#   5. with RULE_FILE and PROMTOOL: `promtool check rules RULE_FILE` passes, and so does the
+#      SLO rule file next to it (slo.yml), which is what `vigil-demo --write-slo-rules` writes.
 # Every wait is bounded; the demo is stopped on exit whatever happens.
 #
 # Exit status: 0 passed, 1 failed (with the reason), 77 skipped (curl or python3 missing and CI
@@ -58,6 +59,18 @@ pass() {
 if [[ -n "$rule_file" && -n "$promtool" ]] && command -v "$promtool" >/dev/null 2>&1; then
   out=$("$promtool" check rules "$rule_file" 2>&1) || fail "promtool check rules $rule_file: $out"
   pass "promtool check rules $(basename "$rule_file"): $(grep -o 'SUCCESS.*' <<<"$out")"
+fi
+
+if [[ -n "$rule_file" ]]; then
+  slo_file="$(dirname "$rule_file")/slo.yml"
+  "$demo" --write-slo-rules "$tmp/slo.yml" >/dev/null || fail "vigil-demo --write-slo-rules failed"
+  diff -u "$slo_file" "$tmp/slo.yml" ||
+    fail "$slo_file is not what vigil-demo --write-slo-rules writes (regenerate it)"
+  pass "$(basename "$slo_file") is the demo SLO's rule file"
+  if [[ -n "$promtool" ]] && command -v "$promtool" >/dev/null 2>&1; then
+    out=$("$promtool" check rules "$slo_file" 2>&1) || fail "promtool check rules $slo_file: $out"
+    pass "promtool check rules $(basename "$slo_file"): $(grep -o 'SUCCESS.*' <<<"$out")"
+  fi
 fi
 
 port=$(free_ports 1)
