@@ -396,6 +396,25 @@ TEST_F(SloTest, RuleFilePassesPromtoolAndLoadsInVigil) {
   EXPECT_EQ(unit.status, 0) << unit.output;
 }
 
+// The same rule unit test through vigil's own runner (`vigil rules test`, Prometheus'
+// test-file format evaluated by vigil's engine).
+TEST_F(SloTest, RuleFileTestPassesUnderVigilRulesTest) {
+#ifndef VIGIL_TOOL_PATH
+  GTEST_SKIP() << "the vigil tool is not built";
+#else
+  TempDir dir("slo");
+  const std::string path = (dir.path() / "slo.yml").string();
+  availability(0.999).build().write_rule_file(path);
+  const std::string test = dir.write("slo_test.yml", slo_test_file(path));
+  const auto r = run_command(std::string(VIGIL_TOOL_PATH) + " rules test " + test);
+  if (r.output.find("unknown command") != std::string::npos) {
+    GTEST_SKIP() << "this vigil tool has no `rules test` yet";
+  }
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("SUCCESS"), std::string::npos) << r.output;
+#endif
+}
+
 TEST_F(SloTest, RuleFileWithFiltersLabelsAndIntervalPassesPromtool) {
   metrics::HistogramOptions ho;
   ho.buckets = {0.1, 0.25, 0.5, 1};
