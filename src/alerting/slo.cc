@@ -115,10 +115,24 @@ struct Slo::Def {
   std::string total_selector() const {
     return kind == SliKind::kLatency ? selector(good + "_count", "") : selector(total, "");
   }
-  std::string le_text() const {
-    std::string le;
-    metrics::detail::append_label_number(le, threshold, false);
-    return le;
+  // The `le` matcher of the threshold's bucket. vigil writes le="1" in the Prometheus text
+  // format (and samples it so in-process) but le="1.0" in OpenMetrics, which Prometheus 2.x
+  // stores as scraped: where the two differ, match both.
+  std::string le_matcher() const {
+    std::string text;
+    std::string om;
+    metrics::detail::append_label_number(text, threshold, false);
+    metrics::detail::append_label_number(om, threshold, true);
+    if (text == om) return "le=" + quoted(text);
+    const auto escape = [](const std::string& v) {
+      std::string out;
+      for (char c : v) {
+        if (c == '.' || c == '+') out += '\\';
+        out += c;
+      }
+      return out;
+    };
+    return "le=~" + quoted(escape(text) + "|" + escape(om));
   }
   std::string ratio(milliseconds w) const {
     switch (kind) {
@@ -130,7 +144,7 @@ struct Slo::Def {
         return rate(selector(total, label + "=~" + quoted(regex)), w) + " / " +
                rate(total_selector(), w);
       case SliKind::kLatency:
-        return "1 - (" + rate(selector(good + "_bucket", "le=" + quoted(le_text())), w) + " / " +
+        return "1 - (" + rate(selector(good + "_bucket", le_matcher()), w) + " / " +
                rate(total_selector(), w) + ")";
       case SliKind::kNone:
         break;

@@ -182,6 +182,11 @@ TEST_F(SloTest, LatencyThresholdMustBeABucketBound) {
   EXPECT_EQ(slo.error_ratio_expr(5min),
             "1 - (sum(rate(latency_seconds_bucket{le=\"0.25\"}[5m])) / "
             "sum(rate(latency_seconds_count[5m])))");
+  // A bound written "1" in the text format and "1.0" in OpenMetrics (as Prometheus 2.x stores
+  // it when scraping OpenMetrics): both match.
+  EXPECT_EQ(Slo::builder().name("one").latency(latency, 1).build().error_ratio_expr(5min),
+            "1 - (sum(rate(latency_seconds_bucket{le=~\"1|1\\\\.0\"}[5m])) / "
+            "sum(rate(latency_seconds_count[5m])))");
   RuleGroup g = slo.rules();
   g.rules.push_back(probe("slo:sli_error:ratio_rate5m"));
   AlertManager m(options());
@@ -198,6 +203,20 @@ TEST_F(SloTest, LatencyThresholdMustBeABucketBound) {
   }
   // 10 good of 12 per minute: error ratio 2/12.
   EXPECT_NEAR(probed(m, "slo:sli_error:ratio_rate5m"), 2.0 / 12, 1e-12);
+  // With the threshold 1 (le=~"1|1\.0"): 11 of 12 good (2 s is slow).
+  {
+    RuleGroup g1 = Slo::builder().name("api").latency(latency, 1).objective(0.99).build().rules();
+    g1.rules.push_back(probe("slo:sli_error:ratio_rate5m"));
+    AlertManager m1(options());
+    m1.add_group(g1);
+    m1.evaluate();
+    for (int k = 0; k < 11; ++k) h.observe(1);
+    h.observe(2);
+    ms += 60'000;
+    m1.evaluate();
+    EXPECT_NEAR(probed(m1, "slo:sli_error:ratio_rate5m"), 1.0 / 12, 1e-12);
+    ms -= 60'000;  // the clock as the rest of the test expects it
+  }
   // Burn rate 0.1667 / 0.01 = 16.7 > 14.4 over 5m and 1h (all the history), 60 events >= 10.
   const auto alerts = m.active_alerts();
   const Alert* page = find(alerts, "SLOErrorBudgetBurnPage");

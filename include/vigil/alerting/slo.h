@@ -17,7 +17,8 @@
 //   - one counter with an outcome label: the series whose label matches a regex are errors
 //     (outcome_label);
 //   - latency below a threshold from a histogram: good = the bucket le="threshold", total = the
-//     count (latency). The threshold must be one of the histogram's bucket bounds.
+//     count (latency). The threshold must be one of the histogram's bucket bounds (a bound
+//     written le="1" in the text format and le="1.0" in OpenMetrics matches both).
 // Metric names are the names Prometheus scrapes (`requests_total`, `latency_seconds`), filters
 // select the series (the same filters apply to good, error and total).
 //
