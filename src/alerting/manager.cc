@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "alerting/manager_access.h"
 #include "alerting/rule_def.h"
 #include "core/detail/worker_pool.h"
 #include "metrics/text_format.h"
@@ -341,6 +342,9 @@ struct AlertManager::Impl {
   // ---- evaluation (eval_mu: one round at a time) ----
   std::mutex eval_mu;
   std::unique_ptr<detail::QueryEngine> engine;  // created with the first PromQL rule
+  // Set by ManagerAccess::use_storage: PromQL rules read this storage, the registry is not
+  // sampled (`vigil rules test`).
+  promql::MemoryStorage* external_storage = nullptr;
   vigil::detail::WorkerPool pool;
 
   // ---- the evaluation thread ----
@@ -698,6 +702,7 @@ struct AlertManager::Impl {
         for (const auto& r : due) {
           if (r->def->query) {
             engine = r->def->query->make_engine();
+            if (external_storage != nullptr) engine->use_storage(external_storage);
             query_rules_changed = true;
             break;
           }
@@ -712,7 +717,7 @@ struct AlertManager::Impl {
           }
           engine->set_rules(all_defs);
         }
-        if (has_query) {
+        if (has_query && external_storage == nullptr) {
           engine->sample(
               options.registry != nullptr ? *options.registry : metrics::Registry::global(),
               to_ms(ts));
@@ -1303,6 +1308,12 @@ void AlertManager::restore(RestoredState state) {
     const std::pair<std::string, uint64_t> key{a.name, a.fingerprint};
     impl_->restored[key] = std::move(a);
   }
+}
+
+void detail::ManagerAccess::use_storage(AlertManager& manager, promql::MemoryStorage* storage) {
+  std::lock_guard eval_lock(manager.impl_->eval_mu);
+  manager.impl_->external_storage = storage;
+  if (manager.impl_->engine) manager.impl_->engine->use_storage(storage);
 }
 
 }  // namespace vigil::alerting

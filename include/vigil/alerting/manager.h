@@ -46,6 +46,10 @@ class Registry;
 
 namespace vigil::alerting {
 
+namespace detail {
+struct ManagerAccess;  // internal hooks (src/alerting/manager_access.h)
+}
+
 // A change of one alert's state in an evaluation.
 struct Transition {
   AlertState from = AlertState::kInactive;
@@ -228,6 +232,7 @@ class AlertManager {
   const AlertManagerOptions& options() const noexcept;
 
  private:
+  friend struct detail::ManagerAccess;
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
