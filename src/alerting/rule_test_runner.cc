@@ -364,7 +364,7 @@ void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> k
 }
 
 std::string scalar(const YAML::Node& n, std::string_view field) {
-  if (n.IsNull()) return "";
+  if (!n || n.IsNull()) return "";
   if (!n.IsScalar()) {
     throw DecodeError{where_of(n) + "cannot unmarshal " + std::string(field) + " into string"};
   }

@@ -1,0 +1,529 @@
+// Differential test of the PromQL evaluator against Prometheus 2.42 (issue 9 section 2): random
+// series (counters with resets, gauges, histograms with le buckets, missing samples, stale
+// markers) and random expressions from the grammar vigil evaluates (functions, aggregations with
+// by/without, binary operations with matching, offsets, ranges) are evaluated by vigil at several
+// times; vigil's results become the exp_samples of a `promtool test rules` file, and promtool
+// (the real engine) must agree. Deterministic (fixed seeds), a few rounds of ~700 pairs each.
+//
+// A difference is reported with the expression, the time and both results. Results that differ
+// only in the last bits of a float (relative 1e-9: sums taken in another order) are counted and
+// listed apart, not failed. Expressions vigil refuses to parse are skipped (counted); expressions
+// vigil fails at run time must fail in Prometheus too.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "alerting/promql/eval.h"
+#include "alerting/promql/parser.h"
+#include "alerting/rule_test_runner.h"
+#include "promtool_util.h"
+
+namespace pq = vigil::alerting::promql;
+using vigil::alerting::format_float_e;
+using vigil::alerting::format_series_labels;
+
+namespace {
+
+constexpr int64_t kStepMs = 30'000;  // sample interval
+constexpr int kSteps = 41;           // samples at 0 .. 20m
+constexpr int64_t kEndMs = kStepMs * (kSteps - 1);
+constexpr int kRounds = 4;
+constexpr int kExprsPerRound = 150;
+constexpr int kTimesPerExpr = 5;
+
+struct InputSeries {
+  std::string selector;  // as written in the test file
+  std::string values;
+};
+
+class Gen {
+ public:
+  explicit Gen(uint32_t seed) : rng_(seed) {}
+
+  int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[static_cast<size_t>(uniform(0, static_cast<int>(v.size()) - 1))];
+  }
+
+  // ---- data ----
+  std::string token(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+  }
+  // Missing samples and stale markers sprinkled over a value list.
+  std::string holes(const std::vector<double>& vals, bool allow_stale) {
+    std::string out;
+    for (size_t i = 0; i < vals.size(); ++i) {
+      if (!out.empty()) out += ' ';
+      if (i > 0 && chance(0.06)) {
+        out += '_';
+      } else if (allow_stale && i > 2 && chance(0.025)) {
+        out += "stale";
+      } else {
+        out += token(vals[i]);
+      }
+    }
+    return out;
+  }
+  std::vector<InputSeries> data() {
+    std::vector<InputSeries> out;
+    for (const char* job : {"api", "db"}) {
+      for (const char* inst : {"i1", "i2", "i3"}) {
+        if (chance(0.15)) continue;  // not every combination exists
+        const std::string labels = std::string("{job=\"") + job + "\", instance=\"" + inst + "\"}";
+        std::vector<double> c(kSteps), g(kSteps);
+        double v = uniform(0, 100);
+        for (int i = 0; i < kSteps; ++i) {
+          if (i > 0 && chance(0.05)) v = uniform(0, 5);  // counter reset
+          v += uniform(0, 20);
+          c[i] = v;
+          g[i] = uniform(-20, 100) / 2.0;
+        }
+        out.push_back({"c_total" + labels, holes(c, true)});
+        out.push_back({"g" + labels, holes(g, true)});
+      }
+      // A histogram per job: cumulative buckets, count and sum, resets together.
+      const std::vector<std::string> les = {"0.1", "0.5", "1", "+Inf"};
+      std::vector<std::vector<double>> b(les.size(), std::vector<double>(kSteps));
+      std::vector<double> sum(kSteps);
+      std::vector<double> cum(les.size(), 0);
+      double s = 0;
+      for (int i = 0; i < kSteps; ++i) {
+        if (i > 0 && chance(0.04)) {
+          std::fill(cum.begin(), cum.end(), 0);
+          s = 0;
+        }
+        double acc = 0;
+        for (size_t k = 0; k < les.size(); ++k) {
+          acc += uniform(0, 10);
+          cum[k] += acc;
+          b[k][i] = cum[k];
+        }
+        s += uniform(0, 40) / 4.0;
+        sum[i] = s;
+      }
+      for (size_t k = 0; k < les.size(); ++k) {
+        out.push_back({std::string("h_bucket{job=\"") + job + "\", le=\"" + les[k] + "\"}",
+                       holes(b[k], false)});
+      }
+      out.push_back({std::string("h_count{job=\"") + job + "\"}", holes(b.back(), false)});
+      out.push_back({std::string("h_sum{job=\"") + job + "\"}", holes(sum, false)});
+    }
+    return out;
+  }
+
+  // ---- expressions ----
+  std::string range() { return pick<std::string>({"1m", "90s", "2m", "3m", "5m", "10m"}); }
+  std::string offset() {
+    if (!chance(0.15)) return "";
+    return " offset " + pick<std::string>({"30s", "1m", "2m", "5m"});
+  }
+  std::string matchers(bool histogram) {
+    if (!chance(0.4)) return "";
+    std::vector<std::string> ms = {"job=\"api\"", "job!=\"api\"", "job=~\"a.*\""};
+    if (histogram) {
+      ms.push_back("le!=\"0.1\"");
+    } else {
+      ms.insert(ms.end(), {"instance=\"i2\"", "instance=~\"i[12]\"", "instance!~\"i3\""});
+    }
+    return "{" + pick(ms) + "}";
+  }
+  std::string counter_sel() {
+    const std::string m = pick<std::string>({"c_total", "c_total", "h_count", "h_sum", "h_bucket"});
+    return m + matchers(m == "h_bucket");
+  }
+  std::string gauge_sel() {
+    const std::string m = pick<std::string>({"g", "g", "c_total", "h_sum"});
+    return m + matchers(false);
+  }
+  std::string scalar(int depth) {
+    switch (depth > 2 ? 0 : uniform(0, 5)) {
+      case 0:
+      case 1:
+        return pick<std::string>({"2", "0.5", "10", "-1", "3", "0", "100"});
+      case 2:
+        return "scalar(" + vec(depth + 1) + ")";
+      case 3:
+        return "time()";
+      case 4:
+        return "(" + scalar(depth + 1) + " " + pick<std::string>({"+", "-", "*", "/"}) + " " +
+               scalar(depth + 1) + ")";
+      default:
+        return "scalar(sum(" + gauge_sel() + "))";
+    }
+  }
+  std::string grouping() {
+    const int k = uniform(0, 4);
+    if (k == 0) return "";
+    const std::string labels = pick<std::string>({"job", "instance", "job, instance", "le"});
+    return (k <= 2 ? " by (" : " without (") + labels + ")";
+  }
+  std::string matching() {
+    switch (uniform(0, 5)) {
+      case 0:
+        return " on (job)";
+      case 1:
+        return " ignoring (instance)";
+      case 2:
+        return " on (job) group_left";
+      case 3:
+        return " on (job, instance)";
+      default:
+        return "";
+    }
+  }
+  std::string vec(int depth) {
+    const int top = depth >= 3 ? 3 : 17;
+    switch (uniform(0, top)) {
+      case 0:
+        if (chance(0.05)) return "max_over_time(" + gauge_sel() + "[5m:1m])";  // a subquery
+        return gauge_sel() + offset();
+      case 1:
+      case 2: {
+        const std::string f = pick<std::string>(
+            {"rate", "increase", "irate", "resets", "rate", "increase", "changes"});
+        return f + "(" + counter_sel() + "[" + range() + "]" + offset() + ")";
+      }
+      case 3: {
+        const std::string f = pick<std::string>(
+            {"delta", "idelta", "deriv", "avg_over_time", "min_over_time", "max_over_time",
+             "sum_over_time", "count_over_time", "last_over_time", "present_over_time",
+             "stddev_over_time", "stdvar_over_time", "absent_over_time"});
+        return f + "(" + gauge_sel() + "[" + range() + "]" + offset() + ")";
+      }
+      case 4:
+        return pick<std::string>({"quantile_over_time(0.5, ", "quantile_over_time(0.9, ",
+                                  "predict_linear(", "holt_winters("}) +
+               gauge_sel() + "[" + range() + "]" +
+               pick<std::string>({", 60)", ", 0.5, 0.5)", ")"}) + "";
+      case 5: {
+        const std::string f =
+            pick<std::string>({"abs", "ceil", "floor", "round", "sqrt", "ln", "exp", "sgn",
+                               "timestamp", "sort", "sort_desc", "-", "log2", "log10"});
+        if (f == "-") return "-" + vec(depth + 1);
+        return f + "(" + vec(depth + 1) + ")";
+      }
+      case 6:
+        return pick<std::string>({"clamp_min(", "clamp_max(", "round("}) + vec(depth + 1) + ", " +
+               pick<std::string>({"5", "0.5", "20"}) + ")";
+      case 7:
+        return "clamp(" + vec(depth + 1) + ", " + pick<std::string>({"0", "-5"}) + ", " +
+               pick<std::string>({"10", "50"}) + ")";
+      case 8:
+        return "label_replace(" + vec(depth + 1) + ", \"" +
+               pick<std::string>({"dst", "job", "instance"}) + "\", \"$1\", \"" +
+               pick<std::string>({"instance", "job", "le"}) + "\", \"" +
+               pick<std::string>({"i(.*)", "(.*)", "a(p)i"}) + "\")";
+      case 9:
+      case 10: {
+        const std::string op = pick<std::string>(
+            {"sum", "min", "max", "avg", "count", "group", "stddev", "stdvar", "sum"});
+        return op + grouping() + " (" + vec(depth + 1) + ")";
+      }
+      case 11: {
+        const std::string op = pick<std::string>(
+            {"topk(2, ", "bottomk(1, ", "quantile(0.75, ", "count_values(\"value\", "});
+        return op + vec(depth + 1) + ")" + "";
+      }
+      case 12:
+        return "histogram_quantile(" + pick<std::string>({"0.5", "0.9", "0.99", "0"}) +
+               ", sum by (le" + pick<std::string>({"", ", job"}) + ") (rate(h_bucket" +
+               matchers(true) + "[" + range() + "])))";
+      case 13:
+      case 14: {
+        const std::string op = pick<std::string>(
+            {"+", "-", "*", "/", "%", "^", ">", "<", "==", "!=", ">=", "<=", "> bool", "< bool"});
+        if (chance(0.5)) return "(" + vec(depth + 1) + " " + op + " " + scalar(depth + 1) + ")";
+        return "(" + scalar(depth + 1) + " " + op + " " + vec(depth + 1) + ")";
+      }
+      case 15: {
+        const std::string op = pick<std::string>(
+            {"+", "-", "*", "/", ">", "<", "==", "> bool", "and", "or", "unless"});
+        std::string m = matching();
+        const bool set_op = op == "and" || op == "or" || op == "unless";
+        if (set_op && m.find("group_left") != std::string::npos) m = " on (job)";
+        return "(" + vec(depth + 1) + " " + op + m + " " + vec(depth + 1) + ")";
+      }
+      case 16:
+        return "absent(" + gauge_sel() + ")";
+      default:
+        return "sum by (job) (rate(" + counter_sel() + "[" + range() + "]))";
+    }
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+// One element of promtool's "exp:" / "got:" lists: {labels} VALUE.
+struct Printed {
+  std::string labels;
+  std::string value;
+};
+
+std::vector<Printed> parse_printed(std::string_view s) {
+  std::vector<Printed> out;
+  if (s == "nil") return out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] != '{') break;
+    size_t j = i + 1;
+    bool quoted = false;
+    for (; j < s.size(); ++j) {
+      if (quoted && s[j] == '\\') {
+        ++j;
+        continue;
+      }
+      if (s[j] == '"') quoted = !quoted;
+      if (!quoted && s[j] == '}') break;
+    }
+    Printed p;
+    p.labels = std::string(s.substr(i, j + 1 - i));
+    size_t k = j + 2;  // "} "
+    size_t e = s.find(", {", k);
+    p.value =
+        std::string(s.substr(k, e == std::string_view::npos ? std::string_view::npos : e - k));
+    out.push_back(std::move(p));
+    if (e == std::string_view::npos) break;
+    i = e + 2;
+  }
+  return out;
+}
+
+double parse_go_float(const std::string& s) {
+  if (s == "NaN") return std::nan("");
+  if (s == "+Inf") return INFINITY;
+  if (s == "-Inf") return -INFINITY;
+  return std::strtod(s.c_str(), nullptr);
+}
+
+// 0: same (NaN equal to NaN); 1: differ only in float rounding; 2: differ.
+int compare_printed(const std::vector<Printed>& a, const std::vector<Printed>& b) {
+  if (a.size() != b.size()) return 2;
+  std::map<std::string, std::string> ma, mb;
+  for (const Printed& p : a) ma[p.labels] = p.value;
+  for (const Printed& p : b) mb[p.labels] = p.value;
+  if (ma.size() != mb.size()) return 2;
+  int worst = 0;
+  for (const auto& [l, v] : ma) {
+    auto it = mb.find(l);
+    if (it == mb.end()) return 2;
+    if (v == it->second) continue;
+    const double x = parse_go_float(v), y = parse_go_float(it->second);
+    if (std::isnan(x) && std::isnan(y)) continue;
+    const double scale = std::max(std::fabs(x), std::fabs(y));
+    if (std::isfinite(x) && std::isfinite(y) && std::fabs(x - y) <= 1e-9 * scale) {
+      worst = std::max(worst, 1);
+    } else {
+      return 2;
+    }
+  }
+  return worst;
+}
+
+std::string go_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string yaml_single(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
+}
+
+std::string yaml_value(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+struct Case {
+  std::string expr;
+  int64_t t = 0;
+  bool vigil_error = false;
+  std::string vigil_error_text;
+  std::vector<pq::VectorSample> samples;
+};
+
+TEST(PromqlDifferential, AgreesWithPromtool) {
+  if (!vigil_test::have_promtool()) GTEST_SKIP() << "promtool not installed";
+  vigil_test::TempDir dir("promql_diff");
+  int pairs = 0, skipped_parse = 0, both_error = 0, rounding = 0, nan_only = 0;
+  std::vector<std::string> differences, rounding_cases;
+  std::map<std::string, int> skip_reasons;
+
+  for (int round = 0; round < kRounds; ++round) {
+    Gen gen(20261130u + static_cast<uint32_t>(round));
+    const std::vector<InputSeries> data = gen.data();
+    pq::MemoryStorage storage;
+    for (const InputSeries& s : data) {
+      auto labels = vigil::alerting::parse_series_labels(s.selector);
+      ASSERT_TRUE(labels) << labels.error;
+      auto values = vigil::alerting::parse_input_values(s.values);
+      ASSERT_TRUE(values) << values.error;
+      for (size_t i = 0; i < values->size(); ++i) {
+        if ((*values)[i]) storage.append(*labels, static_cast<int64_t>(i) * kStepMs, *(*values)[i]);
+      }
+    }
+
+    std::vector<Case> cases;
+    std::set<std::pair<std::string, int64_t>> seen;
+    for (int e = 0; e < kExprsPerRound; ++e) {
+      const std::string expr = gen.vec(0);
+      auto parsed = pq::parse(expr);
+      if (!parsed) {
+        ++skipped_parse;
+        std::string reason = parsed.error;
+        const size_t p = reason.find("not supported in-process: ");
+        reason = p == std::string::npos ? "parse error" : reason.substr(p);
+        ++skip_reasons[reason];
+        continue;
+      }
+      for (int k = 0; k < kTimesPerExpr; ++k) {
+        // The last time of every round is the end of the data (promtool loads samples up to its
+        // last evaluation step, which is then the largest eval_time).
+        int64_t t = k == 0 ? kEndMs : static_cast<int64_t>(gen.uniform(0, 80)) * 15'000;
+        if (!seen.insert({expr, t}).second) continue;
+        Case c;
+        c.expr = expr;
+        c.t = t;
+        pq::EvalResult r = pq::evaluate(**parsed, storage, t);
+        if (!r.ok()) {
+          c.vigil_error = true;
+          c.vigil_error_text = r.error;
+        } else if (r.type == pq::ValueType::kScalar) {
+          c.samples.push_back({{}, r.scalar});
+        } else {
+          c.samples = std::move(r.vector);
+        }
+        cases.push_back(std::move(c));
+      }
+    }
+
+    // The promtool test file.
+    std::ostringstream f;
+    f << "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 30s\n"
+      << "    input_series:\n";
+    for (const InputSeries& s : data) {
+      f << "      - series: " << yaml_single(s.selector) << "\n        values: '" << s.values
+        << "'\n";
+    }
+    f << "    promql_expr_test:\n";
+    std::map<std::string, size_t> index;  // "expr@time" (as promtool prints it) -> case
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      const std::string time = pq::format_duration(c.t);
+      index[go_quote(c.expr) + ", time: " + time] = i;
+      f << "      - expr: " << yaml_single(c.expr) << "\n        eval_time: " << time << "\n";
+      if (c.samples.empty()) {
+        f << "        exp_samples: []\n";
+        continue;
+      }
+      f << "        exp_samples:\n";
+      for (const pq::VectorSample& s : c.samples) {
+        f << "          - labels: " << yaml_single(format_series_labels(s.labels))
+          << "\n            value: " << yaml_value(s.v) << "\n";
+      }
+    }
+    const std::string path = dir.write("round" + std::to_string(round) + "_test.yml", f.str());
+    const auto result = vigil_test::run_command("promtool test rules " + path);
+    pairs += static_cast<int>(cases.size());
+
+    // promtool's failures, per expression and time.
+    std::map<size_t, std::string> failed;  // case -> promtool's report
+    std::istringstream lines(result.output);
+    std::string line;
+    std::vector<std::string> all;
+    while (std::getline(lines, line)) all.push_back(line);
+    for (size_t i = 0; i < all.size(); ++i) {
+      const std::string prefix = "    expr: ";
+      if (all[i].rfind(prefix, 0) != 0) continue;
+      std::string key = all[i].substr(prefix.size());
+      std::string report = all[i];
+      const size_t err = key.find(", err: ");
+      if (err != std::string::npos) {
+        key = key.substr(0, err);
+      } else {
+        if (!key.empty() && key.back() == ',') key.pop_back();
+        if (i + 2 < all.size()) report += "\n" + all[i + 1] + "\n" + all[i + 2];
+      }
+      auto it = index.find(key);
+      ASSERT_NE(it, index.end()) << "unparsed promtool report: " << all[i];
+      failed[it->second] = report;
+    }
+    if (failed.empty()) {
+      EXPECT_EQ(result.status, 0) << result.output.substr(0, 4000);
+    }
+
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const Case& c = cases[i];
+      auto it = failed.find(i);
+      const std::string where = "expr: " + c.expr + "\n  time: " + pq::format_duration(c.t);
+      if (c.vigil_error) {
+        if (it != failed.end() && it->second.find(", err: ") != std::string::npos) {
+          ++both_error;
+        } else {
+          differences.push_back(
+              where + "\n  vigil: error: " + c.vigil_error_text + "\n  prometheus: " +
+              (it == failed.end() ? std::string("no samples, no error") : it->second));
+        }
+        continue;
+      }
+      if (it == failed.end()) continue;
+      const std::string& rep = it->second;
+      if (rep.find(", err: ") != std::string::npos) {
+        differences.push_back(where + "\n  vigil: " + std::to_string(c.samples.size()) +
+                              " samples\n  prometheus: " + rep);
+        continue;
+      }
+      const size_t e = rep.find("exp: "), g = rep.find("got: ");
+      const std::string exp = rep.substr(e + 5, rep.find('\n', e) - e - 5);
+      const std::string got = rep.substr(g + 5);
+      const int cmp = compare_printed(parse_printed(exp), parse_printed(got));
+      if (cmp == 0) {
+        ++nan_only;
+      } else if (cmp == 1) {
+        ++rounding;
+        if (rounding_cases.size() < 10) rounding_cases.push_back(where + "\n" + rep);
+      } else {
+        differences.push_back(where + "\n  vigil:      " + exp + "\n  prometheus: " + got);
+      }
+    }
+  }
+
+  std::string skips;
+  for (const auto& [reason, n] : skip_reasons) skips += "\n  " + reason + ": " + std::to_string(n);
+  std::printf(
+      "promql differential: %d expression/time pairs over %d rounds; %d agree as errors; "
+      "%d agree with NaN; %d float-rounding differences; %zu differences; %d expressions "
+      "skipped (vigil refuses them):%s\n",
+      pairs, kRounds, both_error, nan_only, rounding, differences.size(), skipped_parse,
+      skips.c_str());
+  for (const std::string& r : rounding_cases) std::printf("rounding: %s\n", r.c_str());
+  EXPECT_GE(pairs, 2000);
+  std::string all;
+  for (size_t i = 0; i < differences.size() && i < 40; ++i) all += differences[i] + "\n\n";
+  EXPECT_TRUE(differences.empty()) << differences.size() << " difference(s):\n" << all;
+}
+
+}  // namespace
