@@ -16,8 +16,11 @@
 // promql_expr_test expressions are evaluated after the last step, over the input samples up to
 // the last step plus the recorded series and ALERTS; values compare exactly (NaN never equals).
 // Differences from promtool: ALERTS of a round are written after the whole round (Prometheus:
-// after each rule), rule evaluation error texts are vigil's, rule files with what vigil does not
-// evaluate in-process (subqueries, ...) are errors.
+// after each rule, so a later rule of the same group sees them at the same time); templates see
+// as $labels the alert's labels without alertname and without the rule's labels (Prometheus: the
+// result series' labels, which may include __name__ or a label the rule's labels override);
+// rule evaluation error texts are vigil's; rule files with what vigil does not evaluate
+// in-process (subqueries, ...) are errors.
 //
 // Thread-safety: the functions are reentrant (no shared state); they never throw except
 // std::bad_alloc.
