@@ -344,7 +344,7 @@ struct AlertManager::Impl {
   std::unique_ptr<detail::QueryEngine> engine;  // created with the first PromQL rule
   // Set by ManagerAccess::use_storage: PromQL rules read this storage, the registry is not
   // sampled (`vigil rules test`).
-  promql::MemoryStorage* external_storage = nullptr;
+  alerting::promql::MemoryStorage* external_storage = nullptr;
   vigil::detail::WorkerPool pool;
 
   // ---- the evaluation thread ----
@@ -1310,10 +1310,15 @@ void AlertManager::restore(RestoredState state) {
   }
 }
 
-void detail::ManagerAccess::use_storage(AlertManager& manager, promql::MemoryStorage* storage) {
+}  // namespace vigil::alerting
+
+namespace vigil::detail {
+
+void ManagerAccess::use_storage(alerting::AlertManager& manager,
+                                alerting::promql::MemoryStorage* storage) {
   std::lock_guard eval_lock(manager.impl_->eval_mu);
   manager.impl_->external_storage = storage;
   if (manager.impl_->engine) manager.impl_->engine->use_storage(storage);
 }
 
-}  // namespace vigil::alerting
+}  // namespace vigil::detail

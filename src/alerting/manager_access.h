@@ -3,7 +3,7 @@
 //
 //   vigil::alerting::promql::MemoryStorage storage;   // input series appended by the caller
 //   vigil::alerting::AlertManager manager(options);   // options.clock: the test's time
-//   vigil::alerting::detail::ManagerAccess::use_storage(manager, &storage);
+//   vigil::detail::ManagerAccess::use_storage(manager, &storage);
 //   manager.add_rule_file(file);
 //   manager.evaluate();   // PromQL rules read `storage`; recorded series and ALERTS go there
 //
@@ -17,12 +17,13 @@ namespace vigil::alerting::promql {
 class MemoryStorage;
 }
 
-namespace vigil::alerting::detail {
+namespace vigil::detail {
 
 struct ManagerAccess {
   // PromQL rules of `manager` read and write `storage` (not owned; it must outlive the manager
   // or be reset with nullptr) instead of samples of the registry, which is then not sampled.
-  static void use_storage(AlertManager& manager, promql::MemoryStorage* storage);
+  static void use_storage(alerting::AlertManager& manager,
+                          alerting::promql::MemoryStorage* storage);
 };
 
-}  // namespace vigil::alerting::detail
+}  // namespace vigil::detail

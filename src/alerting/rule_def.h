@@ -59,7 +59,7 @@ class QueryEngine {
   virtual void remove_rule(const RuleDef& rule, int64_t t_ms) = 0;
   // Reads and writes `storage` (not owned, outlives the engine) instead of its own: series the
   // caller appends (`vigil rules test`'s input_series), recorded series and ALERTS all go there.
-  virtual void use_storage(promql::MemoryStorage* storage) = 0;
+  virtual void use_storage(::vigil::alerting::promql::MemoryStorage* storage) = 0;
 };
 
 struct RuleDef {

@@ -26,7 +26,7 @@
 #include "vigil/alerting/manager.h"
 #include "vigil/alerting/rule_file.h"
 
-// After the headers above: vigil::alerting::detail (declared by manager.h) would hide
+// After the headers above: a vigil::alerting::detail namespace (declared by rule.h) would hide
 // vigil::detail for their unqualified detail::ParseResult.
 #include "alerting/manager_access.h"
 
@@ -592,7 +592,7 @@ std::vector<std::string> run_group(const Ctx& ctx, const TestGroup& tg) {
   options.clock = [&now_ms] { return TimePoint(std::chrono::milliseconds(now_ms)); };
   options.condition_threads = 1;
   AlertManager manager(options);
-  detail::ManagerAccess::use_storage(manager, &storage);
+  vigil::detail::ManagerAccess::use_storage(manager, &storage);
   std::map<std::pair<std::string, std::string>, const RuleSpec*> alert_specs;
   try {
     for (const LoadedGroup& g : ctx.groups) {
@@ -607,7 +607,7 @@ std::vector<std::string> run_group(const Ctx& ctx, const TestGroup& tg) {
       }
     }
   } catch (const std::exception& e) {
-    detail::ManagerAccess::use_storage(manager, nullptr);
+    vigil::detail::ManagerAccess::use_storage(manager, nullptr);
     return {e.what()};
   }
 
@@ -616,7 +616,7 @@ std::vector<std::string> run_group(const Ctx& ctx, const TestGroup& tg) {
   for (const AlertTest& a : tg.alert_tests) {
     if (a.alertname.empty()) {
       std::string in_group = tg.name.empty() ? "" : " (in TestGroup " + tg.name + ")";
-      detail::ManagerAccess::use_storage(manager, nullptr);
+      vigil::detail::ManagerAccess::use_storage(manager, nullptr);
       return {"an item under alert_rule_test misses required attribute alertname at eval_time " +
               a.eval_time_text + in_group};
     }
@@ -645,7 +645,7 @@ std::vector<std::string> run_group(const Ctx& ctx, const TestGroup& tg) {
     }
     if (!eval_errs.empty()) {
       errs.insert(errs.end(), eval_errs.begin(), eval_errs.end());
-      detail::ManagerAccess::use_storage(manager, nullptr);
+      vigil::detail::ManagerAccess::use_storage(manager, nullptr);
       return errs;
     }
     while (next_check != alert_tests.end() && ts <= next_check->first &&
@@ -726,7 +726,7 @@ std::vector<std::string> run_group(const Ctx& ctx, const TestGroup& tg) {
       ++next_check;
     }
   }
-  detail::ManagerAccess::use_storage(manager, nullptr);
+  vigil::detail::ManagerAccess::use_storage(manager, nullptr);
   (void)loaded_till;
 
   // PromQL expressions, over what the last step saw plus the rules' outputs.

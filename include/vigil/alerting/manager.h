@@ -44,11 +44,11 @@ namespace vigil::metrics {
 class Registry;
 }
 
-namespace vigil::alerting {
-
-namespace detail {
+namespace vigil::detail {
 struct ManagerAccess;  // internal hooks (src/alerting/manager_access.h)
 }
+
+namespace vigil::alerting {
 
 // A change of one alert's state in an evaluation.
 struct Transition {
@@ -232,7 +232,7 @@ class AlertManager {
   const AlertManagerOptions& options() const noexcept;
 
  private:
-  friend struct detail::ManagerAccess;
+  friend struct ::vigil::detail::ManagerAccess;
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
