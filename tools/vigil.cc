@@ -1,6 +1,7 @@
 // vigil: the command-line tool of vigil (docs/alerting.md).
 //
 //   vigil rules check FILE...   check Prometheus rule files as `promtool check rules` does
+//   vigil rules test FILE...    run rule unit tests as `promtool test rules` does
 //   vigil --help                the commands
 //   vigil rules --help          the commands under `rules`
 //
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alerting/rule_test_runner.h"
 #include "vigil/alerting/rule_file.h"
 
 namespace {
@@ -67,6 +69,18 @@ int rules_check(const Args& args, Io& io) {
   return failed ? kExitFailed : kExitOk;
 }
 
+// `vigil rules test FILE...`: Prometheus' rule unit tests (the format of `promtool test rules`)
+// run with vigil's engine; the output and exit status of promtool
+// (src/alerting/rule_test_runner.h).
+int rules_test(const Args& args, Io& io) {
+  if (args.empty()) {
+    io.err << "vigil rules test: missing FILE (usage: vigil rules test FILE...)\n";
+    return kExitUsage;
+  }
+  std::vector<std::string> files(args.begin(), args.end());
+  return vigil::alerting::run_rule_tests(files, io.out, io.err) == 0 ? kExitOk : kExitFailed;
+}
+
 // ---- the command table ---------------------------------------------------------------------
 
 struct Command {
@@ -85,8 +99,13 @@ constexpr Command kCommands[] = {
      "saying \"not supported in-process\"). Group `labels` (Prometheus 2.51+) are accepted with\n"
      "a warning. Exit status: 0 all files valid, 1 a file has errors.\n",
      &rules_check},
-    // {"rules test", "FILE...", "Run rule unit tests (as `promtool test rules` does)", "...",
-    //  &rules_test},
+    {"rules test", "FILE...", "Run rule unit tests (as `promtool test rules` does)",
+     "Runs Prometheus rule unit-test files (rule_files, evaluation_interval, group_eval_order,\n"
+     "tests with input_series, alert_rule_test and promql_expr_test) with vigil's own PromQL\n"
+     "engine and alert states, as `promtool test rules` of Prometheus 2.42 does, and prints\n"
+     "promtool's report: \"  SUCCESS\" or \"  FAILED:\" with the differences. Exit status: 0\n"
+     "all tests pass, 1 a test fails or a file cannot be run.\n",
+     &rules_test},
 };
 
 std::vector<std::string_view> split_words(std::string_view s) {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "alerting/manager_access.h"
 #include "alerting/rule_def.h"
 #include "alerting/template.h"
 #include "core/detail/worker_pool.h"
@@ -307,6 +308,9 @@ struct AlertManager::Impl {
   // ---- evaluation (eval_mu: one round at a time) ----
   std::mutex eval_mu;
   std::unique_ptr<detail::QueryEngine> engine;  // created with the first PromQL rule
+  // Set by ManagerAccess::use_storage: PromQL rules read this storage, the registry is not
+  // sampled (`vigil rules test`).
+  alerting::promql::MemoryStorage* external_storage = nullptr;
   vigil::detail::WorkerPool pool;
 
   // ---- the evaluation thread ----
@@ -719,6 +723,7 @@ struct AlertManager::Impl {
         for (const auto& r : due) {
           if (r->def->query) {
             engine = r->def->query->make_engine();
+            if (external_storage != nullptr) engine->use_storage(external_storage);
             query_rules_changed = true;
             break;
           }
@@ -734,7 +739,7 @@ struct AlertManager::Impl {
           engine->set_rules(all_defs);
           query_rules_changed = false;
         }
-        if (has_query) {
+        if (has_query && external_storage == nullptr) {
           engine->sample(
               options.registry != nullptr ? *options.registry : metrics::Registry::global(),
               to_ms(ts));
@@ -1298,3 +1303,14 @@ void AlertManager::restore(RestoredState state) {
 }
 
 }  // namespace vigil::alerting
+
+namespace vigil::detail {
+
+void ManagerAccess::use_storage(alerting::AlertManager& manager,
+                                alerting::promql::MemoryStorage* storage) {
+  std::lock_guard eval_lock(manager.impl_->eval_mu);
+  manager.impl_->external_storage = storage;
+  if (manager.impl_->engine) manager.impl_->engine->use_storage(storage);
+}
+
+}  // namespace vigil::detail

@@ -186,21 +186,21 @@ class QueryEngineImpl final : public QueryEngine {
       wanted_cache_.emplace(name, w);
       return w;
     };
-    SampleSink sink(storage_, t, wanted, seen);
+    SampleSink sink(*storage_, t, wanted, seen);
     registry.collect(sink);
     // Series that disappeared from the registry: a stale marker, as a scrape would write.
     for (auto& [k, labels] : sampled_) {
-      if (seen.count(k) == 0) storage_.append(labels, t, pq::stale_nan());
+      if (seen.count(k) == 0) storage_->append(labels, t, pq::stale_nan());
     }
     sampled_ = std::move(seen);
-    storage_.trim_before(t - retention_ms_);
+    storage_->trim_before(t - retention_ms_);
   }
   bool evaluate(const RuleDef& rule, int64_t t, std::vector<SeriesValue>& out,
                 std::string& error) override;
   void record(const RuleDef& rule, const std::vector<SeriesValue>& series, int64_t t) override {
     std::vector<std::pair<pq::Labels, double>> samples;
     for (const SeriesValue& s : series) samples.emplace_back(s.labels, s.value);
-    outputs_[&rule].write(storage_, std::move(samples), t);
+    outputs_[&rule].write(*storage_, std::move(samples), t);
   }
   void write_alerts(const RuleDef& rule, const std::vector<AlertSample>& alerts,
                     int64_t t) override {
@@ -214,17 +214,21 @@ class QueryEngineImpl final : public QueryEngine {
       f.emplace_back("__name__", "ALERTS_FOR_STATE");
       samples.emplace_back(std::move(f), a.active_at_seconds);
     }
-    outputs_[&rule].write(storage_, std::move(samples), t);
+    outputs_[&rule].write(*storage_, std::move(samples), t);
+  }
+  void use_storage(pq::MemoryStorage* storage) override {
+    storage_ = storage != nullptr ? storage : &own_storage_;
   }
   void remove_rule(const RuleDef& rule, int64_t t) override {
     auto it = outputs_.find(&rule);
     if (it == outputs_.end()) return;
-    it->second.clear(storage_, t);
+    it->second.clear(*storage_, t);
     outputs_.erase(it);
   }
 
  private:
-  pq::MemoryStorage storage_;
+  pq::MemoryStorage own_storage_;
+  pq::MemoryStorage* storage_ = &own_storage_;
   std::unordered_map<std::string, pq::Labels> sampled_;
   // Keyed by the rule's definition (alive as long as the manager holds the rule; removed rules
   // are passed to remove_rule before they go).
@@ -272,7 +276,7 @@ void QueryEngineImpl::set_rules(const std::vector<std::shared_ptr<const RuleDef>
 bool QueryEngineImpl::evaluate(const RuleDef& rule, int64_t t, std::vector<SeriesValue>& out,
                                std::string& error) {
   const auto& q = static_cast<const QueryRuleImpl&>(*rule.query);
-  pq::EvalResult r = pq::evaluate(q.expr(), storage_, t);
+  pq::EvalResult r = pq::evaluate(q.expr(), *storage_, t);
   if (!r.ok()) {
     error = std::move(r.error);
     return false;

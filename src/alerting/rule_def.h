@@ -17,6 +17,9 @@
 namespace vigil::metrics {
 class Registry;
 }
+namespace vigil::alerting::promql {
+class MemoryStorage;
+}
 
 namespace vigil::detail {
 
@@ -60,6 +63,9 @@ class QueryEngine {
                             int64_t t_ms) = 0;
   // Forgets a removed rule's outputs (stale markers).
   virtual void remove_rule(const RuleDef& rule, int64_t t_ms) = 0;
+  // Reads and writes `storage` (not owned, outlives the engine) instead of its own: series the
+  // caller appends (`vigil rules test`'s input_series), recorded series and ALERTS all go there.
+  virtual void use_storage(::vigil::alerting::promql::MemoryStorage* storage) = 0;
 };
 
 struct RuleDef {

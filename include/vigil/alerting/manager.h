@@ -45,6 +45,10 @@ namespace vigil::metrics {
 class Registry;
 }
 
+namespace vigil::detail {
+struct ManagerAccess;  // internal hooks (src/alerting/manager_access.h)
+}
+
 namespace vigil::alerting {
 
 // A change of one alert's state in an evaluation.
@@ -229,6 +233,7 @@ class AlertManager {
   const AlertManagerOptions& options() const noexcept;
 
  private:
+  friend struct ::vigil::detail::ManagerAccess;
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

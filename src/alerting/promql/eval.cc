@@ -258,6 +258,8 @@ Labels result_labels(const Labels& lhs, const Labels& rhs, BinaryOp op, const Ve
 
 Vector vector_vector(BinaryOp op, Vector lhs, Vector rhs, const VectorMatching& m,
                      bool return_bool) {
+  // As Prometheus' VectorBinop: nothing can match, so no matching error either.
+  if (lhs.empty() || rhs.empty()) return {};
   if (m.card == Cardinality::kOneToMany) std::swap(lhs, rhs);
   std::unordered_map<std::string, size_t> right;
   right.reserve(rhs.size());
@@ -404,9 +406,33 @@ struct Group {
 std::string format_go_float(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[400];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-  return std::string(buf, r.ptr);
+  // strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that round-trip, written without
+  // an exponent (zeros padded: 1e22 is "10000000000000000000000", not its exact expansion).
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, r.ptr);
+  const size_t epos = sci.find('e');
+  std::string mant = sci.substr(0, epos);
+  const int exp = std::stoi(sci.substr(epos + 1));
+  std::string out;
+  if (!mant.empty() && mant[0] == '-') {
+    out = "-";
+    mant.erase(0, 1);
+  }
+  std::string digits;
+  for (char c : mant) {
+    if (c != '.') digits += c;
+  }
+  const int n = static_cast<int>(digits.size());
+  if (exp >= n - 1) {
+    out += digits + std::string(static_cast<size_t>(exp - (n - 1)), '0');
+  } else if (exp < 0) {
+    out += "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+  } else {
+    out += digits.substr(0, static_cast<size_t>(exp) + 1) + "." +
+           digits.substr(static_cast<size_t>(exp) + 1);
+  }
+  return out;
 }
 
 // Go's fmt %v of a float64: the shortest representation, exponent form when the exponent is
