@@ -27,6 +27,7 @@
 #if VIGIL_HEALTH_HTTP_CHECK
 #include "core/detail/http_sender.h"
 #endif
+#include "core/detail/text.h"
 #include "format.h"
 #include "vigil/core/error.h"
 
@@ -91,15 +92,6 @@ std::string connect_one(const addrinfo& ai, Clock::time_point deadline, const st
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno_text(errno);
     return err == 0 ? std::string() : errno_text(err);
   }
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
-    if (c != prefix[i]) return false;
-  }
-  return true;
 }
 
 // The URL with any user:password@ replaced by "***@", for outputs.
@@ -178,7 +170,8 @@ std::function<CheckResult(std::stop_token)> tcp_check(std::string host, int port
 }
 
 std::function<CheckResult(std::stop_token)> http_check(std::string url, HttpCheckOptions options) {
-  if (!istarts_with(url, "http://") && !istarts_with(url, "https://")) {
+  if (!vigil::detail::starts_with_icase(url, "http://") &&
+      !vigil::detail::starts_with_icase(url, "https://")) {
     throw Error("http_check: the URL must start with http:// or https:// (got \"" +
                 redact_url(url) + "\")");
   }
