@@ -5,18 +5,12 @@
 #include <cstdio>
 #include <system_error>
 
+#include "core/detail/text.h"
+
 namespace vigil::demo {
 namespace {
 
-// Built with append(): GCC 12 reports a false -Wrestrict for "'" + std::string(s) + "'".
-std::string quote(std::string_view s) {
-  std::string q;
-  q.reserve(s.size() + 2);
-  q.push_back('\'');
-  q.append(s);
-  q.push_back('\'');
-  return q;
-}
+std::string quote(std::string_view s) { return vigil::detail::quoted(s, '\''); }
 
 bool parse_double(std::string_view text, double& out) {
   if (text.empty()) return false;

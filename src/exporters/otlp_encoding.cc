@@ -12,8 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/detail/hex.h"
-#include "core/detail/json_escape.h"
+#include "core/detail/json_writer.h"
 #include "google/rpc/status.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "vigil/trace/resource.h"
@@ -165,97 +164,7 @@ void to_proto(const trace::SpanData& s, pb_trace::Span* p) {
 
 // ---- JSON --------------------------------------------------------------------------------------
 
-// Writes OTLP/JSON straight into a string: no DOM, no allocation beyond the output's growth.
-class JsonWriter {
- public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
-
-  void raw(std::string_view s) { out_.append(s); }
-  void raw(char c) { out_.push_back(c); }
-
-  // "key": with a comma before it unless it is the first member of its object.
-  void key(std::string_view k) {
-    if (need_comma_) out_.push_back(',');
-    out_.push_back('"');
-    out_.append(k);
-    out_.append("\":");
-    need_comma_ = false;
-  }
-  void open_object() {
-    out_.push_back('{');
-    need_comma_ = false;
-  }
-  void close_object() {
-    out_.push_back('}');
-    need_comma_ = true;
-  }
-  void open_array() {
-    out_.push_back('[');
-    need_comma_ = false;
-  }
-  void close_array() {
-    out_.push_back(']');
-    need_comma_ = true;
-  }
-  // Before an array element that is not a member.
-  void element() {
-    if (need_comma_) out_.push_back(',');
-    need_comma_ = false;
-  }
-
-  // A JSON string; invalid UTF-8 is replaced by U+FFFD, control characters escaped.
-  void string(std::string_view s) {
-    vigil::detail::append_json_string(out_, s);
-    need_comma_ = true;
-  }
-  // A 64-bit integer as a decimal string (proto3 JSON).
-  void int_string(int64_t v) { number_string(v); }
-  void uint_string(uint64_t v) { number_string(v); }
-  void number(uint32_t v) {
-    char buf[16];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
-    need_comma_ = true;
-  }
-  void number(int v) { number(static_cast<uint32_t>(v)); }
-  void boolean(bool v) {
-    out_.append(v ? "true" : "false");
-    need_comma_ = true;
-  }
-  // Shortest round-trip form; non-finite values as the proto3 JSON strings.
-  void dbl(double v) {
-    if (std::isnan(v)) {
-      out_.append("\"NaN\"");
-    } else if (std::isinf(v)) {
-      out_.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    } else {
-      char buf[32];
-      const auto r = std::to_chars(buf, buf + sizeof buf, v);
-      out_.append(buf, r.ptr);
-    }
-    need_comma_ = true;
-  }
-  void hex(const uint8_t* bytes, std::size_t n) {
-    out_.push_back('"');
-    for (std::size_t i = 0; i < n; ++i) vigil::detail::append_hex(out_, bytes[i]);
-    out_.push_back('"');
-    need_comma_ = true;
-  }
-
- private:
-  template <typename T>
-  void number_string(T v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.push_back('"');
-    out_.append(buf, r.ptr);
-    out_.push_back('"');
-    need_comma_ = true;
-  }
-
-  std::string& out_;
-  bool need_comma_ = false;
-};
+using vigil::detail::JsonWriter;  // core/detail/json_writer.h
 
 void write_value(JsonWriter& w, const trace::AttributeValue& value) {
   w.open_object();

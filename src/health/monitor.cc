@@ -18,8 +18,10 @@
 #include <thread>
 #include <utility>
 
+#include "core/detail/text.h"
 #include "core/detail/worker_pool.h"
 #include "format.h"
+#include "monitor_internal.h"
 #include "vigil/core/clock.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
@@ -31,148 +33,17 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxOutputBytes = 4096;
 constexpr std::chrono::seconds kIdleThreadTimeout{60};
-constexpr size_t kMaxProblemsInOutput = 3;
 
-// Values of the `result` label of vigil_health_check_runs_total.
-enum RunResult : size_t { kResultPass, kResultWarn, kResultFail, kResultTimeout, kResultSkipped };
-constexpr std::array<std::string_view, 5> kRunResultNames = {"pass", "warn", "fail", "timeout",
-                                                             "skipped"};
-
-enum class RunEnd { kCompleted, kTimeout, kSkipped, kShutdown, kNotStarted };
-
-struct Run {
-  Clock::time_point submitted;
-  Clock::time_point deadline;
-  bool decided = false;
-  bool started = false;  // a worker entered the check function
-  std::stop_source stop;
-};
-
-struct Outcome {
-  CheckResult result;
-  double duration_seconds = 0;
-  double time = 0;  // Unix seconds
-};
-
-struct CheckState {
-  std::string name;
-  CheckOptions options;
-  std::shared_ptr<const detail::CheckFn> fn;
-  bool removed = false;
-
-  std::shared_ptr<Run> current;                 // the latest run
-  std::vector<std::shared_ptr<Run>> in_flight;  // submitted, not yet returned from the pool
-  Clock::time_point next_due{};                 // background checks: next start
-
-  bool has_result = false;
-  Outcome last;                 // the latest decided run, as it was
-  Clock::time_point last_at{};  // when it was decided
-
-  // Hysteresis.
-  bool failing = false;
-  int consecutive_failures = 0;
-  int consecutive_successes = 0;
-  Status reported = Status::kFail;
-  std::string reported_output;
-
-  // Metrics (resolved on the first decided run; default handles discard).
-  bool metrics_resolved = false;
-  metrics::Histogram duration;
-  std::vector<metrics::Gauge> status_gauges;  // one per options.groups entry
-  std::array<metrics::Counter, kRunResultNames.size()> runs;
-
-  bool in_group(std::string_view g) const noexcept {
-    return std::find(options.groups.begin(), options.groups.end(), g) != options.groups.end();
-  }
-  bool only_startup() const noexcept {
-    return options.groups.size() == 1 && options.groups[0] == kStartup;
-  }
-};
-
-using CheckPtr = std::shared_ptr<CheckState>;
-
-bool valid_name_char(char c, bool allow_slash) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == '.' || (allow_slash && c == '/');
-}
-
-std::string quoted(std::string_view s) {
-  std::string q;
-  q.reserve(s.size() + 2);
-  q.push_back('"');
-  q.append(s);
-  q.push_back('"');
-  return q;
-}
-
-void validate_check(const std::string& name, const detail::CheckFn& fn, const CheckOptions& o) {
-  if (name.empty()) throw Error("health check: the name must not be empty");
-  const std::string what = "health check " + quoted(name) + ": ";
-  if (name.size() > 128) throw Error(what + "the name is longer than 128 characters");
-  for (char c : name) {
-    if (!valid_name_char(c, true)) {
-      throw Error(what + "the name may only contain letters, digits, '_', '-', '.' and '/'");
-    }
-  }
-  if (!fn) throw Error(what + "the check function is empty");
-  if (o.groups.empty()) throw Error(what + "it must belong to at least one group");
-  for (size_t i = 0; i < o.groups.size(); ++i) {
-    const std::string& g = o.groups[i];
-    if (g.empty() || g.size() > 64 ||
-        !std::all_of(g.begin(), g.end(), [](char c) { return valid_name_char(c, false); })) {
-      throw Error(what + "invalid group name " + quoted(g) +
-                  " (1 to 64 letters, digits, '_', '-' or '.')");
-    }
-    if (std::find(o.groups.begin(), o.groups.begin() + static_cast<std::ptrdiff_t>(i), g) !=
-        o.groups.begin() + static_cast<std::ptrdiff_t>(i)) {
-      throw Error(what + "group " + quoted(g) + " is listed twice");
-    }
-  }
-  if (o.timeout.count() <= 0) {
-    throw Error(what + "the timeout must be greater than 0 (got " +
-                std::to_string(o.timeout.count()) + " ms)");
-  }
-  if (o.failure_threshold < 1) {
-    throw Error(what + "failure_threshold must be at least 1 (got " +
-                std::to_string(o.failure_threshold) + ")");
-  }
-  if (o.success_threshold < 1) {
-    throw Error(what + "success_threshold must be at least 1 (got " +
-                std::to_string(o.success_threshold) + ")");
-  }
-  if (o.cache_ttl.count() < 0) throw Error(what + "cache_ttl must not be negative");
-  if (o.interval.count() < 0) throw Error(what + "interval must not be negative");
-  if (o.max_concurrent_runs < 1 || o.max_concurrent_runs > 64) {
-    throw Error(what + "max_concurrent_runs must be from 1 to 64 (got " +
-                std::to_string(o.max_concurrent_runs) + ")");
-  }
-}
+using detail::CheckPtr;
+using detail::CheckState;
+using detail::kRunResultNames;
+using detail::Outcome;
+using detail::Run;
+using detail::RunEnd;
+using vigil::detail::quoted;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-// "vector_store: connection refused; cache: slow" for the checks that make a report not pass.
-std::string problems(const std::vector<const CheckReport*>& checks, Status level) {
-  std::string out;
-  size_t n = 0;
-  size_t more = 0;
-  for (const CheckReport* c : checks) {
-    const Status contribution =
-        c->critical ? c->status : (c->status == Status::kFail ? Status::kWarn : c->status);
-    if (contribution != level) continue;
-    if (n == kMaxProblemsInOutput) {
-      ++more;
-      continue;
-    }
-    if (!out.empty()) out += "; ";
-    out += c->name;
-    out += ": ";
-    out += c->output.empty() ? std::string(to_string(c->status)) : c->output;
-    ++n;
-  }
-  if (more > 0) out += "; and " + std::to_string(more) + " more";
-  return out;
 }
 
 }  // namespace
@@ -201,10 +72,7 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
   size_t running = 0;
   std::thread scheduler;
 
-  metrics::Family<metrics::Gauge>* status_family = nullptr;
-  metrics::Family<metrics::Gauge>* group_family = nullptr;
-  metrics::Family<metrics::Histogram>* duration_family = nullptr;
-  metrics::Family<metrics::Counter>* runs_family = nullptr;
+  detail::MonitorMetrics metrics;  // none when options.self_metrics is null
   std::map<std::string, metrics::Gauge, std::less<>> group_gauges;
 
   vigil::detail::WorkerPool pool;
@@ -220,20 +88,9 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
   }
 
   void resolve_metrics_locked(CheckState& c) {
-    if (c.metrics_resolved || closed || c.removed || status_family == nullptr) return;
+    if (c.metrics_resolved || closed || c.removed || !metrics.enabled()) return;
     c.metrics_resolved = true;
-    try {
-      c.duration = duration_family->labels(c.name);
-      c.status_gauges.clear();
-      for (const std::string& g : c.options.groups) {
-        c.status_gauges.push_back(status_family->labels(c.name, g));
-      }
-      for (size_t i = 0; i < kRunResultNames.size(); ++i) {
-        c.runs[i] = runs_family->labels(c.name, kRunResultNames[i]);
-      }
-    } catch (...) {
-      // bad_alloc: this check records no metrics.
-    }
+    detail::bind_check_metrics(metrics, c);
   }
 
   // The status of a group from the reported statuses of its checks and the startup state,
@@ -251,18 +108,8 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
     }
     std::vector<const CheckReport*> ptrs;
     for (const CheckReport& r : reports) ptrs.push_back(&r);
-    const Status s = aggregate(ptrs);
-    if (out != nullptr && s != Status::kPass) *out = problems(ptrs, s);
-    return s;
-  }
-
-  static Status aggregate(const std::vector<const CheckReport*>& checks) noexcept {
-    Status s = Status::kPass;
-    for (const CheckReport* c : checks) {
-      const Status contribution =
-          c->critical ? c->status : (c->status == Status::kFail ? Status::kWarn : c->status);
-      s = worst(s, contribution);
-    }
+    const Status s = detail::aggregate(ptrs);
+    if (out != nullptr && s != Status::kPass) *out = detail::problems(ptrs, s);
     return s;
   }
 
@@ -283,11 +130,11 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
   }
 
   void update_group_gauge_locked(const std::string& group) {
-    if (group_family == nullptr || closed) return;
+    if (!metrics.enabled() || closed) return;
     try {
       auto it = group_gauges.find(group);
       if (it == group_gauges.end()) {
-        it = group_gauges.emplace(group, group_family->labels(group)).first;
+        it = group_gauges.emplace(group, metrics.group->labels(group)).first;
       }
       it->second.set(metric_value(exported_group_status_locked(group)));
     } catch (...) {
@@ -296,7 +143,7 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
   }
 
   void update_all_group_gauges_locked() {
-    if (group_family == nullptr || closed) return;
+    if (!metrics.enabled() || closed) return;
     for (const std::string& g : groups_locked()) update_group_gauge_locked(g);
   }
 
@@ -312,60 +159,31 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
     return out;
   }
 
-  // Hysteresis: what to report after this outcome.
-  static void apply_hysteresis(CheckState& c, const CheckResult& r) {
-    const bool bad = r.status == Status::kFail;
-    if (bad) {
-      ++c.consecutive_failures;
-      c.consecutive_successes = 0;
-    } else {
-      ++c.consecutive_successes;
-      c.consecutive_failures = 0;
-    }
-    if (!c.has_result) {
-      c.failing = bad;  // the first result is reported as it is
-    } else if (!c.failing && bad && c.consecutive_failures >= c.options.failure_threshold) {
-      c.failing = true;
-    } else if (c.failing && !bad && c.consecutive_successes >= c.options.success_threshold) {
-      c.failing = false;
-    }
-    if (bad == c.failing) {
-      c.reported = r.status;
-      c.reported_output = r.output;
-    } else if (bad) {
-      c.reported = Status::kWarn;
-      c.reported_output = "failing (" + std::to_string(c.consecutive_failures) + " of " +
-                          std::to_string(c.options.failure_threshold) +
-                          " consecutive failures before reporting fail): " + r.output;
-    } else {
-      c.reported = Status::kFail;
-      c.reported_output = "recovering (" + std::to_string(c.consecutive_successes) + " of " +
-                          std::to_string(c.options.success_threshold) +
-                          " consecutive successes before reporting pass)";
-      if (!r.output.empty()) c.reported_output += ": " + r.output;
-    }
-  }
-
   void decide_locked(CheckState& c, Run& run, Outcome outcome, RunEnd end) {
     run.decided = true;
     if (end == RunEnd::kShutdown) return;  // not a result of the check
     outcome.result.output =
         detail::truncate_utf8(std::move(outcome.result.output), kMaxOutputBytes);
-    apply_hysteresis(c, outcome.result);
+    detail::HysteresisStep h =
+        detail::next_hysteresis(c.hysteresis, !c.has_result, outcome.result,
+                                c.options.failure_threshold, c.options.success_threshold);
+    c.hysteresis = h.state;
+    c.reported = h.reported;
+    c.reported_output = std::move(h.reported_output);
     c.has_result = true;
     c.last = std::move(outcome);
     c.last_at = Clock::now();
     if (closed || c.removed) return;
     resolve_metrics_locked(c);
     if (end != RunEnd::kSkipped) c.duration.observe(c.last.duration_seconds);
-    size_t result = kResultFail;
+    size_t result = detail::kResultFail;
     switch (end) {
       case RunEnd::kTimeout:
       case RunEnd::kNotStarted:
-        result = kResultTimeout;
+        result = detail::kResultTimeout;
         break;
       case RunEnd::kSkipped:
-        result = kResultSkipped;
+        result = detail::kResultSkipped;
         break;
       default:
         result = static_cast<size_t>(c.last.result.status);  // pass, warn, fail
@@ -559,55 +377,20 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
     return entries;
   }
 
-  static CheckReport make_check_report(const CheckState& c, bool cached) {
-    CheckReport r;
-    r.name = c.name;
-    r.measurement = c.options.measurement;
-    r.component_type = c.options.component_type;
-    r.groups = c.options.groups;
-    r.critical = c.options.critical;
-    if (c.has_result) {
-      r.status = c.reported;
-      r.output = c.reported_output;
-      r.observed_value = c.last.result.observed_value;
-      r.observed_unit = c.last.result.observed_unit;
-      r.duration_seconds = c.last.duration_seconds;
-      r.time = c.last.time;
-    } else {
-      r.status = Status::kFail;
-      r.output = "no result yet";
-    }
-    r.cached = cached;
-    r.consecutive_failures = c.consecutive_failures;
-    r.consecutive_successes = c.consecutive_successes;
-    return r;
-  }
-
   HealthReport base_report(std::string_view group) const {
-    HealthReport r;
-    r.group = std::string(group);
-    r.service_id = options.service_id;
-    r.version = options.version;
-    r.release_id = options.release_id;
-    const std::string what = group.empty() ? std::string("health") : std::string(group);
-    if (!options.description.empty()) {
-      r.description = options.description;
-    } else if (!options.service_id.empty()) {
-      r.description = what + " of " + options.service_id;
-    } else {
-      r.description = what;
-    }
-    return r;
+    return detail::base_report(options, group);
   }
 
   // Reports on `entries`, filling status and output from the checks.
   void fill_checks(HealthReport& r, const std::vector<Entry>& entries) const {
     r.checks.reserve(entries.size());
-    for (const Entry& e : entries) r.checks.push_back(make_check_report(*e.check, e.cached));
+    for (const Entry& e : entries) {
+      r.checks.push_back(detail::make_check_report(*e.check, e.cached));
+    }
     std::vector<const CheckReport*> ptrs;
     for (const CheckReport& c : r.checks) ptrs.push_back(&c);
-    r.status = aggregate(ptrs);
-    if (r.status != Status::kPass) r.output = problems(ptrs, r.status);
+    r.status = detail::aggregate(ptrs);
+    if (r.status != Status::kPass) r.output = detail::problems(ptrs, r.status);
   }
 
   // After the startup checks ran (or were read): latches `started`, or explains why not.
@@ -777,30 +560,13 @@ HealthMonitor::HealthMonitor(HealthMonitorOptions options) {
   }
   metrics::Registry* registry = options.self_metrics;
   core_ = std::make_shared<Core>(std::move(options));
-  if (registry != nullptr) {
-    Core& c = *core_;
-    c.status_family =
-        &registry->gauge("vigil_health_check_status",
-                         "Reported status of a health check in a group: 1 pass, 0.5 warn, 0 fail",
-                         {"check", "group"});
-    c.group_family = &registry->gauge(
-        "vigil_health_status",
-        "Status of a health check group (as its endpoint reports it): 1 pass, 0.5 warn, 0 fail",
-        {"group"});
-    c.duration_family = &registry->histogram(
-        "vigil_health_check_duration_seconds",
-        "Duration of health check runs; a run that timed out counts as its timeout", {"check"},
-        {.buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}});
-    c.runs_family = &registry->counter(
-        "vigil_health_check_runs_total",
-        "Health check runs by result: pass, warn, fail, timeout, skipped", {"check", "result"});
-  }
+  if (registry != nullptr) core_->metrics = detail::register_monitor_metrics(*registry);
 }
 
 HealthMonitor::~HealthMonitor() { shutdown(core_->options.shutdown_timeout); }
 
 void HealthMonitor::add_check_fn(std::string name, detail::CheckFn fn, CheckOptions options) {
-  validate_check(name, fn, options);
+  detail::validate_check(name, fn, options);
   Core& core = *core_;
   auto c = std::make_shared<CheckState>();
   c->name = std::move(name);
@@ -844,18 +610,12 @@ bool HealthMonitor::remove_check(std::string_view name) noexcept {
     removed = *it;
     core.checks.erase(it);
     removed->removed = true;
-    removed->duration = metrics::Histogram();
-    removed->status_gauges.clear();
-    removed->runs = {};
+    detail::unbind_check_metrics(*removed);
     groups = removed->options.groups;
-    if (!core.closed && core.status_family != nullptr) {
+    if (!core.closed && core.metrics.enabled()) {
       try {
-        for (const std::string& g : groups) {
-          core.status_family->remove(removed->name, g);
-          core.update_group_gauge_locked(g);
-        }
-        core.duration_family->remove(removed->name);
-        for (std::string_view r : kRunResultNames) core.runs_family->remove(removed->name, r);
+        detail::remove_check_series(core.metrics, removed->name, groups);
+        for (const std::string& g : groups) core.update_group_gauge_locked(g);
       } catch (...) {
       }
     }
@@ -909,13 +669,9 @@ void HealthMonitor::shutdown(std::chrono::milliseconds deadline) noexcept {
   const Clock::time_point until = Clock::now() + std::max(deadline, std::chrono::milliseconds(0));
   std::thread scheduler;
   std::vector<std::stop_source> to_stop;
-  std::vector<std::pair<std::string, std::string>> status_series;
-  std::vector<std::string> check_series;
+  std::vector<std::pair<std::string, std::vector<std::string>>> check_series;  // name, groups
   std::vector<std::string> group_series;
-  metrics::Family<metrics::Gauge>* status_family = nullptr;
-  metrics::Family<metrics::Gauge>* group_family = nullptr;
-  metrics::Family<metrics::Histogram>* duration_family = nullptr;
-  metrics::Family<metrics::Counter>* runs_family = nullptr;
+  detail::MonitorMetrics metrics;
   std::map<std::string, metrics::Gauge, std::less<>> group_gauges;
   {
     std::lock_guard lock(core.mu);
@@ -928,13 +684,8 @@ void HealthMonitor::shutdown(std::chrono::milliseconds deadline) noexcept {
           core.decide_locked(*c, *c->current, Outcome{}, RunEnd::kShutdown);
         }
         for (const auto& r : c->in_flight) to_stop.push_back(r->stop);
-        if (c->metrics_resolved) {
-          for (const std::string& g : c->options.groups) status_series.emplace_back(c->name, g);
-          check_series.push_back(c->name);
-        }
-        c->duration = metrics::Histogram();
-        c->status_gauges.clear();
-        c->runs = {};
+        if (c->metrics_resolved) check_series.emplace_back(c->name, c->options.groups);
+        detail::unbind_check_metrics(*c);
       }
       for (const auto& [g, gauge] : core.group_gauges) group_series.push_back(g);
     } catch (...) {
@@ -942,23 +693,18 @@ void HealthMonitor::shutdown(std::chrono::milliseconds deadline) noexcept {
     }
     group_gauges.swap(core.group_gauges);
     scheduler = std::move(core.scheduler);
-    std::swap(status_family, core.status_family);
-    std::swap(group_family, core.group_family);
-    std::swap(duration_family, core.duration_family);
-    std::swap(runs_family, core.runs_family);
+    std::swap(metrics, core.metrics);
   }
   core.decided_cv.notify_all();
   core.sched_cv.notify_all();
   for (std::stop_source& s : to_stop) s.request_stop();
   if (scheduler.joinable()) scheduler.join();
   group_gauges.clear();
-  if (status_family != nullptr) {
-    for (const auto& [check, group] : status_series) status_family->remove(check, group);
-    for (const std::string& check : check_series) {
-      duration_family->remove(check);
-      for (std::string_view r : kRunResultNames) runs_family->remove(check, r);
+  if (metrics.enabled()) {
+    for (const auto& [check, groups] : check_series) {
+      detail::remove_check_series(metrics, check, groups);
     }
-    for (const std::string& g : group_series) group_family->remove(g);
+    for (const std::string& g : group_series) metrics.group->remove(g);
   }
   const size_t detached = core.pool.shutdown(until);
   std::lock_guard lock(core.mu);

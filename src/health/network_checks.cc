@@ -1,14 +1,12 @@
 #include "vigil/health/network_checks.h"
 
-// http_check uses libcurl unless the build turned it off (CMake option VIGIL_HEALTH_HTTP_CHECK).
+// http_check uses vigil's HTTP client (core/detail/http_sender.h, libcurl) unless the build turned
+// it off (CMake option VIGIL_HEALTH_HTTP_CHECK).
 #ifndef VIGIL_HEALTH_HTTP_CHECK
 #define VIGIL_HEALTH_HTTP_CHECK 1
 #endif
 
 #include <arpa/inet.h>
-#if VIGIL_HEALTH_HTTP_CHECK
-#include <curl/curl.h>
-#endif
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,11 +18,16 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <mutex>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#if VIGIL_HEALTH_HTTP_CHECK
+#include "core/detail/http_sender.h"
+#endif
+#include "core/detail/text.h"
 #include "format.h"
 #include "vigil/core/error.h"
 
@@ -91,15 +94,6 @@ std::string connect_one(const addrinfo& ai, Clock::time_point deadline, const st
   }
 }
 
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 // The URL with any user:password@ replaced by "***@", for outputs.
 std::string redact_url(const std::string& url) {
   const size_t scheme = url.find("://");
@@ -117,31 +111,10 @@ bool has_control(std::string_view s) {
 }
 
 #if VIGIL_HEALTH_HTTP_CHECK
+// The check reads at most this much of a response body (and keeps none of it): past it, the
+// transfer stops and the status decides.
 constexpr size_t kMaxBodyBytes = size_t{1} << 20;
-
-struct Transfer {
-  size_t bytes = 0;
-  const std::stop_token* stop = nullptr;
-};
-
-size_t discard_body(char*, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  t->bytes += size * n;
-  return t->bytes > kMaxBodyBytes ? 0 : size * n;  // 0 aborts the transfer (status is known)
-}
-
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto* t = static_cast<const Transfer*>(user);
-  return t->stop->stop_requested() ? 1 : 0;  // non-zero aborts
-}
-
-struct CurlFree {
-  void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
-};
-struct SlistFree {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
-};
-#endif  // VIGIL_HEALTH_HTTP_CHECK
+#endif
 
 }  // namespace
 
@@ -197,7 +170,8 @@ std::function<CheckResult(std::stop_token)> tcp_check(std::string host, int port
 }
 
 std::function<CheckResult(std::stop_token)> http_check(std::string url, HttpCheckOptions options) {
-  if (!istarts_with(url, "http://") && !istarts_with(url, "https://")) {
+  if (!vigil::detail::starts_with_icase(url, "http://") &&
+      !vigil::detail::starts_with_icase(url, "https://")) {
     throw Error("http_check: the URL must start with http:// or https:// (got \"" +
                 redact_url(url) + "\")");
   }
@@ -209,71 +183,44 @@ std::function<CheckResult(std::stop_token)> http_check(std::string url, HttpChec
   if (options.timeout.count() <= 0) {
     throw Error("http_check " + redact_url(url) + ": the timeout must be greater than 0");
   }
-  std::vector<std::string> header_lines;
   for (const auto& [name, value] : options.headers) {
     if (name.empty() || has_control(name) || has_control(value) ||
         name.find(':') != std::string::npos) {
       throw Error("http_check " + redact_url(url) + ": invalid request header \"" + name + "\"");
     }
-    header_lines.push_back(name + ": " + value);
   }
 #if !VIGIL_HEALTH_HTTP_CHECK
   throw Error("http_check " + redact_url(url) +
               ": vigil::health was built without libcurl (VIGIL_HEALTH_HTTP_CHECK=OFF)");
 #else
-  static std::once_flag curl_once;
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-
-  const std::string shown = redact_url(url);
-  return [url = std::move(url), shown, options, header_lines](std::stop_token st) -> CheckResult {
+  vigil::detail::HttpConfig config;
+  config.url = std::move(url);
+  config.headers.assign(options.headers.begin(), options.headers.end());
+  config.verify_tls = options.verify_tls;
+  config.max_response_bytes = 0;  // only the status matters
+  config.stop_after_response_bytes = kMaxBodyBytes;
+  config.user_agent = "vigil-health-check/1";
+  const std::string shown = redact_url(config.url);
+  return [config = std::move(config), shown, options](std::stop_token st) -> CheckResult {
     const Clock::time_point t0 = Clock::now();
-    std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-    if (!curl) return CheckResult::fail("GET " + shown + ": cannot create a libcurl handle");
-    curl_slist* list = nullptr;
-    for (const std::string& line : header_lines) {
-      curl_slist* next = curl_slist_append(list, line.c_str());
-      if (next == nullptr) {
-        curl_slist_free_all(list);
-        return CheckResult::fail("GET " + shown + ": out of memory");
-      }
-      list = next;
+    // A sender (and so a connection) per run, as a probe should: nothing is reused.
+    std::optional<vigil::detail::HttpSender> sender;
+    try {
+      sender.emplace(config);
+    } catch (const Error& e) {
+      return CheckResult::fail("GET " + shown + ": " + e.what());
     }
-    const std::unique_ptr<curl_slist, SlistFree> headers(list);
-    Transfer transfer;
-    transfer.stop = &st;
-    char error[CURL_ERROR_SIZE] = {0};
-    CURL* h = curl.get();
-    const long timeout_ms = static_cast<long>(options.timeout.count());
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "vigil-health-check/1");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &discard_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85.0
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-    if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    const CURLcode rc = curl_easy_perform(h);
-    long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    // The monitor's stop token (the check timed out, shutdown) aborts the request at once.
+    const std::stop_callback abort_on_stop(st, [&sender]() noexcept { sender->abort(); });
+    const vigil::detail::HttpResult r = sender->get(t0 + options.timeout);
     const double ms = ms_since(t0);
-    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && code > 0)) {
-      std::string why = error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
-      if (rc == CURLE_ABORTED_BY_CALLBACK) why = "abandoned (the check timed out)";
+    if (r.status == 0) {
+      const std::string why = r.aborted ? "abandoned (the check timed out)" : r.error;
       return CheckResult::fail("GET " + shown + ": " + why + " after " + ms_text(ms))
           .observe(ms, "ms");
     }
-    const std::string status = "HTTP " + std::to_string(code);
-    if (code >= 200 && code < 400) {
+    const std::string status = "HTTP " + std::to_string(r.status);
+    if (r.status >= 200 && r.status < 400) {
       return CheckResult::pass("GET " + shown + ": " + status + " in " + ms_text(ms))
           .observe(ms, "ms");
     }

@@ -10,6 +10,19 @@
 #include "vigil/metrics/names.h"
 
 namespace vigil::metrics {
+
+// The constructors of Family and CallbackFamily, and CallbackFamily::collect, are private to
+// users; this is the library's way to them (declared in vigil/metrics/family.h).
+struct detail::RegistryAccess {
+  template <class T, class... Args>
+  static std::unique_ptr<T> make(Args&&... args) {
+    return std::unique_ptr<T>(new T(std::forward<Args>(args)...));
+  }
+  static void collect(const CallbackFamily& f, MetricSink& sink, std::atomic<uint64_t>& errors) {
+    f.collect(sink, errors);
+  }
+};
+
 namespace {
 
 constexpr size_t kMaxLabels = 64;
@@ -255,9 +268,9 @@ struct Registry::Impl {
       }
       return *typed;
     }
-    auto created =
-        std::make_unique<Family<Instrument>>(fname, std::string(help), std::move(label_names),
-                                             std::move(options), std::forward<Extra>(extra)...);
+    auto created = detail::RegistryAccess::make<Family<Instrument>>(
+        fname, std::string(help), std::move(label_names), std::move(options),
+        std::forward<Extra>(extra)...);
     Family<Instrument>& ref = *created;
     add(fname, type, std::unique_ptr<detail::FamilyBase>(std::move(created)));
     if (ref.label_names().empty()) ref.get();  // a family without labels exports 0 at once
@@ -273,8 +286,8 @@ struct Registry::Impl {
       throw Error(std::string(to_string(type)) + " " + quoted(name) +
                   ": a metric of that name is already registered");
     }
-    auto created = std::make_unique<CallbackFamily>(fname, std::string(help), type,
-                                                    std::move(label_names), std::move(options));
+    auto created = detail::RegistryAccess::make<CallbackFamily>(
+        fname, std::string(help), type, std::move(label_names), std::move(options));
     CallbackFamily& ref = *created;
     add(fname, type, std::move(created));
     return ref;
@@ -452,7 +465,7 @@ void Registry::collect(MetricSink& sink) const {
         invalid.emplace_back(f->name(), "invalid_label_value", n);
       }
     } else if (item.callback != nullptr) {
-      item.callback->collect(sink, impl_->collector_errors);
+      detail::RegistryAccess::collect(*item.callback, sink, impl_->collector_errors);
     } else {
       try {
         item.collector->collect(sink);

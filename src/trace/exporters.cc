@@ -7,8 +7,10 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <type_traits>
+#include <variant>
 
-#include "core/detail/json_escape.h"
+#include "core/detail/json_writer.h"
 #include "internal.h"
 #include "vigil/core/error.h"
 #include "vigil/trace/resource.h"
@@ -80,83 +82,51 @@ ExportResult InMemoryExporter::export_spans(std::span<const SpanData* const> spa
 
 namespace {
 
-void json_string(std::string& out, std::string_view s) {
-  vigil::detail::append_json_string(out, s);
+using vigil::detail::JsonWriter;  // core/detail/json_writer.h
+
+void write_scalar(JsonWriter& w, const std::string& v) { w.string(v); }
+void write_scalar(JsonWriter& w, bool v) { w.boolean(v); }
+void write_scalar(JsonWriter& w, int64_t v) { w.int64(v); }
+void write_scalar(JsonWriter& w, double v) { w.dbl(v); }
+
+// Scalars as JSON values (non-finite doubles as "NaN", "Infinity", "-Infinity"), arrays as
+// arrays, the empty value as null.
+void write_value(JsonWriter& w, const AttributeValue& v) {
+  std::visit(
+      [&w](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          w.null();
+        } else if constexpr (requires { typename T::value_type; } &&
+                             !std::is_same_v<T, std::string>) {
+          w.open_array();
+          for (const auto& item : x) {
+            w.element();
+            // (std::vector<bool> yields proxies: converted to bool here.)
+            write_scalar(w, static_cast<const typename T::value_type&>(item));
+          }
+          w.close_array();
+        } else {
+          write_scalar(w, x);
+        }
+      },
+      v);
 }
 
-void json_double(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    json_string(out, std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"));
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, ec == std::errc() ? end : buf);
-}
-
-void json_value(std::string& out, const AttributeValue& v) {
-  struct Visitor {
-    std::string& out;
-    void operator()(std::monostate) const { out += "null"; }
-    void operator()(const std::string& s) const { json_string(out, s); }
-    void operator()(bool b) const { out += b ? "true" : "false"; }
-    void operator()(int64_t i) const { out += std::to_string(i); }
-    void operator()(double d) const { json_double(out, d); }
-    void operator()(const std::vector<std::string>& a) const {
-      out += '[';
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) out += ',';
-        json_string(out, a[i]);
-      }
-      out += ']';
-    }
-    void operator()(const std::vector<bool>& a) const {
-      out += '[';
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) out += ',';
-        out += a[i] ? "true" : "false";
-      }
-      out += ']';
-    }
-    void operator()(const std::vector<int64_t>& a) const {
-      out += '[';
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) out += ',';
-        out += std::to_string(a[i]);
-      }
-      out += ']';
-    }
-    void operator()(const std::vector<double>& a) const {
-      out += '[';
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) out += ',';
-        json_double(out, a[i]);
-      }
-      out += ']';
-    }
-  };
-  std::visit(Visitor{out}, v);
-}
-
-void json_attributes(std::string& out, const AttributeList& attrs) {
-  out += '{';
-  bool first = true;
+// "attributes":{"key":value,...}
+void write_attributes(JsonWriter& w, const AttributeList& attrs) {
+  w.key("attributes");
+  w.open_object();
   for (const KeyValue& kv : attrs) {
-    if (!first) out += ',';
-    first = false;
-    json_string(out, kv.key);
-    out += ':';
-    json_value(out, kv.value);
+    w.escaped_key(kv.key);
+    write_value(w, kv.value);
   }
-  out += '}';
+  w.close_object();
 }
 
-void hex_field(std::string& out, const char* name, const char* hex, std::size_t n) {
-  out += '"';
-  out += name;
-  out += "\":\"";
-  out.append(hex, n);
-  out += '"';
+template <std::size_t N>
+void hex_member(JsonWriter& w, std::string_view name, const char (&hex)[N]) {
+  w.string_member(name, std::string_view(hex, N));
 }
 
 }  // namespace
@@ -165,75 +135,71 @@ void append_span_json(std::string& out, const SpanData& s) {
   char tid[32], sid[16], pid[16];
   s.context.trace_id.write_hex(tid);
   s.context.span_id.write_hex(sid);
-  out += "{\"name\":";
-  json_string(out, s.name);
-  out += ',';
-  hex_field(out, "trace_id", tid, 32);
-  out += ',';
-  hex_field(out, "span_id", sid, 16);
+  JsonWriter w(out);
+  w.open_object();
+  w.string_member("name", s.name);
+  hex_member(w, "trace_id", tid);
+  hex_member(w, "span_id", sid);
   if (s.parent_span_id.valid()) {
     s.parent_span_id.write_hex(pid);
-    out += ',';
-    hex_field(out, "parent_span_id", pid, 16);
+    hex_member(w, "parent_span_id", pid);
   }
   if (!s.context.trace_state.empty()) {
-    out += ",\"trace_state\":";
-    json_string(out, s.context.trace_state.header());
+    w.string_member("trace_state", s.context.trace_state.header());
   }
-  out += ",\"kind\":\"";
-  out += to_string(s.kind);
-  out += "\",\"start_unix_nanos\":" + std::to_string(s.start_unix_nanos);
-  out += ",\"end_unix_nanos\":" + std::to_string(s.end_unix_nanos);
-  out += ",\"duration_ns\":" + std::to_string(s.duration_nanos());
-  out += ",\"status\":{\"code\":\"";
-  out += to_string(s.status.code);
-  out += '"';
+  w.string_member("kind", to_string(s.kind));
+  w.uint64_member("start_unix_nanos", s.start_unix_nanos);
+  w.uint64_member("end_unix_nanos", s.end_unix_nanos);
+  w.uint64_member("duration_ns", s.duration_nanos());
+  w.key("status");
+  w.open_object();
+  w.string_member("code", to_string(s.status.code));
   if (!s.status.message.empty()) {
-    out += ",\"message\":";
-    json_string(out, s.status.message);
+    w.string_member("message", s.status.message);
   }
-  out += "},\"attributes\":";
-  json_attributes(out, s.attributes);
-  out += ",\"events\":[";
-  for (std::size_t i = 0; i < s.events.size(); ++i) {
-    const Event& e = s.events[i];
-    if (i) out += ',';
-    out += "{\"name\":";
-    json_string(out, e.name);
-    out += ",\"time_unix_nanos\":" + std::to_string(e.time_unix_nanos);
-    out += ",\"attributes\":";
-    json_attributes(out, e.attributes);
-    out += '}';
+  w.close_object();
+  write_attributes(w, s.attributes);
+  w.key("events");
+  w.open_array();
+  for (const Event& e : s.events) {
+    w.element();
+    w.open_object();
+    w.string_member("name", e.name);
+    w.uint64_member("time_unix_nanos", e.time_unix_nanos);
+    write_attributes(w, e.attributes);
+    w.close_object();
   }
-  out += "],\"links\":[";
-  for (std::size_t i = 0; i < s.links.size(); ++i) {
-    const Link& l = s.links[i];
-    if (i) out += ',';
+  w.close_array();
+  w.key("links");
+  w.open_array();
+  for (const Link& l : s.links) {
     l.context.trace_id.write_hex(tid);
     l.context.span_id.write_hex(sid);
-    out += '{';
-    hex_field(out, "trace_id", tid, 32);
-    out += ',';
-    hex_field(out, "span_id", sid, 16);
-    out += ",\"attributes\":";
-    json_attributes(out, l.attributes);
-    out += '}';
+    w.element();
+    w.open_object();
+    hex_member(w, "trace_id", tid);
+    hex_member(w, "span_id", sid);
+    write_attributes(w, l.attributes);
+    w.close_object();
   }
-  out += "],\"dropped\":{\"attributes\":" + std::to_string(s.dropped_attributes_count) +
-         ",\"events\":" + std::to_string(s.dropped_events_count) +
-         ",\"links\":" + std::to_string(s.dropped_links_count) + '}';
+  w.close_array();
+  w.key("dropped");
+  w.open_object();
+  w.uint64_member("attributes", s.dropped_attributes_count);
+  w.uint64_member("events", s.dropped_events_count);
+  w.uint64_member("links", s.dropped_links_count);
+  w.close_object();
   if (s.scope != nullptr) {
-    out += ",\"scope\":{\"name\":";
-    json_string(out, s.scope->name);
-    out += ",\"version\":";
-    json_string(out, s.scope->version);
-    out += '}';
+    w.key("scope");
+    w.open_object();
+    w.string_member("name", s.scope->name);
+    w.string_member("version", s.scope->version);
+    w.close_object();
   }
   if (s.resource != nullptr) {
-    out += ",\"service.name\":";
-    json_string(out, s.resource->service_name());
+    w.string_member("service.name", s.resource->service_name());
   }
-  out += '}';
+  w.close_object();
 }
 
 JsonLinesExporter::JsonLinesExporter(std::ostream& out) : out_(&out) {}

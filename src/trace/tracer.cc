@@ -162,8 +162,9 @@ Tracer& TracerProvider::tracer(std::string_view name, std::string_view version) 
   for (const auto& t : state_->tracers) {
     if (t->scope().name == name && t->scope().version == version) return *t;
   }
-  state_->tracers.push_back(std::make_unique<Tracer>(
-      state_.get(), InstrumentationScope{std::string(name), std::string(version), {}}));
+  // (Tracer's constructor is private to TracerProvider: no make_unique.)
+  state_->tracers.push_back(std::unique_ptr<Tracer>(
+      new Tracer(state_.get(), InstrumentationScope{std::string(name), std::string(version), {}})));
   return *state_->tracers.back();
 }
 

@@ -101,5 +101,12 @@ TEST(ForEachListMember, StopsWhenTheCallbackSaysSo) {
   EXPECT_EQ(calls, 2);
 }
 
+TEST(Quoted, WrapsWithoutEscaping) {
+  EXPECT_EQ(quoted("db"), "\"db\"");
+  EXPECT_EQ(quoted(""), "\"\"");
+  EXPECT_EQ(quoted("it's", '\''), "'it's'");
+  EXPECT_EQ(quoted(std::string_view("a\0b", 3)), std::string("\"a\0b\"", 5));
+}
+
 }  // namespace
 }  // namespace vigil::detail

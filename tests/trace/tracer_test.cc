@@ -4,12 +4,21 @@
 
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include "vigil/trace/context.h"
 #include "vigil/trace/exporters.h"
 
 namespace vigil::trace {
 namespace {
+
+// Tracers come from TracerProvider::tracer(); a span's record is BatchSpanProcessor's business.
+static_assert(!std::is_constructible_v<Tracer, detail::ProviderState*, InstrumentationScope>);
+template <class R>
+concept HasRecord = requires(const R& r) {
+  r.record();
+};
+static_assert(!HasRecord<SpanRef>);
 
 struct Fixture {
   std::shared_ptr<InMemorySpanStore> store = std::make_shared<InMemorySpanStore>();

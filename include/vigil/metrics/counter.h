@@ -47,12 +47,13 @@ class Counter {
   // True when bound to a series.
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }
 
-  // Internal: used by Family<Counter>.
+ private:
+  template <class>
+  friend class Family;                   // makes the handles
   static constexpr uint32_t kCells = 2;  // integer increments, fractional increments
   Counter(detail::SeriesRef series, detail::RecordStats* stats) noexcept
       : series_(std::move(series)), cell_(series_.get()->cell), stats_(stats) {}
 
- private:
   void reject(double v) noexcept {
     if (stats_ == nullptr) return;
     if (std::isnan(v)) {

@@ -52,6 +52,9 @@ struct MetricOptions {
 
 namespace detail {
 struct FamilyIndex;  // the open-addressing table, in src/metrics/family.cc
+// Registry's way to the constructors users do not call (families are made by Registry only);
+// defined in src/metrics/registry.cc.
+struct RegistryAccess;
 
 // Everything of a family that does not depend on its instrument type.
 class FamilyBase {
@@ -122,14 +125,6 @@ inline std::string_view as_view(std::string_view s) noexcept { return s; }
 template <class Instrument>
 class Family final : public detail::FamilyBase {
  public:
-  // Internal: families are made by Registry.
-  Family(std::string name, std::string help, std::vector<std::string> label_names,
-         MetricOptions options);
-  Family(std::string name, std::string help, std::vector<std::string> label_names,
-         MetricOptions options, HistogramOptions histogram);
-  Family(std::string name, std::string help, std::vector<std::string> label_names,
-         MetricOptions options, SummaryOptions summary);
-
   // The series for these label values (one per declared label name, in order), created if
   // needed. Throws vigil::Error when the count of values does not match the label names.
   Instrument labels(std::span<const std::string_view> values) {
@@ -160,6 +155,14 @@ class Family final : public detail::FamilyBase {
   const SummaryOptions& summary_options() const noexcept { return summary_; }
 
  private:
+  friend struct detail::RegistryAccess;  // families are made by Registry
+  Family(std::string name, std::string help, std::vector<std::string> label_names,
+         MetricOptions options);
+  Family(std::string name, std::string help, std::vector<std::string> label_names,
+         MetricOptions options, HistogramOptions histogram);
+  Family(std::string name, std::string help, std::vector<std::string> label_names,
+         MetricOptions options, SummaryOptions summary);
+
   Instrument make(detail::SeriesRef ref) {
     if constexpr (std::is_same_v<Instrument, Counter> || std::is_same_v<Instrument, Summary>) {
       return Instrument(std::move(ref), &stats_);

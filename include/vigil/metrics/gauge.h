@@ -40,12 +40,13 @@ class Gauge {
   }
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }
 
-  // Internal: used by Family<Gauge>.
+ private:
+  template <class>
+  friend class Family;  // makes the handles
   static constexpr uint32_t kCells = 0;
   explicit Gauge(detail::SeriesRef series) noexcept
       : series_(std::move(series)), word_(&series_.get()->word) {}
 
- private:
   static inline std::atomic<uint64_t> discard_{0};
   detail::SeriesRef series_;
   std::atomic<uint64_t>* word_;

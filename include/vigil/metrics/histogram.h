@@ -68,7 +68,10 @@ class Histogram {
 
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }
 
-  // Internal: used by Family<Histogram>. Cells: sequence, sum, one count per bucket and +Inf.
+ private:
+  template <class>
+  friend class Family;  // makes the handles
+  // Cells: sequence, sum, one count per bucket and +Inf.
   static uint32_t cells_for(size_t bound_count) noexcept {
     return static_cast<uint32_t>(bound_count) + 3;
   }
@@ -80,7 +83,6 @@ class Histogram {
         bounds_(bounds),
         stats_(stats) {}
 
- private:
   // Index of the first bucket whose upper bound is >= v (bound_count_ for +Inf).
   uint32_t bucket_of(double v) const noexcept {
     uint32_t i = 0;

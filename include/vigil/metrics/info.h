@@ -16,11 +16,12 @@ class Info {
   Info() noexcept = default;
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }
 
-  // Internal: used by Family<Info>.
+ private:
+  template <class>
+  friend class Family;  // makes the handles
   static constexpr uint32_t kCells = 0;
   explicit Info(detail::SeriesRef series) noexcept : series_(std::move(series)) {}
 
- private:
   detail::SeriesRef series_;
 };
 

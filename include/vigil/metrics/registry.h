@@ -45,10 +45,6 @@ class CallbackFamily {
   // Removes the series with these label values; false if there was none.
   bool remove(const std::vector<std::string>& label_values);
 
-  // Internal.
-  CallbackFamily(std::string name, std::string help, MetricType type,
-                 std::vector<std::string> label_names, MetricOptions options);
-  void collect(MetricSink& sink, std::atomic<uint64_t>& errors) const;
   const std::string& name() const noexcept { return name_; }
   const std::string& help() const noexcept { return help_; }
   MetricType type() const noexcept { return type_; }
@@ -57,6 +53,11 @@ class CallbackFamily {
   size_t size() const;
 
  private:
+  friend struct detail::RegistryAccess;  // made and collected by Registry
+  CallbackFamily(std::string name, std::string help, MetricType type,
+                 std::vector<std::string> label_names, MetricOptions options);
+  void collect(MetricSink& sink, std::atomic<uint64_t>& errors) const;
+
   struct Entry {
     std::vector<std::string> values;
     std::function<double()> fn;

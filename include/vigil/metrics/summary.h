@@ -84,15 +84,16 @@ class Summary {
 
   explicit operator bool() const noexcept { return static_cast<bool>(series_); }
 
-  // Internal: used by Family<Summary>. Cells: sequence, sum, count.
-  static constexpr uint32_t kCells = 3;
+ private:
+  template <class>
+  friend class Family;                   // makes the handles
+  static constexpr uint32_t kCells = 3;  // sequence, sum, count
   Summary(detail::SeriesRef series, detail::RecordStats* stats) noexcept
       : series_(std::move(series)),
         cell_(series_.get()->cell),
         window_(series_.get()->window()),
         stats_(stats) {}
 
- private:
   detail::SeriesRef series_;
   uint32_t cell_ = 0;
   detail::SummaryWindow* window_ = nullptr;

@@ -59,8 +59,6 @@ class SpanRef {
   explicit operator bool() const noexcept { return rec_ != nullptr; }
   // Drops this reference (the span returns to its pool if it was the last one).
   void reset() noexcept;
-  // Internal: the span's record.
-  detail::SpanRecord* record() const noexcept { return rec_; }
   // Gives up ownership without dropping the reference: pair with SpanRef(ptr) later.
   detail::SpanRecord* release() noexcept {
     detail::SpanRecord* r = rec_;
@@ -69,6 +67,9 @@ class SpanRef {
   }
 
  private:
+  friend class BatchSpanProcessor;  // copies the record into its rings (record())
+  detail::SpanRecord* record() const noexcept { return rec_; }
+
   detail::SpanRecord* rec_ = nullptr;
 };
 

@@ -90,10 +90,10 @@ class Tracer {
   bool enabled() const noexcept { return enabled_->load(std::memory_order_relaxed); }
   const InstrumentationScope& scope() const noexcept { return scope_; }
 
-  // Internal.
+ private:
+  friend class TracerProvider;  // makes the tracers (TracerProvider::tracer)
   Tracer(detail::ProviderState* state, InstrumentationScope scope);
 
- private:
   Span start_span_slow(std::string_view name, const SpanOptions& options) noexcept;
   void start_record(Span& span, const SpanContext* parent, bool recording, std::string_view name,
                     const SpanOptions& options) noexcept;

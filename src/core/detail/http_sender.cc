@@ -31,24 +31,33 @@ void global_init() {
 struct HttpSender::Curl {
   CURL* easy = nullptr;
   CURLM* multi = nullptr;
-  curl_slist* headers = nullptr;
-  HttpResult* current = nullptr;  // the result being filled by the callbacks
+  curl_slist* headers = nullptr;      // POST: Content-Type, Content-Encoding, Expect, the config's
+  curl_slist* get_headers = nullptr;  // GET: the config's headers only
+  HttpResult* current = nullptr;      // the result being filled by the callbacks
   std::size_t max_body = 0;
+  std::size_t stop_after = 0;
   char error[CURL_ERROR_SIZE] = {};
 
   ~Curl() {
     if (multi != nullptr) curl_multi_cleanup(multi);
     if (easy != nullptr) curl_easy_cleanup(easy);
     if (headers != nullptr) curl_slist_free_all(headers);
+    if (get_headers != nullptr) curl_slist_free_all(get_headers);
   }
 
   static size_t on_body(char* data, size_t size, size_t count, void* user) {
     auto* self = static_cast<Curl*>(user);
     const size_t n = size * count;
     if (self->current != nullptr) {
-      std::string& body = self->current->body;
+      HttpResult& r = *self->current;
+      r.body_bytes += n;
+      std::string& body = r.body;
       if (body.size() < self->max_body)
         body.append(data, std::min(n, self->max_body - body.size()));
+      if (self->stop_after != 0 && r.body_bytes > self->stop_after) {
+        r.body_stopped = true;
+        return 0;  // stops the transfer (CURLE_WRITE_ERROR); the status is known by now
+      }
     }
     return n;  // keep reading: a cut body still lets the connection be reused
   }
@@ -75,16 +84,20 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
   if (c.easy == nullptr || c.multi == nullptr)
     throw Error("vigil HTTP client: curl_easy_init failed");
   c.max_body = config_.max_response_bytes;
+  c.stop_after = config_.stop_after_response_bytes;
 
-  const auto append = [&c](const std::string& line) {
-    curl_slist* next = curl_slist_append(c.headers, line.c_str());
+  const auto append = [](curl_slist*& list, const std::string& line) {
+    curl_slist* next = curl_slist_append(list, line.c_str());
     if (next == nullptr) throw Error("vigil HTTP client: out of memory building headers");
-    c.headers = next;
+    list = next;
   };
-  append("Content-Type: " + config_.content_type);
-  if (config_.gzip) append("Content-Encoding: gzip");
-  append("Expect:");  // no 100-continue round trip
-  for (const auto& [name, value] : config_.headers) append(name + ": " + value);
+  append(c.headers, "Content-Type: " + config_.content_type);
+  if (config_.gzip) append(c.headers, "Content-Encoding: gzip");
+  append(c.headers, "Expect:");  // no 100-continue round trip
+  for (const auto& [name, value] : config_.headers) {
+    append(c.headers, name + ": " + value);
+    append(c.get_headers, name + ": " + value);
+  }
 
   CURL* e = c.easy;
   curl_easy_setopt(e, CURLOPT_URL, config_.url.c_str());
@@ -104,6 +117,8 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &c);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c.error);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, config_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, config_.verify_tls ? 2L : 0L);
   if (!config_.certificate_file.empty()) {
     curl_easy_setopt(e, CURLOPT_CAINFO, config_.certificate_file.c_str());
   }
@@ -118,6 +133,12 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
 HttpSender::~HttpSender() = default;
 
 HttpResult HttpSender::post(std::string_view body, Clock::time_point deadline) {
+  return perform(&body, deadline);
+}
+
+HttpResult HttpSender::get(Clock::time_point deadline) { return perform(nullptr, deadline); }
+
+HttpResult HttpSender::perform(const std::string_view* body, Clock::time_point deadline) {
   HttpResult result;
   if (aborted()) {
     result.aborted = true;
@@ -136,8 +157,15 @@ HttpResult HttpSender::post(std::string_view body, Clock::time_point deadline) {
   CURL* e = c.easy;
   c.current = &result;
   c.error[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  if (body != nullptr) {
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c.headers);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c.get_headers);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(remaining.count()));
 
@@ -187,7 +215,8 @@ HttpResult HttpSender::post(std::string_view body, Clock::time_point deadline) {
     result.timed_out = true;
     return result;
   }
-  if (code != CURLE_OK) {
+  // A transfer stopped by on_body at stop_after_response_bytes still has its status.
+  if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && result.body_stopped)) {
     result.status = 0;
     result.timed_out = code == CURLE_OPERATION_TIMEDOUT;
     result.error = c.error[0] != '\0' ? std::string(c.error) : curl_easy_strerror(code);

@@ -1,7 +1,8 @@
-// src/core/detail/http_sender.h (internal, not installed): vigil's one HTTP client. HTTP POST over
-// libcurl with an enforced deadline, an abort that works from any thread (shutdown), retries with
-// exponential backoff, jitter and Retry-After, and an outcome for every send so that callers can
-// count them. For the OTLP exporters, alert notifiers and metric push exporters alike.
+// src/core/detail/http_sender.h (internal, not installed): vigil's one HTTP client. HTTP POST and
+// GET over libcurl with an enforced deadline, an abort that works from any thread (shutdown, a
+// health check's stop token), a bound on the response body, retries with exponential backoff,
+// jitter and Retry-After, and an outcome for every send so that callers can count them. For the
+// OTLP exporters, health's http_check, alert notifiers and metric push exporters alike.
 //
 // Built as its own small target, vigil_core_http, linked PRIVATE by the targets that send (so
 // libcurl stays out of vigil::core: a metrics-only user never needs it).
@@ -11,6 +12,11 @@
 //   SendReport r = send_with_retry(sender, body, Clock::now() + 10s, RetryPolicy{}, random01);
 //   if (r.outcome != SendOutcome::kDelivered) count_failure(r.outcome);
 //   // from another thread, at shutdown: sender.abort();
+//
+//   // A probe: GET, keep no body, stop reading after 1 MiB (the status is known by then).
+//   HttpSender probe({.url = "http://db:8080/healthz", .max_response_bytes = 0,
+//                     .stop_after_response_bytes = 1u << 20});
+//   HttpResult r = probe.get(Clock::now() + 2s);  // r.status, r.body_bytes, r.body_stopped
 #pragma once
 
 #include <atomic>
@@ -34,13 +40,20 @@ using Clock = std::chrono::steady_clock;
 
 struct HttpConfig {
   std::string url;
-  std::string content_type;  // of the request body
+  std::string content_type;  // of the request body (post())
   bool gzip = false;         // the body is gzipped: send Content-Encoding: gzip
   std::vector<std::pair<std::string, std::string>> headers;
   std::string certificate_file;
   std::string client_certificate_file;
   std::string client_key_file;
+  bool verify_tls = true;  // verify the server's certificate and host name (https)
+  // The response body is kept in HttpResult::body up to this many bytes (0: none is kept); the
+  // rest is read and dropped, so that the connection can be reused.
   std::size_t max_response_bytes = 64u << 10;
+  // When not 0: once the response body passes this many bytes the transfer stops, and the
+  // attempt still reports the response's status (HttpResult::body_stopped). For callers that
+  // only need the status of an answer of unknown size (health checks).
+  std::size_t stop_after_response_bytes = 0;
   std::string user_agent = "vigil/0.1";
 };
 
@@ -49,18 +62,20 @@ using RetryPolicy = vigil::RetryOptions;
 
 // The outcome of one HTTP attempt.
 struct HttpResult {
-  long status = 0;           // HTTP status; 0 when no response arrived
-  std::string body;          // response body, cut at max_response_bytes
-  std::string content_type;  // response Content-Type ("" when none)
-  std::string retry_after;   // Retry-After header value ("" when none)
-  std::string error;         // transport error text when status == 0
-  bool timed_out = false;    // the attempt hit its deadline
-  bool aborted = false;      // HttpSender::abort() was called
+  long status = 0;             // HTTP status; 0 when no response arrived
+  std::string body;            // response body, cut at max_response_bytes
+  std::string content_type;    // response Content-Type ("" when none)
+  std::string retry_after;     // Retry-After header value ("" when none)
+  std::string error;           // transport error text when status == 0
+  std::size_t body_bytes = 0;  // response body bytes received (kept or not)
+  bool body_stopped = false;   // the transfer stopped at stop_after_response_bytes
+  bool timed_out = false;      // the attempt hit its deadline
+  bool aborted = false;        // HttpSender::abort() was called
 };
 
-// One libcurl easy handle (its connection is reused between posts) driven through a multi handle
-// so that abort() wakes it at once. post() and sleep_until() are called by one thread at a time;
-// abort() from any thread.
+// One libcurl easy handle (its connection is reused between requests) driven through a multi
+// handle so that abort() wakes it at once. post(), get() and sleep_until() are called by one
+// thread at a time; abort() from any thread.
 class HttpSender {
  public:
   // Throws vigil::Error when libcurl cannot be initialised.
@@ -72,6 +87,10 @@ class HttpSender {
   // POSTs `body`; returns by `deadline` (plus a few ms) or soon after abort(). Never throws
   // except std::bad_alloc.
   HttpResult post(std::string_view body, Clock::time_point deadline);
+
+  // GETs the URL (no request body; Content-Type and Content-Encoding are not sent); otherwise
+  // as post().
+  HttpResult get(Clock::time_point deadline);
 
   // Waits until `until`; false when abort() was called (at once if it already was).
   bool sleep_until(Clock::time_point until);
@@ -85,6 +104,9 @@ class HttpSender {
 
  private:
   struct Curl;
+  // One attempt: a POST of *body, or a GET when body is null.
+  HttpResult perform(const std::string_view* body, Clock::time_point deadline);
+
   HttpConfig config_;
   std::unique_ptr<Curl> curl_;
   std::atomic<bool> aborted_{false};

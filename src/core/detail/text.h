@@ -46,6 +46,10 @@ constexpr char ascii_lower(char c) noexcept {
 // `s` with 'A'..'Z' lowered.
 std::string ascii_lower(std::string_view s);
 
+// `s` between two `quote` characters, for messages: quoted("db") == "\"db\"". Nothing inside is
+// escaped.
+std::string quoted(std::string_view s, char quote = '"');
+
 // Whether a and b are equal ignoring ASCII case.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

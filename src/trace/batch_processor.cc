@@ -1,234 +1,30 @@
-// Simple and batch span processors.
-#include "vigil/trace/processor.h"
-
+// BatchSpanProcessor: ended spans go into the ending thread's ring (span_ring.h) or, when it is
+// full, a shared bounded queue (bounded_queue.h); a worker thread drains both into batches and
+// exports them when a batch is full, on the schedule delay, on flush and at shutdown.
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
-#include <cstring>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
+#include "bounded_queue.h"
 #include "internal.h"
+#include "processor_internal.h"
 #include "span_codec.h"
+#include "span_ring.h"
 #include "vigil/core/error.h"
-#include "vigil/metrics/counter.h"
-#include "vigil/metrics/registry.h"
+#include "vigil/trace/processor.h"
 
 namespace vigil::trace {
 namespace {
 
+using detail::DropCounters;
+using detail::safe_export;
+using detail::SpanRing;
 using Clock = std::chrono::steady_clock;
-
-struct DropCounters {
-  metrics::Counter queue_full, export_failed, shutdown, exported;
-  // nullptr: the handles stay unbound and count nowhere.
-  explicit DropCounters(metrics::Registry* self_metrics) {
-    if (self_metrics == nullptr) return;
-    metrics::Registry& r = *self_metrics;
-    auto& dropped = r.counter("vigil_spans_dropped_total",
-                              "Spans dropped by vigil span processors, by reason", {"reason"});
-    queue_full = dropped.labels("queue_full");
-    export_failed = dropped.labels("export_failed");
-    shutdown = dropped.labels("shutdown");
-    exported = r.counter("vigil_spans_exported_total",
-                         "Spans handed to a successful export call by vigil span processors")
-                   .get();
-  }
-};
-
-ExportResult safe_export(SpanExporter& e, std::span<const SpanData* const> spans,
-                         SpanExporter::Deadline deadline) noexcept {
-  try {
-    return e.export_spans(spans, deadline);
-  } catch (const std::exception& ex) {
-    try {
-      return ExportResult::failure(std::string("exporter threw: ") + ex.what());
-    } catch (...) {
-      return ExportResult{ExportResult::Code::kFailure, {}, 0};
-    }
-  } catch (...) {
-    return ExportResult{ExportResult::Code::kFailure, {}, 0};
-  }
-}
-
-}  // namespace
-
-// ---- SimpleSpanProcessor ----
-
-struct SimpleSpanProcessor::State {
-  std::mutex mutex;
-  std::unique_ptr<SpanExporter> exporter;
-  DropCounters counters;
-  bool shut_down = false;
-  State(std::unique_ptr<SpanExporter> e, metrics::Registry* r)
-      : exporter(std::move(e)), counters(r) {}
-};
-
-SimpleSpanProcessor::SimpleSpanProcessor(std::unique_ptr<SpanExporter> exporter,
-                                         metrics::Registry* self_metrics) {
-  if (!exporter) throw Error("SimpleSpanProcessor: the exporter is null");
-  state_ = std::make_unique<State>(std::move(exporter), self_metrics);
-}
-SimpleSpanProcessor::~SimpleSpanProcessor() { shutdown(std::chrono::milliseconds(5000)); }
-
-void SimpleSpanProcessor::on_end(SpanRef span) noexcept {
-  if (!span->context.flags.sampled()) return;
-  std::lock_guard lock(state_->mutex);
-  if (state_->shut_down) {
-    state_->counters.shutdown.inc();
-    return;
-  }
-  const SpanData* one = span.get();
-  const ExportResult r = safe_export(*state_->exporter, std::span<const SpanData* const>(&one, 1),
-                                     Clock::now() + std::chrono::seconds(30));
-  if (r.ok() && r.rejected_spans == 0) {
-    state_->counters.exported.inc();
-  } else {
-    state_->counters.export_failed.inc();
-  }
-}
-
-bool SimpleSpanProcessor::force_flush(std::chrono::milliseconds timeout) noexcept {
-  std::lock_guard lock(state_->mutex);
-  if (state_->shut_down) return true;
-  try {
-    return state_->exporter->force_flush(timeout);
-  } catch (...) {
-    return false;
-  }
-}
-
-bool SimpleSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
-  std::lock_guard lock(state_->mutex);
-  if (state_->shut_down) return true;
-  state_->shut_down = true;
-  try {
-    return state_->exporter->shutdown(timeout);
-  } catch (...) {
-    return false;
-  }
-}
-
-SpanExporter& SimpleSpanProcessor::exporter() noexcept { return *state_->exporter; }
-
-// ---- BatchSpanProcessor ----
-
-namespace {
-
-// A byte ring that one producing thread writes ended spans into and the worker reads. Entries
-// are 8-byte aligned: a u32 size (header included) and a u32 tag, then the encoded span; an
-// entry never wraps (a padding entry fills the end of the ring first).
-struct SpanRing {
-  static constexpr uint32_t kSpan = 1;
-  static constexpr uint32_t kPadding = 2;
-  static constexpr std::size_t kHeader = 8;
-
-  SpanRing(std::size_t bytes, std::shared_ptr<std::atomic<uint64_t>> rings_version)
-      : data(new uint64_t[bytes / sizeof(uint64_t)]),
-        capacity(bytes),
-        mask(bytes - 1),
-        owner_version(std::move(rings_version)) {}
-
-  char* at(uint64_t pos) noexcept { return reinterpret_cast<char*>(data.get()) + (pos & mask); }
-  static void write_header(char* p, uint32_t size, uint32_t tag) noexcept {
-    std::memcpy(p, &size, 4);
-    std::memcpy(p + 4, &tag, 4);
-  }
-
-  // Producer: copies the span in; false when it does not fit.
-  bool try_write(const detail::SpanRecord& rec) noexcept {
-    const std::size_t size = kHeader + detail::encoded_size(rec.data, rec.log);
-    if (size > capacity / 4) return false;  // large spans take the shared queue
-    uint64_t h = head.load(std::memory_order_relaxed);
-    const std::size_t off = h & mask;
-    const std::size_t pad = off + size > capacity ? capacity - off : 0;
-    if (h + pad + size - cached_tail > capacity) {
-      cached_tail = tail.load(std::memory_order_acquire);
-      if (h + pad + size - cached_tail > capacity) return false;
-    }
-    if (pad != 0) {
-      write_header(at(h), static_cast<uint32_t>(pad), kPadding);
-      h += pad;
-    }
-    char* p = at(h);
-    write_header(p, static_cast<uint32_t>(size), kSpan);
-    detail::encode(rec.data, rec.log, p + kHeader);
-    // Counted before it is visible, so that stats() never shows it exported but not queued.
-    published.store(published.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    head.store(h + size, std::memory_order_release);
-    unsignalled += size;
-    ++unsignalled_spans;
-    return true;
-  }
-
-  // Consumer: decodes up to `max` spans into out[first..); returns how many. A span that
-  // cannot be decoded (out of memory) is skipped and counted in `lost`.
-  std::size_t read(std::vector<SpanData>& out, std::size_t first, std::size_t max,
-                   uint64_t& lost) noexcept {
-    uint64_t t = tail.load(std::memory_order_relaxed);
-    const uint64_t h = head.load(std::memory_order_acquire);
-    std::size_t n = 0;
-    uint64_t taken = 0;
-    while (t < h && n < max) {
-      const char* p = at(t);
-      uint32_t size, tag;
-      std::memcpy(&size, p, 4);
-      std::memcpy(&tag, p + 4, 4);
-      t += size;
-      if (tag != kSpan) continue;
-      ++taken;
-      try {
-        if (first + n == out.size()) out.emplace_back();
-        detail::decode(p + kHeader, out[first + n]);
-        ++n;
-      } catch (...) {
-        ++lost;
-      }
-    }
-    tail.store(t, std::memory_order_release);
-    consumed.store(consumed.load(std::memory_order_relaxed) + taken, std::memory_order_relaxed);
-    return n;
-  }
-
-  // Consumer: discards everything published so far; returns the number of spans.
-  uint64_t discard() noexcept {
-    uint64_t t = tail.load(std::memory_order_relaxed);
-    const uint64_t h = head.load(std::memory_order_acquire);
-    uint64_t n = 0;
-    while (t < h) {
-      const char* p = at(t);
-      uint32_t size, tag;
-      std::memcpy(&size, p, 4);
-      std::memcpy(&tag, p + 4, 4);
-      t += size;
-      if (tag == kSpan) ++n;
-    }
-    tail.store(t, std::memory_order_release);
-    consumed.store(consumed.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    return n;
-  }
-  bool empty() const noexcept {
-    return tail.load(std::memory_order_relaxed) == head.load(std::memory_order_acquire);
-  }
-
-  std::unique_ptr<uint64_t[]> data;  // 8-byte aligned
-  const std::size_t capacity;
-  const std::size_t mask;
-  // Written by the producer.
-  alignas(64) std::atomic<uint64_t> head{0};  // bytes published
-  std::atomic<uint64_t> published{0};         // spans published
-  uint64_t cached_tail = 0;
-  uint64_t unsignalled = 0;        // bytes since the producer last woke the worker
-  uint64_t unsignalled_spans = 0;  // spans since then
-  // Written by the consumer.
-  alignas(64) std::atomic<uint64_t> tail{0};
-  std::atomic<uint64_t> consumed{0};  // spans read or discarded
-  // Lifecycle.
-  alignas(64) std::atomic<bool> producer_gone{false};  // its thread exited
-  std::atomic<bool> owner_gone{false};                 // its processor was destroyed
-  // The processor's ring-list version: bumped when the thread exits, so that the worker
-  // notices and retires the ring once drained.
-  const std::shared_ptr<std::atomic<uint64_t>> owner_version;
-};
 
 std::atomic<uint64_t> g_next_processor_id{1};
 
@@ -265,16 +61,9 @@ struct BatchSpanProcessor::State {
   // threads that end few spans keep a small one.
   static constexpr std::size_t kInitialRingBytes = 16 * 1024;
 
-  // Bounded MPMC queue (D. Vyukov's), used with one consumer, for spans that do not fit in
-  // their thread's ring.
-  struct Slot {
-    std::atomic<std::size_t> seq;
-    detail::SpanRecord* rec;
-  };
-  std::unique_ptr<Slot[]> slots;
-  std::size_t mask = 0;
-  alignas(64) std::atomic<std::size_t> enqueue_pos{0};
-  alignas(64) std::atomic<std::size_t> dequeue_pos{0};
+  // Spans that do not fit in their thread's ring (bounded_queue.h), with one consumer: the
+  // worker.
+  detail::BoundedMpmcQueue<detail::SpanRecord*> queue;
   alignas(64) std::atomic<bool> wake_pending{false};
   // Spans the worker holds in its unfinished batch (written once per drain, read by producers
   // to wake it when their spans complete a batch).
@@ -312,13 +101,8 @@ struct BatchSpanProcessor::State {
   std::thread thread;
 
   State(std::unique_ptr<SpanExporter> e, BatchSpanProcessorOptions o)
-      : options(o), exporter(std::move(e)), counters(o.self_metrics) {
-    std::size_t cap = 1;
-    while (cap < options.max_queue_size) cap <<= 1;
-    options.max_queue_size = cap;
-    slots = std::make_unique<Slot[]>(cap);
-    for (std::size_t i = 0; i < cap; ++i) slots[i].seq.store(i, std::memory_order_relaxed);
-    mask = cap - 1;
+      : queue(o.max_queue_size), options(o), exporter(std::move(e)), counters(o.self_metrics) {
+    options.max_queue_size = queue.capacity();
     if (options.thread_buffer_size != 0) {
       ring_bytes = 4096;
       while (ring_bytes < options.thread_buffer_size) ring_bytes <<= 1;
@@ -403,53 +187,16 @@ struct BatchSpanProcessor::State {
     }
   }
 
-  bool push(detail::SpanRecord* rec) noexcept {
-    std::size_t pos = enqueue_pos.load(std::memory_order_relaxed);
-    while (true) {
-      Slot& s = slots[pos & mask];
-      const std::size_t seq = s.seq.load(std::memory_order_acquire);
-      const intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos);
-      if (diff == 0) {
-        if (enqueue_pos.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          s.rec = rec;
-          s.seq.store(pos + 1, std::memory_order_release);
-          return true;
-        }
-      } else if (diff < 0) {
-        return false;  // full
-      } else {
-        pos = enqueue_pos.load(std::memory_order_relaxed);
-      }
-    }
-  }
+  bool push(detail::SpanRecord* rec) noexcept { return queue.try_push(rec); }
 
   // ---- consumer side ----
 
   detail::SpanRecord* pop() noexcept {
-    std::size_t pos = dequeue_pos.load(std::memory_order_relaxed);
-    while (true) {
-      Slot& s = slots[pos & mask];
-      const std::size_t seq = s.seq.load(std::memory_order_acquire);
-      const intptr_t diff = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos + 1);
-      if (diff == 0) {
-        if (dequeue_pos.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          detail::SpanRecord* rec = s.rec;
-          s.seq.store(pos + mask + 1, std::memory_order_release);
-          return rec;
-        }
-      } else if (diff < 0) {
-        return nullptr;  // empty
-      } else {
-        pos = dequeue_pos.load(std::memory_order_relaxed);
-      }
-    }
+    detail::SpanRecord* rec = nullptr;
+    return queue.try_pop(rec) ? rec : nullptr;
   }
 
-  std::size_t approx_size() const noexcept {
-    const std::size_t e = enqueue_pos.load(std::memory_order_relaxed);
-    const std::size_t d = dequeue_pos.load(std::memory_order_relaxed);
-    return e > d ? e - d : 0;
-  }
+  std::size_t approx_size() const noexcept { return queue.approx_size(); }
 
   // The worker's view of the rings; retires rings whose thread exited once they are empty.
   void refresh_rings(std::vector<std::shared_ptr<SpanRing>>& view, uint64_t& version) {
