@@ -234,7 +234,7 @@ tsan_test() {
   build/tsan/tests/metrics/metrics_tsan_test \
     --gtest_filter='Concurrency.*:Counter.*:Gauge.*:Histogram.*:Summary.*:Family.*:Registry.*' &&
     build/tsan/tests/trace/trace_tsan_test \
-      --gtest_filter='BatchSpanProcessor.*:Context.*:Tracer.*:SimpleSpanProcessor.*' &&
+      --gtest_filter='BatchSpanProcessor.*:Context.*:Tracer.*:SimpleSpanProcessor.*:BoundedMpmcQueue.*' &&
     build/tsan/tests/health/health_tsan_test \
       --gtest_filter='HealthConcurrency.*:HealthTimeout.*:HealthShutdown.*:HealthMonitor.*' &&
     if [[ -x build/tsan/tests/health/health_endpoints_test ]]; then
