@@ -252,6 +252,58 @@ TEST(StateStore, AlertFalseAtFirstEvaluationIsForgotten) {
   }
 }
 
+// A restored firing alert is not notified again before resend_delay; a restored pending alert
+// fires when `for` has elapsed since its original start.
+TEST(StateStore, RestoredAlertsKeepTheirClocks) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    World w;
+    AlertManager m(w.options(path));
+    w.add_rules(m);
+    std::vector<Notification> sent;
+    m.on_alert([&](const Notification& n) { sent.push_back(n); });
+    w.high = true;
+    m.evaluate();  // HighErrors pending since t0
+    w.at(60s);
+    m.evaluate();  // fires and is sent at t0+60
+    ASSERT_EQ(sent.size(), 1u);
+    w.other = true;
+    w.at(70s);
+    m.evaluate();  // Other pending since t0+70 (for 30 s)
+  }
+  World w;
+  AlertManager m(w.options(path));
+  w.add_rules(m);
+  std::vector<Notification> sent;
+  m.on_alert([&](const Notification& n) { sent.push_back(n); });
+  w.high = w.other = true;
+  w.at(90s);  // 30 s after the last send: resend_delay (60 s) not over
+  m.evaluate();
+  EXPECT_TRUE(sent.empty());
+  auto active = m.active_alerts();
+  ASSERT_EQ(active.size(), 2u);
+  const Alert* other = find_alert(active, "Other");
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(other->state, AlertState::kPending);
+  EXPECT_EQ(other->active_at, kT0 + 70s);
+  w.at(100s);  // Other: 30 s since t0+70: fires
+  m.evaluate();
+  other = nullptr;
+  active = m.active_alerts();
+  other = find_alert(active, "Other");
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(other->state, AlertState::kFiring);
+  EXPECT_EQ(other->fired_at, kT0 + 100s);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].rule, "Other");
+  w.at(121s);  // HighErrors: more than resend_delay since its last send (t0+60): resent
+  m.evaluate();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].rule, "HighErrors");
+  EXPECT_EQ(sent[1].alerts.at(0).active_at, kT0);
+}
+
 // Silences expired and deleted through the API are persisted too.
 TEST(StateStore, SilenceExpireAndDeletePersist) {
   TempDir dir;
