@@ -865,8 +865,8 @@ struct AlertManager::Impl {
       }
     }
 
-    // Persist this round's changes in one transaction, off the manager's lock.
-    if (store) store->flush();
+    // Persist this round's changes in one transaction, off the manager's lock and this thread.
+    if (store) store->round_done();
     deliver(notifications);
     return transitions;
   }
@@ -957,6 +957,11 @@ AlertManager::AlertManager(AlertManagerOptions options) {
     impl_->store = std::move(store);
     if (usable) restore(impl_->store->load());
   }
+}
+
+bool AlertManager::flush_state() {
+  if (!impl_->store) return true;
+  return impl_->store->flush();
 }
 
 PersistenceStatus AlertManager::persistence_status() const {

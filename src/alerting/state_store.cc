@@ -307,6 +307,20 @@ bool StateStore::room_for_new(size_t extra) {
 
 void StateStore::queued() { queue_cv_.notify_one(); }
 
+void StateStore::round_done() {
+  if (!ok()) return;
+  if (!options_.writer_thread) {
+    flush();
+    return;
+  }
+  {
+    std::lock_guard lock(queue_mu_);
+    if (queue_.empty()) return;
+    urgent_ = true;
+  }
+  queue_cv_.notify_one();
+}
+
 void StateStore::alert_changed(const Alert& alert) {
   if (options_.next != nullptr) options_.next->alert_changed(alert);
   if (!ok()) return;
@@ -522,9 +536,11 @@ void StateStore::writer_main() {
   for (;;) {
     queue_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (stop_) return;
-    // Batch what arrives within writer_delay (a round's changes, a burst of API calls).
-    queue_cv_.wait_for(lock, options_.writer_delay, [this] { return stop_; });
+    // A round's changes are written at once; others are batched for writer_delay (a burst of
+    // API calls).
+    queue_cv_.wait_for(lock, options_.writer_delay, [this] { return stop_ || urgent_; });
     if (stop_) return;
+    urgent_ = false;
     lock.unlock();
     const bool good = flush();
     lock.lock();

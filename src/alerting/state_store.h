@@ -4,9 +4,9 @@
 //   auto store = StateStore::open("/var/lib/app/alerts.db", {.history_limit = 1000});
 //   if (store->ok()) manager.restore(store->load());
 //   // The manager calls the StateSink methods under its lock: they only queue the change.
-//   // flush() writes what is queued in one transaction (the manager calls it at the end of
-//   // each evaluation round, after its lock is released); a writer thread flushes changes
-//   // made between rounds (silences, removed rules) a few milliseconds after they happen.
+//   // The writer thread writes what is queued in one transaction: at once when the manager
+//   // says a round is done (round_done(), after its lock is released), else writer_delay after
+//   // the first queued change (silences, removed rules). flush() writes now, synchronously.
 //
 // A database that cannot be used (not a database, corrupt, foreign tables, a schema version from
 // the future, not writable) leaves the store disabled: ok() is false, status() says why, the
@@ -69,8 +69,10 @@ class StateStore final : public StateSink {
 
   // Reads the stored state (alerts, silences, history oldest first, newest history_limit).
   RestoredState load();
-  // Writes the queued changes in one transaction. True when nothing failed.
+  // Writes the queued changes in one transaction now. True when nothing failed.
   bool flush();
+  // An evaluation round ended: the writer thread writes its changes now (does not wait).
+  void round_done();
 
   // StateSink: queue the change (and forward to options.next).
   void alert_changed(const Alert& alert) override;
@@ -106,6 +108,7 @@ class StateStore final : public StateSink {
   std::condition_variable queue_cv_;
   Queue queue_;
   bool stop_ = false;
+  bool urgent_ = false;  // round_done() since the last flush
 
   mutable std::mutex status_mu_;
   PersistenceStatus status_;

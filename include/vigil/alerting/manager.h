@@ -165,8 +165,9 @@ struct AlertManagerOptions {
   // SQLite database (WAL) where alert state, silences and history are persisted and read back
   // at construction ("" = memory only). A database that cannot be used is reported on stderr
   // once and in persistence_status(), counted in vigil_alerting_persistence_errors_total, and
-  // the manager keeps working in memory. Changes are written once per evaluation round (and
-  // within milliseconds for silences), off the manager's lock. state_sink still receives them.
+  // the manager keeps working in memory. Changes are written by a writer thread, one
+  // transaction per evaluation round (and within milliseconds for changes between rounds), off
+  // the manager's lock and the evaluating thread. state_sink still receives them.
   std::string state_path;
 };
 
@@ -243,6 +244,10 @@ class AlertManager {
   void restore(RestoredState state);
   // Whether state_path persistence works, and why not.
   PersistenceStatus persistence_status() const;
+  // Writes the state changes not yet persisted now (they are written by a writer thread at the
+  // end of each round, or within milliseconds); blocks until committed. False when a write
+  // failed (see persistence_status()). True without a state_path.
+  bool flush_state();
 
   const AlertManagerOptions& options() const noexcept;
 
