@@ -4,6 +4,7 @@
 //   vigil-demo --listen 127.0.0.1:9500 --duration 60
 //   vigil-demo --outage-every 30 --outage-for 10  # /health/ready goes 503 for 10 s of every 30
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 vigil-demo   # traces to a collector
+//   vigil-demo --outage-every 20 --outage-for 15 --rules my-alerts.yml  # alerts on the console
 //
 // See docs/demo.md for what it simulates and the metrics it exports.
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alerting.h"
 #include "dependencies.h"
 #include "gateway_metrics.h"
 #include "options.h"
@@ -30,6 +32,10 @@
 #include "vigil/admin/metrics_endpoint.h"
 #include "vigil/admin/server.h"
 #include "vigil/admin/tracez_endpoint.h"
+#if __has_include("vigil/admin/alerting_endpoints.h")
+#include "vigil/admin/alerting_endpoints.h"
+#define VIGIL_DEMO_ALERTING_ENDPOINTS 1
+#endif
 #include "vigil/core/error.h"
 #include "vigil/health/heartbeat.h"
 #include "vigil/health/monitor.h"
@@ -40,6 +46,9 @@
 
 #ifndef VIGIL_DEMO_VERSION
 #define VIGIL_DEMO_VERSION "unknown"
+#endif
+#ifndef VIGIL_DEMO_RULES_FILE
+#define VIGIL_DEMO_RULES_FILE "deploy/prometheus/alerts.yml"
 #endif
 #ifndef VIGIL_DEMO_BUILD_TYPE
 #define VIGIL_DEMO_BUILD_TYPE "unknown"
@@ -171,6 +180,16 @@ int main(int argc, char** argv) {
     std::cout << demo::usage(kProgram);
     return 0;
   }
+  if (!options.write_slo_rules.empty()) {
+    try {
+      demo::demo_slo().write_rule_file(options.write_slo_rules);
+    } catch (const vigil::Error& e) {
+      std::cerr << kProgram << ": " << e.what() << "\n";
+      return 1;
+    }
+    std::cout << kProgram << ": wrote " << options.write_slo_rules << "\n";
+    return 0;
+  }
 
   // SIGINT and SIGTERM are blocked before any thread starts (threads inherit the mask) and taken
   // by wait_for_stop() on this thread. A dead scraper must not kill the process: ignore SIGPIPE.
@@ -244,6 +263,36 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Alerting: the rule files, the C++ rules and the SLO, evaluated every --eval-interval.
+  std::vector<std::string> rule_files;
+  if (!options.no_default_rules) {
+    if (std::FILE* f = std::fopen(VIGIL_DEMO_RULES_FILE, "r")) {
+      std::fclose(f);
+      rule_files.emplace_back(VIGIL_DEMO_RULES_FILE);
+    } else {
+      std::cerr << kProgram << ": note: " << VIGIL_DEMO_RULES_FILE
+                << " not found; running the C++ rules and the SLO only\n";
+    }
+  }
+  rule_files.insert(rule_files.end(), options.rule_files.begin(), options.rule_files.end());
+  const auto demo_started = std::chrono::steady_clock::now();
+  std::unique_ptr<demo::DemoAlerting> alerting;
+  try {
+    alerting = std::make_unique<demo::DemoAlerting>(
+        registry, dependencies,
+        demo::DemoAlertingOptions{
+            .eval_interval =
+                std::chrono::milliseconds(std::llround(options.eval_interval_seconds * 1000)),
+            .rule_files = rule_files,
+            .elapsed = [demo_started] {
+              return std::chrono::duration<double>(std::chrono::steady_clock::now() - demo_started)
+                  .count();
+            }});
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": " << e.what() << "\n";
+    return 1;
+  }
+
   std::unique_ptr<admin::Server> server;
   try {
     // VIGIL_ADMIN_TOKEN: the bearer token that unlocks health details, /debug/* and /api/* when
@@ -261,6 +310,9 @@ int main(int argc, char** argv) {
     admin::add_metrics_endpoint(*server, registry);
     admin::add_health_endpoints(*server, *monitor);
     admin::add_tracez_endpoint(*server, tracez);
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+    admin::add_alerting_endpoints(*server, alerting->manager());
+#endif
     server->start();
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
@@ -276,6 +328,7 @@ int main(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
   dependencies.start();
   simulator.start();
+  alerting->start();
 
   const std::string url = server->url();
   std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
@@ -306,6 +359,14 @@ int main(int argc, char** argv) {
               << "s (--outage-every, --outage-for): /health/ready turns 503, /health/live "
                  "stays 200\n";
   }
+  std::cout << "  Alerts:          " << alerting->rule_count() << " rules (C++ rules, an SLO";
+  for (const std::string& f : rule_files) std::cout << ", " << f;
+  std::cout << ") evaluated every " << options.eval_interval_seconds
+            << "s; firing and resolved alerts are printed here";
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "; " << url << "/api/v1/alerts, " << url << "/api/v1/rules";
+#endif
+  std::cout << "\n";
   std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
             << std::flush;
 
@@ -315,6 +376,7 @@ int main(int argc, char** argv) {
               << " received, stopping\n"
               << std::flush;
   }
+  alerting->stop();
   simulator.stop();
   dependencies.stop();
   const double seconds =

@@ -65,16 +65,21 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         inline_value = arg.substr(eq + 1);
       }
     }
-    if (name == "--help" || name == "-h") {
+    if (name == "--help" || name == "-h" || name == "--no-default-rules") {
       if (inline_value) {
         r.error = std::string(name) + " takes no value";
         return r;
       }
-      r.options.help = true;
+      if (name == "--no-default-rules") {
+        r.options.no_default_rules = true;
+      } else {
+        r.options.help = true;
+      }
       continue;
     }
     if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers" &&
-        name != "--outage-every" && name != "--outage-for" && name != "--warmup") {
+        name != "--outage-every" && name != "--outage-for" && name != "--warmup" &&
+        name != "--eval-interval" && name != "--rules" && name != "--write-slo-rules") {
       r.error = "unknown argument " + quote(arg);
       return r;
     }
@@ -99,6 +104,25 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         return r;
       }
       r.options.duration_seconds = d;
+    } else if (name == "--rules") {
+      if (value.empty()) {
+        r.error = "--rules needs a file name";
+        return r;
+      }
+      r.options.rule_files.emplace_back(value);
+    } else if (name == "--write-slo-rules") {
+      if (value.empty()) {
+        r.error = "--write-slo-rules needs a file name";
+        return r;
+      }
+      r.options.write_slo_rules = std::string(value);
+    } else if (name == "--eval-interval") {
+      double d = 0;
+      if (!parse_double(value, d) || d < 0.1 || d > 3600) {
+        r.error = "--eval-interval " + quote(value) + ": expected seconds from 0.1 to 3600";
+        return r;
+      }
+      r.options.eval_interval_seconds = d;
     } else if (name == "--rate") {
       double rate = 0;
       if (!parse_double(value, rate) || rate <= 0 || rate > 100'000) {
@@ -145,11 +169,15 @@ std::string usage(std::string_view program) {
   std::string u = "usage: ";
   u += program;
   u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
-       [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS] [--help]
+       [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
+       [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
+       [--write-slo-rules FILE] [--help]
 
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
 executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
-health probes (/health/live, /health/ready, /health/startup, /health).
+health probes (/health/live, /health/ready, /health/startup, /health). Alert rules
+(deploy/prometheus/alerts.yml, C++ rules, an SLO) are evaluated in-process; alerts that
+fire or resolve are printed.
 
   --listen HOST:PORT   admin server address (default 127.0.0.1:9464; port 0 picks a free port)
   --duration SECONDS   stop after this long (default: run until Ctrl-C / SIGTERM)
@@ -160,10 +188,16 @@ health probes (/health/live, /health/ready, /health/startup, /health).
                        0: never), so /health/ready turns 503 and back
   --outage-for SECONDS how long each outage lasts, less than --outage-every (default 20)
   --warmup SECONDS     simulated model loading: /health/startup fails this long (default 3)
+  --eval-interval SECONDS
+                       how often the alert rules are evaluated (default 2; at least 0.1)
+  --rules FILE         also load this Prometheus rule file (repeatable)
+  --no-default-rules   do not load deploy/prometheus/alerts.yml
+  --write-slo-rules FILE
+                       write the Prometheus rule file of the demo's SLO and exit
   --help               print this text and exit
 
-Exit status: 0 on a clean stop, 1 when the server cannot start (e.g. port in use),
-2 for bad arguments.
+Exit status: 0 on a clean stop, 1 when the server cannot start (e.g. port in use) or a
+rule file does not load, 2 for bad arguments.
 )";
   return u;
 }

@@ -1,7 +1,9 @@
 // demo/options.h: the command line of vigil-demo.
 //
 //   vigil-demo [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
-//              [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS] [--help]
+//              [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
+//              [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
+//              [--write-slo-rules FILE] [--help]
 //
 //   std::vector<std::string_view> args(argv + 1, argv + argc);
 //   vigil::demo::ParseResult r = vigil::demo::parse_args(args);
@@ -14,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vigil::demo {
 
@@ -32,6 +35,14 @@ struct DemoOptions {
   double outage_for_seconds = 20;
   // Simulated model loading at start: the startup probe fails for this long.
   double warmup_seconds = 3;
+  // How often the AlertManager evaluates the rules (>= 0.1).
+  double eval_interval_seconds = 2;
+  // Rule files given with --rules (repeatable), loaded after deploy/prometheus/alerts.yml.
+  std::vector<std::string> rule_files;
+  // --no-default-rules: do not load deploy/prometheus/alerts.yml.
+  bool no_default_rules = false;
+  // --write-slo-rules FILE: write the demo SLO's Prometheus rule file and exit.
+  std::string write_slo_rules;
   // --help was given: print usage and exit 0.
   bool help = false;
 };

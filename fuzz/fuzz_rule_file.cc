@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   namespace t = vigil::alerting::tmpl;
   const auto parsed = t::Template::parse_alert(in, "Fuzz");
-  if (parsed.has_value() == parsed.error.empty()) std::abort();
+  if (parsed.has_value() != parsed.error.empty()) std::abort();
   if (parsed) {
     t::TemplateData d;
     d.labels = {{"job", "api"}, {"instance", "host:9090"}};

@@ -240,7 +240,7 @@ Response rules_handler(AlertManager& m, const AlertingEndpointOptions& options,
   std::vector<Group> groups;
   std::map<std::string, size_t> index;
   for (const alerting::AlertRule& rule : rules) {
-    const alerting::detail::RuleDef& def = *rule.def();
+    const vigil::detail::RuleDef& def = *rule.def();
     auto [it, added] = index.emplace(def.group, groups.size());
     if (added) {
       Group g;

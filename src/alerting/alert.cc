@@ -110,6 +110,13 @@ std::string_view Alert::label(std::string_view key) const noexcept {
   return {};
 }
 
+bool needs_sending(const Alert& alert, TimePoint ts,
+                   std::chrono::milliseconds resend_delay) noexcept {
+  if (alert.state == AlertState::kPending || alert.state == AlertState::kInactive) return false;
+  if (alert.resolved_at > alert.last_sent_at) return true;  // resolved since the last send
+  return alert.last_sent_at + resend_delay < ts;
+}
+
 bool silence_matches(const Silence& silence, const LabelList& labels) {
   for (const SilenceMatcher& m : silence.matchers) {
     std::string_view v;

@@ -18,8 +18,8 @@
 
 #include "alerting/rule_def.h"
 #include "alerting/state_store.h"
+#include "alerting/template.h"
 #include "core/detail/worker_pool.h"
-#include "metrics/text_format.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/counter.h"
 #include "vigil/metrics/gauge.h"
@@ -51,12 +51,6 @@ constexpr int kSpareThreads = 16;
 
 int64_t to_ms(TimePoint t) { return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count(); }
 
-std::string format_value(double v) {
-  std::string out;
-  metrics::detail::append_value(out, v);
-  return out;
-}
-
 std::string_view find_label(const LabelList& labels, std::string_view name) {
   for (const auto& [k, v] : labels) {
     if (k == name) return v;
@@ -74,55 +68,20 @@ void set_label(LabelList& labels, const std::string& name, const std::string& va
   labels.emplace_back(name, value);
 }
 
-// The minimal template expansion of C++ rules until the shared template engine
-// (src/alerting/template.h, expand_braces) lands: `{value}`, `{labels.x}`, `{name}`, and the Go
-// forms `{{ $value }}` / `{{ $labels.x }}`; anything else is kept as written. `braces`: the
-// single-brace forms too (C++ rules; rule files use only Go templates). The one place to swap for
-// the template engine.
-std::string expand_template(std::string_view text, const std::string& rule_name,
-                            const LabelList& labels, double value, bool braces = true) {
-  std::string out;
-  out.reserve(text.size());
-  auto substitute = [&](std::string_view key, std::string& dst) -> bool {
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (!key.empty() && key.front() == '$') key.remove_prefix(1);
-    if (key == "value") {
-      dst += format_value(value);
-      return true;
-    }
-    if (key == "name") {
-      dst += rule_name;
-      return true;
-    }
-    if (key.substr(0, 7) == "labels.") {
-      dst += find_label(labels, key.substr(7));
-      return true;
-    }
-    return false;
-  };
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text[i] == '{') {
-      const bool go = text.substr(i, 2) == "{{";
-      if (!go && !braces) {
-        out += text[i++];
-        continue;
-      }
-      const size_t open = go ? 2 : 1;
-      const size_t close = text.find(go ? "}}" : "}", i + open);
-      if (close != std::string_view::npos) {
-        std::string sub;
-        if (substitute(text.substr(i + open, close - i - open), sub)) {
-          out += sub;
-          i = close + open;
-          continue;
-        }
-      }
-    }
-    out += text[i++];
-  }
-  return out;
+// Templates: C++ rules use the guides' braces (`{value}`, `{value:.2f}`, `{labels.x}`, `{x}`)
+// over the alert's labels; PromQL rules Go templates parsed at build() over the series' labels,
+// as Prometheus. An expansion error becomes the text (as Prometheus writes it) and `error`.
+std::map<std::string, std::string> label_map(const LabelList& labels) {
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : labels) m.emplace(k, v);
+  return m;
+}
+
+std::string expand_go(const tmpl::Template& t, const tmpl::TemplateData& data, std::string& error) {
+  auto r = t.execute(data);
+  if (r) return std::move(*r);
+  if (error.empty()) error = r.error;
+  return "<error expanding template: " + r.error + ">";
 }
 
 // The guides' readable id: name, then the rule's labels in their order, then the series' other
@@ -149,15 +108,21 @@ std::string readable_id(const detail::RuleDef& def, const LabelList& sorted_labe
 
 // The alert labels of one result series: the series' labels without __name__, the rule's labels
 // over them, alertname, severity; sorted.
-LabelList alert_labels(const detail::RuleDef& def, const LabelList& series, double value) {
+LabelList alert_labels(const detail::RuleDef& def, const LabelList& series,
+                       const tmpl::TemplateData* data, std::string& error) {
   LabelList out;
   out.reserve(series.size() + def.labels.size() + 2);
   for (const auto& kv : series) {
     if (kv.first != "__name__") out.push_back(kv);
   }
-  for (const auto& [k, v] : def.labels) {
-    // Rule label values are templates, as in Prometheus.
-    set_label(out, k, expand_template(v, def.name, series, value, def.expr.empty()));
+  for (size_t i = 0; i < def.labels.size(); ++i) {
+    // Label values of PromQL rules are templates, as in Prometheus.
+    const auto& [k, v] = def.labels[i];
+    if (data != nullptr && i < def.label_templates.size()) {
+      set_label(out, k, expand_go(*def.label_templates[i], *data, error));
+    } else {
+      set_label(out, k, v);
+    }
   }
   set_label(out, "alertname", def.name);
   if (def.severity_set) set_label(out, "severity", std::string(to_string(def.severity)));
@@ -239,6 +204,7 @@ struct RuleState {
   bool restored_checked = false;
   // A condition of this rule is running on a worker (possibly hung since an earlier round).
   std::atomic<bool> running{false};
+  bool removed = false;  // taken out of the manager (under mu)
 };
 
 // One C++ condition run in a round.
@@ -439,12 +405,19 @@ struct AlertManager::Impl {
 
     std::map<uint64_t, Alert> fresh;
     const bool braces = def.expr.empty();
+    std::string template_error;
     if (error.empty()) {
       for (const SeriesValue& sv : result) {
         Alert a;
         a.name = def.name;
         a.group = def.group;
-        a.labels = alert_labels(def, sv.labels, sv.value);
+        tmpl::TemplateData data;
+        if (!braces) {
+          data.labels = label_map(sv.labels);
+          data.external_labels = label_map(options.external_labels);
+          data.value = sv.value;
+        }
+        a.labels = alert_labels(def, sv.labels, braces ? nullptr : &data, template_error);
         a.fingerprint = label_fingerprint(a.labels);
         if (fresh.count(a.fingerprint) != 0) {
           error = "vector contains metrics with the same labelset after applying alert labels";
@@ -454,12 +427,25 @@ struct AlertManager::Impl {
         a.id = readable_id(def, a.labels);
         a.value = sv.value;
         a.peak_value = sv.value;
+        std::map<std::string, std::string> own;
+        if (braces) own = label_map(a.labels);
         if (!def.description.empty()) {
           a.annotations.emplace_back(
-              "description", expand_template(def.description, def.name, a.labels, a.value, braces));
+              "description", braces ? tmpl::expand_braces(def.description, own, a.value)
+                             : def.description_template
+                                 ? expand_go(*def.description_template, data, template_error)
+                                 : def.description);
         }
-        for (const auto& [k, v] : def.annotations) {
-          set_label(a.annotations, k, expand_template(v, def.name, a.labels, a.value, braces));
+        for (size_t i = 0; i < def.annotations.size(); ++i) {
+          const auto& [k, v] = def.annotations[i];
+          if (braces) {
+            set_label(a.annotations, k, tmpl::expand_braces(v, own, a.value));
+          } else if (i < def.annotation_templates.size()) {
+            set_label(a.annotations, k,
+                      expand_go(*def.annotation_templates[i], data, template_error));
+          } else {
+            set_label(a.annotations, k, v);
+          }
         }
         a.state = AlertState::kPending;
         a.active_at = ts;
@@ -568,8 +554,16 @@ struct AlertManager::Impl {
       if (metrics.failures != nullptr) metrics.failures->labels(def.group).inc();
       return;
     }
-    rs.health = RuleHealth::kOk;
-    rs.last_error.clear();
+    if (template_error.empty()) {
+      rs.health = RuleHealth::kOk;
+      rs.last_error.clear();
+    } else {
+      // The alerts are evaluated; the template error shows in the annotation and here.
+      rs.health = RuleHealth::kError;
+      rs.last_error = std::move(template_error);
+      ++rs.failures;
+      if (metrics.failures != nullptr) metrics.failures->labels(def.group).inc();
+    }
 
     // Silences, sending (Prometheus' needsSending + sendAlerts), transitions, the sink.
     const auto interval = def.interval.count() > 0 ? def.interval : options.evaluation_interval;
@@ -579,7 +573,7 @@ struct AlertManager::Impl {
       if (a.state != AlertState::kPending) {
         const auto delay =
             firing ? std::max(options.resend_delay, def.cooldown) : options.resend_delay;
-        const bool needs_send = a.resolved_at > a.last_sent_at || a.last_sent_at + delay < ts;
+        const bool needs_send = needs_sending(a, ts, delay);
         bool send = needs_send && !a.silenced;
         if (send && firing && def.cooldown.count() > 0) {
           auto ln = rs.last_notified.find(fp);
@@ -617,7 +611,6 @@ struct AlertManager::Impl {
 
     // Which rules are due, and which are still running from an earlier round.
     std::vector<std::shared_ptr<RuleState>> due;
-    std::set<std::string> due_groups;
     bool query_rules_changed = false;
     std::vector<std::shared_ptr<const detail::RuleDef>> removed_queries;
     std::vector<std::shared_ptr<const detail::RuleDef>> all_defs;
@@ -639,7 +632,6 @@ struct AlertManager::Impl {
           group_due[g] = d;
           if (d) {
             group_last_eval[g] = ts;
-            due_groups.insert(g);
           }
         }
         if (group_due[g]) due.push_back(r);
@@ -692,14 +684,43 @@ struct AlertManager::Impl {
         std::min<size_t>(runnable, static_cast<size_t>(std::max(1, options.condition_threads))));
     for (int i = 0; i < lanes; ++i) start_lane();
 
-    // PromQL rules, in order, on this thread (recording rules feed later rules).
-    struct QueryOutcome {
-      std::shared_ptr<RuleState> rule;
-      std::vector<SeriesValue> result;
-      std::string error;
-      std::chrono::nanoseconds took{0};
+    // The state machine of one rule's result; called with mu held.
+    std::vector<Transition> transitions;
+    std::vector<Notification> notifications;
+    std::map<std::string, std::chrono::nanoseconds> group_took;
+    auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
+                         std::string error, std::chrono::nanoseconds took) {
+      // A rule removed during the round is not applied.
+      if (r->removed) return;
+      r->duration = took;
+      auto& gt = group_took[r->def->group];
+      gt = std::max(gt, took);
+      if (metrics.evaluations != nullptr) metrics.evaluations->labels(r->def->group).inc();
+      if (r->def->recording) {
+        ++r->evaluations;
+        r->last_evaluation = ts;
+        if (error.empty()) {
+          r->health = RuleHealth::kOk;
+          r->last_error.clear();
+        } else {
+          r->health = RuleHealth::kError;
+          r->last_error = std::move(error);
+          ++r->failures;
+          if (metrics.failures != nullptr) metrics.failures->labels(r->def->group).inc();
+        }
+        return;
+      }
+      Notification n;
+      n.rule = r->def->name;
+      n.group = r->def->group;
+      n.channels = r->def->channels;
+      n.time = ts;
+      apply(*r, ts, result, std::move(error), transitions, n);
+      if (!n.alerts.empty()) notifications.push_back(std::move(n));
     };
-    std::vector<QueryOutcome> queries;
+
+    // PromQL rules, in order, on this thread, each followed by its state machine and its ALERTS
+    // samples, as Prometheus' rule group does (recording rules and ALERTS feed later rules).
     bool has_query = false;
     for (const auto& r : due) has_query = has_query || r->def->query != nullptr;
     if (has_query || !removed_queries.empty()) {
@@ -720,6 +741,7 @@ struct AlertManager::Impl {
             for (const auto& r : rules) all_defs.push_back(r->def);
           }
           engine->set_rules(all_defs);
+          query_rules_changed = false;
         }
         if (has_query) {
           engine->sample(
@@ -728,16 +750,34 @@ struct AlertManager::Impl {
         }
         for (const auto& r : due) {
           if (!r->def->query) continue;
-          QueryOutcome q;
-          q.rule = r;
+          std::vector<SeriesValue> result;
+          std::string error;
           const Steady::time_point t0 = Steady::now();
-          if (engine->evaluate(*r->def, to_ms(ts), q.result, q.error) && r->def->recording) {
-            engine->record(*r->def, q.result, to_ms(ts));
+          const bool ok = engine->evaluate(*r->def, to_ms(ts), result, error);
+          if (ok && r->def->recording) engine->record(*r->def, result, to_ms(ts));
+          std::vector<detail::QueryEngine::AlertSample> samples;
+          bool write = false;
+          {
+            std::lock_guard lock(mu);
+            apply_one(r, std::move(result), std::move(error), Steady::now() - t0);
+            write = ok && !r->def->recording && r->health == RuleHealth::kOk;
+            if (write) {
+              for (const auto& [fp, a] : r->active) {
+                if (a.state != AlertState::kPending && a.state != AlertState::kFiring) continue;
+                samples.push_back({a.labels, a.state == AlertState::kFiring,
+                                   static_cast<double>(to_ms(a.active_at) / 1000)});
+              }
+            }
           }
-          q.took = Steady::now() - t0;
-          queries.push_back(std::move(q));
+          if (write) engine->write_alerts(*r->def, samples, to_ms(ts));
         }
       }
+    }
+
+    if (query_rules_changed) {
+      // Not applied this round (no PromQL rule was due): keep it for the next.
+      std::lock_guard lock(mu);
+      rules_changed = true;
     }
 
     // Wait for the conditions: each until its own timeout, all within the longest. The waiter
@@ -790,48 +830,12 @@ struct AlertManager::Impl {
       }
     }
 
-    // Apply the state machine.
-    std::vector<Transition> transitions;
-    std::vector<Notification> notifications;
+    // Apply the state machine to the C++ conditions' results.
     {
       std::lock_guard lock(mu);
-      std::map<std::string, std::chrono::nanoseconds> group_took;
-      auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
-                           std::string error, std::chrono::nanoseconds took) {
-        // A rule removed during the round is not applied.
-        if (std::find(rules.begin(), rules.end(), r) == rules.end()) return;
-        r->duration = took;
-        auto& gt = group_took[r->def->group];
-        gt = std::max(gt, took);
-        if (metrics.evaluations != nullptr) metrics.evaluations->labels(r->def->group).inc();
-        if (r->def->recording) {
-          ++r->evaluations;
-          r->last_evaluation = ts;
-          if (error.empty()) {
-            r->health = RuleHealth::kOk;
-            r->last_error.clear();
-          } else {
-            r->health = RuleHealth::kError;
-            r->last_error = std::move(error);
-            ++r->failures;
-            if (metrics.failures != nullptr) metrics.failures->labels(r->def->group).inc();
-          }
-          return;
-        }
-        Notification n;
-        n.rule = r->def->name;
-        n.group = r->def->group;
-        n.channels = r->def->channels;
-        n.time = ts;
-        apply(*r, ts, result, std::move(error), transitions, n);
-        if (!n.alerts.empty()) notifications.push_back(std::move(n));
-      };
       for (Slot& s : round->slots) {
         apply_one(s.rule, std::move(s.result), std::move(s.error),
                   std::chrono::duration_cast<std::chrono::nanoseconds>(s.took));
-      }
-      for (QueryOutcome& q : queries) {
-        apply_one(q.rule, std::move(q.result), std::move(q.error), q.took);
       }
       if (metrics.group_duration != nullptr) {
         for (const auto& [g, took] : group_took) {
@@ -848,21 +852,6 @@ struct AlertManager::Impl {
         }
       }
       update_gauges(ts);
-    }
-
-    // ALERTS / ALERTS_FOR_STATE for PromQL rules (after the state machine, as Prometheus).
-    if (engine) {
-      std::lock_guard lock(mu);
-      for (const QueryOutcome& q : queries) {
-        if (q.rule->def->recording || !q.error.empty()) continue;
-        std::vector<detail::QueryEngine::AlertSample> samples;
-        for (const auto& [fp, a] : q.rule->active) {
-          if (a.state != AlertState::kPending && a.state != AlertState::kFiring) continue;
-          samples.push_back({a.labels, a.state == AlertState::kFiring,
-                             static_cast<double>(to_ms(a.active_at) / 1000)});
-        }
-        engine->write_alerts(*q.rule->def, samples, to_ms(ts));
-      }
     }
 
     // Persist this round's changes in one transaction, off the manager's lock and this thread.
@@ -1051,6 +1040,7 @@ void AlertManager::add_group(RuleGroup group) {
       impl_->sink_removed((*it)->def->name, fp);
     }
     if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    (*it)->removed = true;
     it = rules.erase(it);
   }
   for (auto& n : fresh) rules.push_back(std::move(n));
@@ -1074,6 +1064,7 @@ bool AlertManager::remove_rule(std::string_view name) {
       impl_->sink_removed((*it)->def->name, fp);
     }
     if ((*it)->def->query) impl_->removed_query_rules.push_back((*it)->def);
+    (*it)->removed = true;
     it = impl_->rules.erase(it);
   }
   if (found) impl_->rules_changed = true;
@@ -1258,7 +1249,8 @@ std::string AlertManager::silence(std::string_view fingerprint, std::chrono::mil
     }
     for (const auto& r : impl_->rules) {
       if (labels || !r->def->condition) break;
-      const LabelList own = alert_labels(*r->def, {}, 0);
+      std::string ignored;
+      const LabelList own = alert_labels(*r->def, {}, nullptr, ignored);
       if (readable_id(*r->def, own) == fingerprint ||
           fingerprint_hex(label_fingerprint(own)) == fingerprint) {
         labels = own;

@@ -7,7 +7,19 @@
 
 #include "core/detail/sqlite.h"
 
-namespace vigil::alerting::detail {
+namespace vigil::detail {
+
+using alerting::Alert;
+using alerting::AlertState;
+using alerting::HistoryEntry;
+using alerting::LabelList;
+using alerting::MatchType;
+using alerting::PersistenceStatus;
+using alerting::RestoredState;
+using alerting::Severity;
+using alerting::Silence;
+using alerting::SilenceMatcher;
+using alerting::TimePoint;
 
 namespace {
 
@@ -42,7 +54,8 @@ LabelList labels_from(const std::string& text) {
 std::string matchers_json(const std::vector<SilenceMatcher>& matchers) {
   Json j = Json::array();
   for (const SilenceMatcher& m : matchers) {
-    j.push_back({{"name", m.name}, {"type", std::string(to_string(m.type))}, {"value", m.value}});
+    j.push_back(
+        {{"name", m.name}, {"type", std::string(alerting::to_string(m.type))}, {"value", m.value}});
   }
   return j.dump();
 }
@@ -97,7 +110,7 @@ const std::set<std::string, std::less<>> kOwnTables = {"alert_state", "silences"
                                                        "vigil_meta", "sqlite_sequence"};
 
 // Checks the schema version and tables, creating them in a new database. "" when usable.
-std::string set_up(vigil::detail::SqliteDb& db) {
+std::string set_up(SqliteDb& db) {
   int64_t version = 0;
   {
     auto st = db.prepare("PRAGMA user_version");
@@ -139,7 +152,7 @@ std::string set_up(vigil::detail::SqliteDb& db) {
 
 std::unique_ptr<StateStore> StateStore::open(const std::string& path, StateStoreOptions options) {
   std::unique_ptr<StateStore> store(new StateStore(path, std::move(options)));
-  auto db = vigil::detail::SqliteDb::open(path);
+  auto db = SqliteDb::open(path);
   if (!db) {
     store->fail(db.error);
     return store;
@@ -433,7 +446,7 @@ bool StateStore::flush() {
 }
 
 bool StateStore::write(const Queue& batch) {
-  vigil::detail::SqliteDb& db = *db_;
+  SqliteDb& db = *db_;
   if (!db.begin()) return false;
   bool good = true;
   if (!batch.alerts.empty()) {
@@ -552,4 +565,4 @@ void StateStore::writer_main() {
   }
 }
 
-}  // namespace vigil::alerting::detail
+}  // namespace vigil::detail

@@ -39,10 +39,8 @@
 #include "vigil/metrics/registry.h"
 
 namespace vigil::detail {
-class SqliteDb;
-}
 
-namespace vigil::alerting::detail {
+class SqliteDb;
 
 inline constexpr int kStateSchemaVersion = 1;
 
@@ -51,11 +49,11 @@ struct StateStoreOptions {
   size_t max_queued = 10'000;                  // queued changes beyond this are dropped (counted)
   std::chrono::milliseconds writer_delay{10};  // the writer thread's batching delay
   metrics::Registry* self_metrics = nullptr;   // vigil_alerting_persistence_*
-  StateSink* next = nullptr;                   // another sink every change is forwarded to
+  alerting::StateSink* next = nullptr;         // another sink every change is forwarded to
   bool writer_thread = true;
 };
 
-class StateStore final : public StateSink {
+class StateStore final : public alerting::StateSink {
  public:
   // Opens (creating) the database at `path`. Never throws for a bad database: see ok().
   static std::unique_ptr<StateStore> open(const std::string& path, StateStoreOptions options);
@@ -65,27 +63,28 @@ class StateStore final : public StateSink {
 
   // False when the database could not be opened or set up (memory only).
   bool ok() const noexcept { return db_ != nullptr; }
-  PersistenceStatus status() const;
+  alerting::PersistenceStatus status() const;
 
   // Reads the stored state (alerts, silences, history oldest first, newest history_limit).
-  RestoredState load();
+  alerting::RestoredState load();
   // Writes the queued changes in one transaction now. True when nothing failed.
   bool flush();
   // An evaluation round ended: the writer thread writes its changes now (does not wait).
   void round_done();
 
   // StateSink: queue the change (and forward to options.next).
-  void alert_changed(const Alert& alert) override;
+  void alert_changed(const alerting::Alert& alert) override;
   void alert_removed(const std::string& rule, uint64_t fingerprint) override;
-  void silence_changed(const Silence& silence) override;
+  void silence_changed(const alerting::Silence& silence) override;
   void silence_deleted(const std::string& id) override;
-  void history_added(const HistoryEntry& entry) override;
+  void history_added(const alerting::HistoryEntry& entry) override;
 
  private:
   struct Queue {
-    std::map<std::pair<std::string, uint64_t>, std::optional<Alert>> alerts;  // nullopt: removed
-    std::map<std::string, std::optional<Silence>> silences;                   // nullopt: deleted
-    std::vector<HistoryEntry> history;
+    std::map<std::pair<std::string, uint64_t>, std::optional<alerting::Alert>>
+        alerts;                                                        // nullopt: removed
+    std::map<std::string, std::optional<alerting::Silence>> silences;  // nullopt: deleted
+    std::vector<alerting::HistoryEntry> history;
     size_t size() const { return alerts.size() + silences.size() + history.size(); }
     bool empty() const { return size() == 0; }
   };
@@ -102,7 +101,7 @@ class StateStore final : public StateSink {
   const StateStoreOptions options_;
 
   mutable std::mutex db_mu_;
-  std::unique_ptr<vigil::detail::SqliteDb> db_;
+  std::unique_ptr<SqliteDb> db_;
 
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -111,7 +110,7 @@ class StateStore final : public StateSink {
   bool urgent_ = false;  // round_done() since the last flush
 
   mutable std::mutex status_mu_;
-  PersistenceStatus status_;
+  alerting::PersistenceStatus status_;
   bool printed_ = false;
 
   metrics::Family<metrics::Counter>* errors_metric_ = nullptr;
@@ -120,4 +119,4 @@ class StateStore final : public StateSink {
   std::thread writer_;
 };
 
-}  // namespace vigil::alerting::detail
+}  // namespace vigil::detail

@@ -19,7 +19,8 @@
 // toLower, match, reReplaceAll, stripPort, stripDomain, safeHtml, graphLink, tableLink,
 // parseDuration, pathPrefix, externalURL, args). Functions that need a query engine or Go
 // values (`query`, `first`, `label`, `value`, `strvalue`, `sortByLabel`, `call`, `js`) and
-// `define` / `template` / `block` are refused at parse time with "not supported in-process: X".
+// `define` / `template` / `block` and complex-number constants are refused at parse time with
+// "not supported in-process: X".
 // Known differences: toUpper / toLower / title change ASCII letters only; toTime's result is
 // printed like a time.Time but has no methods.
 //
@@ -56,15 +57,15 @@ struct Program;  // the parsed template (template.cc)
 class Template {
  public:
   // Parses `text` as a Go template named `name` (errors: "template: name:line: message").
-  static detail::ParseResult<Template> parse(std::string_view text, std::string_view name);
+  static vigil::detail::ParseResult<Template> parse(std::string_view text, std::string_view name);
   // Parses like Prometheus parses a rule's label or annotation: prefixed with the definitions
   // of $labels, $externalLabels, $externalURL and $value, named "__alert_" + alert_name.
-  static detail::ParseResult<Template> parse_alert(std::string_view text,
-                                                   std::string_view alert_name);
+  static vigil::detail::ParseResult<Template> parse_alert(std::string_view text,
+                                                          std::string_view alert_name);
 
   // Expands the template. Errors are Go's ("template: name:1:25: executing \"name\" at <...>:
   // ..."); never throws (except std::bad_alloc).
-  detail::ParseResult<std::string> execute(const TemplateData& data) const;
+  vigil::detail::ParseResult<std::string> execute(const TemplateData& data) const;
 
   const std::string& name() const noexcept;
 
@@ -84,7 +85,7 @@ std::string humanize_duration(double v);    // 90 -> "1m 30s"
 std::string humanize_percentage(double v);  // 0.1234 -> "12.34%"
 // Seconds since the epoch as Go prints a UTC time.Time ("2015-06-23 13:19:44.128 +0000 UTC");
 // fails when the value overflows int64 nanoseconds.
-detail::ParseResult<std::string> humanize_timestamp(double v);
+vigil::detail::ParseResult<std::string> humanize_timestamp(double v);
 
 // The brace style of rules written in C++: `{value}` (Go's %v), `{value:.2f}` (any printf
 // spec of a float), `{labels.x}` and `{x}` (label values); unknown names and malformed braces

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "vigil/alerting/manager.h"
+#include "vigil/alerting/rule_file.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -135,18 +136,24 @@ TEST_F(PromqlRules, RecordingRuleFeedsAlertAndAlertsSeries) {
             (LabelList{{"alertname", "QueueDeep"}, {"shard", "b"}, {"team", "infra"}}));
   EXPECT_EQ(deep->value, 100);
   EXPECT_EQ(deep->group, "queues");
-  // ALERTS is written after the round: seen at the next evaluation.
-  EXPECT_EQ(find(alerts, "AlertsSeen"), nullptr);
-  advance(15s);
-  m.evaluate();
-  alerts = m.active_alerts();
+  // ALERTS and ALERTS_FOR_STATE are written right after QueueDeep's evaluation: the rules
+  // after it in the group see them at the same time (as under promtool 2.42).
   const Alert* seen = find(alerts, "AlertsSeen");
   ASSERT_NE(seen, nullptr);
-  EXPECT_EQ(seen->label("alertstate"), "firing");
-  EXPECT_EQ(seen->label("shard"), "b");
+  EXPECT_EQ(seen->labels, (LabelList{{"alertname", "AlertsSeen"},
+                                     {"alertstate", "firing"},
+                                     {"shard", "b"},
+                                     {"team", "infra"}}));
   const Alert* fs = find(alerts, "ForState");
   ASSERT_NE(fs, nullptr);
-  EXPECT_EQ(fs->value, static_cast<double>((ms.load() - 15'000) / 1000));
+  EXPECT_EQ(fs->value, static_cast<double>(ms.load() / 1000));
+  // Shard b drained: QueueDeep resolves; ALERTS gets a stale marker, so AlertsSeen resolves in
+  // the same evaluation instead of 5 min later.
+  g.labels("b").set(1);
+  advance(15s);
+  auto ts = m.evaluate();
+  ASSERT_EQ(ts.size(), 3u);
+  for (const Transition& t : ts) EXPECT_EQ(t.to, AlertState::kResolved) << t.alert.name;
   auto rec = m.rule_status("shard:queue_depth:x2");
   ASSERT_TRUE(rec);
   EXPECT_TRUE(rec->recording);
@@ -206,7 +213,8 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].state, AlertState::kPending);
   EXPECT_EQ(a[0].group, "availability");
-  EXPECT_EQ(a[0].annotations, (LabelList{{"summary", "Down is down"}}));
+  // $labels are the series' labels, as in Prometheus: alertname is not among them.
+  EXPECT_EQ(a[0].annotations, (LabelList{{"summary", " is down"}}));
   // Reloading the same file keeps the alert's state.
   m.add_rule_file(file);
   advance(1min);
@@ -230,6 +238,100 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
   EXPECT_THROW(
       AlertRule::builder().name("M").expr("up_gauge").condition([] { return true; }).build(),
       Error);
+}
+
+TEST_F(PromqlRules, GoTemplatesAndTemplateErrors) {
+  registry.gauge("error_ratio", "Errors per request.", {"job"}).labels("api").set(0.1234);
+  AlertManagerOptions o = options();
+  o.external_labels = {{"cluster", "eu1"}};
+  AlertManager m(o);
+  m.add_rule(AlertRule::builder()
+                 .name("Errors")
+                 .expr("error_ratio > 0.1")
+                 .description("{{ $value | humanize }}")
+                 .labels({{"job_copy", "{{ $labels.job }}"}})
+                 .annotations({{"summary",
+                                "{{ $labels.job }} at {{ $value | humanizePercentage }} "
+                                "in {{ $externalLabels.cluster }}"}})
+                 .build());
+  m.add_rule(AlertRule::builder()
+                 .name("Broken")
+                 .expr("error_ratio > 0.1")
+                 .annotations({{"when", "{{ 1e300 | humanizeTimestamp }}"}})
+                 .build());
+  m.evaluate();
+  auto alerts = m.active_alerts();
+  const Alert* e = find(alerts, "Errors");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->label("job_copy"), "api");
+  EXPECT_EQ(e->annotations,
+            (LabelList{{"description", "123.4m"}, {"summary", "api at 12.34% in eu1"}}));
+  EXPECT_EQ(m.rule_status("Errors")->health, RuleHealth::kOk);
+  const Alert* b = find(alerts, "Broken");
+  ASSERT_NE(b, nullptr);  // evaluated all the same
+  ASSERT_EQ(b->annotations.size(), 1u);
+  EXPECT_EQ(b->annotations[0].second.rfind("<error expanding template: ", 0), 0u)
+      << b->annotations[0].second;
+  auto s = m.rule_status("Broken");
+  EXPECT_EQ(s->health, RuleHealth::kError);
+  EXPECT_FALSE(s->last_error.empty());
+  // A template that does not parse is refused when the rule is built.
+  EXPECT_THROW(AlertRule::builder().name("X").expr("up").annotation("a", "{{ $value").build(),
+               Error);
+}
+
+}  // namespace
+}  // namespace vigil::alerting
+
+namespace vigil::alerting {
+namespace {
+
+TEST_F(PromqlRules, LoadedRuleFileRunsLikePromtool) {
+  // The same rules and data as a promtool test (checked with promtool test rules: HighRate not
+  // firing at 60s, firing at 75s; Sticky firing at 2m15s, resolved at 2m30s).
+  auto r = parse_rule_file(R"(groups:
+  - name: g
+    interval: 15s
+    rules:
+      - record: job:requests:rate1m
+        expr: rate(requests_total[1m])
+      - alert: HighRate
+        expr: job:requests:rate1m > 0.5
+        for: 30s
+      - alert: Sticky
+        expr: flag == 1
+        keep_firing_for: 2m
+)",
+                           "rules.yml");
+  ASSERT_TRUE(r) << (r.errors.empty() ? "" : r.errors[0]);
+  auto c = registry.counter("requests_total", "Requests.").get();
+  auto& flag = registry.gauge("flag", "Flag.");
+  AlertManager m(options());
+  m.add_rule_file(*r.file);
+  auto firing = [&](std::string_view name) {
+    for (const Alert& a : m.active_alerts()) {
+      if (a.name == name && a.state == AlertState::kFiring) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i <= 10; ++i) {  // t = 0s .. 150s
+    flag.get().set(i < 2 ? 1 : 0);
+    m.evaluate();
+    if (i * 15 == 60) {
+      EXPECT_FALSE(firing("HighRate"));
+    }
+    if (i * 15 == 75) {
+      EXPECT_TRUE(firing("HighRate"));
+    }
+    if (i * 15 == 135) {
+      EXPECT_TRUE(firing("Sticky"));
+    }
+    if (i * 15 == 150) {
+      EXPECT_FALSE(firing("Sticky"));
+    }
+    c.inc(15);
+    advance(15s);
+  }
 }
 
 }  // namespace

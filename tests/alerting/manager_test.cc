@@ -636,8 +636,8 @@ TEST_F(Fixture, HangingConditionTimesOutWithoutDelayingOthers) {
   auto o = options();
   o.condition_timeout = 10s;
   o.condition_threads = 1;  // the hung rule holds the only lane: others still run
+  std::latch release(1);    // outlives the manager, whose destructor joins the released thread
   AlertManager m(o);
-  std::latch release(1);
   std::atomic<int> hung_calls{0};
   m.add_rule(AlertRule::builder()
                  .name("hangs")
@@ -748,15 +748,15 @@ TEST_F(Fixture, TemplatesInAnnotations) {
   m.add_rule(AlertRule::builder()
                  .name("t")
                  .labels({{"service", "api"}})
-                 .description("{name}: {value}% on {labels.service} {unknown}")
-                 .annotation("summary", "{{ $value }} / {{ $labels.service }}")
+                 .description("{alertname}: {value}% on {labels.service} {unknown}")
+                 .annotation("summary", "{value:.2f} / {service}")
                  .condition([]() -> std::optional<double> { return 12.5; })
                  .build());
   m.evaluate();
   auto a = m.active_alerts();
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].annotations,
-            (LabelList{{"description", "t: 12.5% on api {unknown}"}, {"summary", "12.5 / api"}}));
+            (LabelList{{"description", "t: 12.5% on api {unknown}"}, {"summary", "12.50 / api"}}));
 }
 
 struct RecordingSink : StateSink {
@@ -857,6 +857,51 @@ TEST(AlertManagerThread, EvaluatesOnItsOwnThreadUntilStopped) {
   std::lock_guard lock(mu);
   EXPECT_EQ(calls, after + 1);
   EXPECT_EQ(m.active_alerts().size(), 1u);
+}
+
+}  // namespace
+}  // namespace vigil::alerting
+
+namespace vigil::alerting {
+namespace {
+
+TEST(AlertManagerThread, GroupsRunAtTheirOwnInterval) {
+  std::atomic<int64_t> ms{1'700'000'000'000};
+  AlertManagerOptions o;
+  o.evaluation_interval = 100ms;
+  o.clock = [&] { return TimePoint(std::chrono::milliseconds(ms.load())); };
+  AlertManager m(o);
+  std::mutex mu;
+  std::condition_variable cv;
+  int fast = 0, slow = 0;
+  auto counting = [&](int& n) {
+    return [&mu, &cv, &n] {
+      std::lock_guard lock(mu);
+      ++n;
+      cv.notify_all();
+      return false;
+    };
+  };
+  m.add_rule(AlertRule::builder().name("fast").condition(counting(fast)).build());
+  RuleGroup g;
+  g.name = "slow";
+  g.interval = std::chrono::minutes(1);
+  g.rules.push_back(AlertRule::builder().name("slow").condition(counting(slow)).build());
+  m.add_group(g);
+  EXPECT_THROW(m.add_group(RuleGroup{"bad", 10ms, 0, {}, {}}), Error);
+  m.start();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return fast >= 4; }));
+    EXPECT_EQ(slow, 1);  // the injected clock has not moved: not due again
+  }
+  ms += 60'000;
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return slow >= 2; }));
+  }
+  m.stop();
+  EXPECT_EQ(m.rule_status("slow")->group, "slow");
 }
 
 }  // namespace

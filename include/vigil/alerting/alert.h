@@ -78,6 +78,11 @@ struct Alert {
   }
 };
 
+// Prometheus' needsSending (rules/alerting.go): a pending alert never; one resolved since it was
+// last sent; otherwise when last_sent_at + resend_delay is before `ts`.
+bool needs_sending(const Alert& alert, TimePoint ts,
+                   std::chrono::milliseconds resend_delay) noexcept;
+
 // Prometheus' / Alertmanager's label-set fingerprint: FNV-1a 64 over name, 0xff, value, 0xff for
 // each label in name order. `labels` must be sorted by name.
 uint64_t label_fingerprint(const LabelList& labels) noexcept;

@@ -22,7 +22,8 @@
 //
 // Thread-safety: every member is safe from any thread. Conditions run on worker threads without
 // the manager's lock held; callbacks and the StateSink run on the evaluating thread (callbacks
-// without the lock: they may call the manager; the sink with it: it must not).
+// without the state lock: they may read and change rules and silences, but must not call
+// evaluate() or stop(); the sink with it: it must not call the manager).
 #pragma once
 
 #include <chrono>

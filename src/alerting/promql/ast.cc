@@ -139,17 +139,79 @@ bool Matcher::matches(std::string_view v) const {
   return false;
 }
 
+namespace {
+
+// The message Go's regexp/syntax gives for an RE2 error ("missing closing ): `^(?:(`").
+std::string go_regexp_error(const RE2& re) {
+  std::string_view what;
+  switch (re.error_code()) {
+    case RE2::ErrorBadEscape:
+      what = "invalid escape sequence";
+      break;
+    case RE2::ErrorBadCharClass:
+      what = "invalid character class";
+      break;
+    case RE2::ErrorBadCharRange:
+      what = "invalid character class range";
+      break;
+    case RE2::ErrorMissingBracket:
+      what = "missing closing ]";
+      break;
+    case RE2::ErrorMissingParen:
+      what = "missing closing )";
+      break;
+    case RE2::ErrorTrailingBackslash:
+      what = "trailing backslash at end of expression";
+      break;
+    case RE2::ErrorRepeatArgument:
+      what = "missing argument to repetition operator";
+      break;
+    case RE2::ErrorRepeatSize:
+      what = "invalid repeat count";
+      break;
+    case RE2::ErrorRepeatOp:
+      what = "invalid nested repetition operator";
+      break;
+    case RE2::ErrorBadPerlOp:
+      what = "invalid or unsupported Perl syntax";
+      break;
+    case RE2::ErrorBadUTF8:
+      what = "invalid UTF-8";
+      break;
+    case RE2::ErrorBadNamedCapture:
+      what = "invalid named capture";
+      break;
+    default:
+      return re.error();
+  }
+  std::string out(what);
+  if (!re.error_arg().empty()) out += ": `" + re.error_arg() + "`";
+  return out;
+}
+
+}  // namespace
+
 bool make_matcher(std::string name, MatchOp op, std::string value, Matcher& out,
                   std::string& error) {
   out.name = std::move(name);
   out.op = op;
   out.regex.reset();
   if (op == MatchOp::kRegexMatch || op == MatchOp::kRegexNoMatch) {
+    // RE2 accepts \C (any byte); Go's regexp, which Prometheus uses, does not.
+    for (size_t i = 0; i + 1 < value.size(); ++i) {
+      if (value[i] != '\\') continue;
+      if (value[i + 1] == 'C') {
+        error = "error parsing regexp: invalid escape sequence: `\\C`";
+        out.value = std::move(value);
+        return false;
+      }
+      ++i;
+    }
     RE2::Options options;
     options.set_log_errors(false);
     auto re = std::make_shared<const RE2>("^(?:" + value + ")$", options);
     if (!re->ok()) {
-      error = "error parsing regexp: " + re->error();
+      error = "error parsing regexp: " + go_regexp_error(*re);
       out.value = std::move(value);
       return false;
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -55,12 +56,26 @@ void labels_key(const Labels& labels, std::string& out) {
 
 void check_unique_labelsets(const Vector& v) {
   if (v.size() < 2) return;
-  std::unordered_set<std::string> seen;
-  seen.reserve(v.size());
-  std::string key;
-  for (const VectorSample& s : v) {
-    labels_key(s.labels, key);
-    if (!seen.insert(key).second) fail("vector cannot contain metrics with the same labelset");
+  // Hash each label set, sort by hash, compare the label sets of equal hashes.
+  std::vector<std::pair<size_t, size_t>> hashes;
+  hashes.reserve(v.size());
+  std::hash<std::string_view> hs;
+  for (size_t i = 0; i < v.size(); ++i) {
+    size_t h = 0;
+    for (const auto& [name, value] : v[i].labels) {
+      h = (h ^ hs(name)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+      h = (h ^ hs(value)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+    }
+    hashes.emplace_back(h, i);
+  }
+  std::sort(hashes.begin(), hashes.end());
+  for (size_t i = 1; i < hashes.size(); ++i) {
+    if (hashes[i].first != hashes[i - 1].first) continue;
+    for (size_t j = i; j > 0 && hashes[j - 1].first == hashes[i].first; --j) {
+      if (v[hashes[j - 1].second].labels == v[hashes[i].second].labels) {
+        fail("vector cannot contain metrics with the same labelset");
+      }
+    }
   }
 }
 
@@ -394,6 +409,20 @@ std::string format_go_float(double v) {
   return std::string(buf, r.ptr);
 }
 
+// Go's fmt %v of a float64: the shortest representation, exponent form when the exponent is
+// below -4 or at least 6 (1e+06, 1.5e-05, 123456).
+std::string format_go_v(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string sci(buf, r.ptr);
+  int exp = std::atoi(sci.c_str() + sci.find('e') + 1);
+  if (exp < -4 || exp >= 6) return sci;
+  r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
+}
+
 }  // namespace
 
 // ---- Evaluator -------------------------------------------------------------------------------
@@ -544,8 +573,10 @@ Value Evaluator::eval_aggregate(const Expr& e) {
 
   int64_t k = 0;
   if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk) {
-    if (std::isnan(param) || param < 1) return make_vector({});
-    k = param >= 9.2e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(param);
+    if (!(param >= -9.223372036854775808e18 && param < 9.223372036854775808e18)) {
+      fail("Scalar value " + format_go_v(param) + " overflows int64");
+    }
+    k = static_cast<int64_t>(param);
     if (k < 1) return make_vector({});
   }
 

@@ -44,11 +44,11 @@ struct EvalOptions {
 
 struct EvalResult {
   ValueType type = ValueType::kVector;
-  double scalar = 0;  // kScalar
-  Vector vector;      // kVector
-  Matrix matrix;      // kMatrix (a bare range selector)
-  std::string string; // kString
-  std::string error;  // non-empty: evaluation failed, the other fields are meaningless
+  double scalar = 0;   // kScalar
+  Vector vector;       // kVector
+  Matrix matrix;       // kMatrix (a bare range selector)
+  std::string string;  // kString
+  std::string error;   // non-empty: evaluation failed, the other fields are meaningless
 
   bool ok() const noexcept { return error.empty(); }
 };
@@ -60,6 +60,10 @@ EvalResult evaluate(const Expr& expr, const Storage& storage, int64_t t,
 // An in-memory Storage: series indexed by label set, samples appended in time order.
 // 16 bytes per sample plus the series' labels. Used by the rule engine (its history), by
 // `vigil rules test` (input_series) and by tests.
+//
+// select() reads only the candidates of the most selective equality matcher (an index from
+// __name__ and from every label pair to its series), copies only the samples inside the window,
+// and returns series in creation order (as Prometheus' head block does, which decides topk ties).
 class MemoryStorage : public Storage {
  public:
   MemoryStorage();

@@ -448,32 +448,44 @@ struct Civil {
 
 bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-Civil civil(int64_t secs) {
-  int64_t days = secs / 86400;
-  int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    days -= 1;
+// Go's int64(v) on amd64: NaN and values outside int64 become the minimum int64.
+int64_t go_int64(double v) {
+  if (!(v >= -9.223372036854775808e18 && v < 9.223372036854775808e18)) {
+    return std::numeric_limits<int64_t>::min();
   }
+  return static_cast<int64_t>(v);
+}
+
+// The UTC calendar fields of time.Unix(int64(v), 0) as Go computes them: seconds are counted
+// (modulo 2^64, so extreme values wrap as in Go) from January 1 of year -292277022399, a
+// Monday at the start of a 400-year Gregorian cycle.
+Civil civil(double v) {
+  constexpr uint64_t kUnixToAbsolute = 9223372028715321600ULL;
+  constexpr int64_t kAbsoluteZeroYear = -292277022399LL;
+  uint64_t abs = static_cast<uint64_t>(go_int64(v)) + kUnixToAbsolute;
   Civil c{};
-  c.hour = static_cast<int>(rem / 3600);
-  c.minute = static_cast<int>(rem % 3600 / 60);
-  int64_t wd = (days + 4) % 7;  // 1970-01-01 was a Thursday
-  if (wd < 0) wd += 7;
-  c.weekday = static_cast<int>(wd);
-  // Howard Hinnant's civil_from_days.
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  c.year = c.month <= 2 ? y + 1 : y;
-  static constexpr int kCum[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-  c.yday = kCum[c.month - 1] + c.day + ((c.month > 2 && leap(c.year)) ? 1 : 0);
+  uint64_t sod = abs % 86400;
+  c.hour = static_cast<int>(sod / 3600);
+  c.minute = static_cast<int>(sod % 3600 / 60);
+  c.weekday = static_cast<int>((abs + 86400) % (7 * 86400) / 86400);  // day 0 is a Monday
+  uint64_t d = abs / 86400;
+  uint64_t n400 = d / 146097;
+  d %= 146097;
+  uint64_t n100 = std::min<uint64_t>(d / 36524, 3);
+  d -= n100 * 36524;
+  uint64_t n4 = d / 1461;
+  d %= 1461;
+  uint64_t n1 = std::min<uint64_t>(d / 365, 3);
+  d -= n1 * 365;
+  c.year = kAbsoluteZeroYear + static_cast<int64_t>(400 * n400 + 100 * n100 + 4 * n4 + n1);
+  c.yday = static_cast<int>(d) + 1;
+  static constexpr int kCum[13] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365};
+  int yd = c.yday;
+  int extra = leap(c.year) ? 1 : 0;
+  int month = 1;
+  while (month < 12 && yd > kCum[month] + (month >= 2 ? extra : 0)) ++month;
+  c.month = month;
+  c.day = yd - kCum[month - 1] - (month > 2 ? extra : 0);
   return c;
 }
 
@@ -490,8 +502,7 @@ bool date_function(std::string_view name) {
 }
 
 double date_value(std::string_view name, double v) {
-  if (std::isnan(v) || std::isinf(v)) return kNaN;
-  Civil c = civil(static_cast<int64_t>(v));
+  Civil c = civil(v);
   if (name == "minute") return c.minute;
   if (name == "hour") return c.hour;
   if (name == "month") return c.month;
@@ -875,18 +886,14 @@ Value call_function(Evaluator& ev, const Expr& call) {
     return vector_value(std::move(out));
   }
   if (name == "sort" || name == "sort_desc") {
+    // By value, NaN at the end either way (as Prometheus' reversed heap orders do).
     Vector v = arg_vector(0);
-    if (name == "sort") {
-      std::stable_sort(v.begin(), v.end(), [](const VectorSample& a, const VectorSample& b) {
-        if (std::isnan(a.v)) return !std::isnan(b.v);
-        return a.v < b.v;
-      });
-    } else {
-      std::stable_sort(v.begin(), v.end(), [](const VectorSample& a, const VectorSample& b) {
-        if (std::isnan(a.v)) return !std::isnan(b.v);
-        return a.v > b.v;
-      });
-    }
+    bool desc = name == "sort_desc";
+    std::stable_sort(v.begin(), v.end(), [desc](const VectorSample& a, const VectorSample& b) {
+      if (std::isnan(a.v)) return false;
+      if (std::isnan(b.v)) return true;
+      return desc ? a.v > b.v : a.v < b.v;
+    });
     return finish(std::move(v));
   }
   if (name == "label_replace") return finish(label_replace(arg_vector(0), call));

@@ -245,8 +245,12 @@ class Lexer {
         ++paren_depth_;
         return true;
       case ')':
+        // lex.go emits the token and then overwrites it with the error, past the ')'.
+        if (--paren_depth_ < 0) {
+          start_ = pos_;
+          return error("unexpected right parenthesis ')'");
+        }
         emit(Tok::kRightParen);
-        if (--paren_depth_ < 0) return error("unexpected right parenthesis ')'");
         return true;
       case '{':
         emit(Tok::kLeftBrace);
@@ -364,7 +368,11 @@ class Lexer {
       if (!accept("smhdw")) return false;
       accept("s");
     }
-    return !is_alnum(peek());
+    if (is_alnum(peek())) {
+      ++pos_;  // lex.go's check consumes the character (it shows in the message)
+      return false;
+    }
+    return true;
   }
 
   bool lex_number_or_duration() {
@@ -376,7 +384,6 @@ class Lexer {
       emit(Tok::kDuration);
       return true;
     }
-    if (pos_ < in_.size()) ++pos_;  // lex.go's message includes the offending character
     return error("bad number or duration syntax: " +
                  go_quote_short(in_.substr(start_, pos_ - start_)));
   }
@@ -578,8 +585,18 @@ std::string describe(const Token& t) {
       return "number " + go_quote_short(text);
     case Tok::kDuration:
       return "duration " + go_quote_short(text);
-    case Tok::kString:
-      return "string " + (text.size() > 12 ? text.substr(0, 11) + "\"..." : text);
+    case Tok::kString: {
+      // Go's %.10q: at most 10 runes of the source text, quoted.
+      size_t cut = 0;
+      for (int runes = 0; cut < text.size() && runes < 10; ++runes) {
+        const size_t n = vigil::detail::utf8_sequence_length(text, cut);
+        cut += n == 0 ? 1 : n;
+      }
+      return "string " + go_quote_short(text.substr(0, cut)) + (text.size() > 10 ? "..." : "");
+    }
+    case Tok::kStart:
+    case Tok::kEnd:
+      return go_quote_short(text);
     case Tok::kComma:
     case Tok::kLeftParen:
     case Tok::kRightParen:
@@ -590,9 +607,9 @@ std::string describe(const Token& t) {
     case Tok::kColon:
     case Tok::kAt:
     case Tok::kEql:
+      return go_quote_short(text);
     case Tok::kEqlRegex:
     case Tok::kNeqRegex:
-      return go_quote_short(text);
     case Tok::kAdd:
     case Tok::kSub:
     case Tok::kMul:

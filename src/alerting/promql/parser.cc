@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -339,10 +340,12 @@ class Parser {
 
   detail::ParseResult<ExprPtr> run() {
     using R = detail::ParseResult<ExprPtr>;
+    if (cur().type == Tok::kEof) return R::fail(format_error(0, "no expression found in input"));
     Node n = parse_expr(0);
     if (n.e && cur().type != Tok::kEof) unexpected("");
     if (!n.e && error_.empty()) fail(cur().pos, "unexpected " + detail_lex::describe(cur()));
     if (!n.e || !error_.empty()) return R::fail(format_error(error_pos_, error_));
+    check(*n.e);
     if (!type_error_.empty()) return R::fail(format_error(type_error_pos_, type_error_));
     return R::ok(std::move(n.e));
   }
@@ -387,10 +390,17 @@ class Parser {
       type_error_pos_ = pos;
     }
   }
-  static int start_of(const Expr& e) {
+  // Where the source text of `e` starts (a binary node's `position` is its operator's).
+  int start_of(const Expr& e) const {
     const Expr* p = &e;
-    while (p->kind == ExprKind::kBinary && !p->args.empty()) p = p->args[0].get();
-    return p->position;
+    while (true) {
+      if (!unary_plus_.empty()) {
+        auto it = unary_plus_.find(p);
+        if (it != unary_plus_.end()) return it->second.second;
+      }
+      if (p->kind != ExprKind::kBinary || p->args.empty()) return p->position;
+      p = p->args[0].get();
+    }
   }
 
   // expr at or above `min_prec`; operators of equal precedence associate to the left except ^.
@@ -441,13 +451,12 @@ class Parser {
     if (depth > kMaxDepth)
       return fail(op_pos, "expression nested too deeply (more than " + std::to_string(kMaxDepth) +
                               " levels)");
-    check_binary(*e, *lhs.e, *rhs.e);
     e->args.push_back(std::move(lhs.e));
     e->args.push_back(std::move(rhs.e));
     return {std::move(e), depth};
   }
 
-  // parse.go's checkAST for a BinaryExpr (children are checked when they are built).
+  // parse.go's checkAST for a BinaryExpr, after its operands.
   void check_binary(Expr& e, const Expr& lhs, const Expr& rhs) {
     const VT lt = lhs.type, rt = rhs.type;
     const std::string op(to_string(e.op));
@@ -505,7 +514,7 @@ class Parser {
       if (cur().type == Tok::kComma) {
         advance();
       } else if (cur().type != Tok::kRightParen) {
-        unexpected(" in grouping opts, expected \")\" or \",\"");
+        unexpected(" in grouping opts, expected \",\" or \")\"");
         return false;
       }
     }
@@ -525,12 +534,11 @@ class Parser {
       operand.e->position = pos;
       return operand;
     }
-    if (operand.e->type != VT::kScalar && operand.e->type != VT::kVector)
-      type_error(pos,
-                 "unary expression only allowed on expressions of type scalar or instant "
-                 "vector, got " +
-                     quoted(documented(operand.e->type)));
-    if (!negate) return operand;  // unary plus is dropped
+    if (!negate) {  // unary plus is dropped, its type check done by check()
+      auto [it, fresh] = unary_plus_.try_emplace(operand.e.get(), pos, pos);
+      if (!fresh) it->second.second = pos;  // `+ +x`: remember the outermost too
+      return operand;
+    }
     auto e = std::make_unique<Expr>();
     e->kind = ExprKind::kUnary;
     e->position = pos;
@@ -562,11 +570,17 @@ class Parser {
     const Token& t = cur();
     auto d = parse_duration(t.text);
     if (!d) {
-      fail(t.pos, d.error);
+      // Prometheus says only "duration out of range" for every overflow.
+      fail(t.pos,
+           d.error.find("out of range") != std::string::npos ? "duration out of range" : d.error);
       return false;
     }
     if (*d == 0) {
       fail(t.pos, "duration must be greater than 0");
+      return false;
+    }
+    if (*d > INT64_MAX / 1000000) {  // Prometheus holds durations in int64 nanoseconds
+      fail(t.pos, "duration out of range");
       return false;
     }
     ms = *d;
@@ -644,7 +658,7 @@ class Parser {
         advance();
         Node inner = parse_expr(0);
         if (!inner.e) return {};
-        if (cur().type != Tok::kRightParen) return unexpected(", expected \")\"");
+        if (cur().type != Tok::kRightParen) return unexpected("");
         advance();
         auto e = std::make_unique<Expr>();
         e->kind = ExprKind::kParen;
@@ -676,7 +690,7 @@ class Parser {
   }
 
   // function_call_body: `(` args `)`.
-  bool parse_call_body(std::vector<Node>& args) {
+  bool parse_call_body(std::vector<Node>& args, std::string_view context) {
     advance();  // (
     if (cur().type == Tok::kRightParen) {
       advance();
@@ -698,13 +712,116 @@ class Parser {
         advance();
         return true;
       }
-      unexpected(" in call, expected \",\" or \")\"");
+      unexpected(context);
       return false;
     }
   }
 
-  // Checks `arg` is of type `want` (parse.go's expectType).
-  void expect_type(const Expr& arg, VT want, const std::string& context) {
+  // parse.go's checkAST: the types of the whole tree, in Prometheus' order (the first error found
+  // is the one reported). Sets Expr::type on every node it visits.
+  VT check(Expr& e) {
+    switch (e.kind) {
+      case ExprKind::kNumber:
+        e.type = VT::kScalar;
+        break;
+      case ExprKind::kString:
+        e.type = VT::kString;
+        break;
+      case ExprKind::kVectorSelector:
+      case ExprKind::kMatrixSelector:
+        e.type = e.kind == ExprKind::kMatrixSelector ? VT::kMatrix : VT::kVector;
+        if (!e.name.empty()) {
+          // The last matcher is the name's own.
+          for (size_t k = 0; k + 1 < e.matchers.size(); ++k)
+            if (e.matchers[k].name == "__name__")
+              type_error(e.position, "metric name must not be set twice: " + quoted(e.name) +
+                                         " or " + quoted(e.matchers[k].value));
+        } else {
+          bool non_empty = false;
+          for (const Matcher& m : e.matchers)
+            if (!m.matches("")) non_empty = true;
+          if (!non_empty)
+            type_error(e.position, "vector selector must contain at least one non-empty matcher");
+        }
+        break;
+      case ExprKind::kParen:
+        e.type = check(*e.args[0]);
+        break;
+      case ExprKind::kUnary:
+        e.type = check(*e.args[0]);
+        check_unary_operand(e.position, e.type);
+        break;
+      case ExprKind::kCall:
+        check_call(e);
+        break;
+      case ExprKind::kAggregate: {
+        e.type = VT::kVector;
+        expect_type(*e.args.back(), VT::kVector, "aggregation expression");
+        if (e.agg == AggregateOp::kTopk || e.agg == AggregateOp::kBottomk ||
+            e.agg == AggregateOp::kQuantile)
+          expect_type(*e.args[0], VT::kScalar, "aggregation parameter");
+        if (e.agg == AggregateOp::kCountValues)
+          expect_type(*e.args[0], VT::kString, "aggregation parameter");
+        break;
+      }
+      case ExprKind::kBinary:
+        check(*e.args[0]);
+        check(*e.args[1]);
+        check_binary(e, *e.args[0], *e.args[1]);
+        break;
+    }
+    if (!unary_plus_.empty()) {
+      auto it = unary_plus_.find(&e);
+      if (it != unary_plus_.end()) check_unary_operand(it->second.first, e.type);
+    }
+    return e.type;
+  }
+
+  void check_unary_operand(int pos, VT t) {
+    if (t != VT::kScalar && t != VT::kVector)
+      type_error(pos,
+                 "unary expression only allowed on expressions of type scalar or instant vector, "
+                 "got " +
+                     quoted(documented(t)));
+  }
+
+  void check_call(Expr& e) {
+    const Function* f = find_function(e.func);
+    if (!f) return;  // refused while parsing
+    e.type = f->ret;
+    const int nargs = static_cast<int>(f->args.size());
+    const int got = static_cast<int>(e.args.size());
+    const std::string name = quoted(e.func);
+    if (f->variadic == 0) {
+      if (nargs != got)
+        type_error(e.position, "expected " + std::to_string(nargs) + " argument(s) in call to " +
+                                   name + ", got " + std::to_string(got));
+    } else {
+      const int na = nargs - 1;
+      if (na > got) {
+        type_error(e.position, "expected at least " + std::to_string(na) +
+                                   " argument(s) in call to " + name + ", got " +
+                                   std::to_string(got));
+      } else if (f->variadic > 0 && na + f->variadic < got) {
+        type_error(e.position, "expected at most " + std::to_string(na + f->variadic) +
+                                   " argument(s) in call to " + name + ", got " +
+                                   std::to_string(got));
+      }
+    }
+    for (int k = 0; k < got; ++k) {
+      int idx = k;
+      if (idx >= nargs) {
+        if (f->variadic == 0 || nargs == 0) break;  // not checked further, as in Prometheus
+        idx = nargs - 1;
+      }
+      expect_type(*e.args[static_cast<size_t>(k)], f->args[static_cast<size_t>(idx)],
+                  "call to function " + name);
+    }
+  }
+
+  // Checks `arg` (and its subtree) and that it is of type `want` (parse.go's expectType).
+  void expect_type(Expr& arg, VT want, const std::string& context) {
+    check(arg);
     if (arg.type != want)
       type_error(start_of(arg), "expected type " + documented(want) + " in " + context + ", got " +
                                     documented(arg.type));
@@ -715,7 +832,7 @@ class Parser {
     const std::string name(cur().text);
     advance();  // name
     std::vector<Node> args;
-    if (!parse_call_body(args)) return {};
+    if (!parse_call_body(args, "")) return {};
     const Function* f = find_function(name);
     if (!f) return fail(pos, "unknown function with name " + quoted(name));
     if (!f->supported) return fail(pos, "not supported in-process: " + name);
@@ -723,34 +840,7 @@ class Parser {
     e->kind = ExprKind::kCall;
     e->position = pos;
     e->func = name;
-    e->type = f->ret;
-    const int nargs = static_cast<int>(f->args.size());
-    const int got = static_cast<int>(args.size());
-    if (f->variadic == 0) {
-      if (nargs != got)
-        type_error(pos, "expected " + std::to_string(nargs) + " argument(s) in call to " +
-                            quoted(name) + ", got " + std::to_string(got));
-    } else {
-      const int na = nargs - 1;
-      if (na > got) {
-        type_error(pos, "expected at least " + std::to_string(na) + " argument(s) in call to " +
-                            quoted(name) + ", got " + std::to_string(got));
-      } else if (f->variadic > 0 && na + f->variadic < got) {
-        type_error(pos, "expected at most " + std::to_string(na + f->variadic) +
-                            " argument(s) in call to " + quoted(name) + ", got " +
-                            std::to_string(got));
-      }
-    }
     int depth = 1;
-    for (int k = 0; k < got; ++k) {
-      int idx = k;
-      if (idx >= nargs) {
-        if (f->variadic == 0 || nargs == 0) break;
-        idx = nargs - 1;
-      }
-      expect_type(*args[static_cast<size_t>(k)].e, f->args[static_cast<size_t>(idx)],
-                  "call to function " + quoted(name));
-    }
     for (Node& a : args) {
       depth = std::max(depth, a.depth + 1);
       e->args.push_back(std::move(a.e));
@@ -779,7 +869,7 @@ class Parser {
     }
     if (cur().type != Tok::kLeftParen) return unexpected(" in aggregation, expected \"(\"");
     std::vector<Node> args;
-    if (!parse_call_body(args)) return {};
+    if (!parse_call_body(args, " in aggregation")) return {};
     if (!have_modifier && (cur().type == Tok::kBy || cur().type == Tok::kWithout)) {
       if (!parse_aggregate_modifier(*e)) return {};
     }
@@ -790,10 +880,6 @@ class Parser {
     if (args.size() != want)
       return fail(pos, "wrong number of arguments for aggregate expression provided, expected " +
                            std::to_string(want) + ", got " + std::to_string(args.size()));
-    expect_type(*args.back().e, VT::kVector, "aggregation expression");
-    if (with_param)
-      expect_type(*args[0].e, e->agg == AggregateOp::kCountValues ? VT::kString : VT::kScalar,
-                  "aggregation parameter");
     int depth = 1;
     for (Node& a : args) {
       depth = std::max(depth, a.depth + 1);
@@ -850,23 +936,12 @@ class Parser {
         }
       }
     }
-    // checkAST for a VectorSelector.
     if (!name.empty()) {
-      for (const Matcher& m : e->matchers)
-        if (m.name == "__name__")
-          type_error(
-              pos, "metric name must not be set twice: " + quoted(name) + " or " + quoted(m.value));
       Matcher m;
       std::string err;
       make_matcher("__name__", MatchOp::kEqual, name, m, err);
       e->matchers.push_back(std::move(m));
       e->name = std::move(name);
-    } else {
-      bool non_empty = false;
-      for (const Matcher& m : e->matchers)
-        if (!m.matches("")) non_empty = true;
-      if (!non_empty)
-        type_error(pos, "vector selector must contain at least one non-empty matcher");
     }
     return {std::move(e), 1};
   }
@@ -879,6 +954,8 @@ class Parser {
   int error_pos_ = 0;
   std::string type_error_;
   int type_error_pos_ = 0;
+  // operand -> positions of the innermost and outermost dropped unary `+` in front of it.
+  std::unordered_map<const Expr*, std::pair<int, int>> unary_plus_;
 };
 
 }  // namespace

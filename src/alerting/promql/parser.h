@@ -24,11 +24,11 @@ namespace vigil::alerting::promql {
 inline constexpr int kMaxDepth = 256;
 
 // Parses and type-checks an expression.
-detail::ParseResult<ExprPtr> parse(std::string_view input);
+vigil::detail::ParseResult<ExprPtr> parse(std::string_view input);
 
 // A Prometheus duration: "5m", "1h30m", "90s", "1d", "2w", "1y", "500ms" (units y w d h m s ms,
 // each at most once, in decreasing order). Returns milliseconds; error on "", "5", "1m1h", "-5m".
-detail::ParseResult<int64_t> parse_duration(std::string_view input);
+vigil::detail::ParseResult<int64_t> parse_duration(std::string_view input);
 
 // The duration printed as Prometheus prints it ("1h30m", "0s").
 std::string format_duration(int64_t ms);

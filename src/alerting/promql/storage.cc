@@ -19,27 +19,25 @@ namespace vigil::alerting::promql {
 namespace {
 
 struct SeriesData {
-  uint64_t seq = 0;  // creation order
+  uint64_t seq = 0;                 // creation order
+  SeriesData* same_hash = nullptr;  // the next series whose label set has the same hash
   Labels labels;
   std::vector<Sample> samples;
 };
 
-size_t hash_labels(const Labels& labels) noexcept {
-  size_t h = 14695981039346656037ULL;
-  std::hash<std::string_view> hs;
+// One hash over all names and values (one pass of std::hash over a reused buffer is cheaper than
+// combining a hash per string).
+size_t hash_labels(const Labels& labels) {
+  thread_local std::string buf;
+  buf.clear();
   for (const auto& [name, value] : labels) {
-    h = (h ^ hs(name)) * 1099511628211ULL;
-    h = (h ^ hs(value)) * 1099511628211ULL;
+    buf += name;
+    buf += '\xff';
+    buf += value;
+    buf += '\xff';
   }
-  return h;
+  return std::hash<std::string_view>{}(buf);
 }
-
-struct LabelsPtrHash {
-  size_t operator()(const Labels* l) const noexcept { return hash_labels(*l); }
-};
-struct LabelsPtrEq {
-  bool operator()(const Labels* a, const Labels* b) const noexcept { return *a == *b; }
-};
 
 size_t labels_bytes(const Labels& labels) noexcept {
   size_t n = labels.capacity() * sizeof(Labels::value_type);
@@ -56,8 +54,13 @@ size_t labels_bytes(const Labels& labels) noexcept {
 struct MemoryStorage::Impl {
   // Creation order; never holds null.
   std::vector<std::unique_ptr<SeriesData>> series;
-  std::unordered_map<const Labels*, SeriesData*, LabelsPtrHash, LabelsPtrEq> by_labels;
+  // Label-set hash -> series; series with colliding hashes are chained by `same_hash`.
+  std::unordered_map<size_t, SeriesData*> by_labels;
   std::unordered_map<std::string, std::vector<SeriesData*>> by_name;
+  // "name\xffvalue" -> series with that label (other than __name__), in creation order: a
+  // selector with an equality matcher on any label reads only the shortest such list.
+  std::unordered_map<std::string, std::vector<SeriesData*>> postings;
+  size_t postings_entries = 0;
   size_t samples = 0;
   uint64_t next_seq = 0;
 
@@ -84,19 +87,30 @@ MemoryStorage::MemoryStorage(MemoryStorage&&) noexcept = default;
 MemoryStorage& MemoryStorage::operator=(MemoryStorage&&) noexcept = default;
 
 bool MemoryStorage::append(const Labels& labels, int64_t t, double v) {
-  auto it = impl_->by_labels.find(&labels);
-  SeriesData* s;
-  if (it == impl_->by_labels.end()) {
+  size_t h = hash_labels(labels);
+  auto [slot, inserted] = impl_->by_labels.try_emplace(h, nullptr);
+  SeriesData* s = slot->second;
+  while (s != nullptr && s->labels != labels) s = s->same_hash;
+  if (s == nullptr) {
     auto owned = std::make_unique<SeriesData>();
     owned->labels = labels;
     owned->seq = impl_->next_seq++;
     s = owned.get();
     impl_->series.push_back(std::move(owned));
-    impl_->by_labels.emplace(&s->labels, s);
+    s->same_hash = slot->second;
+    slot->second = s;
     impl_->by_name[std::string(label_value(labels, "__name__"))].push_back(s);
-  } else {
-    s = it->second;
-    if (!s->samples.empty() && s->samples.back().t >= t) return false;
+    std::string key;
+    for (const auto& [name, value] : labels) {
+      if (name == "__name__") continue;
+      key.assign(name);
+      key += '\xff';
+      key += value;
+      impl_->postings[key].push_back(s);
+      ++impl_->postings_entries;
+    }
+  } else if (!s->samples.empty() && s->samples.back().t >= t) {
+    return false;
   }
   s->samples.push_back(Sample{t, v});
   ++impl_->samples;
@@ -115,15 +129,26 @@ size_t MemoryStorage::trim_before(int64_t t) {
     v.erase(v.begin(), lo);
     dropped += n;
     if (v.empty()) {
-      impl_->by_labels.erase(&s->labels);
+      auto it = impl_->by_labels.find(hash_labels(s->labels));
+      if (it != impl_->by_labels.end()) {
+        SeriesData** p = &it->second;
+        while (*p != nullptr && *p != s.get()) p = &(*p)->same_hash;
+        if (*p != nullptr) *p = s->same_hash;
+        if (it->second == nullptr) impl_->by_labels.erase(it);
+      }
       any_removed = true;
     }
   }
   impl_->samples -= dropped;
   if (any_removed) {
+    auto empty = [](const SeriesData* s) { return s->samples.empty(); };
     for (auto it = impl_->by_name.begin(); it != impl_->by_name.end();) {
-      std::erase_if(it->second, [](const SeriesData* s) { return s->samples.empty(); });
+      std::erase_if(it->second, empty);
       it = it->second.empty() ? impl_->by_name.erase(it) : std::next(it);
+    }
+    for (auto it = impl_->postings.begin(); it != impl_->postings.end();) {
+      impl_->postings_entries -= std::erase_if(it->second, empty);
+      it = it->second.empty() ? impl_->postings.erase(it) : std::next(it);
     }
     std::erase_if(impl_->series,
                   [](const std::unique_ptr<SeriesData>& s) { return s->samples.empty(); });
@@ -134,6 +159,8 @@ size_t MemoryStorage::trim_before(int64_t t) {
 void MemoryStorage::clear() {
   impl_->by_labels.clear();
   impl_->by_name.clear();
+  impl_->postings.clear();
+  impl_->postings_entries = 0;
   impl_->series.clear();
   impl_->samples = 0;
 }
@@ -146,7 +173,7 @@ size_t MemoryStorage::memory_bytes() const noexcept {
   for (const auto& s : impl_->series) {
     n += s->samples.capacity() * sizeof(Sample) + labels_bytes(s->labels) + sizeof(SeriesData);
   }
-  return n;
+  return n + impl_->postings_entries * sizeof(SeriesData*);
 }
 
 void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
@@ -162,10 +189,25 @@ void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int6
     }
     if (name_other == nullptr) name_other = &m;
   }
+  // The shortest list of candidates an equality matcher gives.
+  const std::vector<SeriesData*>* best = nullptr;
   if (name_eq != nullptr) {
     auto it = impl_->by_name.find(name_eq->value);
     if (it == impl_->by_name.end()) return;
-    for (const SeriesData* s : it->second) impl_->add_candidates(s, matchers, mint, maxt, out);
+    best = &it->second;
+  }
+  std::string key;
+  for (const Matcher& m : matchers) {
+    if (m.op != MatchOp::kEqual || m.value.empty() || m.name == "__name__") continue;
+    key.assign(m.name);
+    key += '\xff';
+    key += m.value;
+    auto it = impl_->postings.find(key);
+    if (it == impl_->postings.end()) return;
+    if (best == nullptr || it->second.size() < best->size()) best = &it->second;
+  }
+  if (best != nullptr) {
+    for (const SeriesData* s : *best) impl_->add_candidates(s, matchers, mint, maxt, out);
     return;
   }
   if (name_other != nullptr && !name_other->matches("")) {
