@@ -245,6 +245,9 @@ tsan_test() {
     fi &&
     if [[ -x build/tsan/tests/alerting/alerting_tsan_test ]]; then
       build/tsan/tests/alerting/alerting_tsan_test
+    fi &&
+    if [[ -x build/tsan/tests/alerting/alerting_state_store_tsan_test ]]; then
+      build/tsan/tests/alerting/alerting_state_store_tsan_test
     fi
 }
 

@@ -18,6 +18,7 @@
 
 #include "alerting/manager_access.h"
 #include "alerting/rule_def.h"
+#include "alerting/state_store.h"
 #include "alerting/template.h"
 #include "core/detail/worker_pool.h"
 #include "vigil/core/error.h"
@@ -321,6 +322,8 @@ struct AlertManager::Impl {
   std::atomic<bool> running{false};
 
   Instruments metrics;
+  // state_path persistence (null without one); options.state_sink points at it when it works.
+  std::unique_ptr<detail::StateStore> store;
 
   void init_metrics() {
     metrics::Registry* r = options.self_metrics;
@@ -494,7 +497,13 @@ struct AlertManager::Impl {
     if (!rs.restored_checked) {
       rs.restored_checked = true;
       for (auto it = restored.begin(); it != restored.end();) {
-        it = it->first.first == def.name ? restored.erase(it) : std::next(it);
+        if (it->first.first != def.name) {
+          ++it;
+          continue;
+        }
+        // Not restored (its series is no longer true): forget the stored state too.
+        if (rs.active.count(it->first.second) == 0) sink_removed(def.name, it->first.second);
+        it = restored.erase(it);
       }
     }
 
@@ -850,6 +859,8 @@ struct AlertManager::Impl {
       update_gauges(ts);
     }
 
+    // Persist this round's changes in one transaction, off the manager's lock and this thread.
+    if (store) store->round_done();
     deliver(notifications);
     return transitions;
   }
@@ -924,8 +935,32 @@ AlertManager::AlertManager(AlertManagerOptions options) {
       throw Error("alert manager: invalid external label name \"" + k + "\"");
     }
   }
+  std::unique_ptr<detail::StateStore> store;
+  if (!options.state_path.empty()) {
+    detail::StateStoreOptions so;
+    so.history_limit = options.history_limit;
+    so.self_metrics = options.self_metrics;
+    so.next = options.state_sink;
+    store = detail::StateStore::open(options.state_path, so);
+    if (store->ok()) options.state_sink = store.get();
+  }
   impl_ = std::make_shared<Impl>(std::move(options));
   impl_->init_metrics();
+  if (store) {
+    const bool usable = store->ok();
+    impl_->store = std::move(store);
+    if (usable) restore(impl_->store->load());
+  }
+}
+
+bool AlertManager::flush_state() {
+  if (!impl_->store) return true;
+  return impl_->store->flush();
+}
+
+PersistenceStatus AlertManager::persistence_status() const {
+  if (!impl_->store) return {};
+  return impl_->store->status();
 }
 
 AlertManager::~AlertManager() {

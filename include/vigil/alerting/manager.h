@@ -133,6 +133,17 @@ struct RestoredState {
   std::vector<HistoryEntry> history;  // oldest first
 };
 
+// The state of persistence (AlertManager::persistence_status()).
+struct PersistenceStatus {
+  bool enabled = false;  // a state_path is set
+  bool ok = false;       // the database is open and the last write succeeded
+  std::string path;
+  std::string error;     // the last error ("" when none)
+  uint64_t errors = 0;   // open and write failures (vigil_alerting_persistence_errors_total)
+  uint64_t dropped = 0;  // changes dropped because the write queue was full
+  uint64_t flushes = 0;  // transactions committed
+};
+
 struct AlertManagerOptions {
   // How often the evaluation thread evaluates (groups without their own interval). >= 100 ms.
   std::chrono::milliseconds evaluation_interval{15'000};
@@ -156,6 +167,13 @@ struct AlertManagerOptions {
   std::chrono::milliseconds resolved_retention{15 * 60'000};
   // Optional persistence observer (not owned; outlives the manager).
   StateSink* state_sink = nullptr;
+  // SQLite database (WAL) where alert state, silences and history are persisted and read back
+  // at construction ("" = memory only). A database that cannot be used is reported on stderr
+  // once and in persistence_status(), counted in vigil_alerting_persistence_errors_total, and
+  // the manager keeps working in memory. Changes are written by a writer thread, one
+  // transaction per evaluation round (and within milliseconds for changes between rounds), off
+  // the manager's lock and the evaluating thread. state_sink still receives them.
+  std::string state_path;
 };
 
 // A group of rules evaluated together at one interval (Prometheus' rule group). The group's
@@ -229,6 +247,12 @@ class AlertManager {
 
   // Seeds state from persistence; call before the first evaluation.
   void restore(RestoredState state);
+  // Whether state_path persistence works, and why not.
+  PersistenceStatus persistence_status() const;
+  // Writes the state changes not yet persisted now (they are written by a writer thread at the
+  // end of each round, or within milliseconds); blocks until committed. False when a write
+  // failed (see persistence_status()). True without a state_path.
+  bool flush_state();
 
   const AlertManagerOptions& options() const noexcept;
 
