@@ -124,7 +124,7 @@ std::string set_up(SqliteDb& db) {
            "); not touching it";
   }
   if (version == 0) {
-    // A new database holds only vigil_meta (written by SqliteDb::open); anything else is
+    // A new database holds no table (vigil_meta only in files of earlier builds); anything else is
     // someone else's data.
     auto st = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
     if (!st) return db.last_error();

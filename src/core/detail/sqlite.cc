@@ -107,9 +107,10 @@ ParseResult<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path) {
   }
   if (!db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"))
     return R::fail(db->last_error());
-  // A read-only file or directory shows up at the first write: try one now.
-  if (!db->exec("CREATE TABLE IF NOT EXISTS vigil_meta (k TEXT PRIMARY KEY, v TEXT);"
-                "INSERT OR REPLACE INTO vigil_meta VALUES ('opened', datetime('now'));"))
+  // A read-only file or directory shows up at the first write. Take the write lock and let go
+  // (BEGIN IMMEDIATE needs it), which changes nothing in the file: a database that turns out to
+  // be someone else's is left as it was.
+  if (!db->exec("BEGIN IMMEDIATE; ROLLBACK;"))
     return R::fail(path + ": the database is not writable: " + db->last_error());
   return R::ok(std::move(db));
 }
