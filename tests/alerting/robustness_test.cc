@@ -65,5 +65,37 @@ TEST(EvalRobustnessTest, TimesNearInt64LimitsSaturate) {
   EXPECT_TRUE(r.vector.empty());
 }
 
+// Nested label_replace("$1$1") doubles a value per level: 20 levels of an 8-byte value would be
+// 8 MiB per series (and 30 levels 8 GiB). Values are capped at 64 KiB.
+std::string nest(int levels, std::string_view inner, std::string_view open,
+                 std::string_view close) {
+  std::string e(inner);
+  for (int i = 0; i < levels; ++i) e = std::string(open) + e + std::string(close);
+  return e;
+}
+
+TEST(EvalRobustnessTest, LabelReplaceAndJoinCannotGrowWithoutBound) {
+  pq::MemoryStorage s;
+  s.append({{"__name__", "x"}, {"a", "abcdefgh"}}, 0, 1);
+
+  const std::string replace_open = "label_replace(",
+                    replace_close = ", \"a\", \"$1$1\", \"a\", \"(.*)\")";
+  auto r = eval_at(s, nest(12, "x", replace_open, replace_close), 0);  // 8 * 2^12 = 32 KiB
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(r.vector.size(), 1u);
+  EXPECT_EQ(pq::label_value(r.vector[0].labels, "a").size(), 32768u);
+
+  r = eval_at(s, nest(30, "x", replace_open, replace_close), 0);
+  EXPECT_EQ(r.error, "label_replace(): label value longer than 65536 bytes");
+
+  const std::string join_open = "label_join(",
+                    join_close = ", \"a\", \"\", \"a\", \"a\", \"a\", \"a\")";
+  r = eval_at(s, nest(6, "x", join_open, join_close), 0);  // 8 * 4^6 = 32 KiB
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(pq::label_value(r.vector[0].labels, "a").size(), 32768u);
+  r = eval_at(s, nest(20, "x", join_open, join_close), 0);
+  EXPECT_EQ(r.error, "label_join(): label value longer than 65536 bytes");
+}
+
 }  // namespace
 }  // namespace vigil::alerting

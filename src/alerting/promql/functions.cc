@@ -646,6 +646,17 @@ Vector histogram_quantile(double q, const Vector& in) {
 
 // ---- label_replace / label_join ----
 
+// The longest label value label_replace and label_join may produce. Prometheus has no limit, but
+// nesting them doubles a value per level ("$1$1"), so without one an expression of a few hundred
+// bytes exhausts memory; real label values are far shorter.
+constexpr size_t kMaxLabelValue = 64 * 1024;
+
+void check_label_value_size(size_t size, const std::string& func) {
+  if (size > kMaxLabelValue) {
+    fail(func + "(): label value longer than " + std::to_string(kMaxLabelValue) + " bytes");
+  }
+}
+
 // Go's regexp.Expand of `templ` with the submatches of `re` in `src`.
 std::string expand(const re2::RE2& re, std::string_view templ,
                    const std::vector<re2::StringPiece>& groups) {
@@ -693,6 +704,7 @@ std::string expand(const re2::RE2& re, std::string_view templ,
       if (static_cast<size_t>(num) < groups.size() && groups[static_cast<size_t>(num)].data()) {
         const re2::StringPiece& g = groups[static_cast<size_t>(num)];
         out.append(g.data(), g.size());
+        check_label_value_size(out.size(), "label_replace");
       }
     } else {
       const auto& named = re.NamedCapturingGroups();
@@ -701,10 +713,12 @@ std::string expand(const re2::RE2& re, std::string_view templ,
           groups[static_cast<size_t>(it->second)].data()) {
         const re2::StringPiece& g = groups[static_cast<size_t>(it->second)];
         out.append(g.data(), g.size());
+        check_label_value_size(out.size(), "label_replace");
       }
     }
   }
   out.append(templ);
+  check_label_value_size(out.size(), "label_replace");
   return out;
 }
 
@@ -755,6 +769,7 @@ Vector label_join(Vector in, const Expr& call) {
     for (size_t i = 0; i < srcs.size(); ++i) {
       if (i > 0) joined += sep;
       joined += label_value(s.labels, srcs[i]);
+      check_label_value_size(joined.size(), "label_join");
     }
     set_label(s.labels, dst, joined);
   }
