@@ -97,5 +97,27 @@ TEST(EvalRobustnessTest, LabelReplaceAndJoinCannotGrowWithoutBound) {
   EXPECT_EQ(r.error, "label_join(): label value longer than 65536 bytes");
 }
 
+// `for: 300y` is beyond int64 nanoseconds: Prometheus refuses it ("duration out of range"); vigil
+// accepted it and the manager's nanosecond comparison overflowed (the alert fired at once).
+TEST(RuleFileRobustnessTest, DurationsBeyond292YearsAreRefused) {
+  const auto file = [](std::string_view field, std::string_view d) {
+    return "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    " +
+           std::string(field) + ": " + std::string(d) + "\n";
+  };
+  auto r = parse_rule_file(file("for", "300y"), "t.yml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "t.yml:6: group \"g\", rule \"A\": for: duration out of range");
+  r = parse_rule_file(file("keep_firing_for", "293y"), "t.yml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0],
+            "t.yml:6: group \"g\", rule \"A\": keep_firing_for: duration out of range");
+  r = parse_rule_file(file("for", "292y"), "t.yml");
+  EXPECT_TRUE(r.errors.empty()) << r.errors[0];
+  r = parse_rule_file(
+      "groups:\n- name: g\n  interval: 106752d\n  rules:\n  - alert: A\n    expr: up\n", "t.yml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "t.yml:3: group \"g\": interval: duration out of range");
+}
+
 }  // namespace
 }  // namespace vigil::alerting
