@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -44,6 +45,16 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
 constexpr auto kSilenceRetention = std::chrono::hours(120);  // Alertmanager's default
+// The longest evaluation_interval, condition_timeout, resend_delay and resolved_retention: they
+// are added to nanosecond time points, which a few hundred years overflow.
+constexpr Ms kMaxOptionDuration = std::chrono::hours(24 * 365 * 100);
+
+// t + d, or the largest time point where that would overflow (d up to a few thousand years).
+TimePoint add_saturated(TimePoint t, Ms d) {
+  const Ms room = std::chrono::duration_cast<Ms>(TimePoint::max().time_since_epoch()) -
+                  std::chrono::duration_cast<Ms>(t.time_since_epoch());
+  return d >= room ? TimePoint::max() : t + d;
+}
 // Threads beyond condition_threads that replace lanes held by hung conditions (each hung rule
 // holds at most one: it is not started again while it runs).
 constexpr int kSpareThreads = 16;
@@ -573,7 +584,7 @@ struct AlertManager::Impl {
         if (send && !firing && a.last_sent_at == TimePoint{}) send = false;  // never notified
         if (send) {
           a.last_sent_at = ts;
-          a.valid_until = ts + 4 * std::max(options.resend_delay, interval);
+          a.valid_until = add_saturated(ts, 4 * std::max(options.resend_delay, interval));
           if (firing) rs.last_notified[fp] = ts;
           Alert out = a;
           out.labels = with_external(a.labels);
@@ -642,7 +653,11 @@ struct AlertManager::Impl {
       if (!r->def->condition) continue;
       Slot s;
       s.rule = r;
-      s.timeout = r->def->timeout.count() > 0 ? r->def->timeout : options.condition_timeout;
+      // Deadlines are steady-clock time points in nanoseconds: a rule's timeout (up to 292
+      // years) is cut at 100 years, which cannot overflow them.
+      s.timeout =
+          std::min(r->def->timeout.count() > 0 ? r->def->timeout : options.condition_timeout,
+                   kMaxOptionDuration);
       bool expected = false;
       if (!r->running.compare_exchange_strong(expected, true)) {
         s.started = s.finished = s.abandoned = true;
@@ -911,6 +926,13 @@ AlertManager::AlertManager(AlertManagerOptions options) {
   if (options.condition_timeout <= Ms(0)) {
     throw Error("alert manager: condition_timeout must be positive");
   }
+  if (options.evaluation_interval > kMaxOptionDuration ||
+      options.condition_timeout > kMaxOptionDuration || options.resend_delay > kMaxOptionDuration ||
+      options.resolved_retention > kMaxOptionDuration) {
+    throw Error(
+        "alert manager: evaluation_interval, condition_timeout, resend_delay and "
+        "resolved_retention must not exceed 100 years");
+  }
   if (options.condition_threads < 1 || options.condition_threads > 256) {
     throw Error("alert manager: condition_threads must be from 1 to 256");
   }
@@ -955,6 +977,10 @@ void AlertManager::add_group(RuleGroup group) {
   if (group.name.empty()) throw Error("alert manager: a rule group needs a name");
   if (group.interval.count() != 0 && group.interval < Ms(100)) {
     throw Error("alert manager: group \"" + group.name + "\": interval must be at least 100ms");
+  }
+  // Compared with nanosecond time points: a longer interval would overflow (Prometheus' limit).
+  if (group.interval > Ms(std::numeric_limits<int64_t>::max() / 1'000'000)) {
+    throw Error("alert manager: group \"" + group.name + "\": interval must not exceed 292 years");
   }
   if (group.limit < 0) {
     throw Error("alert manager: group \"" + group.name + "\": limit must not be negative");

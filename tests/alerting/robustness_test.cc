@@ -119,5 +119,57 @@ TEST(RuleFileRobustnessTest, DurationsBeyond292YearsAreRefused) {
   EXPECT_EQ(r.errors[0], "t.yml:3: group \"g\": interval: duration out of range");
 }
 
+struct FakeClock {
+  int64_t ms = 1'700'000'000'000;
+  std::function<TimePoint()> fn() {
+    return [this] { return TimePoint(std::chrono::milliseconds(ms)); };
+  }
+};
+
+TEST(ManagerRobustnessTest, HugeDurationsAreRefusedOrSafe) {
+  EXPECT_THROW(AlertRule::builder()
+                   .name("a")
+                   .condition([] { return true; })
+                   .for_duration(std::chrono::milliseconds::max())
+                   .build(),
+               Error);
+  EXPECT_THROW(AlertRule::builder()
+                   .name("a")
+                   .condition([] { return true; })
+                   .cooldown(std::chrono::hours(24 * 365 * 293))
+                   .build(),
+               Error);
+  AlertManagerOptions o;
+  o.resend_delay = std::chrono::milliseconds::max();
+  EXPECT_THROW(AlertManager{o}, Error);
+
+  FakeClock clock;
+  AlertManagerOptions ok;
+  ok.clock = clock.fn();
+  AlertManager m(ok);
+  RuleGroup g;
+  g.name = "g";
+  g.interval = std::chrono::milliseconds::max();
+  EXPECT_THROW(m.add_group(g), Error);
+
+  // 292 years: the alert stays pending (it fired at once when the duration overflowed), and
+  // a timeout of 292 years does not overflow the condition's steady-clock deadline.
+  g.interval = std::chrono::hours(24 * 365 * 292);
+  g.rules.push_back(AlertRule::builder()
+                        .name("long")
+                        .condition([] { return true; })
+                        .for_duration(std::chrono::hours(24 * 365 * 292))
+                        .timeout(std::chrono::hours(24 * 365 * 292))
+                        .build());
+  m.add_group(g);
+  auto ts = m.evaluate();
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].to, AlertState::kPending);
+  clock.ms += 3600'000;
+  EXPECT_TRUE(m.evaluate().empty());
+  ASSERT_EQ(m.active_alerts().size(), 1u);
+  EXPECT_EQ(m.active_alerts()[0].state, AlertState::kPending);
+}
+
 }  // namespace
 }  // namespace vigil::alerting
