@@ -1177,6 +1177,9 @@ bool AlertManager::remove_callback(int id) {
 namespace {
 SilenceEntry compile_silence(Silence s) {
   if (s.matchers.empty()) throw Error("silence: at least one matcher is required");
+  // Silence times are subtracted from the evaluation time (nanoseconds since 1970): earlier
+  // times could overflow.
+  if (s.starts_at < TimePoint{}) throw Error("silence: starts_at must not be before 1970");
   if (s.ends_at <= s.starts_at) throw Error("silence: ends_at must be after starts_at");
   SilenceEntry e;
   bool any_non_empty = false;

@@ -171,5 +171,14 @@ TEST(ManagerRobustnessTest, HugeDurationsAreRefusedOrSafe) {
   EXPECT_EQ(m.active_alerts()[0].state, AlertState::kPending);
 }
 
+TEST(ManagerRobustnessTest, SilenceBefore1970IsRefused) {
+  AlertManager m;
+  Silence s;
+  s.matchers.push_back({"job", MatchType::kEqual, "api"});
+  s.starts_at = TimePoint::min();
+  s.ends_at = TimePoint::min() + 1h;
+  EXPECT_THROW(m.add_silence(s), Error);
+}
+
 }  // namespace
 }  // namespace vigil::alerting
