@@ -55,6 +55,9 @@ TimePoint add_saturated(TimePoint t, Ms d) {
                   std::chrono::duration_cast<Ms>(t.time_since_epoch());
   return d >= room ? TimePoint::max() : t + d;
 }
+// The manager whose round runs on this thread (callbacks run inside it).
+thread_local const void* tl_evaluating = nullptr;
+
 // Threads beyond condition_threads that replace lanes held by hung conditions (each hung rule
 // holds at most one: it is not started again while it runs).
 constexpr int kSpareThreads = 16;
@@ -607,7 +610,15 @@ struct AlertManager::Impl {
 
   // One round: the due groups (all when `all`). Returns the transitions.
   std::vector<Transition> run_round(bool all) {
+    // evaluate() from a callback of a round on this thread would wait for its own lock forever.
+    if (tl_evaluating == this) {
+      throw Error("alert manager: evaluate() called from an alert callback");
+    }
     std::lock_guard eval_lock(eval_mu);
+    tl_evaluating = this;
+    struct Reset {
+      ~Reset() { tl_evaluating = nullptr; }
+    } reset;
     const TimePoint ts = now();
     const Steady::time_point round_start = Steady::now();
 
@@ -1072,8 +1083,22 @@ std::vector<AlertRule> AlertManager::rules() const {
 std::vector<Transition> AlertManager::evaluate() { return impl_->run_round(true); }
 
 void AlertManager::start() {
+  std::thread stopped;
+  {
+    std::lock_guard lock(impl_->thread_mu);
+    if (impl_->thread.joinable()) {
+      if (!impl_->stop_requested || impl_->thread.get_id() == std::this_thread::get_id()) {
+        impl_->stop_requested = false;  // undoes a stop() from a callback of this round
+        impl_->running.store(true);
+        return;
+      }
+      // Stopped from one of its callbacks: it ends after that round.
+      stopped = std::move(impl_->thread);
+    }
+  }
+  if (stopped.joinable()) stopped.join();
   std::lock_guard lock(impl_->thread_mu);
-  if (impl_->thread.joinable()) return;
+  if (impl_->thread.joinable()) return;  // started by another thread meanwhile
   impl_->stop_requested = false;
   impl_->thread = std::thread([impl = impl_.get()] { impl->thread_main(); });
   impl_->running.store(true);
@@ -1084,7 +1109,9 @@ void AlertManager::stop() {
   {
     std::lock_guard lock(impl_->thread_mu);
     impl_->stop_requested = true;
-    t = std::move(impl_->thread);
+    // From a callback on the evaluation thread, which cannot wait for itself: the thread ends
+    // after this round (a later stop(), start() or the destructor joins it).
+    if (impl_->thread.get_id() != std::this_thread::get_id()) t = std::move(impl_->thread);
   }
   impl_->thread_cv.notify_all();
   if (t.joinable()) t.join();

@@ -180,5 +180,64 @@ TEST(ManagerRobustnessTest, SilenceBefore1970IsRefused) {
   EXPECT_THROW(m.add_silence(s), Error);
 }
 
+TEST(ManagerRobustnessTest, NonStandardExceptionFromConditionIsAnError) {
+  FakeClock clock;
+  AlertManagerOptions o;
+  o.clock = clock.fn();
+  AlertManager m(o);
+  m.add_rule(AlertRule::builder().name("t").condition([]() -> bool { throw 42; }).build());
+  EXPECT_TRUE(m.evaluate().empty());
+  auto st = m.rule_status("t");
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->health, RuleHealth::kError);
+  EXPECT_EQ(st->last_error, "condition threw a non-standard exception");
+}
+
+// evaluate() from a callback waited forever for the round's own lock.
+TEST(ManagerRobustnessTest, EvaluateFromCallbackThrowsInsteadOfDeadlocking) {
+  FakeClock clock;
+  AlertManagerOptions o;
+  o.clock = clock.fn();
+  AlertManager m(o);
+  m.add_rule(AlertRule::builder().name("t").condition([] { return true; }).build());
+  std::string error;
+  m.on_alert([&](const Notification&) {
+    try {
+      m.evaluate();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  ASSERT_EQ(m.evaluate().size(), 1u);
+  EXPECT_EQ(error, "alert manager: evaluate() called from an alert callback");
+  clock.ms += 15'000;
+  EXPECT_TRUE(m.evaluate().empty());  // the manager still works
+}
+
+// stop() from a callback on the evaluation thread joined itself (std::system_error, caught)
+// and then destroyed a joinable std::thread: std::terminate.
+TEST(ManagerRobustnessTest, StopFromCallbackOnTheEvaluationThread) {
+  AlertManagerOptions o;
+  o.evaluation_interval = 100ms;
+  AlertManager m(o);
+  m.add_rule(AlertRule::builder().name("t").condition([] { return true; }).build());
+  std::latch stopped(1);
+  bool once = false;
+  const int id = m.on_alert([&](const Notification&) {
+    if (once) return;
+    once = true;
+    m.stop();
+    stopped.count_down();
+  });
+  m.start();
+  stopped.wait();
+  EXPECT_FALSE(m.running());
+  m.remove_callback(id);
+  m.start();  // joins the thread stopped from its callback, starts a new one
+  EXPECT_TRUE(m.running());
+  m.stop();
+  EXPECT_FALSE(m.running());
+}
+
 }  // namespace
 }  // namespace vigil::alerting
