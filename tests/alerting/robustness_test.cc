@@ -119,6 +119,22 @@ TEST(RuleFileRobustnessTest, DurationsBeyond292YearsAreRefused) {
   EXPECT_EQ(r.errors[0], "t.yml:3: group \"g\": interval: duration out of range");
 }
 
+// printf's `*` width of the minimum int64 was negated (signed overflow); Go prints BADWIDTH for
+// widths beyond 1e6 and BADPREC for a negative precision (outputs of promtool 2.42).
+TEST(TemplateRobustnessTest, StarWidthAndPrecisionOutOfRange) {
+  const auto run = [](std::string_view text) {
+    auto t = tmpl::Template::parse(text, "t");
+    EXPECT_TRUE(t.has_value()) << t.error;
+    auto out = t->execute({});
+    EXPECT_TRUE(out.has_value()) << out.error;
+    return *out;
+  };
+  EXPECT_EQ(run(R"({{ printf "%*d|" -9223372036854775808 1 }})"), "%!(BADWIDTH)1|");
+  EXPECT_EQ(run(R"({{ printf "%*d|" 2000000 1 }})"), "%!(BADWIDTH)1|");
+  EXPECT_EQ(run(R"({{ printf "%.*d|" -3 1 }})"), "%!(BADPREC)1|");
+  EXPECT_EQ(run(R"({{ printf "%*d|" -3 1 }})"), "1  |");
+}
+
 struct FakeClock {
   int64_t ms = 1'700'000'000'000;
   std::function<TimePoint()> fn() {
