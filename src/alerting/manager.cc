@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -46,6 +47,19 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
 constexpr auto kSilenceRetention = std::chrono::hours(120);  // Alertmanager's default
+// The longest evaluation_interval, condition_timeout, resend_delay and resolved_retention: they
+// are added to nanosecond time points, which a few hundred years overflow.
+constexpr Ms kMaxOptionDuration = std::chrono::hours(24 * 365 * 100);
+
+// t + d, or the largest time point where that would overflow (d up to a few thousand years).
+TimePoint add_saturated(TimePoint t, Ms d) {
+  const Ms room = std::chrono::duration_cast<Ms>(TimePoint::max().time_since_epoch()) -
+                  std::chrono::duration_cast<Ms>(t.time_since_epoch());
+  return d >= room ? TimePoint::max() : t + d;
+}
+// The manager whose round runs on this thread (callbacks run inside it).
+thread_local const void* tl_evaluating = nullptr;
+
 // Threads beyond condition_threads that replace lanes held by hung conditions (each hung rule
 // holds at most one: it is not started again while it runs).
 constexpr int kSpareThreads = 16;
@@ -586,7 +600,7 @@ struct AlertManager::Impl {
         if (send && !firing && a.last_sent_at == TimePoint{}) send = false;  // never notified
         if (send) {
           a.last_sent_at = ts;
-          a.valid_until = ts + 4 * std::max(options.resend_delay, interval);
+          a.valid_until = add_saturated(ts, 4 * std::max(options.resend_delay, interval));
           if (firing) rs.last_notified[fp] = ts;
           Alert out = a;
           out.labels = with_external(a.labels);
@@ -609,7 +623,15 @@ struct AlertManager::Impl {
 
   // One round: the due groups (all when `all`). Returns the transitions.
   std::vector<Transition> run_round(bool all) {
+    // evaluate() from a callback of a round on this thread would wait for its own lock forever.
+    if (tl_evaluating == this) {
+      throw Error("alert manager: evaluate() called from an alert callback");
+    }
     std::lock_guard eval_lock(eval_mu);
+    tl_evaluating = this;
+    struct Reset {
+      ~Reset() { tl_evaluating = nullptr; }
+    } reset;
     const TimePoint ts = now();
     const Steady::time_point round_start = Steady::now();
 
@@ -655,7 +677,11 @@ struct AlertManager::Impl {
       if (!r->def->condition) continue;
       Slot s;
       s.rule = r;
-      s.timeout = r->def->timeout.count() > 0 ? r->def->timeout : options.condition_timeout;
+      // Deadlines are steady-clock time points in nanoseconds: a rule's timeout (up to 292
+      // years) is cut at 100 years, which cannot overflow them.
+      s.timeout =
+          std::min(r->def->timeout.count() > 0 ? r->def->timeout : options.condition_timeout,
+                   kMaxOptionDuration);
       bool expected = false;
       if (!r->running.compare_exchange_strong(expected, true)) {
         s.started = s.finished = s.abandoned = true;
@@ -927,6 +953,13 @@ AlertManager::AlertManager(AlertManagerOptions options) {
   if (options.condition_timeout <= Ms(0)) {
     throw Error("alert manager: condition_timeout must be positive");
   }
+  if (options.evaluation_interval > kMaxOptionDuration ||
+      options.condition_timeout > kMaxOptionDuration || options.resend_delay > kMaxOptionDuration ||
+      options.resolved_retention > kMaxOptionDuration) {
+    throw Error(
+        "alert manager: evaluation_interval, condition_timeout, resend_delay and "
+        "resolved_retention must not exceed 100 years");
+  }
   if (options.condition_threads < 1 || options.condition_threads > 256) {
     throw Error("alert manager: condition_threads must be from 1 to 256");
   }
@@ -995,6 +1028,10 @@ void AlertManager::add_group(RuleGroup group) {
   if (group.name.empty()) throw Error("alert manager: a rule group needs a name");
   if (group.interval.count() != 0 && group.interval < Ms(100)) {
     throw Error("alert manager: group \"" + group.name + "\": interval must be at least 100ms");
+  }
+  // Compared with nanosecond time points: a longer interval would overflow (Prometheus' limit).
+  if (group.interval > Ms(std::numeric_limits<int64_t>::max() / 1'000'000)) {
+    throw Error("alert manager: group \"" + group.name + "\": interval must not exceed 292 years");
   }
   if (group.limit < 0) {
     throw Error("alert manager: group \"" + group.name + "\": limit must not be negative");
@@ -1086,8 +1123,22 @@ std::vector<AlertRule> AlertManager::rules() const {
 std::vector<Transition> AlertManager::evaluate() { return impl_->run_round(true); }
 
 void AlertManager::start() {
+  std::thread stopped;
+  {
+    std::lock_guard lock(impl_->thread_mu);
+    if (impl_->thread.joinable()) {
+      if (!impl_->stop_requested || impl_->thread.get_id() == std::this_thread::get_id()) {
+        impl_->stop_requested = false;  // undoes a stop() from a callback of this round
+        impl_->running.store(true);
+        return;
+      }
+      // Stopped from one of its callbacks: it ends after that round.
+      stopped = std::move(impl_->thread);
+    }
+  }
+  if (stopped.joinable()) stopped.join();
   std::lock_guard lock(impl_->thread_mu);
-  if (impl_->thread.joinable()) return;
+  if (impl_->thread.joinable()) return;  // started by another thread meanwhile
   impl_->stop_requested = false;
   impl_->thread = std::thread([impl = impl_.get()] { impl->thread_main(); });
   impl_->running.store(true);
@@ -1098,7 +1149,9 @@ void AlertManager::stop() {
   {
     std::lock_guard lock(impl_->thread_mu);
     impl_->stop_requested = true;
-    t = std::move(impl_->thread);
+    // From a callback on the evaluation thread, which cannot wait for itself: the thread ends
+    // after this round (a later stop(), start() or the destructor joins it).
+    if (impl_->thread.get_id() != std::this_thread::get_id()) t = std::move(impl_->thread);
   }
   impl_->thread_cv.notify_all();
   if (t.joinable()) t.join();
@@ -1191,6 +1244,9 @@ bool AlertManager::remove_callback(int id) {
 namespace {
 SilenceEntry compile_silence(Silence s) {
   if (s.matchers.empty()) throw Error("silence: at least one matcher is required");
+  // Silence times are subtracted from the evaluation time (nanoseconds since 1970): earlier
+  // times could overflow.
+  if (s.starts_at < TimePoint{}) throw Error("silence: starts_at must not be before 1970");
   if (s.ends_at <= s.starts_at) throw Error("silence: ends_at must be after starts_at");
   SilenceEntry e;
   bool any_non_empty = false;

@@ -299,7 +299,10 @@ bool QueryEngineImpl::evaluate(const RuleDef& rule, int64_t t, std::vector<Serie
       for (auto& kv : s.labels) {
         if (kv.first != "__name__") l.push_back(std::move(kv));
       }
-      for (const auto& [k, v] : rule.labels) {
+      for (const auto& label : rule.labels) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const std::string& k = label.first;
+        const std::string& v = label.second;
         auto it = std::find_if(l.begin(), l.end(), [&](const auto& kv) { return kv.first == k; });
         if (it != l.end()) {
           it->second = v;

@@ -1,6 +1,9 @@
 // AlertRule and its builder.
 #include "vigil/alerting/rule.h"
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "alerting/rule_def.h"
@@ -114,6 +117,12 @@ AlertRule AlertRule::Builder::build() {
   if (d.for_duration.count() < 0 || d.keep_firing_for.count() < 0 || d.cooldown.count() < 0 ||
       d.timeout.count() < 0) {
     throw Error(what + "durations must not be negative");
+  }
+  // Compared with nanosecond time points: longer durations would overflow (Prometheus' limit).
+  constexpr std::chrono::milliseconds kMaxDuration{std::numeric_limits<int64_t>::max() / 1'000'000};
+  if (d.for_duration > kMaxDuration || d.keep_firing_for > kMaxDuration ||
+      d.cooldown > kMaxDuration || d.timeout > kMaxDuration) {
+    throw Error(what + "durations must not exceed 292 years");
   }
   if (d.limit < 0) throw Error(what + "limit must not be negative");
   for (const auto& [k, v] : d.labels) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -295,6 +296,12 @@ class Loader {
     auto d = promql::parse_duration(s);
     if (!d) {
       error(line_of(n), where, field + ": " + d.error);
+      return false;
+    }
+    // Prometheus holds durations in int64 nanoseconds and refuses longer ones (about 292y); the
+    // manager compares them with nanosecond time points, where they would overflow.
+    if (*d > std::numeric_limits<int64_t>::max() / 1'000'000) {
+      error(line_of(n), where, field + ": duration out of range");
       return false;
     }
     out = std::chrono::milliseconds(*d);

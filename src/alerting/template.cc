@@ -607,12 +607,18 @@ std::string go_sprintf(std::string_view format, const std::vector<Value>& args) 
     auto number = [&](int& dst) {
       if (i < format.size() && format[i] == '*') {
         ++i;
-        if (argi < args.size() && args[argi].kind == Kind::kInt) {
+        // Go's intFromArg: an int of at most 1e6 in magnitude (larger ones, as the minimum
+        // int64 whose negation overflowed here, are bad); a negative width left-justifies, a
+        // negative precision is bad.
+        const bool width = &dst == &sp.width;
+        if (argi < args.size() && args[argi].kind == Kind::kInt && args[argi].i <= 1'000'000 &&
+            args[argi].i >= (width ? -1'000'000 : 0)) {
           const int64_t w = args[argi++].i;
-          dst = static_cast<int>(std::clamp<int64_t>(w < 0 ? -w : w, 0, 1'000'000));
-          if (w < 0 && &dst == &sp.width) sp.minus = true;
+          dst = static_cast<int>(w < 0 ? -w : w);
+          if (w < 0) sp.minus = true;
         } else {
-          out += "%!(BADWIDTH)";
+          out += width ? "%!(BADWIDTH)" : "%!(BADPREC)";
+          dst = -1;
           if (argi < args.size()) ++argi;
         }
         return;

@@ -22,8 +22,10 @@
 //
 // Thread-safety: every member is safe from any thread. Conditions run on worker threads without
 // the manager's lock held; callbacks and the StateSink run on the evaluating thread (callbacks
-// without the state lock: they may read and change rules and silences, but must not call
-// evaluate() or stop(); the sink with it: it must not call the manager).
+// without the state lock: they may read and change rules and silences and call stop(), which
+// then ends the thread after the round; evaluate() from a callback throws vigil::Error; a
+// callback must not destroy the manager. The sink runs with the lock: it must not call the
+// manager).
 #pragma once
 
 #include <chrono>

@@ -454,9 +454,9 @@ std::string format_go_v(double v) {
 // ---- Evaluator -------------------------------------------------------------------------------
 
 void Evaluator::select_instant(const Expr& sel, Vector& out, std::vector<int64_t>* times) {
-  int64_t ref = t_ - sel.offset_ms;
+  int64_t ref = sat_sub(t_, sel.offset_ms);
   Matrix m;
-  storage_.select(sel.matchers, ref - options_.lookback_delta_ms, ref, m);
+  storage_.select(sel.matchers, sat_sub(ref, options_.lookback_delta_ms), ref, m);
   out.reserve(out.size() + m.size());
   for (Series& s : m) {
     if (s.samples.empty()) continue;
@@ -468,9 +468,9 @@ void Evaluator::select_instant(const Expr& sel, Vector& out, std::vector<int64_t
 }
 
 Matrix Evaluator::select_range(const Expr& sel) {
-  int64_t maxt = t_ - sel.offset_ms;
+  int64_t maxt = sat_sub(t_, sel.offset_ms);
   Matrix m;
-  storage_.select(sel.matchers, maxt - sel.range_ms, maxt, m);
+  storage_.select(sel.matchers, sat_sub(maxt, sel.range_ms), maxt, m);
   std::erase_if(m, [](Series& s) {
     std::erase_if(s.samples, [](const Sample& x) { return is_stale_nan(x.v); });
     return s.samples.empty();

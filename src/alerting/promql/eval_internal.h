@@ -44,6 +44,22 @@ void check_unique_labelsets(const Vector& v);
 // A valid label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool valid_label_name(std::string_view name) noexcept;
 
+// a - b clamped to the int64 range: evaluation times, offsets and ranges near the int64 limits
+// must not overflow (a window past the limits is cut at them).
+inline int64_t sat_sub(int64_t a, int64_t b) noexcept {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+// (a - b) / 1000 as a double: exact when a - b fits in int64 (as Prometheus computes it).
+inline double diff_seconds(int64_t a, int64_t b) noexcept {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) {
+    return (static_cast<double>(a) - static_cast<double>(b)) / 1000;
+  }
+  return static_cast<double>(r) / 1000;
+}
+
 class Evaluator {
  public:
   Evaluator(const Storage& storage, int64_t t, const EvalOptions& options)

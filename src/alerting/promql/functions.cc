@@ -73,9 +73,9 @@ bool extrapolated_rate(S s, const RangeCtx& c, bool is_counter, bool is_rate, do
       prev = s[i].v;
     }
   }
-  double to_start = static_cast<double>(s.front().t - c.range_start) / 1000;
-  double to_end = static_cast<double>(c.range_end - s.back().t) / 1000;
-  double sampled = static_cast<double>(s.back().t - s.front().t) / 1000;
+  double to_start = diff_seconds(s.front().t, c.range_start);
+  double to_end = diff_seconds(c.range_end, s.back().t);
+  double sampled = diff_seconds(s.back().t, s.front().t);
   double avg = sampled / static_cast<double>(s.size() - 1);
   if (is_counter && result > 0 && s.front().v >= 0) {
     double to_zero = sampled * (s.front().v / result);
@@ -96,9 +96,8 @@ bool instant_value(S s, bool is_rate, double& out) {
   const Sample& last = s[s.size() - 1];
   const Sample& prev = s[s.size() - 2];
   double result = (is_rate && last.v < prev.v) ? last.v : last.v - prev.v;
-  int64_t interval = last.t - prev.t;
-  if (interval == 0) return false;
-  if (is_rate) result /= static_cast<double>(interval) / 1000;
+  if (last.t == prev.t) return false;
+  if (is_rate) result /= diff_seconds(last.t, prev.t);
   out = result;
   return true;
 }
@@ -110,7 +109,7 @@ void linear_regression(S s, int64_t intercept_time, double& slope, double& inter
   for (size_t i = 0; i < s.size(); ++i) {
     if (const_y && i > 0 && s[i].v != init_y) const_y = false;
     n += 1;
-    double x = static_cast<double>(s[i].t - intercept_time) / 1e3;
+    double x = diff_seconds(s[i].t, intercept_time);
     kahan_inc(x, sum_x, cx);
     kahan_inc(s[i].v, sum_y, cy);
     kahan_inc(x * s[i].v, sum_xy, cxy);
@@ -355,8 +354,8 @@ Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
   }
   RangeCtx c;
   c.t = ev.time();
-  c.range_end = c.t - sel.offset_ms;
-  c.range_start = c.range_end - sel.range_ms;
+  c.range_end = sat_sub(c.t, sel.offset_ms);
+  c.range_start = sat_sub(c.range_end, sel.range_ms);
   c.range_ms = sel.range_ms;
   if (fn == RangeFn::kQuantile) c.arg1 = ev.eval_scalar(*call.args[0]);
   if (fn == RangeFn::kPredictLinear || fn == RangeFn::kHoltWinters) {
@@ -647,6 +646,17 @@ Vector histogram_quantile(double q, const Vector& in) {
 
 // ---- label_replace / label_join ----
 
+// The longest label value label_replace and label_join may produce. Prometheus has no limit, but
+// nesting them doubles a value per level ("$1$1"), so without one an expression of a few hundred
+// bytes exhausts memory; real label values are far shorter.
+constexpr size_t kMaxLabelValue = 64 * 1024;
+
+void check_label_value_size(size_t size, const std::string& func) {
+  if (size > kMaxLabelValue) {
+    fail(func + "(): label value longer than " + std::to_string(kMaxLabelValue) + " bytes");
+  }
+}
+
 // Go's regexp.Expand of `templ` with the submatches of `re` in `src`.
 std::string expand(const re2::RE2& re, std::string_view templ,
                    const std::vector<re2::StringPiece>& groups) {
@@ -694,6 +704,7 @@ std::string expand(const re2::RE2& re, std::string_view templ,
       if (static_cast<size_t>(num) < groups.size() && groups[static_cast<size_t>(num)].data()) {
         const re2::StringPiece& g = groups[static_cast<size_t>(num)];
         out.append(g.data(), g.size());
+        check_label_value_size(out.size(), "label_replace");
       }
     } else {
       const auto& named = re.NamedCapturingGroups();
@@ -702,10 +713,12 @@ std::string expand(const re2::RE2& re, std::string_view templ,
           groups[static_cast<size_t>(it->second)].data()) {
         const re2::StringPiece& g = groups[static_cast<size_t>(it->second)];
         out.append(g.data(), g.size());
+        check_label_value_size(out.size(), "label_replace");
       }
     }
   }
   out.append(templ);
+  check_label_value_size(out.size(), "label_replace");
   return out;
 }
 
@@ -756,6 +769,7 @@ Vector label_join(Vector in, const Expr& call) {
     for (size_t i = 0; i < srcs.size(); ++i) {
       if (i > 0) joined += sep;
       joined += label_value(s.labels, srcs[i]);
+      check_label_value_size(joined.size(), "label_join");
     }
     set_label(s.labels, dst, joined);
   }
