@@ -53,10 +53,13 @@ fi
 if [[ -x "$tmp/cmake-build/consumer_spdlog" ]]; then
   "$tmp/cmake-build/consumer_spdlog"
 fi
+if [[ -x "$tmp/cmake-build/consumer_alerting" ]]; then
+  "$tmp/cmake-build/consumer_alerting"
+fi
 
 # Only the metrics dependencies: any find_package of another component's package fails.
 disabled=()
-for pkg in CURL Protobuf civetweb ZLIB OpenSSL Boost spdlog fmt nlohmann_json; do
+for pkg in CURL Protobuf civetweb ZLIB OpenSSL Boost spdlog fmt nlohmann_json RE2 yaml-cpp SQLite3; do
   disabled+=("-DCMAKE_DISABLE_FIND_PACKAGE_${pkg}=ON")
 done
 echo "install-test: CMake consumer, COMPONENTS metrics only, with ${disabled[*]}"
@@ -109,6 +112,14 @@ if [[ -f "$pcdir/vigil-health.pc" ]]; then
   "$cxx" -std=c++20 "$root/tests/install/consumer/health_main.cc" $flags \
     -o "$tmp/pc-consumer-health"
   "$tmp/pc-consumer-health"
+fi
+if [[ -f "$pcdir/vigil-alerting.pc" ]]; then
+  flags=$(pkg-config --cflags --libs vigil-alerting)
+  echo "install-test: pkg-config consumer: ${cxx} -std=c++20 alerting_main.cc ${flags}"
+  # shellcheck disable=SC2086
+  "$cxx" -std=c++20 "$root/tests/install/consumer/alerting_main.cc" $flags \
+    -o "$tmp/pc-consumer-alerting"
+  "$tmp/pc-consumer-alerting"
 fi
 if [[ -f "$pcdir/vigil-trace-spdlog.pc" ]]; then
   flags=$(pkg-config --cflags --libs vigil-trace-spdlog)
