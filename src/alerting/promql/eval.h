@@ -80,7 +80,8 @@ class MemoryStorage : public Storage {
 
   size_t series_count() const noexcept;
   size_t sample_count() const noexcept;
-  // Bytes held by samples (capacity * 16) plus labels, for the memory figures.
+  // Bytes held by samples (16 each, in blocks of 32: at most two blocks partly used per series),
+  // labels and the index, for the memory figures (an upper bound).
   size_t memory_bytes() const noexcept;
 
   void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,

@@ -4,7 +4,14 @@
 // series reference); a hash map finds a series by its label set and an index from __name__ to
 // series lets a selector with a name matcher skip every other metric. select() copies only the
 // samples inside the requested window.
+//
+// A series' samples are a std::deque: appending at the end and trimming at the front (what the
+// rule engine does every round) cost O(1) per sample and move nothing, and memory grows in blocks
+// of 32 samples (512 bytes), so a sample costs 16 bytes with at most two partly used blocks per
+// series (a vector would keep up to twice the samples it holds as spare capacity, and memmove the
+// whole series on every trim).
 #include <algorithm>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,8 +29,11 @@ struct SeriesData {
   uint64_t seq = 0;                 // creation order
   SeriesData* same_hash = nullptr;  // the next series whose label set has the same hash
   Labels labels;
-  std::vector<Sample> samples;
+  std::deque<Sample> samples;
 };
+
+// libstdc++'s deque block: 512 bytes (32 samples).
+constexpr size_t kBlockSamples = 512 / sizeof(Sample) > 1 ? 512 / sizeof(Sample) : 1;
 
 // One hash over all names and values (one pass of std::hash over a reused buffer is cheaper than
 // combining a hash per string).
@@ -69,7 +79,7 @@ struct MemoryStorage::Impl {
     for (const Matcher& m : matchers) {
       if (!m.matches(label_value(s->labels, m.name))) return;
     }
-    const std::vector<Sample>& v = s->samples;
+    const std::deque<Sample>& v = s->samples;
     auto lo = std::lower_bound(v.begin(), v.end(), mint,
                                [](const Sample& a, int64_t t) { return a.t < t; });
     auto hi =
@@ -121,7 +131,7 @@ size_t MemoryStorage::trim_before(int64_t t) {
   size_t dropped = 0;
   bool any_removed = false;
   for (auto& s : impl_->series) {
-    std::vector<Sample>& v = s->samples;
+    std::deque<Sample>& v = s->samples;
     auto lo =
         std::lower_bound(v.begin(), v.end(), t, [](const Sample& a, int64_t x) { return a.t < x; });
     size_t n = static_cast<size_t>(lo - v.begin());
@@ -171,7 +181,11 @@ size_t MemoryStorage::sample_count() const noexcept { return impl_->samples; }
 size_t MemoryStorage::memory_bytes() const noexcept {
   size_t n = 0;
   for (const auto& s : impl_->series) {
-    n += s->samples.capacity() * sizeof(Sample) + labels_bytes(s->labels) + sizeof(SeriesData);
+    // Blocks in use (at most one partly used at each end) and the deque's map of block pointers
+    // (libstdc++: at least 8 entries).
+    const size_t blocks = s->samples.size() / kBlockSamples + 2;
+    n += blocks * kBlockSamples * sizeof(Sample) + std::max<size_t>(8, blocks + 2) * sizeof(void*) +
+         labels_bytes(s->labels) + sizeof(SeriesData);
   }
   return n + impl_->postings_entries * sizeof(SeriesData*);
 }
