@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "alerting/rule_def.h"
+#include "alerting/template.h"
 #include "core/detail/worker_pool.h"
-#include "metrics/text_format.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/counter.h"
 #include "vigil/metrics/gauge.h"
@@ -50,12 +50,6 @@ constexpr int kSpareThreads = 16;
 
 int64_t to_ms(TimePoint t) { return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count(); }
 
-std::string format_value(double v) {
-  std::string out;
-  metrics::detail::append_value(out, v);
-  return out;
-}
-
 std::string_view find_label(const LabelList& labels, std::string_view name) {
   for (const auto& [k, v] : labels) {
     if (k == name) return v;
@@ -73,55 +67,20 @@ void set_label(LabelList& labels, const std::string& name, const std::string& va
   labels.emplace_back(name, value);
 }
 
-// The minimal template expansion of C++ rules until the shared template engine
-// (src/alerting/template.h, expand_braces) lands: `{value}`, `{labels.x}`, `{name}`, and the Go
-// forms `{{ $value }}` / `{{ $labels.x }}`; anything else is kept as written. `braces`: the
-// single-brace forms too (C++ rules; rule files use only Go templates). The one place to swap for
-// the template engine.
-std::string expand_template(std::string_view text, const std::string& rule_name,
-                            const LabelList& labels, double value, bool braces = true) {
-  std::string out;
-  out.reserve(text.size());
-  auto substitute = [&](std::string_view key, std::string& dst) -> bool {
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (!key.empty() && key.front() == '$') key.remove_prefix(1);
-    if (key == "value") {
-      dst += format_value(value);
-      return true;
-    }
-    if (key == "name") {
-      dst += rule_name;
-      return true;
-    }
-    if (key.substr(0, 7) == "labels.") {
-      dst += find_label(labels, key.substr(7));
-      return true;
-    }
-    return false;
-  };
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text[i] == '{') {
-      const bool go = text.substr(i, 2) == "{{";
-      if (!go && !braces) {
-        out += text[i++];
-        continue;
-      }
-      const size_t open = go ? 2 : 1;
-      const size_t close = text.find(go ? "}}" : "}", i + open);
-      if (close != std::string_view::npos) {
-        std::string sub;
-        if (substitute(text.substr(i + open, close - i - open), sub)) {
-          out += sub;
-          i = close + open;
-          continue;
-        }
-      }
-    }
-    out += text[i++];
-  }
-  return out;
+// Templates: C++ rules use the guides' braces (`{value}`, `{value:.2f}`, `{labels.x}`, `{x}`)
+// over the alert's labels; PromQL rules Go templates parsed at build() over the series' labels,
+// as Prometheus. An expansion error becomes the text (as Prometheus writes it) and `error`.
+std::map<std::string, std::string> label_map(const LabelList& labels) {
+  std::map<std::string, std::string> m;
+  for (const auto& [k, v] : labels) m.emplace(k, v);
+  return m;
+}
+
+std::string expand_go(const tmpl::Template& t, const tmpl::TemplateData& data, std::string& error) {
+  auto r = t.execute(data);
+  if (r) return std::move(*r);
+  if (error.empty()) error = r.error;
+  return "<error expanding template: " + r.error + ">";
 }
 
 // The guides' readable id: name, then the rule's labels in their order, then the series' other
@@ -148,15 +107,21 @@ std::string readable_id(const detail::RuleDef& def, const LabelList& sorted_labe
 
 // The alert labels of one result series: the series' labels without __name__, the rule's labels
 // over them, alertname, severity; sorted.
-LabelList alert_labels(const detail::RuleDef& def, const LabelList& series, double value) {
+LabelList alert_labels(const detail::RuleDef& def, const LabelList& series,
+                       const tmpl::TemplateData* data, std::string& error) {
   LabelList out;
   out.reserve(series.size() + def.labels.size() + 2);
   for (const auto& kv : series) {
     if (kv.first != "__name__") out.push_back(kv);
   }
-  for (const auto& [k, v] : def.labels) {
-    // Rule label values are templates, as in Prometheus.
-    set_label(out, k, expand_template(v, def.name, series, value, def.expr.empty()));
+  for (size_t i = 0; i < def.labels.size(); ++i) {
+    // Label values of PromQL rules are templates, as in Prometheus.
+    const auto& [k, v] = def.labels[i];
+    if (data != nullptr && i < def.label_templates.size()) {
+      set_label(out, k, expand_go(*def.label_templates[i], *data, error));
+    } else {
+      set_label(out, k, v);
+    }
   }
   set_label(out, "alertname", def.name);
   if (def.severity_set) set_label(out, "severity", std::string(to_string(def.severity)));
@@ -437,12 +402,19 @@ struct AlertManager::Impl {
 
     std::map<uint64_t, Alert> fresh;
     const bool braces = def.expr.empty();
+    std::string template_error;
     if (error.empty()) {
       for (const SeriesValue& sv : result) {
         Alert a;
         a.name = def.name;
         a.group = def.group;
-        a.labels = alert_labels(def, sv.labels, sv.value);
+        tmpl::TemplateData data;
+        if (!braces) {
+          data.labels = label_map(sv.labels);
+          data.external_labels = label_map(options.external_labels);
+          data.value = sv.value;
+        }
+        a.labels = alert_labels(def, sv.labels, braces ? nullptr : &data, template_error);
         a.fingerprint = label_fingerprint(a.labels);
         if (fresh.count(a.fingerprint) != 0) {
           error = "vector contains metrics with the same labelset after applying alert labels";
@@ -452,12 +424,25 @@ struct AlertManager::Impl {
         a.id = readable_id(def, a.labels);
         a.value = sv.value;
         a.peak_value = sv.value;
+        std::map<std::string, std::string> own;
+        if (braces) own = label_map(a.labels);
         if (!def.description.empty()) {
           a.annotations.emplace_back(
-              "description", expand_template(def.description, def.name, a.labels, a.value, braces));
+              "description", braces ? tmpl::expand_braces(def.description, own, a.value)
+                             : def.description_template
+                                 ? expand_go(*def.description_template, data, template_error)
+                                 : def.description);
         }
-        for (const auto& [k, v] : def.annotations) {
-          set_label(a.annotations, k, expand_template(v, def.name, a.labels, a.value, braces));
+        for (size_t i = 0; i < def.annotations.size(); ++i) {
+          const auto& [k, v] = def.annotations[i];
+          if (braces) {
+            set_label(a.annotations, k, tmpl::expand_braces(v, own, a.value));
+          } else if (i < def.annotation_templates.size()) {
+            set_label(a.annotations, k,
+                      expand_go(*def.annotation_templates[i], data, template_error));
+          } else {
+            set_label(a.annotations, k, v);
+          }
         }
         a.state = AlertState::kPending;
         a.active_at = ts;
@@ -560,8 +545,16 @@ struct AlertManager::Impl {
       if (metrics.failures != nullptr) metrics.failures->labels(def.group).inc();
       return;
     }
-    rs.health = RuleHealth::kOk;
-    rs.last_error.clear();
+    if (template_error.empty()) {
+      rs.health = RuleHealth::kOk;
+      rs.last_error.clear();
+    } else {
+      // The alerts are evaluated; the template error shows in the annotation and here.
+      rs.health = RuleHealth::kError;
+      rs.last_error = std::move(template_error);
+      ++rs.failures;
+      if (metrics.failures != nullptr) metrics.failures->labels(def.group).inc();
+    }
 
     // Silences, sending (Prometheus' needsSending + sendAlerts), transitions, the sink.
     const auto interval = def.interval.count() > 0 ? def.interval : options.evaluation_interval;
@@ -609,7 +602,6 @@ struct AlertManager::Impl {
 
     // Which rules are due, and which are still running from an earlier round.
     std::vector<std::shared_ptr<RuleState>> due;
-    std::set<std::string> due_groups;
     bool query_rules_changed = false;
     std::vector<std::shared_ptr<const detail::RuleDef>> removed_queries;
     std::vector<std::shared_ptr<const detail::RuleDef>> all_defs;
@@ -631,7 +623,6 @@ struct AlertManager::Impl {
           group_due[g] = d;
           if (d) {
             group_last_eval[g] = ts;
-            due_groups.insert(g);
           }
         }
         if (group_due[g]) due.push_back(r);
@@ -1223,7 +1214,8 @@ std::string AlertManager::silence(std::string_view fingerprint, std::chrono::mil
     }
     for (const auto& r : impl_->rules) {
       if (labels || !r->def->condition) break;
-      const LabelList own = alert_labels(*r->def, {}, 0);
+      std::string ignored;
+      const LabelList own = alert_labels(*r->def, {}, nullptr, ignored);
       if (readable_id(*r->def, own) == fingerprint ||
           fingerprint_hex(label_fingerprint(own)) == fingerprint) {
         labels = own;

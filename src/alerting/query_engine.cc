@@ -20,11 +20,10 @@
 #include "vigil/metrics/collector.h"
 #include "vigil/metrics/registry.h"
 
-namespace vigil::alerting {
-namespace detail {
+namespace vigil::detail {
 namespace {
 
-namespace pq = promql;
+namespace pq = alerting::promql;
 
 class QueryRuleImpl;
 
@@ -372,7 +371,9 @@ void parse_rule_expr(RuleDef& rule) {
 }
 
 }  // namespace
-}  // namespace detail
+}  // namespace vigil::detail
+
+namespace vigil::alerting {
 
 AlertRule::Builder& AlertRule::Builder::expr(std::string promql) {
   def_->expr = std::move(promql);
@@ -383,6 +384,10 @@ AlertRule::Builder& AlertRule::Builder::expr(std::string promql) {
 void AlertManager::add_rule_file(const RuleFile& file) {
   std::vector<RuleGroup> groups;
   for (const RuleGroupSpec& g : file.groups) {
+    if ((g.interval.count() != 0 && g.interval < std::chrono::milliseconds(100)) || g.limit < 0) {
+      throw Error(file.path + ":" + std::to_string(g.line) + ": group \"" + g.name +
+                  "\": interval must be at least 100ms and limit not negative");
+    }
     RuleGroup group;
     group.name = g.name;
     group.interval = g.interval;

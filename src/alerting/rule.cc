@@ -135,6 +135,25 @@ AlertRule AlertRule::Builder::build() {
     }
   }
   if (has_expr && d.parse != nullptr) d.parse(d);  // throws on a bad expression
+  if (has_expr && !d.recording) {
+    // Labels and annotations of PromQL rules are Go templates, as in Prometheus' rule files.
+    auto parse = [&](const LabelList& list, const char* kind,
+                     std::vector<std::shared_ptr<const tmpl::Template>>& out) {
+      out.clear();
+      for (const auto& [k, v] : list) {
+        auto t = tmpl::Template::parse_alert(v, d.name);
+        if (!t) throw Error(what + kind + " \"" + k + "\": " + t.error);
+        out.push_back(std::make_shared<const tmpl::Template>(std::move(*t)));
+      }
+    };
+    parse(d.labels, "label", d.label_templates);
+    parse(d.annotations, "annotation", d.annotation_templates);
+    if (!d.description.empty()) {
+      std::vector<std::shared_ptr<const tmpl::Template>> one;
+      parse(LabelList{{"description", d.description}}, "annotation", one);
+      d.description_template = std::move(one[0]);
+    }
+  }
   std::shared_ptr<const detail::RuleDef> def(std::move(def_));
   return AlertRule(std::move(def));
 }

@@ -1,5 +1,6 @@
-// src/alerting/rule_def.h (internal): what an AlertRule holds, and the interface through which
-// the manager evaluates PromQL rules without depending on the PromQL engine at link time (the
+// src/alerting/rule_def.h (internal, namespace vigil::detail so that alerting's internal headers
+// keep meaning vigil::detail by `detail::`): what an AlertRule holds, and the interface through
+// which the manager evaluates PromQL rules without depending on the PromQL engine at link time (the
 // engine is reached only through rules built with expr(), see query_engine.cc).
 #pragma once
 
@@ -10,13 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "alerting/template.h"
 #include "vigil/alerting/rule.h"
 
 namespace vigil::metrics {
 class Registry;
 }
 
-namespace vigil::alerting::detail {
+namespace vigil::detail {
+
+using alerting::LabelList;
+using alerting::SeriesValue;
+using alerting::Severity;
 
 class QueryEngine;
 
@@ -76,9 +82,14 @@ struct RuleDef {
   bool recording = false;
   std::string expr;                        // PromQL rules
   std::shared_ptr<const QueryRule> query;  // set when expr is parsed
+  // PromQL rules: the labels' and annotations' Go templates, parsed by build() (same order as
+  // `labels` / `annotations`).
+  std::vector<std::shared_ptr<const alerting::tmpl::Template>> label_templates;
+  std::vector<std::shared_ptr<const alerting::tmpl::Template>> annotation_templates;
+  std::shared_ptr<const alerting::tmpl::Template> description_template;
   // Set by Builder::expr() (defined with the PromQL engine): parses `expr` into `query` at
   // build(). A pointer so that C++-condition-only programs do not link the PromQL engine.
   void (*parse)(RuleDef& rule) = nullptr;
 };
 
-}  // namespace vigil::alerting::detail
+}  // namespace vigil::detail

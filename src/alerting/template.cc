@@ -101,6 +101,7 @@ struct Spec {
   int width = -1;
   int prec = -1;
   char verb = 0;
+  bool sharp_v = false;  // %#v: Go syntax
 };
 
 std::string pad(std::string s, const Spec& sp, bool numeric) {
@@ -399,12 +400,46 @@ std::string go_quote(std::string_view s, char q = '"') {
 
 // ---- fmt.Sprintf ----------------------------------------------------------------------------
 
-std::string bad_verb(char verb, const Value& v) {
+std::string fmt_value(const Value& v, const Spec& sp);
+
+// Go's badVerb: "%!d(string=abc)", the value printed with %v and the directive's flags.
+std::string bad_verb(char verb, const Value& v, const Spec& sp) {
   if (v.kind == Kind::kNil) return std::string("%!") + verb + "(<nil>)";
-  return std::string("%!") + verb + "(" + type_name(v) + "=" + to_text(v) + ")";
+  Spec as_v = sp;
+  as_v.verb = 'v';
+  return std::string("%!") + verb + "(" + type_name(v) + "=" + fmt_value(v, as_v) + ")";
+}
+
+// Go's %x / %X of a float: hexadecimal mantissa, binary exponent of at least two digits.
+std::string hex_float(double v, const Spec& sp) {
+  if (std::isnan(v) || std::isinf(v)) return fmt_float(v, Spec{.prec = -1, .verb = 'g'});
+  char buf[64];
+  std::string f = sp.prec >= 0 ? "%." + std::to_string(std::min(sp.prec, 20)) + "a" : "%a";
+  std::snprintf(buf, sizeof buf, f.c_str(), v);
+  std::string s = buf;
+  const std::size_t p = s.find('p');
+  if (p != std::string::npos && p + 2 < s.size() + 1 && s.size() - p - 2 == 1) {
+    s.insert(p + 2, 1, '0');
+  }
+  if (sp.verb == 'X') {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (s[0] != '-') {
+    if (sp.plus) {
+      s.insert(0, 1, '+');
+    } else if (sp.space) {
+      s.insert(0, 1, ' ');
+    }
+  }
+  return pad(s, sp, true);
 }
 
 std::string fmt_int(int64_t x, const Spec& sp) {
+  if (sp.prec == 0 && x == 0) {  // Go: precision 0 and value 0 print nothing but padding
+    Spec p = sp;
+    p.zero = false;
+    return pad("", p, false);
+  }
   std::string digits;
   const bool neg = x < 0;
   const uint64_t u = neg ? 0 - static_cast<uint64_t>(x) : static_cast<uint64_t>(x);
@@ -451,8 +486,6 @@ std::string fmt_int(int64_t x, const Spec& sp) {
   return pad(digits, p, true);
 }
 
-std::string fmt_value(const Value& v, const Spec& sp);
-
 std::string fmt_string(std::string_view s, const Spec& sp) {
   std::string out;
   if (sp.verb == 'q') {
@@ -486,10 +519,10 @@ std::string fmt_value(const Value& v, const Spec& sp) {
   switch (v.kind) {
     case Kind::kNil:
       if (verb == 'v') return pad("<nil>", sp, false);
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kBool:
       if (verb == 'v' || verb == 't') return pad(v.b ? "true" : "false", sp, false);
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kInt:
       if (verb == 'v' || verb == 'd' || verb == 'x' || verb == 'X' || verb == 'o' || verb == 'b') {
         return fmt_int(v.i, sp);
@@ -499,29 +532,35 @@ std::string fmt_value(const Value& v, const Spec& sp) {
         append_utf8(r, v.i >= 0 && v.i <= 0x10FFFF ? static_cast<uint32_t>(v.i) : 0xFFFD);
         return verb == 'c' ? pad(r, sp, false) : pad(go_quote(r, '\''), sp, false);
       }
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kFloat:
+      if (verb == 'v' && sp.sharp_v) return pad(shortest_g(v.f), sp, true);
       if (verb == 'v' || verb == 'e' || verb == 'E' || verb == 'f' || verb == 'F' || verb == 'g' ||
           verb == 'G') {
         return fmt_float(v.f, sp);
       }
-      return bad_verb(verb, v);
+      if (verb == 'x' || verb == 'X') return hex_float(v.f, sp);
+      return bad_verb(verb, v, sp);
     case Kind::kString:
     case Kind::kTime:
+      if (verb == 'v' && sp.sharp_v) {
+        Spec q = sp;
+        q.verb = 'q';
+        return fmt_string(v.s, q);
+      }
       if (verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X') {
         return fmt_string(v.s, sp);
       }
-      return bad_verb(verb, v);
+      return bad_verb(verb, v, sp);
     case Kind::kStrMap:
     case Kind::kAnyMap: {
-      std::string out = "map[";
+      // Go applies the directive to every key and value; %#v prints Go syntax.
+      std::string out = sp.sharp_v ? type_name(v) + "{" : "map[";
       bool first = true;
       auto one = [&](const std::string& k, const Value& x) {
-        if (!first) out += ' ';
+        if (!first) out += sp.sharp_v ? ", " : " ";
         first = false;
-        Spec inner = sp;
-        inner.width = -1;
-        out += fmt_value(Value::string(k), inner) + ":" + fmt_value(x, inner);
+        out += fmt_value(Value::string(k), sp) + ":" + fmt_value(x, sp);
       };
       if (v.kind == Kind::kStrMap && v.smap) {
         for (const auto& [k, x] : *v.smap) one(k, Value::string(x));
@@ -529,7 +568,7 @@ std::string fmt_value(const Value& v, const Spec& sp) {
       if (v.kind == Kind::kAnyMap && v.amap) {
         for (const auto& [k, x] : *v.amap) one(k, x);
       }
-      return pad(out + "]", sp, false);
+      return out + (sp.sharp_v ? "}" : "]");
     }
     case Kind::kData:
       return pad(to_text(v), sp, false);
@@ -616,6 +655,10 @@ std::string go_sprintf(std::string_view format, const std::vector<Value>& args) 
       continue;
     }
     sp.verb = static_cast<char>(r);
+    if (sp.verb == 'v' && sp.sharp) {
+      sp.sharp = false;
+      sp.sharp_v = true;
+    }
     out += fmt_value(a, sp);
     if (out.size() > kMaxOutput) return out;
   }
@@ -1123,13 +1166,10 @@ class Parser {
     line_ += count_lines(pos_, open);
     std::size_t p = open + 2;
     if (p + 1 < src_.size() && src_[p] == '-' && is_space(src_[p + 1])) {
+      // Go: the trim marker is "-" and one space; a comment must follow it directly
       while (!t.empty() && is_space(t.back())) t.remove_suffix(1);
-      p += 1;
-      while (p < src_.size() && is_space(src_[p])) {
-        if (src_[p] == '\n') ++line_;
-        ++p;
-      }
-      // Go: a trim marker is "{{- " (after the space, the action text begins)
+      if (src_[p + 1] == '\n') ++line_;
+      p += 2;
     }
     text = std::string(t);
     action_line = line_;
@@ -1165,29 +1205,46 @@ class Parser {
     toks_.push_back(Token{k, std::string(src_.substr(b, e - b)), line, b});
   }
 
+  // Go's atTerminator: what may follow an identifier, field or variable.
+  bool at_terminator(std::size_t p) const {
+    if (p >= src_.size()) return true;
+    const char c = src_[p];
+    return is_space(c) || c == '.' || c == ',' || c == '|' || c == ':' || c == ')' || c == '(' ||
+           src_.compare(p, 2, "}}") == 0;
+  }
+
+  void lex_fail(std::string msg, std::size_t p) {
+    toks_.push_back(Token{Tok::kError, std::move(msg), line_, p});
+  }
+
+  static std::string bad_char(std::string_view src, std::size_t p) {
+    uint32_t r = 0;
+    const int n = decode_rune(src, p, r);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(r));
+    std::string out = std::string("bad character ") + buf + " '";
+    out.append(src.substr(p, static_cast<std::size_t>(n)));
+    return out + "'";
+  }
+
+  // Lexes one action into toks_; a lexing error becomes a kError token (the last one), which
+  // the parser reports when it gets there, as Go's lexer and parser do.
   void lex_action() {
     toks_.clear();
     ti_ = 0;
     std::size_t p = pos_;
     int parens = 0;
     while (true) {
-      if (p >= src_.size()) {
-        fail(line_, "unclosed action");
-        return;
-      }
+      if (p >= src_.size()) return lex_fail("unclosed action", p);
       const char c = src_[p];
-      // right delimiter, with or without trim marker
       if (is_space(c)) {
         std::size_t q = p;
         while (q < src_.size() && is_space(src_[q])) {
           if (src_[q] == '\n') ++line_;
           ++q;
         }
-        if (src_.compare(q, 3, "-}}") == 0) {
-          if (parens > 0) {
-            fail(line_, "unclosed left paren");
-            return;
-          }
+        if (src_.compare(q, 3, "-}}") == 0) {  // " -}}": right delimiter with trim marker
+          if (parens > 0) return lex_fail("unclosed left paren", q);
           toks_.push_back(Token{Tok::kRightDelim, "}}", line_, q});
           pos_ = q + 3;
           trim_next_text_ = true;
@@ -1198,10 +1255,7 @@ class Parser {
         continue;
       }
       if (src_.compare(p, 2, "}}") == 0) {
-        if (parens > 0) {
-          fail(line_, "unclosed left paren");
-          return;
-        }
+        if (parens > 0) return lex_fail("unclosed left paren", p);
         toks_.push_back(Token{Tok::kRightDelim, "}}", line_, p});
         pos_ = p + 2;
         return;
@@ -1213,13 +1267,10 @@ class Parser {
         ++parens;
         push(Tok::kLeftParen, b, ++p, line_);
       } else if (c == ')') {
-        --parens;
+        --parens;  // an unbalanced one is reported by the parser, as Go 1.19's does
         push(Tok::kRightParen, b, ++p, line_);
       } else if (c == ':') {
-        if (p + 1 >= src_.size() || src_[p + 1] != '=') {
-          fail(line_, "expected :=");
-          return;
-        }
+        if (p + 1 >= src_.size() || src_[p + 1] != '=') return lex_fail("expected :=", p);
         p += 2;
         push(Tok::kDeclare, b, p, line_);
       } else if (c == '=') {
@@ -1230,9 +1281,8 @@ class Parser {
         ++p;
         while (true) {
           if (p >= src_.size() || src_[p] == '\n') {
-            fail(line_,
-                 c == '"' ? "unterminated quoted string" : "unterminated character constant");
-            return;
+            return lex_fail(
+                c == '"' ? "unterminated quoted string" : "unterminated character constant", p);
           }
           if (src_[p] == '\\') {
             p += 2;
@@ -1243,33 +1293,39 @@ class Parser {
         push(c == '"' ? Tok::kString : Tok::kChar, b, p, line_);
       } else if (c == '`') {
         const std::size_t close = src_.find('`', p + 1);
-        if (close == std::string_view::npos) {
-          fail(line_, "unterminated raw quoted string");
-          return;
-        }
+        if (close == std::string_view::npos) return lex_fail("unterminated raw quoted string", p);
         p = close + 1;
         push(Tok::kRawString, b, p, line_);
         line_ += count_lines(b, p);
       } else if (c == '$') {
         ++p;
         while (p < src_.size() && is_alnum(src_[p])) ++p;
+        if (!at_terminator(p)) return lex_fail(bad_char(src_, p), p);
         push(Tok::kVariable, b, p, line_);
-      } else if (c == '.') {
-        if (p + 1 < src_.size() && src_[p + 1] >= '0' && src_[p + 1] <= '9') {
-          p = lex_number(p);
-          push(Tok::kNumber, b, p, line_);
-        } else {
-          ++p;
-          while (p < src_.size() && is_alnum(src_[p])) ++p;
-          push(p == b + 1 ? Tok::kDot : Tok::kField, b, p, line_);
+      } else if (c == '.' && p + 1 < src_.size() && !(src_[p + 1] >= '0' && src_[p + 1] <= '9')) {
+        ++p;
+        if (at_terminator(p)) {
+          push(Tok::kDot, b, p, line_);
+          continue;
         }
-      } else if ((c >= '0' && c <= '9') ||
-                 ((c == '+' || c == '-') && p + 1 < src_.size() &&
-                  ((src_[p + 1] >= '0' && src_[p + 1] <= '9') || src_[p + 1] == '.'))) {
-        p = lex_number(p);
+        while (p < src_.size() && is_alnum(src_[p])) ++p;
+        if (!at_terminator(p)) return lex_fail(bad_char(src_, p), p);
+        push(Tok::kField, b, p, line_);
+      } else if (c == '.' || c == '+' || c == '-' || (c >= '0' && c <= '9')) {
+        std::size_t q = p;
+        if (!scan_number(q)) {
+          return lex_fail("bad number syntax: " + go_quote(src_.substr(b, q - b)), p);
+        }
+        if (q < src_.size() && (src_[q] == '+' || src_[q] == '-')) {  // complex: 1+2i
+          if (!scan_number(q) || src_[q - 1] != 'i') {
+            return lex_fail("bad number syntax: " + go_quote(src_.substr(b, q - b)), p);
+          }
+        }
+        p = q;
         push(Tok::kNumber, b, p, line_);
       } else if (is_alnum(c)) {
         while (p < src_.size() && is_alnum(src_[p])) ++p;
+        if (!at_terminator(p)) return lex_fail(bad_char(src_, p), p);
         const std::string_view w = src_.substr(b, p - b);
         Tok k = Tok::kIdentifier;
         if (w == "true" || w == "false") {
@@ -1286,30 +1342,58 @@ class Parser {
         char buf[64];
         std::snprintf(buf, sizeof buf, "unrecognized character in action: U+%04X",
                       static_cast<unsigned>(static_cast<unsigned char>(c)));
-        fail(line_, buf);
-        return;
+        return lex_fail(buf, p);
       } else {
-        push(Tok::kOther, b, ++p, line_);
+        uint32_t r = 0;
+        const int n = decode_rune(src_, p, r);
+        p += static_cast<std::size_t>(n);
+        push(Tok::kOther, b, p, line_);
       }
-      // a field chain directly after a term: `$x.a`, `(...).a`
     }
   }
 
-  std::size_t lex_number(std::size_t p) const {
-    if (src_[p] == '+' || src_[p] == '-') ++p;
-    while (p < src_.size()) {
-      const char c = src_[p];
-      if (is_alnum(c) || c == '.') {
-        ++p;
-      } else if ((c == '+' || c == '-') && p > 0 &&
-                 (src_[p - 1] == 'e' || src_[p - 1] == 'E' || src_[p - 1] == 'p' ||
-                  src_[p - 1] == 'P')) {
-        ++p;
-      } else {
-        break;
+  // Go's lexer scanNumber: advances q over a number; false (with q one past the offending
+  // character) when the number is malformed.
+  bool scan_number(std::size_t& q) const {
+    auto accept = [&](std::string_view set) {
+      if (q < src_.size() && set.find(src_[q]) != std::string_view::npos) {
+        ++q;
+        return true;
+      }
+      return false;
+    };
+    auto accept_run = [&](std::string_view set) {
+      while (q < src_.size() && set.find(src_[q]) != std::string_view::npos) ++q;
+    };
+    accept("+-");
+    std::string_view digits = "0123456789_";
+    bool hex = false;
+    if (accept("0")) {
+      if (accept("xX")) {
+        digits = "0123456789abcdefABCDEF_";
+        hex = true;
+      } else if (accept("oO")) {
+        digits = "01234567_";
+      } else if (accept("bB")) {
+        digits = "01_";
       }
     }
-    return p;
+    accept_run(digits);
+    if (accept(".")) accept_run(digits);
+    if (!hex && digits.size() == 11 && accept("eE")) {
+      accept("+-");
+      accept_run("0123456789_");
+    }
+    if (hex && accept("pP")) {
+      accept("+-");
+      accept_run("0123456789_");
+    }
+    accept("i");
+    if (q < src_.size() && is_alnum(src_[q])) {
+      ++q;
+      return false;
+    }
+    return true;
   }
 
   // ---- token stream of one action
@@ -1327,11 +1411,29 @@ class Parser {
     return t;
   }
 
+  // Go's t.unexpected(token, context), or the lexing error the token carries.
+  void unexpected(const Token& t, const std::string& ctx) {
+    if (t.kind == Tok::kError) {
+      std::string extra;
+      if (action_line_ != 0 && action_line_ != t.line) {
+        extra = " in action started at " + name_ + ":" + std::to_string(action_line_);
+        if (t.text.size() >= 7 && t.text.compare(t.text.size() - 7, 7, " action") == 0) {
+          extra = extra.substr(10);  // "unclosed action started at ..."
+        }
+      }
+      fail(t.line, t.text + extra);
+    } else {
+      fail(t.line, "unexpected " + describe(t) + " in " + ctx);
+    }
+  }
+
   static std::string describe(const Token& t) {
     switch (t.kind) {
       case Tok::kEOF:
         return "EOF";
       case Tok::kKeyword:
+      case Tok::kDot:
+      case Tok::kNil:
         return "<" + t.text + ">";
       default:
         if (t.text.size() > 10) return go_quote(t.text.substr(0, 10)) + "...";
@@ -1364,20 +1466,25 @@ class Parser {
         return kEndEOF;
       }
       if (comment) continue;
+      action_line_ = aline;
       const Token& first = peek();
       if (first.kind == Tok::kKeyword) {
         const std::string kw = first.text;
         next();
         if (kw == "end") {
+          if (!expect_close("end")) return kEndError;
           if (top) {
             fail(aline, "unexpected {{end}}");
             return kEndError;
           }
-          if (!expect_close("end")) return kEndError;
           return kEndEnd;
         }
         if (kw == "else") {
           if (top) {
+            const Token& t = peek();
+            if (!(t.kind == Tok::kKeyword && t.text == "if") && !expect_close("else")) {
+              return kEndError;
+            }
             fail(aline, "unexpected {{else}}");
             return kEndError;
           }
@@ -1390,11 +1497,11 @@ class Parser {
           continue;
         }
         if (kw == "break" || kw == "continue") {
+          if (!expect_close("{{" + kw + "}}")) return kEndError;
           if (range_depth_ == 0) {
             fail(aline, "{{" + kw + "}} outside {{range}}");
             return kEndError;
           }
-          if (!expect_close(kw)) return kEndError;
           Node n;
           n.kind = kw == "break" ? NodeKind::kBreak : NodeKind::kContinue;
           n.line = aline;
@@ -1415,7 +1522,7 @@ class Parser {
   bool expect_close(const std::string& ctx) {
     const Token t = next();
     if (t.kind != Tok::kRightDelim) {
-      fail(t.line, "unexpected " + describe(t) + " in " + ctx);
+      unexpected(t, ctx);
       return false;
     }
     return true;
@@ -1461,6 +1568,7 @@ class Parser {
   bool parse_pipeline(Pipe& pipe, const std::string& ctx, int line, bool control) {
     pipe.line = line;
     pipe.pos = peek().pos;
+    pipeline_start_ = true;
     // declarations: $x := / $x = / $k, $v :=
     {
       const std::size_t save = ti_;
@@ -1473,7 +1581,8 @@ class Parser {
           next();
           pipe.decl.push_back(v.text);
           pipe.assign = assign;
-          if (!assign) vars_.push_back(v.text);
+          pipeline_start_ = false;
+          vars_.push_back(v.text);  // Go 1.19 declares on `=` too (exec then fails)
         } else if (after.kind == Tok::kComma && ctx == "range") {
           next();
           const Token v2 = next();
@@ -1487,29 +1596,22 @@ class Parser {
             return false;
           }
           pipe.decl = {v.text, v2.text};
+          pipeline_start_ = false;
           pipe.assign = op.kind == Tok::kAssign;
-          if (!pipe.assign) {
-            vars_.push_back(v.text);
-            vars_.push_back(v2.text);
-          }
+          vars_.push_back(v.text);
+          vars_.push_back(v2.text);
         } else if (after.kind == Tok::kComma) {
           fail(after.line, "too many declarations in " + ctx);
           return false;
         } else {
           ti_ = save;
         }
-        if (pipe.assign) {
-          for (const auto& d : pipe.decl) {
-            if (!has_var(d)) {
-              fail(line, "undefined variable \"" + d + "\"");
-              return false;
-            }
-          }
-        }
       }
     }
+    int end_line = line;
     while (true) {
       const Token& t = peek();
+      end_line = t.kind == Tok::kEOF ? end_line : t.line;
       if (t.kind == Tok::kRightDelim) {
         if (in_paren_) {
           fail(t.line, "unclosed left paren");
@@ -1520,7 +1622,7 @@ class Parser {
       }
       if (t.kind == Tok::kRightParen) {
         if (!in_paren_) {
-          fail(t.line, "unexpected " + describe(t) + " in " + ctx);
+          unexpected(t, ctx);
           return false;
         }
         next();
@@ -1540,7 +1642,7 @@ class Parser {
         case Tok::kLeftParen:
           break;
         default:
-          fail(t.line, "unexpected " + describe(t) + " in " + ctx);
+          unexpected(t, ctx);
           return false;
       }
       Command cmd;
@@ -1548,7 +1650,7 @@ class Parser {
       pipe.cmds.push_back(std::move(cmd));
     }
     if (pipe.cmds.empty()) {
-      fail(line, "missing value for " + ctx);
+      fail(end_line, "missing value for " + ctx);
       return false;
     }
     for (std::size_t i = 0; i < pipe.decl.size(); ++i) {
@@ -1570,6 +1672,8 @@ class Parser {
   }
 
   bool in_paren_ = false;
+  int action_line_ = 0;          // the line where the current action starts
+  bool pipeline_start_ = false;  // the next operand is the first of a pipeline
 
   bool has_var(const std::string& name) const {
     return std::find(vars_.begin(), vars_.end(), name) != vars_.end();
@@ -1596,7 +1700,7 @@ class Parser {
       const Token& after = peek_raw();
       if (after.kind != Tok::kSpace && after.kind != Tok::kRightDelim &&
           after.kind != Tok::kRightParen && after.kind != Tok::kPipe) {
-        fail(after.line, "unexpected " + describe(after) + " in operand");
+        unexpected(after, "operand");
         return false;
       }
     }
@@ -1617,6 +1721,8 @@ class Parser {
 
   bool parse_operand(Arg& a) {
     const Token t = next();
+    const bool at_start = pipeline_start_;
+    pipeline_start_ = false;
     a.text = t.text;
     a.pos = t.pos;
     a.err_pos = t.pos;
@@ -1630,7 +1736,15 @@ class Parser {
         break;
       case Tok::kVariable:
         if (!has_var(t.text)) {
-          fail(t.line, "undefined variable \"" + t.text + "\"");
+          // Go reports the line of its look-ahead: at the start of a pipeline, the next
+          // non-space token after the variable.
+          int line = t.line;
+          if (at_start) {
+            const std::size_t save = ti_;
+            line = peek().kind == Tok::kEOF ? t.line : peek().line;
+            ti_ = save;
+          }
+          fail(line, "undefined variable \"" + t.text + "\"");
           return false;
         }
         a.kind = ArgKind::kVariable;
@@ -1686,9 +1800,13 @@ class Parser {
         break;
       }
       case Tok::kNumber: {
+        if (t.text.back() == 'i') {
+          fail(t.line, "not supported in-process: complex number " + t.text);
+          return false;
+        }
         Value v;
         if (!parse_number(t.text, v)) {
-          fail(t.line, "bad number syntax: \"" + t.text + "\"");
+          fail(t.line, "illegal number syntax: " + go_quote(t.text));
           return false;
         }
         a.kind = ArgKind::kConst;
@@ -1714,27 +1832,24 @@ class Parser {
       }
       case Tok::kRightDelim:
       case Tok::kEOF:
-        fail(t.line, "unexpected " + describe(t) + " in command");
+        unexpected(t, "command");
         return false;
       default:
-        fail(t.line, "unexpected " + describe(t) + " in operand");
+        unexpected(t, "operand");
         return false;
     }
     // field chain directly attached
     while (peek_raw().kind == Tok::kField) {
       const Token f = peek_raw();
       ++ti_;
-      if (a.kind == ArgKind::kConst || a.kind == ArgKind::kNil || a.kind == ArgKind::kIdent) {
-        fail(f.line, "unexpected . after term \"" + a.text + "\"");
+      if (a.kind == ArgKind::kConst || a.kind == ArgKind::kNil || a.kind == ArgKind::kIdent ||
+          a.kind == ArgKind::kDot) {
+        fail(f.line, "unexpected . after term " + go_quote(a.text));
         return false;
       }
       if (a.err_pos == a.pos && ti_ > 0) a.err_pos = f.pos;
       a.fields.push_back(f.text.substr(1));
       a.text += f.text;
-    }
-    if (peek_raw().kind == Tok::kDot) {
-      fail(peek_raw().line, "unexpected . after term \"" + a.text + "\"");
-      return false;
     }
     return true;
   }
@@ -1811,13 +1926,14 @@ class Exec {
     }
     return {};
   }
-  void set_var(const std::string& name, Value v) {
+  bool set_var(const std::string& name, Value v) {
     for (auto it = vars_.rbegin(); it != vars_.rend(); ++it) {
       if (it->first == name) {
         it->second = std::move(v);
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   Flow walk_list(const std::vector<Node>& list, const Value& dot, std::string& err) {
@@ -1888,12 +2004,13 @@ class Exec {
         for (auto& [k, x] : items) {
           if (!step(err, &n.pipe)) return Flow::kNormal;
           const std::size_t inner = vars_.size();
+          bool ok = true;
           if (n.pipe.decl.size() == 1) {
-            declare(n.pipe, 0, x);
+            ok = declare(n.pipe, 0, x, err);
           } else if (n.pipe.decl.size() == 2) {
-            declare(n.pipe, 0, k);
-            declare(n.pipe, 1, x);
+            ok = declare(n.pipe, 0, k, err) && declare(n.pipe, 1, x, err);
           }
+          if (!ok) return Flow::kNormal;
           const Flow f = walk_list(n.list, x, err);
           vars_.resize(inner);
           if (!err.empty()) return Flow::kNormal;
@@ -1906,12 +2023,18 @@ class Exec {
     return Flow::kNormal;
   }
 
-  void declare(const Pipe& p, std::size_t i, Value v) {
+  bool declare(const Pipe& p, std::size_t i, Value v, std::string& err) {
     if (p.assign) {
-      set_var(p.decl[i], std::move(v));
+      if (!set_var(p.decl[i], std::move(v))) {
+        // Go reports it at the node evaluated last: the pipeline's last operand
+        const Arg& last = p.cmds.back().args.back();
+        err = err_at(last.err_pos, last.text, "undefined variable: " + p.decl[i]);
+        return false;
+      }
     } else {
       vars_.emplace_back(p.decl[i], std::move(v));
     }
+    return true;
   }
 
   bool eval_pipe(const Pipe& p, const Value& dot, Value& out, std::string& err) {
@@ -1922,7 +2045,9 @@ class Exec {
       prev = std::move(v);
     }
     out = prev ? *prev : Value{};
-    for (std::size_t i = 0; i < p.decl.size(); ++i) declare(p, i, out);
+    for (std::size_t i = 0; i < p.decl.size(); ++i) {
+      if (!declare(p, i, out, err)) return false;
+    }
     return true;
   }
 

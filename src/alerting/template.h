@@ -19,7 +19,8 @@
 // toLower, match, reReplaceAll, stripPort, stripDomain, safeHtml, graphLink, tableLink,
 // parseDuration, pathPrefix, externalURL, args). Functions that need a query engine or Go
 // values (`query`, `first`, `label`, `value`, `strvalue`, `sortByLabel`, `call`, `js`) and
-// `define` / `template` / `block` are refused at parse time with "not supported in-process: X".
+// `define` / `template` / `block` and complex-number constants are refused at parse time with
+// "not supported in-process: X".
 // Known differences: toUpper / toLower / title change ASCII letters only; toTime's result is
 // printed like a time.Time but has no methods.
 //

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "vigil/alerting/manager.h"
+#include "vigil/alerting/rule_file.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -212,7 +213,8 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].state, AlertState::kPending);
   EXPECT_EQ(a[0].group, "availability");
-  EXPECT_EQ(a[0].annotations, (LabelList{{"summary", "Down is down"}}));
+  // $labels are the series' labels, as in Prometheus: alertname is not among them.
+  EXPECT_EQ(a[0].annotations, (LabelList{{"summary", " is down"}}));
   // Reloading the same file keeps the alert's state.
   m.add_rule_file(file);
   advance(1min);
@@ -236,6 +238,100 @@ TEST_F(PromqlRules, RuleFilesAndBadExpressions) {
   EXPECT_THROW(
       AlertRule::builder().name("M").expr("up_gauge").condition([] { return true; }).build(),
       Error);
+}
+
+TEST_F(PromqlRules, GoTemplatesAndTemplateErrors) {
+  registry.gauge("error_ratio", "Errors per request.", {"job"}).labels("api").set(0.1234);
+  AlertManagerOptions o = options();
+  o.external_labels = {{"cluster", "eu1"}};
+  AlertManager m(o);
+  m.add_rule(AlertRule::builder()
+                 .name("Errors")
+                 .expr("error_ratio > 0.1")
+                 .description("{{ $value | humanize }}")
+                 .labels({{"job_copy", "{{ $labels.job }}"}})
+                 .annotations({{"summary",
+                                "{{ $labels.job }} at {{ $value | humanizePercentage }} "
+                                "in {{ $externalLabels.cluster }}"}})
+                 .build());
+  m.add_rule(AlertRule::builder()
+                 .name("Broken")
+                 .expr("error_ratio > 0.1")
+                 .annotations({{"when", "{{ 1e300 | humanizeTimestamp }}"}})
+                 .build());
+  m.evaluate();
+  auto alerts = m.active_alerts();
+  const Alert* e = find(alerts, "Errors");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->label("job_copy"), "api");
+  EXPECT_EQ(e->annotations,
+            (LabelList{{"description", "123.4m"}, {"summary", "api at 12.34% in eu1"}}));
+  EXPECT_EQ(m.rule_status("Errors")->health, RuleHealth::kOk);
+  const Alert* b = find(alerts, "Broken");
+  ASSERT_NE(b, nullptr);  // evaluated all the same
+  ASSERT_EQ(b->annotations.size(), 1u);
+  EXPECT_EQ(b->annotations[0].second.rfind("<error expanding template: ", 0), 0u)
+      << b->annotations[0].second;
+  auto s = m.rule_status("Broken");
+  EXPECT_EQ(s->health, RuleHealth::kError);
+  EXPECT_FALSE(s->last_error.empty());
+  // A template that does not parse is refused when the rule is built.
+  EXPECT_THROW(AlertRule::builder().name("X").expr("up").annotation("a", "{{ $value").build(),
+               Error);
+}
+
+}  // namespace
+}  // namespace vigil::alerting
+
+namespace vigil::alerting {
+namespace {
+
+TEST_F(PromqlRules, LoadedRuleFileRunsLikePromtool) {
+  // The same rules and data as a promtool test (checked with promtool test rules: HighRate not
+  // firing at 60s, firing at 75s; Sticky firing at 2m15s, resolved at 2m30s).
+  auto r = parse_rule_file(R"(groups:
+  - name: g
+    interval: 15s
+    rules:
+      - record: job:requests:rate1m
+        expr: rate(requests_total[1m])
+      - alert: HighRate
+        expr: job:requests:rate1m > 0.5
+        for: 30s
+      - alert: Sticky
+        expr: flag == 1
+        keep_firing_for: 2m
+)",
+                           "rules.yml");
+  ASSERT_TRUE(r) << (r.errors.empty() ? "" : r.errors[0]);
+  auto c = registry.counter("requests_total", "Requests.").get();
+  auto& flag = registry.gauge("flag", "Flag.");
+  AlertManager m(options());
+  m.add_rule_file(*r.file);
+  auto firing = [&](std::string_view name) {
+    for (const Alert& a : m.active_alerts()) {
+      if (a.name == name && a.state == AlertState::kFiring) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i <= 10; ++i) {  // t = 0s .. 150s
+    flag.get().set(i < 2 ? 1 : 0);
+    m.evaluate();
+    if (i * 15 == 60) {
+      EXPECT_FALSE(firing("HighRate"));
+    }
+    if (i * 15 == 75) {
+      EXPECT_TRUE(firing("HighRate"));
+    }
+    if (i * 15 == 135) {
+      EXPECT_TRUE(firing("Sticky"));
+    }
+    if (i * 15 == 150) {
+      EXPECT_FALSE(firing("Sticky"));
+    }
+    c.inc(15);
+    advance(15s);
+  }
 }
 
 }  // namespace

@@ -636,7 +636,7 @@ TEST_F(Fixture, HangingConditionTimesOutWithoutDelayingOthers) {
   auto o = options();
   o.condition_timeout = 10s;
   o.condition_threads = 1;  // the hung rule holds the only lane: others still run
-  std::latch release(1);      // outlives the manager, whose destructor joins the released thread
+  std::latch release(1);    // outlives the manager, whose destructor joins the released thread
   AlertManager m(o);
   std::atomic<int> hung_calls{0};
   m.add_rule(AlertRule::builder()
@@ -748,15 +748,15 @@ TEST_F(Fixture, TemplatesInAnnotations) {
   m.add_rule(AlertRule::builder()
                  .name("t")
                  .labels({{"service", "api"}})
-                 .description("{name}: {value}% on {labels.service} {unknown}")
-                 .annotation("summary", "{{ $value }} / {{ $labels.service }}")
+                 .description("{alertname}: {value}% on {labels.service} {unknown}")
+                 .annotation("summary", "{value:.2f} / {service}")
                  .condition([]() -> std::optional<double> { return 12.5; })
                  .build());
   m.evaluate();
   auto a = m.active_alerts();
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].annotations,
-            (LabelList{{"description", "t: 12.5% on api {unknown}"}, {"summary", "12.5 / api"}}));
+            (LabelList{{"description", "t: 12.5% on api {unknown}"}, {"summary", "12.50 / api"}}));
 }
 
 struct RecordingSink : StateSink {

@@ -54,6 +54,11 @@ TEST(AlertingConcurrency, EvaluationRecordingAndApiCalls) {
                  .for_duration(1ms)
                  .keep_firing_for(1ms)
                  .build());
+  // A PromQL rule: the registry is sampled while the recorders write.
+  m.add_rule(AlertRule::builder()
+                 .name("ErrorRate")
+                 .expr("sum by (service) (rate(errors_total[1m])) > 0")
+                 .build());
   m.start();
 
   std::atomic<bool> done{false};
@@ -100,6 +105,9 @@ TEST(AlertingConcurrency, EvaluationRecordingAndApiCalls) {
   ASSERT_TRUE(status);
   EXPECT_EQ(status->health, RuleHealth::kOk);
   EXPECT_GE(status->evaluations, 101u);
+  auto promql = m.rule_status("ErrorRate");
+  ASSERT_TRUE(promql);
+  EXPECT_EQ(promql->health, RuleHealth::kOk) << promql->last_error;
 }
 
 }  // namespace

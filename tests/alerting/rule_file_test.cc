@@ -389,3 +389,115 @@ TEST(RuleFile, HugeAndHostileInput) {
 }
 
 }  // namespace
+
+// Differential test: mutations of a good file (lines deleted, duplicated, replaced by snippets
+// of valid and invalid YAML / PromQL / templates) get the same verdict from vigil and from
+// promtool, except where vigil says "not supported in-process".
+TEST(RuleFile, PromtoolMutationDifferential) {
+  if (!vigil_test::have_promtool()) GTEST_SKIP() << "promtool not installed";
+  std::vector<std::string> base;
+  {
+    const std::string& full = cases()[0].yaml;
+    std::size_t start = 0;
+    while (start < full.size()) {
+      const std::size_t nl = full.find('\n', start);
+      base.push_back(full.substr(start, nl - start));
+      start = nl == std::string::npos ? full.size() : nl + 1;
+    }
+  }
+  static const char* snippets[] = {"    for: 5m",
+                                   "    for: 5",
+                                   "  limit: 3",
+                                   "  interval: 1m",
+                                   "    labels: {a: b}",
+                                   "    annotations: {x: \"{{ $value }}\"}",
+                                   "  - record: x:y",
+                                   "  - alert: Z",
+                                   "    expr: up",
+                                   "    expr: rate(x[5m])",
+                                   "    expr: \"sum(x\"",
+                                   "- name: api",
+                                   "- name: other2",
+                                   "  rules:",
+                                   "    keep_firing_for: 1h",
+                                   "      foo: bar",
+                                   "    bogus: 1",
+                                   "",
+                                   "#c",
+                                   "  - null",
+                                   "---",
+                                   "    expr: |",
+                                   "      up == 1",
+                                   "  name: q",
+                                   "    labels:",
+                                   "      \"a-b\": c",
+                                   "      x: \"{{ if }}\"",
+                                   "    record: rr",
+                                   "\tx: 1",
+                                   "    annotations:",
+                                   "      summary: \"{{ .Labels.job }}\"",
+                                   "    expr: 1 + ",
+                                   "    for: 1h30m",
+                                   "    expr: x offset 5m",
+                                   "    expr: topk(3, up)",
+                                   "    expr: label_replace(up, \"a\", \"$1\", \"b\", \"(.*)\")",
+                                   "    expr: x[5m]",
+                                   "    expr: \"1 > bool 2\"",
+                                   "    expr: up unless on(job) down",
+                                   "  labels: {t: v}"};
+  unsigned seed = 99;
+  auto rnd = [&](std::size_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return static_cast<std::size_t>((seed >> 8) % n);
+  };
+  vigil_test::TempDir dir("rule_file_mut");
+  std::vector<std::string> paths, texts;
+  std::string args;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<std::string> lines = base;
+    const std::size_t ops = 1 + rnd(4);
+    for (std::size_t o = 0; o < ops; ++o) {
+      const std::size_t k = rnd(lines.size());
+      switch (rnd(4)) {
+        case 0:
+          if (lines.size() > 1) lines.erase(lines.begin() + static_cast<long>(k));
+          break;
+        case 1:
+          lines.insert(lines.begin() + static_cast<long>(k), snippets[rnd(std::size(snippets))]);
+          break;
+        case 2:
+          lines[k] = snippets[rnd(std::size(snippets))];
+          break;
+        default: {
+          const std::string copy = lines[rnd(lines.size())];
+          lines.insert(lines.begin() + static_cast<long>(k), copy);
+        }
+      }
+    }
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    const std::string path = dir.write("m" + std::to_string(i) + ".yml", text);
+    paths.push_back(path);
+    texts.push_back(text);
+    args += " '" + path + "'";
+  }
+  const auto p =
+      vigil_test::run_command("promtool check rules --lint=none" + args + " 2>/dev/null");
+  int compared = 0;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const std::size_t at = p.output.find("Checking " + paths[i] + "\n");
+    ASSERT_NE(at, std::string::npos) << paths[i];
+    const std::size_t line_end = p.output.find('\n', at);
+    const bool promtool_ok = p.output.compare(line_end + 1, 11, "  SUCCESS: ") == 0;
+    const auto r = parse_rule_file(texts[i], paths[i]);
+    bool unsupported = false;
+    for (const auto& e : r.errors) unsupported |= vigil::alerting::is_not_supported_error(e);
+    bool group_labels = false;
+    for (const auto& w : r.warnings) group_labels |= w.find("field 'labels'") != std::string::npos;
+    if (unsupported || group_labels) continue;
+    ++compared;
+    EXPECT_EQ(r.file.has_value(), promtool_ok)
+        << texts[i] << "\nvigil: " << (r.errors.empty() ? "ok" : r.errors[0]);
+  }
+  EXPECT_GT(compared, 200);
+}

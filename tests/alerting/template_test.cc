@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <string>
@@ -483,6 +484,9 @@ const std::vector<Case>& exec_errors() {
       {"{{ .Labels.job \"x\" }}",
        "template: __alert_Err:1:122: executing \"__alert_Err\" at <.Labels.job>: job is not a "
        "method but has arguments"},
+      {"{{ $nope = 1 }}",
+       "template: __alert_Err:1:123: executing \"__alert_Err\" at <1>: undefined variable: "
+       "$nope"},
       {"{{ $value | printf \"%d\" | humanize }}",
        "template: __alert_Err:1:138: executing \"__alert_Err\" at <humanize>: error calling "
        "humanize: strconv.ParseFloat: parsing \"%!d(float64=0.1234)\": invalid syntax"},
@@ -607,3 +611,240 @@ TEST(Template, Braces) {
 }
 
 }  // namespace
+
+// Differential test of the parser: random templates from Go-template pieces must be accepted or
+// rejected exactly as Prometheus does (one rule file, one alert per template, promtool's errors
+// per rule).
+namespace {
+std::vector<std::string> random_templates(int n, unsigned seed) {
+  static const char* pieces[] = {
+      "{{",      "}}",       "{{- ",       " -}}",        " ",        "$labels",     "$value",
+      ".Labels", ".job",     "$x",         " := ",        " = ",      "|",           "(",
+      ")",       "\"s\"",    "1",          "1.5",         "if ",      "else ",       "end",
+      "range ",  "with ",    "printf ",    "humanize ",   "eq ",      "and ",        "not ",
+      "index ",  "len ",     "$k, $v := ", ".",           "toUpper ", "text",        "/* c */",
+      "break",   "continue", "nil",        "true",        "'a'",      "`r`",         ",",
+      "$",       "-1",       "0x1F",       "{{/* c */}}", "nosuch ",  "$labels.job", "\n"};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string s;
+    const int len = 2 + static_cast<int>(seed % 9);
+    for (int k = 0; k < len; ++k) {
+      seed = seed * 1103515245u + 12345u;
+      s += pieces[(seed >> 16) % std::size(pieces)];
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+}  // namespace
+
+TEST(Template, PromtoolParseDifferential) {
+  if (!vigil_test::have_promtool()) GTEST_SKIP() << "promtool not installed";
+  const auto templates = random_templates(3000, 987654);
+  std::string rules = "groups:\n- name: g\n  rules:\n";
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    rules += "  - alert: A" + std::to_string(i) +
+             "\n    expr: up\n    annotations:\n      a: " + vigil_test::yaml_quote(templates[i]) +
+             "\n";
+  }
+  vigil_test::TempDir dir("template_diff");
+  const std::string path = dir.write("r.yml", rules);
+  const auto r = vigil_test::run_command("promtool check rules '" + path + "'");
+  int mismatches = 0, message_diffs = 0;
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    const std::string name = "A" + std::to_string(i);
+    const std::string marker = "\"" + name + "\": annotation \"a\": ";
+    const std::size_t at = r.output.find(marker);
+    const bool promtool_ok = at == std::string::npos;
+    auto ours = t::Template::parse_alert(templates[i], name);
+    if (ours.has_value() != promtool_ok) {
+      ++mismatches;
+      ADD_FAILURE() << "verdict differs for " << testing::PrintToString(templates[i])
+                    << "\nvigil: " << (ours ? "ok" : ours.error) << "\npromtool: "
+                    << (promtool_ok ? "ok" : r.output.substr(at, r.output.find('\n', at) - at));
+    } else if (!promtool_ok) {
+      const std::string theirs =
+          r.output.substr(at + marker.size(), r.output.find('\n', at) - at - marker.size());
+      if (theirs != ours.error) {
+        ++message_diffs;
+        ADD_FAILURE() << "message differs for " << testing::PrintToString(templates[i])
+                      << "\n  vigil:    " << ours.error << "\n  promtool: " << theirs;
+      }
+    }
+  }
+  std::cerr << templates.size() << " templates, " << mismatches << " verdict mismatches, "
+            << message_diffs << " message differences\n";
+}
+
+// Differential test of execution: random well-formed templates (numbers, strings, printf
+// verbs, humanize*, control structures) expanded by vigil; promtool's rule unit test expects
+// exactly vigil's outputs (one alert per template, so a failure names the template).
+namespace {
+class TemplateGen {
+ public:
+  explicit TemplateGen(unsigned seed) : seed_(seed) {}
+  std::string templ() {
+    switch (pick(6)) {
+      case 0:
+        return "{{ " + str(2) + " }}";
+      case 1:
+        return "{{ " + num(2) + " }}";
+      case 2:
+        return "{{ if " + cond() + " }}T{{ else }}F{{ end }}";
+      case 3:
+        return "{{ range $k, $v := $labels }}{{ $k }}=" + wrap(str(1)) + ";{{ end }}";
+      case 4:
+        return "{{ with " + str(1) + " }}[{{ . }}]{{ else }}none{{ end }}";
+      default:
+        return "{{ printf " + fmt() + " " + num(1) + " }}";
+    }
+  }
+
+ private:
+  unsigned seed_;
+  unsigned pick(unsigned n) {
+    seed_ = seed_ * 1103515245u + 12345u;
+    return (seed_ >> 16) % n;
+  }
+  static std::string wrap(const std::string& s) { return "{{ " + s + " }}"; }
+  std::string num(int depth) {
+    static const char* leaves[] = {
+        "$value",  "1",      "1.5", "-3",       "1e3",        "0.001234", "123456789", "0", "1e-7",
+        "86399.5", "3.5e15", "0.1", "-0.00042", "1073741824", "100",      "999.95",    "60"};
+    if (depth <= 0 || pick(3) == 0) return leaves[pick(std::size(leaves))];
+    switch (pick(3)) {
+      case 0:
+        return "(len " + (pick(2) ? std::string("$labels") : str(depth - 1)) + ")";
+      case 1:
+        return "(parseDuration \"" + std::string(pick(2) ? "1m30s" : "1d2h") + "\")";
+      default:
+        return leaves[pick(std::size(leaves))];
+    }
+  }
+  std::string fmt() {
+    static const char* fmts[] = {"\"%d\"",     "\"%.3f\"",   "\"%8.2e\"", "\"%-6v|\"",  "\"%+.1g\"",
+                                 "\"%x\"",     "\"%q\"",     "\"%s\"",    "\"%05.1f\"", "\"%v\"",
+                                 "\"%10s|\"",  "\"%t\"",     "\"%g\"",    "\"%.0f\"",   "\"%E\"",
+                                 "\"%6.3g|\"", "\"%.2f%%\"", "\"%o\"",    "\"% d\"",    "\"%#v\""};
+    return fmts[pick(std::size(fmts))];
+  }
+  std::string str(int depth) {
+    static const char* leaves[] = {"$labels.job",
+                                   "$labels.instance",
+                                   "\"abc def\"",
+                                   "$labels.missing",
+                                   "$externalLabels.cluster",
+                                   "\"\"",
+                                   "\"host.example.com:80\"",
+                                   "\"a_b-c d\"",
+                                   "$labels.num"};
+    if (depth <= 0 || pick(3) == 0) return leaves[pick(std::size(leaves))];
+    const std::string n = num(depth - 1);
+    const std::string s = str(depth - 1);
+    switch (pick(14)) {
+      case 0:
+        return "(humanize " + n + ")";
+      case 1:
+        return "(humanize1024 " + n + ")";
+      case 2:
+        return "(humanizeDuration " + n + ")";
+      case 3:
+        return "(humanizePercentage " + n + ")";
+      case 4:
+        return "(humanizeTimestamp " + n + ")";
+      case 5:
+        return "(toUpper " + s + ")";
+      case 6:
+        return "(title " + s + ")";
+      case 7:
+        return "(printf " + fmt() + " " + n + ")";
+      case 8:
+        return "(reReplaceAll \"[aeiou]\" \"<$0>\" " + s + ")";
+      case 9:
+        return "(stripPort " + s + ")";
+      case 10:
+        return "(print " + n + " " + s + " " + n + ")";
+      case 11:
+        return "(" + s + " | printf \"%s!\")";
+      case 12:
+        return "(stripDomain " + s + ")";
+      default:
+        return "(humanize " + s + ")";
+    }
+  }
+  std::string cond() {
+    switch (pick(5)) {
+      case 0:
+        return "eq " + str(1) + " " + str(0);
+      case 1:
+        return "gt $value " + std::string(pick(2) ? "0.5" : "-1.0");
+      case 2:
+        return "and " + str(0) + " " + str(0);
+      case 3:
+        return "not " + str(0);
+      default:
+        return "match \"^[a-h]\" " + str(1);
+    }
+  }
+};
+}  // namespace
+
+TEST(Template, PromtoolExecDifferential) {
+  if (!vigil_test::have_promtool()) GTEST_SKIP() << "promtool not installed";
+  using vigil_test::yaml_quote;
+  t::TemplateData d;
+  d.labels = {{"job", "api"}, {"instance", "host-1.example.com:9090"}, {"num", "42"}};
+  d.external_labels = kExternalLabels;
+  d.external_url = kExternalURL;
+  d.value = 1234.5678;
+  TemplateGen gen(2024);
+  std::string rules = "groups:\n- name: g\n  rules:\n";
+  std::string alerts;
+  std::vector<std::string> templates, outputs;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string tpl = gen.templ();
+    auto p = t::Template::parse_alert(tpl, "A" + std::to_string(i));
+    ASSERT_TRUE(p) << tpl << ": " << p.error;
+    auto out = p->execute(d);
+    const std::string name = "A" + std::to_string(i);
+    const std::string want = out ? "[" + *out + "]"
+                                 : "<error expanding template: error executing template __alert_" +
+                                       name + ": " + out.error + ">";
+    templates.push_back(tpl);
+    outputs.push_back(want);
+    rules += "  - alert: " + name + "\n    expr: v * 1\n    annotations:\n      a: " +
+             yaml_quote(out ? "[" + tpl + "]" : tpl) + "\n";
+    alerts +=
+        "  - eval_time: 0m\n    alertname: " + name +
+        "\n    exp_alerts:\n    - exp_labels: {job: api, instance: \"host-1.example.com:9090\", "
+        "num: \"42\"}\n      exp_annotations:\n        a: " +
+        yaml_quote(want) + "\n";
+  }
+  const std::string test =
+      "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n"
+      "  external_labels: {cluster: eu1}\n  external_url: " +
+      kExternalURL +
+      "\n  input_series:\n  - series: 'v{job=\"api\",instance=\"host-1.example.com:9090\","
+      "num=\"42\"}'\n    values: '1234.5678'\n  alert_rule_test:\n" +
+      alerts;
+  vigil_test::TempDir dir("template_exec_diff");
+  dir.write("rules.yml", rules);
+  dir.write("test.yml", test);
+  const auto r =
+      vigil_test::run_command("cd '" + dir.path().string() + "' && promtool test rules test.yml");
+  int failures = 0;
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    const std::string marker = "alertname: A" + std::to_string(i) + ",";
+    const std::size_t at = r.output.find(marker);
+    if (at == std::string::npos) continue;
+    ++failures;
+    const std::size_t got = r.output.find("got:", at);
+    const std::size_t ann = r.output.find("Annotations:", got);
+    ADD_FAILURE() << "output differs for " << templates[i] << "\n  vigil:    " << outputs[i]
+                  << "\n  promtool: " << r.output.substr(ann, r.output.find('\n', ann) - ann);
+  }
+  if (failures == 0) {
+    EXPECT_EQ(r.status, 0) << r.output.substr(0, 4000);
+  }
+}

@@ -24,9 +24,13 @@
 //                     .for_duration(10min)
 //                     .build();
 //
-// Templates in the description and annotations use the guides' braces: `{value}`,
-// `{labels.name}`, `{name}` (the rule's name). The description becomes the `description`
-// annotation (and Alert annotations keep the rule's order).
+// Templates: a C++ rule's description and annotations use the guides' braces over the alert's
+// labels: `{value}`, `{value:.2f}` (a printf spec), `{labels.x}` or `{x}`; unknown names stay as
+// written. A PromQL rule's labels and annotations are Go templates as in Prometheus rule files
+// (`{{ $value | humanize }}`, `{{ $labels.job }}`, over the series' labels), parsed by build();
+// an expansion error becomes the text "<error expanding template: ...>" and shows in the rule's
+// health. The description becomes the `description` annotation (first, then the annotations in
+// their order).
 //
 // Errors: build() throws vigil::Error naming the rule and what is wrong (no name, no condition
 // and no expr, both, a bad label name, an expression that does not parse or that vigil does not
@@ -46,6 +50,10 @@
 
 #include "vigil/alerting/alert.h"
 
+namespace vigil::detail {
+struct RuleDef;  // internal (src/alerting/rule_def.h)
+}
+
 namespace vigil::alerting {
 
 // One series of a multi-series condition's result.
@@ -53,10 +61,6 @@ struct SeriesValue {
   LabelList labels;
   double value = 0;
 };
-
-namespace detail {
-struct RuleDef;
-}
 
 class AlertRule {
  public:
