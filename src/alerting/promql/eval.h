@@ -58,7 +58,7 @@ EvalResult evaluate(const Expr& expr, const Storage& storage, int64_t t,
                     const EvalOptions& options = {});
 
 // An in-memory Storage: series indexed by label set, samples appended in time order.
-// 16 bytes per sample plus the series' labels. Used by the rule engine (its history), by
+// 12 bytes per sample plus the series' labels. Used by the rule engine (its history), by
 // `vigil rules test` (input_series) and by tests.
 //
 // select() reads only the candidates of the most selective equality matcher (an index from
@@ -80,8 +80,8 @@ class MemoryStorage : public Storage {
 
   size_t series_count() const noexcept;
   size_t sample_count() const noexcept;
-  // Bytes held by samples (16 each, in blocks of 32: at most two blocks partly used per series),
-  // labels and the index, for the memory figures (an upper bound).
+  // Bytes held by samples (12 each, in chunks of 64: at most two chunks partly used per series),
+  // labels and the index, for the memory figures.
   size_t memory_bytes() const noexcept;
 
   void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
