@@ -639,13 +639,18 @@ struct AlertManager::Impl {
       query_rules_changed = rules_changed;
       rules_changed = false;
       removed_queries.swap(removed_query_rules);
-      if (query_rules_changed) {
+      // The rule set for the PromQL engine, when a PromQL rule runs this round (C++-only rounds
+      // do not copy it).
+      const bool any_query = std::any_of(due.begin(), due.end(),
+                                         [](const auto& r) { return r->def->query != nullptr; });
+      if (query_rules_changed && any_query) {
         for (const auto& r : rules) all_defs.push_back(r->def);
       }
     }
 
     // C++ conditions: on worker lanes, each with its timeout, the round bounded by the longest.
     auto round = std::make_shared<Round>();
+    round->slots.reserve(due.size());
     Steady::duration longest{0};
     for (const auto& r : due) {
       if (!r->def->condition) continue;
@@ -663,8 +668,10 @@ struct AlertManager::Impl {
     size_t runnable = 0;
     for (const Slot& s : round->slots) runnable += s.started ? 0 : 1;
     // Slots not runnable are at the front only by chance: move them out of the lanes' way.
-    std::stable_partition(round->slots.begin(), round->slots.end(),
-                          [](const Slot& s) { return s.started; });
+    if (runnable < round->slots.size()) {
+      std::stable_partition(round->slots.begin(), round->slots.end(),
+                            [](const Slot& s) { return s.started; });
+    }
     {
       std::lock_guard lock(round->mu);
       round->next = round->slots.size() - runnable;
