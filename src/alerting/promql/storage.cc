@@ -97,16 +97,27 @@ class SampleList {
     size_ -= dropped;
     return dropped;
   }
-  // Appends the samples with mint <= t <= maxt.
+  // Appends the samples with mint <= t <= maxt (one allocation at most).
   void copy(int64_t mint, int64_t maxt, std::vector<Sample>& out) const {
-    for (size_t k = 0; k < chunks_.size(); ++k) {
-      const Chunk& c = *chunks_[k];
-      const uint32_t from = k == 0 ? first_ : 0;
-      if (from >= c.n || c.t(c.n - 1) < mint) continue;
-      if (c.t(from) > maxt) break;
-      const uint32_t lo = c.lower(from, mint);
-      const uint32_t hi = c.upper(lo, maxt);
-      for (uint32_t i = lo; i < hi; ++i) out.push_back(Sample{c.base + c.dt[i], c.v[i]});
+    for (int pass = 0; pass < 2; ++pass) {
+      size_t count = 0;
+      for (size_t k = 0; k < chunks_.size(); ++k) {
+        const Chunk& c = *chunks_[k];
+        const uint32_t from = k == 0 ? first_ : 0;
+        if (from >= c.n || c.t(c.n - 1) < mint) continue;
+        if (c.t(from) > maxt) break;
+        const uint32_t lo = c.lower(from, mint);
+        const uint32_t hi = c.upper(lo, maxt);
+        if (pass == 0) {
+          count += hi - lo;
+          continue;
+        }
+        for (uint32_t i = lo; i < hi; ++i) out.push_back(Sample{c.base + c.dt[i], c.v[i]});
+      }
+      if (pass == 0) {
+        if (count == 0) return;
+        out.reserve(out.size() + count);
+      }
     }
   }
   size_t bytes() const noexcept {
@@ -173,13 +184,12 @@ struct MemoryStorage::Impl {
       const Matcher& m = matchers[i];
       if (!m.matches(label_value(s->labels, m.name))) return;
     }
-    thread_local std::vector<Sample> window;
-    window.clear();
+    std::vector<Sample> window;
     s->samples.copy(mint, maxt, window);
     if (window.empty()) return;
     Series& o = out.emplace_back();
     o.labels = s->labels;
-    o.samples.assign(window.begin(), window.end());
+    o.samples = std::move(window);
   }
 };
 
