@@ -441,10 +441,14 @@ void Evaluator::select_instant(const Expr& sel, Vector& out, std::vector<int64_t
   }
 }
 
-Matrix Evaluator::select_range(const Expr& sel) {
+Matrix Evaluator::select_range(const Expr& sel, bool drop_name) {
   int64_t maxt = t_ - sel.offset_ms;
   Matrix m;
-  storage_.select(sel.matchers, maxt - sel.range_ms, maxt, m);
+  if (drop_name) {
+    storage_.select_without_name(sel.matchers, maxt - sel.range_ms, maxt, m);
+  } else {
+    storage_.select(sel.matchers, maxt - sel.range_ms, maxt, m);
+  }
   std::erase_if(m, [](Series& s) {
     std::erase_if(s.samples, [](const Sample& x) { return is_stale_nan(x.v); });
     return s.samples.empty();

@@ -36,6 +36,10 @@ class Storage {
   // markers inside the window are included (the evaluator interprets them).
   virtual void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                       Matrix& out) const = 0;
+  // select() with __name__ left out of the appended series' labels (range functions drop it).
+  // The default calls select() and removes it; a storage can avoid copying it.
+  virtual void select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                   Matrix& out) const;
 };
 
 struct EvalOptions {
@@ -86,8 +90,12 @@ class MemoryStorage : public Storage {
 
   void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
               Matrix& out) const override;
+  void select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                           Matrix& out) const override;
 
  private:
+  void select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt, Matrix& out,
+                   bool drop_name) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -367,7 +367,8 @@ Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
     if (call.args.size() < 3) fail("missing argument in call to " + call.func);
     c.arg2 = ev.eval_scalar(*call.args[2]);
   }
-  Matrix m = ev.select_range(sel);
+  // absent_over_time reads only whether anything matched; last_over_time keeps __name__.
+  Matrix m = ev.select_range(sel, fn != RangeFn::kLast && fn != RangeFn::kAbsent);
   if (fn == RangeFn::kAbsent) {
     Vector out;
     if (m.empty()) out.push_back(VectorSample{absent_labels(*call.args[0]), 1});

@@ -178,7 +178,7 @@ struct MemoryStorage::Impl {
 
   // `known`: bit i set when every candidate is known to satisfy matchers[i] (i < 64).
   void add_candidates(const SeriesData* s, std::span<const Matcher> matchers, int64_t mint,
-                      int64_t maxt, Matrix& out, uint64_t known = 0) const {
+                      int64_t maxt, Matrix& out, uint64_t known, bool drop_name) const {
     for (size_t i = 0; i < matchers.size(); ++i) {
       if (i < 64 && (known >> i & 1) != 0) continue;
       const Matcher& m = matchers[i];
@@ -188,7 +188,14 @@ struct MemoryStorage::Impl {
     s->samples.copy(mint, maxt, window);
     if (window.empty()) return;
     Series& o = out.emplace_back();
-    o.labels = s->labels;
+    if (drop_name) {
+      o.labels.reserve(s->labels.size());
+      for (const auto& kv : s->labels) {
+        if (kv.first != "__name__") o.labels.push_back(kv);
+      }
+    } else {
+      o.labels = s->labels;
+    }
     o.samples = std::move(window);
   }
 };
@@ -285,8 +292,27 @@ size_t MemoryStorage::memory_bytes() const noexcept {
   return n + impl_->postings_entries * sizeof(SeriesData*);
 }
 
+void Storage::select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                  Matrix& out) const {
+  const size_t from = out.size();
+  select(matchers, mint, maxt, out);
+  for (size_t i = from; i < out.size(); ++i) {
+    std::erase_if(out[i].labels, [](const auto& kv) { return kv.first == "__name__"; });
+  }
+}
+
 void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                            Matrix& out) const {
+  select_impl(matchers, mint, maxt, out, false);
+}
+
+void MemoryStorage::select_without_name(std::span<const Matcher> matchers, int64_t mint,
+                                        int64_t maxt, Matrix& out) const {
+  select_impl(matchers, mint, maxt, out, true);
+}
+
+void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                Matrix& out, bool drop_name) const {
   if (mint > maxt) return;
   const Matcher* name_eq = nullptr;
   const Matcher* name_other = nullptr;
@@ -326,7 +352,7 @@ void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int6
               [](const auto* a, const auto* b) { return a->size() < b->size(); });
     if (lists.size() == 1) {
       for (const SeriesData* s : *lists[0])
-        impl_->add_candidates(s, matchers, mint, maxt, out, known);
+        impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
       return;
     }
     std::vector<const SeriesData*> both(lists[0]->begin(), lists[0]->end());
@@ -340,7 +366,8 @@ void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int6
       }
       both.resize(w);
     }
-    for (const SeriesData* s : both) impl_->add_candidates(s, matchers, mint, maxt, out, known);
+    for (const SeriesData* s : both)
+      impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
     return;
   }
   if (name_other != nullptr && !name_other->matches("")) {
@@ -352,10 +379,12 @@ void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int6
     }
     std::sort(picked.begin(), picked.end(),
               [](const SeriesData* a, const SeriesData* b) { return a->seq < b->seq; });
-    for (const SeriesData* s : picked) impl_->add_candidates(s, matchers, mint, maxt, out);
+    for (const SeriesData* s : picked)
+      impl_->add_candidates(s, matchers, mint, maxt, out, 0, drop_name);
     return;
   }
-  for (const auto& s : impl_->series) impl_->add_candidates(s.get(), matchers, mint, maxt, out);
+  for (const auto& s : impl_->series)
+    impl_->add_candidates(s.get(), matchers, mint, maxt, out, 0, drop_name);
 }
 
 void sort_labels(Labels& labels) {
