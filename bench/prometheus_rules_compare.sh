@@ -8,19 +8,21 @@
 #     BUILD_DIR     build/release (needs targets alerting_bench and alerting_exporter)
 #     FILL_SECONDS  how long Prometheus scrapes before the readings start (default 330: the
 #                   rules' 5 m windows filled, as in BM_RuleFile100)
-#     READINGS      how many evaluations to read, one per evaluation interval (default 5)
+#     READINGS      how many evaluations to read, one per evaluation interval (default 9: three
+#                   repetitions of 3 consecutive evaluations)
 #
 # The exporter (bench/alerting_exporter.cc) serves the series on vigil's admin server; Prometheus
 # scrapes it every 5 s (Prometheus text format) and evaluates the group every 5 s, with a temporary
 # data directory, on 127.0.0.1. Each reading is prometheus_rule_group_last_duration_seconds of
 # the group from Prometheus' own /metrics after a new evaluation (prometheus_rule_group_iterations_total
-# moved); the figure is their median. vigil's is the median of 3 repetitions of BM_RuleFile100
+# moved); the figure is their median (and the medians of each 3 consecutive readings are printed,
+# the repetitions). vigil's is the median of 3 repetitions of BM_RuleFile100
 # (wall time of a whole AlertManager::evaluate() round: registry sampling, rules, alert states;
 # and rules_ms, the rules' own evaluation time, which is what Prometheus' figure measures).
 set -euo pipefail
 BUILD=${1:-build/release}
 FILL=${2:-330}
-READINGS=${3:-5}
+READINGS=${3:-9}
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
 tmp=$(mktemp -d)
@@ -93,6 +95,11 @@ import json, sys, collections
 c = collections.Counter(a["state"] for a in json.load(sys.stdin)["data"]["alerts"])
 print(c["firing"], "firing,", c["pending"], "pending")')
 prom_ms=$(printf '%s\n' "${readings[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]*1000}')
+triples=$(printf '%s\n' "${readings[@]}" | python3 -c '
+import sys, statistics
+r = [float(x) * 1000 for x in sys.stdin.read().split()]
+print(", ".join(f"{statistics.median(r[i:i+3]):.1f}" for i in range(0, len(r) - 2, 3)))')
+echo "prometheus: medians of 3 consecutive evaluations: $triples ms"
 echo "prometheus: group of 100 rules, median of ${#readings[@]} evaluations: ${prom_ms} ms" \
   "(head series $head_series, rule failures $failures, alerts: $alerts)"
 kill "$prom_pid"; wait "$prom_pid" 2>/dev/null || true; prom_pid=""
