@@ -14,8 +14,8 @@
 # The exporter (bench/alerting_exporter.cc) serves the series on vigil's admin server; Prometheus
 # scrapes it every 5 s (Prometheus text format) and evaluates the group every 5 s, with a temporary
 # data directory, on 127.0.0.1. Each reading is prometheus_rule_group_last_duration_seconds of
-# the group from Prometheus' own /metrics after a new evaluation (prometheus_rule_group_iterations_total
-# moved); the figure is their median (and the medians of each 3 consecutive readings are printed,
+# the group from Prometheus' own /metrics after a new evaluation
+# (prometheus_rule_group_last_evaluation_timestamp_seconds moved); the figure is their median (and the medians of each 3 consecutive readings are printed,
 # the repetitions). vigil's is the median of 3 repetitions of BM_RuleFile100
 # (wall time of a whole AlertManager::evaluate() round: registry sampling, rules, alert states;
 # and rules_ms, the rules' own evaluation time, which is what Prometheus' figure measures).
@@ -77,16 +77,18 @@ sleep "$FILL"
 metric() {  # metric NAME: its value for the bench group
   curl -s "$prom/metrics" | awk -v n="$1" '$1 ~ "^"n"\\{" && $1 ~ /bench"/ {print $2}'
 }
+# A new evaluation has finished when its timestamp moves (Prometheus sets the duration and then
+# the timestamp after evaluating; iterations_total counts at the start).
 readings=()
-last_iter=$(metric prometheus_rule_group_iterations_total)
+last_eval=$(metric prometheus_rule_group_last_evaluation_timestamp_seconds)
 while [[ ${#readings[@]} -lt $READINGS ]]; do
-  sleep 1
-  iter=$(metric prometheus_rule_group_iterations_total)
-  [[ "$iter" == "$last_iter" ]] && continue
-  last_iter=$iter
+  sleep 0.5
+  eval_ts=$(metric prometheus_rule_group_last_evaluation_timestamp_seconds)
+  [[ "$eval_ts" == "$last_eval" ]] && continue
+  last_eval=$eval_ts
   d=$(metric prometheus_rule_group_last_duration_seconds)
   readings+=("$d")
-  echo "  evaluation $iter: $(python3 -c "print(f'{$d*1000:.1f}')") ms"
+  echo "  evaluation at $eval_ts: $(python3 -c "print(f'{$d*1000:.1f}')") ms"
 done
 failures=$(curl -s "$prom/metrics" | awk '$1 ~ /^prometheus_rule_evaluation_failures_total\{/ && $1 ~ /bench"/ {print $2}')
 head_series=$(curl -s "$prom/metrics" | awk '$1=="prometheus_tsdb_head_series"{print $2}')
