@@ -149,7 +149,20 @@ Severity severity_of(const LabelList& labels) {
   return parse_severity(find_label(labels, "severity")).value_or(Severity::kWarning);
 }
 
-bool same_persistent_state(const Alert& a, const Alert& b) {
+// What of an alert must survive a restart (a change goes to the StateSink).
+struct PersistentState {
+  AlertState state = AlertState::kInactive;
+  TimePoint active_at, fired_at, resolved_at, last_sent_at, keep_firing_since;
+  explicit PersistentState(const Alert& a)
+      : state(a.state),
+        active_at(a.active_at),
+        fired_at(a.fired_at),
+        resolved_at(a.resolved_at),
+        last_sent_at(a.last_sent_at),
+        keep_firing_since(a.keep_firing_since) {}
+};
+
+bool same_persistent_state(const PersistentState& a, const Alert& b) {
   return a.state == b.state && a.active_at == b.active_at && a.fired_at == b.fired_at &&
          a.resolved_at == b.resolved_at && a.last_sent_at == b.last_sent_at &&
          a.keep_firing_since == b.keep_firing_since;
@@ -442,7 +455,6 @@ struct AlertManager::Impl {
           break;
         }
         a.severity = severity_of(a.labels);
-        a.id = readable_id(def, a.labels);
         a.value = sv.value;
         a.peak_value = sv.value;
         std::map<std::string, std::string> own;
@@ -479,12 +491,9 @@ struct AlertManager::Impl {
       return;
     }
 
-    std::map<uint64_t, AlertState> before;
-    std::map<uint64_t, Alert> before_alerts;
-    for (const auto& [fp, a] : rs.active) {
-      before.emplace(fp, a.state);
-      before_alerts.emplace(fp, a);
-    }
+    // The alerts' states before this evaluation (the alerts themselves are not copied).
+    std::map<uint64_t, PersistentState> before;
+    for (const auto& [fp, a] : rs.active) before.emplace(fp, PersistentState(a));
 
     for (auto& [fp, a] : fresh) {
       auto it = rs.active.find(fp);
@@ -506,6 +515,7 @@ struct AlertManager::Impl {
           a.peak_value = std::max(a.peak_value, r->second.peak_value);
         }
       }
+      a.id = readable_id(def, a.labels);  // only for a new alert: the id follows the labels
       rs.active[fp] = std::move(a);
     }
     if (!rs.restored_checked) {
@@ -608,10 +618,9 @@ struct AlertManager::Impl {
         }
       }
       auto b = before.find(fp);
-      const AlertState from = b == before.end() ? AlertState::kInactive : b->second;
+      const AlertState from = b == before.end() ? AlertState::kInactive : b->second.state;
       if (from != a.state) transitions.push_back({from, a.state, a});
-      auto ba = before_alerts.find(fp);
-      if (ba == before_alerts.end() || !same_persistent_state(ba->second, a)) sink_alert(a);
+      if (b == before.end() || !same_persistent_state(b->second, a)) sink_alert(a);
     }
     // Cooldown memory of alerts long gone.
     for (auto it = rs.last_notified.begin(); it != rs.last_notified.end();) {
@@ -665,13 +674,18 @@ struct AlertManager::Impl {
       query_rules_changed = rules_changed;
       rules_changed = false;
       removed_queries.swap(removed_query_rules);
-      if (query_rules_changed) {
+      // The rule set for the PromQL engine, when a PromQL rule runs this round (C++-only rounds
+      // do not copy it).
+      const bool any_query = std::any_of(due.begin(), due.end(),
+                                         [](const auto& r) { return r->def->query != nullptr; });
+      if (query_rules_changed && any_query) {
         for (const auto& r : rules) all_defs.push_back(r->def);
       }
     }
 
     // C++ conditions: on worker lanes, each with its timeout, the round bounded by the longest.
     auto round = std::make_shared<Round>();
+    round->slots.reserve(due.size());
     Steady::duration longest{0};
     for (const auto& r : due) {
       if (!r->def->condition) continue;
@@ -693,8 +707,10 @@ struct AlertManager::Impl {
     size_t runnable = 0;
     for (const Slot& s : round->slots) runnable += s.started ? 0 : 1;
     // Slots not runnable are at the front only by chance: move them out of the lanes' way.
-    std::stable_partition(round->slots.begin(), round->slots.end(),
-                          [](const Slot& s) { return s.started; });
+    if (runnable < round->slots.size()) {
+      std::stable_partition(round->slots.begin(), round->slots.end(),
+                            [](const Slot& s) { return s.started; });
+    }
     {
       std::lock_guard lock(round->mu);
       round->next = round->slots.size() - runnable;
@@ -740,13 +756,15 @@ struct AlertManager::Impl {
         }
         return;
       }
-      Notification n;
-      n.rule = r->def->name;
-      n.group = r->def->group;
-      n.channels = r->def->channels;
-      n.time = ts;
+      Notification n;  // filled in only when there is something to send
       apply(*r, ts, result, std::move(error), transitions, n);
-      if (!n.alerts.empty()) notifications.push_back(std::move(n));
+      if (!n.alerts.empty()) {
+        n.rule = r->def->name;
+        n.group = r->def->group;
+        n.channels = r->def->channels;
+        n.time = ts;
+        notifications.push_back(std::move(n));
+      }
     };
 
     // PromQL rules, in order, on this thread, each followed by its state machine and its ALERTS

@@ -1245,5 +1245,82 @@ TEST(PerformanceTest, HundredRulesOverTenThousandSeries) {
   EXPECT_EQ(out, 50u + 25u + filtered);
 }
 
+// MemoryStorage keeps samples in chunks of 64 with 32-bit time offsets: windows, trims and gaps
+// that cross chunk boundaries, and the bytes a sample costs.
+TEST(MemoryStorageTest, ChunkBoundariesTrimAndLongGaps) {
+  MemoryStorage store;
+  const Labels a = L({{"__name__", "m"}, {"job", "a"}, {"zone", "x"}});
+  const Labels b = L({{"__name__", "m"}, {"job", "b"}, {"zone", "x"}});
+  for (int64_t k = 0; k < 200; ++k) {
+    ASSERT_TRUE(store.append(a, k * 15'000, static_cast<double>(k)));
+    ASSERT_TRUE(store.append(b, k * 15'000, static_cast<double>(-k)));
+  }
+  EXPECT_FALSE(store.append(a, 199 * 15'000, 1));              // not newer
+  const int64_t far = 199 * 15'000 + 60LL * 24 * 3600 * 1000;  // 60 days: beyond 32-bit offsets
+  ASSERT_TRUE(store.append(a, far, 1000));
+  EXPECT_EQ(store.sample_count(), 401u);
+  auto window = [&](std::vector<Matcher> ms, int64_t mint, int64_t maxt) {
+    Matrix m;
+    store.select(ms, mint, maxt, m);
+    return m;
+  };
+  const std::vector<Matcher> job_a = {{"__name__", MatchOp::kEqual, "m", nullptr},
+                                      {"job", MatchOp::kEqual, "a", nullptr},
+                                      {"zone", MatchOp::kEqual, "x", nullptr}};
+  // Samples 60..70 span the first chunk boundary (64).
+  Matrix m = window(job_a, 60 * 15'000, 70 * 15'000);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].labels, a);
+  ASSERT_EQ(m[0].samples.size(), 11u);
+  for (int k = 0; k < 11; ++k) {
+    EXPECT_EQ(m[0].samples[k].t, (60 + k) * 15'000);
+    EXPECT_EQ(m[0].samples[k].v, 60 + k);
+  }
+  // Window ends between samples; the far sample only in a window that reaches it.
+  m = window(job_a, 198 * 15'000 + 1, far - 1);
+  ASSERT_EQ(m.size(), 1u);
+  ASSERT_EQ(m[0].samples.size(), 1u);
+  EXPECT_EQ(m[0].samples[0].v, 199);
+  m = window(job_a, far, far);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].samples[0].t, far);
+  EXPECT_EQ(m[0].samples[0].v, 1000);
+  // Both series by name only, in creation order.
+  m = window({{"__name__", MatchOp::kEqual, "m", nullptr}}, 0, 0);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].labels, a);
+  EXPECT_EQ(m[1].labels, b);
+  // Trim inside the third chunk: 130 samples of each series go.
+  EXPECT_EQ(store.trim_before(130 * 15'000), 260u);
+  EXPECT_EQ(store.sample_count(), 141u);
+  m = window(job_a, 0, 135 * 15'000);
+  ASSERT_EQ(m.size(), 1u);
+  ASSERT_EQ(m[0].samples.size(), 6u);
+  EXPECT_EQ(m[0].samples[0].t, 130 * 15'000);
+  // Trim everything of b and all but the far sample of a: b is gone from the index.
+  EXPECT_EQ(store.trim_before(far), 140u);
+  EXPECT_EQ(store.series_count(), 1u);
+  EXPECT_TRUE(window({{"job", MatchOp::kEqual, "b", nullptr}}, 0, far).empty());
+  ASSERT_TRUE(store.append(b, far + 1, 5));
+  m = window({{"job", MatchOp::kEqual, "b", nullptr}}, 0, far + 1);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].samples.size(), 1u);
+}
+
+TEST(MemoryStorageTest, TwelveBytesPerSampleInFullChunks) {
+  MemoryStorage store;
+  const Labels a = L({{"__name__", "m"}});
+  for (int64_t k = 0; k < 64 * 100; ++k) store.append(a, k * 1000, 1);
+  const size_t empty_series = [] {
+    MemoryStorage s;
+    s.append(L({{"__name__", "m"}}), 0, 1);
+    return s.memory_bytes();
+  }();
+  const double per_sample =
+      static_cast<double>(store.memory_bytes() - empty_series) / (64 * 100 - 1);
+  EXPECT_LE(per_sample, 12.5);
+  EXPECT_GE(per_sample, 12.0);
+}
+
 }  // namespace
 }  // namespace vigil::alerting::promql

@@ -467,10 +467,15 @@ void Evaluator::select_instant(const Expr& sel, Vector& out, std::vector<int64_t
   }
 }
 
-Matrix Evaluator::select_range(const Expr& sel) {
+Matrix Evaluator::select_range(const Expr& sel, bool drop_name) {
   int64_t maxt = sat_sub(t_, sel.offset_ms);
+  int64_t mint = sat_sub(maxt, sel.range_ms);
   Matrix m;
-  storage_.select(sel.matchers, sat_sub(maxt, sel.range_ms), maxt, m);
+  if (drop_name) {
+    storage_.select_without_name(sel.matchers, mint, maxt, m);
+  } else {
+    storage_.select(sel.matchers, mint, maxt, m);
+  }
   std::erase_if(m, [](Series& s) {
     std::erase_if(s.samples, [](const Sample& x) { return is_stale_nan(x.v); });
     return s.samples.empty();

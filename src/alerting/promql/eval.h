@@ -36,6 +36,10 @@ class Storage {
   // markers inside the window are included (the evaluator interprets them).
   virtual void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                       Matrix& out) const = 0;
+  // select() with __name__ left out of the appended series' labels (range functions drop it).
+  // The default calls select() and removes it; a storage can avoid copying it.
+  virtual void select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                   Matrix& out) const;
 };
 
 struct EvalOptions {
@@ -58,7 +62,7 @@ EvalResult evaluate(const Expr& expr, const Storage& storage, int64_t t,
                     const EvalOptions& options = {});
 
 // An in-memory Storage: series indexed by label set, samples appended in time order.
-// 16 bytes per sample plus the series' labels. Used by the rule engine (its history), by
+// 12 bytes per sample plus the series' labels. Used by the rule engine (its history), by
 // `vigil rules test` (input_series) and by tests.
 //
 // select() reads only the candidates of the most selective equality matcher (an index from
@@ -80,13 +84,18 @@ class MemoryStorage : public Storage {
 
   size_t series_count() const noexcept;
   size_t sample_count() const noexcept;
-  // Bytes held by samples (capacity * 16) plus labels, for the memory figures.
+  // Bytes held by samples (12 each, in chunks of 64: at most two chunks partly used per series),
+  // labels and the index, for the memory figures.
   size_t memory_bytes() const noexcept;
 
   void select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
               Matrix& out) const override;
+  void select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                           Matrix& out) const override;
 
  private:
+  void select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt, Matrix& out,
+                   bool drop_name) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

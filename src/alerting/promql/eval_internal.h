@@ -72,7 +72,8 @@ class Evaluator {
   void select_instant(const Expr& selector, Vector& out, std::vector<int64_t>* times);
   // A matrix selector: series with their in-window samples, stale markers removed, series
   // without samples dropped.
-  Matrix select_range(const Expr& selector);
+  // `drop_name`: the series' labels without __name__ (range functions that drop it).
+  Matrix select_range(const Expr& selector, bool drop_name = false);
 
   int64_t time() const noexcept { return t_; }
 

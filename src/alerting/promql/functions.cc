@@ -366,7 +366,8 @@ Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
     if (call.args.size() < 3) fail("missing argument in call to " + call.func);
     c.arg2 = ev.eval_scalar(*call.args[2]);
   }
-  Matrix m = ev.select_range(sel);
+  // absent_over_time reads only whether anything matched; last_over_time keeps __name__.
+  Matrix m = ev.select_range(sel, fn != RangeFn::kLast && fn != RangeFn::kAbsent);
   if (fn == RangeFn::kAbsent) {
     Vector out;
     if (m.empty()) out.push_back(VectorSample{absent_labels(*call.args[0]), 1});
@@ -381,7 +382,12 @@ Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
     if (fn != RangeFn::kLast) drop_metric_name(s.labels);
     out.push_back(VectorSample{std::move(s.labels), v});
   }
-  check_unique_labelsets(out);
+  // Series of one selector have distinct label sets; dropping __name__ can make two equal only
+  // when they had different names, which a `__name__="x"` matcher rules out.
+  const bool one_name = std::any_of(sel.matchers.begin(), sel.matchers.end(), [](const Matcher& x) {
+    return x.name == "__name__" && x.op == MatchOp::kEqual;
+  });
+  if (fn != RangeFn::kLast && !one_name) check_unique_labelsets(out);
   return vector_value(std::move(out));
 }
 

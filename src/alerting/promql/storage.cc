@@ -4,7 +4,16 @@
 // series reference); a hash map finds a series by its label set and an index from __name__ to
 // series lets a selector with a name matcher skip every other metric. select() copies only the
 // samples inside the requested window.
+//
+// A series' samples are kept in chunks of 64: timestamps as 32-bit offsets from the chunk's first
+// timestamp, values as doubles, 12 bytes per sample (a chunk ends early when an offset would not
+// fit). Appending at the end and trimming at the front (what the rule engine does every round)
+// move nothing, and memory grows a chunk at a time, with at most two partly used chunks per series
+// (a vector would keep up to twice the samples it holds as spare capacity, and memmove the whole
+// series on every trim).
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,11 +27,114 @@ namespace vigil::alerting::promql {
 
 namespace {
 
+constexpr uint32_t kChunkSamples = 64;
+constexpr int64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
+
+struct Chunk {
+  int64_t base = 0;  // the first sample's time
+  uint32_t n = 0;    // samples written
+  uint32_t dt[kChunkSamples];
+  double v[kChunkSamples];
+  int64_t t(uint32_t i) const noexcept { return base + dt[i]; }
+  // First index in [from, n) whose time is >= t.
+  uint32_t lower(uint32_t from, int64_t t) const noexcept {
+    if (t <= base) return from;
+    if (t - base > kMaxOffset) return n;
+    const auto x = static_cast<uint32_t>(t - base);
+    return static_cast<uint32_t>(std::lower_bound(dt + from, dt + n, x) - dt);
+  }
+  // First index in [from, n) whose time is > t.
+  uint32_t upper(uint32_t from, int64_t t) const noexcept {
+    if (t < base) return from;
+    if (t - base >= kMaxOffset) return n;
+    const auto x = static_cast<uint32_t>(t - base);
+    return static_cast<uint32_t>(std::upper_bound(dt + from, dt + n, x) - dt);
+  }
+};
+
+// Samples in time order, in chunks (oldest first); samples of chunks[0] before `first` are gone.
+class SampleList {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  size_t size() const noexcept { return size_; }
+  int64_t last_t() const noexcept {
+    const Chunk& c = *chunks_.back();
+    return c.t(c.n - 1);
+  }
+  void push_back(int64_t t, double v) {
+    if (chunks_.empty() || chunks_.back()->n == kChunkSamples ||
+        t - chunks_.back()->base > kMaxOffset) {
+      auto c = std::make_unique<Chunk>();
+      c->base = t;
+      chunks_.push_back(std::move(c));
+    }
+    Chunk& c = *chunks_.back();
+    c.dt[c.n] = static_cast<uint32_t>(t - c.base);
+    c.v[c.n] = v;
+    ++c.n;
+    ++size_;
+  }
+  // Drops the samples older than `t`; returns how many.
+  size_t trim_before(int64_t t) {
+    size_t dropped = 0, whole = 0;
+    while (whole < chunks_.size()) {
+      const Chunk& c = *chunks_[whole];
+      const uint32_t from = whole == 0 ? first_ : 0;
+      if (c.t(c.n - 1) < t) {
+        dropped += c.n - from;
+        ++whole;
+        continue;
+      }
+      const uint32_t i = c.lower(from, t);
+      dropped += i - from;
+      first_ = i;
+      break;
+    }
+    if (whole > 0) {
+      chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(whole));
+      if (chunks_.empty()) first_ = 0;
+    }
+    size_ -= dropped;
+    return dropped;
+  }
+  // Appends the samples with mint <= t <= maxt (one allocation at most).
+  void copy(int64_t mint, int64_t maxt, std::vector<Sample>& out) const {
+    for (int pass = 0; pass < 2; ++pass) {
+      size_t count = 0;
+      for (size_t k = 0; k < chunks_.size(); ++k) {
+        const Chunk& c = *chunks_[k];
+        const uint32_t from = k == 0 ? first_ : 0;
+        if (from >= c.n || c.t(c.n - 1) < mint) continue;
+        if (c.t(from) > maxt) break;
+        const uint32_t lo = c.lower(from, mint);
+        const uint32_t hi = c.upper(lo, maxt);
+        if (pass == 0) {
+          count += hi - lo;
+          continue;
+        }
+        for (uint32_t i = lo; i < hi; ++i) out.push_back(Sample{c.base + c.dt[i], c.v[i]});
+      }
+      if (pass == 0) {
+        if (count == 0) return;
+        out.reserve(out.size() + count);
+      }
+    }
+  }
+  size_t bytes() const noexcept {
+    return chunks_.size() * sizeof(Chunk) + chunks_.capacity() * sizeof(void*);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Chunk>> chunks_;
+  uint32_t first_ = 0;
+  size_t size_ = 0;
+};
+
 struct SeriesData {
   uint64_t seq = 0;                 // creation order
   SeriesData* same_hash = nullptr;  // the next series whose label set has the same hash
   Labels labels;
-  std::vector<Sample> samples;
+  SampleList samples;
 };
 
 // One hash over all names and values (one pass of std::hash over a reused buffer is cheaper than
@@ -64,20 +176,27 @@ struct MemoryStorage::Impl {
   size_t samples = 0;
   uint64_t next_seq = 0;
 
+  // `known`: bit i set when every candidate is known to satisfy matchers[i] (i < 64).
   void add_candidates(const SeriesData* s, std::span<const Matcher> matchers, int64_t mint,
-                      int64_t maxt, Matrix& out) const {
-    for (const Matcher& m : matchers) {
+                      int64_t maxt, Matrix& out, uint64_t known, bool drop_name) const {
+    for (size_t i = 0; i < matchers.size(); ++i) {
+      if (i < 64 && (known >> i & 1) != 0) continue;
+      const Matcher& m = matchers[i];
       if (!m.matches(label_value(s->labels, m.name))) return;
     }
-    const std::vector<Sample>& v = s->samples;
-    auto lo = std::lower_bound(v.begin(), v.end(), mint,
-                               [](const Sample& a, int64_t t) { return a.t < t; });
-    auto hi =
-        std::upper_bound(lo, v.end(), maxt, [](int64_t t, const Sample& a) { return t < a.t; });
-    if (lo == hi) return;
+    std::vector<Sample> window;
+    s->samples.copy(mint, maxt, window);
+    if (window.empty()) return;
     Series& o = out.emplace_back();
-    o.labels = s->labels;
-    o.samples.assign(lo, hi);
+    if (drop_name) {
+      o.labels.reserve(s->labels.size());
+      for (const auto& kv : s->labels) {
+        if (kv.first != "__name__") o.labels.push_back(kv);
+      }
+    } else {
+      o.labels = s->labels;
+    }
+    o.samples = std::move(window);
   }
 };
 
@@ -109,10 +228,10 @@ bool MemoryStorage::append(const Labels& labels, int64_t t, double v) {
       impl_->postings[key].push_back(s);
       ++impl_->postings_entries;
     }
-  } else if (!s->samples.empty() && s->samples.back().t >= t) {
+  } else if (!s->samples.empty() && s->samples.last_t() >= t) {
     return false;
   }
-  s->samples.push_back(Sample{t, v});
+  s->samples.push_back(t, v);
   ++impl_->samples;
   return true;
 }
@@ -121,12 +240,9 @@ size_t MemoryStorage::trim_before(int64_t t) {
   size_t dropped = 0;
   bool any_removed = false;
   for (auto& s : impl_->series) {
-    std::vector<Sample>& v = s->samples;
-    auto lo =
-        std::lower_bound(v.begin(), v.end(), t, [](const Sample& a, int64_t x) { return a.t < x; });
-    size_t n = static_cast<size_t>(lo - v.begin());
+    SampleList& v = s->samples;
+    const size_t n = v.trim_before(t);
     if (n == 0) continue;
-    v.erase(v.begin(), lo);
     dropped += n;
     if (v.empty()) {
       auto it = impl_->by_labels.find(hash_labels(s->labels));
@@ -171,13 +287,32 @@ size_t MemoryStorage::sample_count() const noexcept { return impl_->samples; }
 size_t MemoryStorage::memory_bytes() const noexcept {
   size_t n = 0;
   for (const auto& s : impl_->series) {
-    n += s->samples.capacity() * sizeof(Sample) + labels_bytes(s->labels) + sizeof(SeriesData);
+    n += s->samples.bytes() + labels_bytes(s->labels) + sizeof(SeriesData);
   }
   return n + impl_->postings_entries * sizeof(SeriesData*);
 }
 
+void Storage::select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                  Matrix& out) const {
+  const size_t from = out.size();
+  select(matchers, mint, maxt, out);
+  for (size_t i = from; i < out.size(); ++i) {
+    std::erase_if(out[i].labels, [](const auto& kv) { return kv.first == "__name__"; });
+  }
+}
+
 void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                            Matrix& out) const {
+  select_impl(matchers, mint, maxt, out, false);
+}
+
+void MemoryStorage::select_without_name(std::span<const Matcher> matchers, int64_t mint,
+                                        int64_t maxt, Matrix& out) const {
+  select_impl(matchers, mint, maxt, out, true);
+}
+
+void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                Matrix& out, bool drop_name) const {
   if (mint > maxt) return;
   const Matcher* name_eq = nullptr;
   const Matcher* name_other = nullptr;
@@ -189,25 +324,50 @@ void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int6
     }
     if (name_other == nullptr) name_other = &m;
   }
-  // The shortest list of candidates an equality matcher gives.
-  const std::vector<SeriesData*>* best = nullptr;
-  if (name_eq != nullptr) {
-    auto it = impl_->by_name.find(name_eq->value);
-    if (it == impl_->by_name.end()) return;
-    best = &it->second;
-  }
+  // The candidate lists of the equality matchers (each in creation order), intersected.
+  std::vector<const std::vector<SeriesData*>*> lists;
+  uint64_t known = 0;
   std::string key;
-  for (const Matcher& m : matchers) {
-    if (m.op != MatchOp::kEqual || m.value.empty() || m.name == "__name__") continue;
-    key.assign(m.name);
-    key += '\xff';
-    key += m.value;
-    auto it = impl_->postings.find(key);
-    if (it == impl_->postings.end()) return;
-    if (best == nullptr || it->second.size() < best->size()) best = &it->second;
+  for (size_t i = 0; i < matchers.size(); ++i) {
+    const Matcher& m = matchers[i];
+    if (m.op != MatchOp::kEqual) continue;
+    if (m.name == "__name__") {
+      if (&m != name_eq) continue;
+      auto it = impl_->by_name.find(m.value);
+      if (it == impl_->by_name.end()) return;
+      lists.push_back(&it->second);
+    } else {
+      if (m.value.empty()) continue;
+      key.assign(m.name);
+      key += '\xff';
+      key += m.value;
+      auto it = impl_->postings.find(key);
+      if (it == impl_->postings.end()) return;
+      lists.push_back(&it->second);
+    }
+    if (i < 64) known |= uint64_t{1} << i;
   }
-  if (best != nullptr) {
-    for (const SeriesData* s : *best) impl_->add_candidates(s, matchers, mint, maxt, out);
+  if (!lists.empty()) {
+    std::sort(lists.begin(), lists.end(),
+              [](const auto* a, const auto* b) { return a->size() < b->size(); });
+    if (lists.size() == 1) {
+      for (const SeriesData* s : *lists[0])
+        impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
+      return;
+    }
+    std::vector<const SeriesData*> both(lists[0]->begin(), lists[0]->end());
+    for (size_t l = 1; l < lists.size() && !both.empty(); ++l) {
+      const std::vector<SeriesData*>& other = *lists[l];
+      size_t w = 0, j = 0;
+      for (const SeriesData* s : both) {
+        while (j < other.size() && other[j]->seq < s->seq) ++j;
+        if (j == other.size()) break;
+        if (other[j] == s) both[w++] = s;
+      }
+      both.resize(w);
+    }
+    for (const SeriesData* s : both)
+      impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
     return;
   }
   if (name_other != nullptr && !name_other->matches("")) {
@@ -219,10 +379,12 @@ void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int6
     }
     std::sort(picked.begin(), picked.end(),
               [](const SeriesData* a, const SeriesData* b) { return a->seq < b->seq; });
-    for (const SeriesData* s : picked) impl_->add_candidates(s, matchers, mint, maxt, out);
+    for (const SeriesData* s : picked)
+      impl_->add_candidates(s, matchers, mint, maxt, out, 0, drop_name);
     return;
   }
-  for (const auto& s : impl_->series) impl_->add_candidates(s.get(), matchers, mint, maxt, out);
+  for (const auto& s : impl_->series)
+    impl_->add_candidates(s.get(), matchers, mint, maxt, out, 0, drop_name);
 }
 
 void sort_labels(Labels& labels) {
