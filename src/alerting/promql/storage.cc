@@ -28,26 +28,33 @@ namespace vigil::alerting::promql {
 namespace {
 
 constexpr uint32_t kChunkSamples = 64;
-constexpr int64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
+
+// b - a for a <= b, without signed overflow (the times may span the whole int64 range).
+inline uint64_t span(int64_t a, int64_t b) noexcept {
+  return static_cast<uint64_t>(b) - static_cast<uint64_t>(a);
+}
 
 struct Chunk {
   int64_t base = 0;  // the first sample's time
   uint32_t n = 0;    // samples written
   uint32_t dt[kChunkSamples];
   double v[kChunkSamples];
-  int64_t t(uint32_t i) const noexcept { return base + dt[i]; }
+  int64_t t(uint32_t i) const noexcept {
+    return static_cast<int64_t>(static_cast<uint64_t>(base) + dt[i]);  // never past the int64 range
+  }
   // First index in [from, n) whose time is >= t.
   uint32_t lower(uint32_t from, int64_t t) const noexcept {
     if (t <= base) return from;
-    if (t - base > kMaxOffset) return n;
-    const auto x = static_cast<uint32_t>(t - base);
+    if (span(base, t) > kMaxOffset) return n;
+    const auto x = static_cast<uint32_t>(span(base, t));
     return static_cast<uint32_t>(std::lower_bound(dt + from, dt + n, x) - dt);
   }
   // First index in [from, n) whose time is > t.
   uint32_t upper(uint32_t from, int64_t t) const noexcept {
     if (t < base) return from;
-    if (t - base >= kMaxOffset) return n;
-    const auto x = static_cast<uint32_t>(t - base);
+    if (span(base, t) >= kMaxOffset) return n;
+    const auto x = static_cast<uint32_t>(span(base, t));
     return static_cast<uint32_t>(std::upper_bound(dt + from, dt + n, x) - dt);
   }
 };
@@ -63,13 +70,13 @@ class SampleList {
   }
   void push_back(int64_t t, double v) {
     if (chunks_.empty() || chunks_.back()->n == kChunkSamples ||
-        t - chunks_.back()->base > kMaxOffset) {
+        span(chunks_.back()->base, t) > kMaxOffset) {
       auto c = std::make_unique<Chunk>();
       c->base = t;
       chunks_.push_back(std::move(c));
     }
     Chunk& c = *chunks_.back();
-    c.dt[c.n] = static_cast<uint32_t>(t - c.base);
+    c.dt[c.n] = static_cast<uint32_t>(span(c.base, t));
     c.v[c.n] = v;
     ++c.n;
     ++size_;
@@ -112,7 +119,7 @@ class SampleList {
           count += hi - lo;
           continue;
         }
-        for (uint32_t i = lo; i < hi; ++i) out.push_back(Sample{c.base + c.dt[i], c.v[i]});
+        for (uint32_t i = lo; i < hi; ++i) out.push_back(Sample{c.t(i), c.v[i]});
       }
       if (pass == 0) {
         if (count == 0) return;
