@@ -733,14 +733,23 @@ struct AlertManager::Impl {
     // The state machine of one rule's result; called with mu held.
     std::vector<Transition> transitions;
     std::vector<Notification> notifications;
-    std::map<std::string, std::chrono::nanoseconds> group_took;
+    struct GroupTook {
+      std::chrono::nanoseconds cpp{0}, promql{0};
+    };
+    std::map<std::string, GroupTook> group_took;
     auto apply_one = [&](const std::shared_ptr<RuleState>& r, std::vector<SeriesValue> result,
                          std::string error, std::chrono::nanoseconds took) {
       // A rule removed during the round is not applied.
       if (r->removed) return;
       r->duration = took;
+      // A group's duration is the wall time its rules took: C++ conditions run side by side on
+      // the lanes (the longest counts), PromQL rules one after another (they add up).
       auto& gt = group_took[r->def->group];
-      gt = std::max(gt, took);
+      if (r->def->expr.empty()) {
+        gt.cpp = std::max(gt.cpp, took);
+      } else {
+        gt.promql += took;
+      }
       if (metrics.evaluations != nullptr) metrics.evaluations->labels(r->def->group).inc();
       if (r->def->recording) {
         ++r->evaluations;
@@ -888,7 +897,8 @@ struct AlertManager::Impl {
       }
       if (metrics.group_duration != nullptr) {
         for (const auto& [g, took] : group_took) {
-          metrics.group_duration->labels(g).set(std::chrono::duration<double>(took).count());
+          metrics.group_duration->labels(g).set(
+              std::chrono::duration<double>(took.cpp + took.promql).count());
         }
       }
       // Silences past their retention.
