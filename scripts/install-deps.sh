@@ -25,6 +25,8 @@ packages=(
   libboost-dev libssl-dev
   # vigil::alerting: PromQL regex matchers (RE2, the syntax Prometheus uses), rule files, state
   libre2-dev libyaml-cpp-dev libsqlite3-dev
+  # integration.admin_amtool_silences: the real amtool against vigil's /api/v2/silences
+  prometheus-alertmanager
   # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
   protobuf-compiler libprotobuf-dev
   # optional log correlation target vigil::trace_spdlog (spdlog with the external fmt)
