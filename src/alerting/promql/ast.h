@@ -103,16 +103,39 @@ enum class ExprKind : uint8_t {
 };
 
 enum class BinaryOp : uint8_t {
-  kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,  // arithmetic
-  kEq, kNe, kGt, kLt, kGe, kLe,                // comparison
-  kAnd, kOr, kUnless,                          // set operators (vector/vector only)
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kAtan2,  // arithmetic
+  kEq,
+  kNe,
+  kGt,
+  kLt,
+  kGe,
+  kLe,  // comparison
+  kAnd,
+  kOr,
+  kUnless,  // set operators (vector/vector only)
 };
 bool is_comparison(BinaryOp op) noexcept;
 bool is_set_operator(BinaryOp op) noexcept;
 std::string_view to_string(BinaryOp op) noexcept;  // "+", "==", "and", "atan2", ...
 
 enum class AggregateOp : uint8_t {
-  kSum, kMin, kMax, kAvg, kCount, kGroup, kStddev, kStdvar, kTopk, kBottomk, kQuantile,
+  kSum,
+  kMin,
+  kMax,
+  kAvg,
+  kCount,
+  kGroup,
+  kStddev,
+  kStdvar,
+  kTopk,
+  kBottomk,
+  kQuantile,
   kCountValues,
 };
 std::string_view to_string(AggregateOp op) noexcept;  // "sum", "count_values", ...
@@ -123,9 +146,9 @@ enum class Cardinality : uint8_t { kOneToOne, kManyToOne, kOneToMany, kManyToMan
 // between two vectors. Set operators are always kManyToMany.
 struct VectorMatching {
   Cardinality card = Cardinality::kOneToOne;
-  bool on = false;                  // true: `on(labels)`; false: `ignoring(labels)` (or none)
-  std::vector<std::string> labels;  // the on/ignoring list
-  std::vector<std::string> include; // group_left/group_right's extra labels
+  bool on = false;                   // true: `on(labels)`; false: `ignoring(labels)` (or none)
+  std::vector<std::string> labels;   // the on/ignoring list
+  std::vector<std::string> include;  // group_left/group_right's extra labels
 };
 
 struct Expr;
