@@ -669,7 +669,10 @@ std::vector<std::string> run_group(const Ctx& ctx, const TestGroup& tg) {
             if (!from_rule) data.labels[k] = v;
           }
           data.value = a.value;
-          for (const auto& [k, v] : spec.labels) {
+          for (const auto& label : spec.labels) {
+            // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+            const std::string& k = label.first;
+            const std::string& v = label.second;
             if (v.find("{{") == std::string::npos) continue;
             const std::string ex = expand_alert_template(v, a.name, data);
             auto it = std::find_if(g.labels.begin(), g.labels.end(),
