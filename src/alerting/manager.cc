@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "alerting/label_matcher.h"
 #include "alerting/manager_access.h"
 #include "alerting/rule_def.h"
 #include "alerting/state_store.h"
@@ -66,12 +67,7 @@ constexpr int kSpareThreads = 16;
 
 int64_t to_ms(TimePoint t) { return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count(); }
 
-std::string_view find_label(const LabelList& labels, std::string_view name) {
-  for (const auto& [k, v] : labels) {
-    if (k == name) return v;
-  }
-  return {};
-}
+using detail::find_label;
 
 void set_label(LabelList& labels, const std::string& name, const std::string& value) {
   for (auto& [k, v] : labels) {
@@ -168,23 +164,7 @@ bool same_persistent_state(const PersistentState& a, const Alert& b) {
          a.keep_firing_since == b.keep_firing_since;
 }
 
-struct CompiledMatcher {
-  SilenceMatcher m;
-  std::shared_ptr<const RE2> re;
-  bool matches(std::string_view v) const {
-    switch (m.type) {
-      case MatchType::kEqual:
-        return v == m.value;
-      case MatchType::kNotEqual:
-        return v != m.value;
-      case MatchType::kRegexMatch:
-        return RE2::FullMatch(v, *re);
-      case MatchType::kRegexNoMatch:
-        return !RE2::FullMatch(v, *re);
-    }
-    return false;
-  }
-};
+using detail::CompiledMatcher;
 
 struct SilenceEntry {
   Silence silence;
@@ -1282,17 +1262,13 @@ SilenceEntry compile_silence(Silence s) {
     if (!metrics::is_valid_label_name(m.name) && m.name != "__name__") {
       throw Error("silence: invalid label name \"" + m.name + "\" in a matcher");
     }
-    CompiledMatcher c{m, nullptr};
-    if (m.type == MatchType::kRegexMatch || m.type == MatchType::kRegexNoMatch) {
-      RE2::Options opts;
-      opts.set_log_errors(false);
-      auto re = std::make_shared<RE2>("^(?:" + m.value + ")$", opts);
-      if (!re->ok()) {
-        throw Error("silence: matcher " + m.name + std::string(to_string(m.type)) + "\"" + m.value +
-                    "\": invalid regex: " + re->error());
-      }
-      c.re = std::move(re);
+    std::string re_error;
+    std::optional<CompiledMatcher> compiled = detail::compile_matcher(m, &re_error);
+    if (!compiled) {
+      throw Error("silence: matcher " + m.name + std::string(to_string(m.type)) + "\"" + m.value +
+                  "\": invalid regex: " + re_error);
     }
+    CompiledMatcher c = std::move(*compiled);
     // Alertmanager refuses a silence whose matchers all match the empty string.
     if (!c.matches("")) any_non_empty = true;
     e.matchers.push_back(std::move(c));

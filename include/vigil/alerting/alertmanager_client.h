@@ -1,0 +1,85 @@
+// vigil/alerting/alertmanager_client.h: hands the rule engine's alerts to one or more real
+// Alertmanager instances, as Prometheus' notifier does (notifier/notifier.go): every alert that
+// needs sending is POSTed to /api/v2/alerts of every instance, firing alerts again every resend
+// delay (so that a restarted Alertmanager learns them back) with endsAt set (so that alerts of a
+// vigil that died expire), resolved ones with their resolution time.
+//
+//   vigil::alerting::AlertmanagerClientOptions o;
+//   o.urls = {"http://alertmanager-0:9093", "http://alertmanager-1:9093"};
+//   vigil::alerting::AlertmanagerClient client(o);
+//   client.attach(manager);
+//
+// Queueing as Prometheus: one bounded queue (capacity, oldest dropped first and counted), sent
+// in batches of max_batch on a library-owned thread, to each instance in parallel; an instance
+// that fails does not hold the others. Outcomes counted per instance (status(), and
+// vigil_alertmanager_* metrics when self_metrics is set).
+//
+// Thread-safety: every member is safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vigil/alerting/manager.h"
+#include "vigil/alerting/notifiers.h"
+
+namespace vigil::metrics {
+class Registry;
+}
+
+namespace vigil::alerting {
+
+struct AlertmanagerClientOptions {
+  // Base URLs ("http://127.0.0.1:9093", with a path prefix if any); alerts go to
+  // <url>/api/v2/alerts.
+  std::vector<std::string> urls;
+  HttpChannelOptions http;         // timeout per request, auth, TLS
+  size_t queue_capacity = 10'000;  // Prometheus' --alertmanager.notification-queue-capacity
+  size_t max_batch = 64;           // alerts per POST (Prometheus: 64)
+  std::string generator_url;       // each alert's generatorURL ("" = none)
+  metrics::Registry* self_metrics = nullptr;
+};
+
+struct AlertmanagerStatus {
+  std::string url;      // the /api/v2/alerts URL (credentials removed)
+  uint64_t sent = 0;    // alerts delivered
+  uint64_t errors = 0;  // alerts in batches that failed
+  uint64_t requests = 0;
+  std::string last_error;
+  TimePoint last_success;
+};
+
+class AlertmanagerClient {
+ public:
+  // Throws vigil::Error when a URL is not http(s).
+  explicit AlertmanagerClient(AlertmanagerClientOptions options);
+  // shutdown(5 s) when not shut down.
+  ~AlertmanagerClient();
+  AlertmanagerClient(const AlertmanagerClient&) = delete;
+  AlertmanagerClient& operator=(const AlertmanagerClient&) = delete;
+
+  int attach(AlertManager& manager);
+  void detach(AlertManager& manager, int id);
+  // Queues the notification's alerts (non-blocking; the oldest are dropped when full).
+  void submit(const Notification& notification);
+  // Waits until the queue is empty and sent, up to `timeout`.
+  bool flush(std::chrono::milliseconds timeout);
+  void shutdown(std::chrono::milliseconds deadline);
+
+  std::vector<AlertmanagerStatus> status() const;
+  size_t queued() const;
+  uint64_t dropped() const;  // alerts dropped from a full queue or at shutdown
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// The JSON body Alertmanager's POST /api/v2/alerts takes (postableAlerts) for `alerts`.
+std::string alertmanager_payload(const std::vector<NotifiedAlert>& alerts);
+
+}  // namespace vigil::alerting

@@ -1,0 +1,333 @@
+// Alertmanager's route tree (dispatch/route.go) and inhibition (inhibit/inhibit.go).
+#include "vigil/alerting/routing.h"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "alerting/label_matcher.h"
+#include "vigil/core/error.h"
+
+namespace vigil::alerting {
+
+namespace {
+
+using vigil::detail::CompiledMatcher;
+using vigil::detail::find_label;
+
+// Go's %q of a label value, as Alertmanager's Matcher.String() prints it.
+std::string go_quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static const char* hex = "0123456789abcdef";
+          out += "\\x";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// Alertmanager sorts a route's matchers by name, then value, then type (labels.Matchers.Less).
+std::vector<LabelMatcher> sorted_matchers(std::vector<LabelMatcher> ms) {
+  std::stable_sort(ms.begin(), ms.end(), [](const LabelMatcher& a, const LabelMatcher& b) {
+    if (a.name != b.name) return a.name < b.name;
+    if (a.value != b.value) return a.value < b.value;
+    return a.type < b.type;
+  });
+  return ms;
+}
+
+std::string matchers_string(const std::vector<LabelMatcher>& ms) {
+  std::string out = "{";
+  for (size_t i = 0; i < ms.size(); ++i) {
+    if (i) out += ',';
+    out += ms[i].name;
+    out += to_string(ms[i].type);
+    out += go_quote(ms[i].value);
+  }
+  out += '}';
+  return out;
+}
+
+std::vector<CompiledMatcher> compile_all(const std::vector<LabelMatcher>& ms,
+                                         const std::string& where) {
+  std::vector<CompiledMatcher> out;
+  for (const LabelMatcher& m : ms) {
+    std::string err;
+    auto c = vigil::detail::compile_matcher(m, &err);
+    if (!c) {
+      throw Error(where + ": matcher " + m.name + std::string(to_string(m.type)) +
+                  go_quote(m.value) + ": invalid regex: " + err);
+    }
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+bool all_match(const std::vector<CompiledMatcher>& ms, const LabelList& labels) {
+  for (const CompiledMatcher& m : ms) {
+    if (!m.matches(labels)) return false;
+  }
+  return true;
+}
+
+std::string where_of(const std::string& path, int line) {
+  return line > 0 ? path + " (line " + std::to_string(line) + ")" : path;
+}
+
+}  // namespace
+
+LabelList RouteMatch::group_labels(const LabelList& alert_labels) const {
+  LabelList out;
+  if (group_by_all) {
+    for (const auto& kv : alert_labels) {
+      if (!kv.second.empty()) out.push_back(kv);
+    }
+    return out;
+  }
+  for (const std::string& name : group_by) {
+    std::string_view v = find_label(alert_labels, name);
+    if (!v.empty()) out.emplace_back(name, std::string(v));
+  }
+  return out;
+}
+
+std::string RouteMatch::group_key(const LabelList& group_labels) const {
+  // model.LabelSet.String(): {a="x", b="y"} in name order.
+  std::string out = key;
+  out += ":{";
+  for (size_t i = 0; i < group_labels.size(); ++i) {
+    if (i) out += ", ";
+    out += group_labels[i].first;
+    out += '=';
+    out += go_quote(group_labels[i].second);
+  }
+  out += '}';
+  return out;
+}
+
+struct Router::Impl {
+  struct Node {
+    std::vector<CompiledMatcher> matchers;
+    bool continue_matching = false;
+    std::vector<size_t> children;  // indexes into nodes
+  };
+  RoutingConfig config;
+  std::vector<RouteMatch> routes;  // depth first, same index as nodes
+  std::vector<Node> nodes;
+
+  void build(const Route& r, const RouteMatch* parent, const std::string& path,
+             const std::set<std::string>& receivers, size_t index_in_parent) {
+    (void)index_in_parent;
+    const size_t idx = routes.size();
+    RouteMatch m;
+    if (parent) m = *parent;
+    m.index = idx;
+    const std::string where = where_of(path, r.line);
+    if (!r.receiver.empty()) m.receiver = r.receiver;
+    if (m.receiver.empty()) throw Error(where + ": the root route must have a receiver");
+    if (!receivers.count(m.receiver)) {
+      throw Error(where + ": receiver \"" + m.receiver + "\" is not defined in receivers");
+    }
+    if (r.group_by) {
+      m.group_by.clear();
+      m.group_by_all = false;
+      std::set<std::string> seen;
+      for (const std::string& g : *r.group_by) {
+        if (g == "...") {
+          if (r.group_by->size() != 1) {
+            throw Error(where + ": group_by: \"...\" must be the only entry");
+          }
+          m.group_by_all = true;
+          continue;
+        }
+        if (g.empty()) throw Error(where + ": group_by: empty label name");
+        if (!seen.insert(g).second) {
+          throw Error(where + ": group_by: duplicated label \"" + g + "\"");
+        }
+        m.group_by.push_back(g);
+      }
+      std::sort(m.group_by.begin(), m.group_by.end());
+    }
+    auto positive = [&](const std::optional<std::chrono::milliseconds>& d, const char* name,
+                        std::chrono::milliseconds& out, bool allow_zero) {
+      if (!d) return;
+      if (*d < std::chrono::milliseconds(0) ||
+          (!allow_zero && *d == std::chrono::milliseconds(0))) {
+        throw Error(where + ": " + name + " must be " + (allow_zero ? "non-negative" : "positive"));
+      }
+      out = *d;
+    };
+    positive(r.group_wait, "group_wait", m.group_wait, true);
+    positive(r.group_interval, "group_interval", m.group_interval, false);
+    positive(r.repeat_interval, "repeat_interval", m.repeat_interval, false);
+    const std::vector<LabelMatcher> sorted = sorted_matchers(r.matchers);
+    m.key = parent ? parent->key + "/" + matchers_string(sorted) : matchers_string(sorted);
+    Node node;
+    node.matchers = compile_all(r.matchers, where);
+    node.continue_matching = r.continue_matching;
+    routes.push_back(m);
+    nodes.push_back(std::move(node));
+    for (size_t i = 0; i < r.routes.size(); ++i) {
+      const size_t child = routes.size();
+      nodes[idx].children.push_back(child);
+      const RouteMatch parent_copy = routes[idx];
+      build(r.routes[i], &parent_copy, path + ".routes[" + std::to_string(i) + "]", receivers, i);
+    }
+  }
+
+  // Alertmanager's Route.Match.
+  bool match(size_t idx, const LabelList& labels, std::vector<const RouteMatch*>& out) const {
+    const Node& n = nodes[idx];
+    if (!all_match(n.matchers, labels)) return false;
+    const size_t before = out.size();
+    for (size_t c : n.children) {
+      const size_t had = out.size();
+      const bool matched = match(c, labels, out);
+      if (matched && out.size() > had && !nodes[c].continue_matching) break;
+    }
+    if (out.size() == before) out.push_back(&routes[idx]);
+    return true;
+  }
+};
+
+Router::Router(const RoutingConfig& config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = config;
+  std::set<std::string> receivers;
+  for (const ReceiverConfig& r : config.receivers) {
+    if (r.name.empty()) throw Error(where_of("receivers", r.line) + ": a receiver needs a name");
+    if (!receivers.insert(r.name).second) {
+      throw Error(where_of("receivers", r.line) + ": receiver \"" + r.name + "\" is defined twice");
+    }
+  }
+  if (!config.route.matchers.empty()) {
+    throw Error(where_of("route", config.route.line) + ": the root route must not have matchers");
+  }
+  if (config.route.continue_matching) {
+    throw Error(where_of("route", config.route.line) +
+                ": the root route must not have continue set");
+  }
+  impl_->build(config.route, nullptr, "route", receivers, 0);
+}
+
+Router::~Router() = default;
+Router::Router(Router&&) noexcept = default;
+Router& Router::operator=(Router&&) noexcept = default;
+
+std::vector<const RouteMatch*> Router::match(const LabelList& labels) const {
+  std::vector<const RouteMatch*> out;
+  impl_->match(0, labels, out);
+  if (out.empty()) out.push_back(&impl_->routes[0]);  // the root matches everything
+  return out;
+}
+
+const std::vector<RouteMatch>& Router::routes() const noexcept { return impl_->routes; }
+const RoutingConfig& Router::config() const noexcept { return impl_->config; }
+
+// ---------------------------------------------------------------------------------------------
+// Inhibition
+
+struct Inhibitor::Impl {
+  struct Source {
+    LabelList labels;
+    TimePoint ends_at;
+    bool resolved = false;
+  };
+  struct Rule {
+    std::vector<CompiledMatcher> source, target;
+    std::vector<std::string> equal;
+    std::unordered_map<uint64_t, Source> cache;  // source alerts by fingerprint
+  };
+  mutable std::shared_mutex mu;
+  std::vector<Rule> rules;
+};
+
+Inhibitor::Inhibitor(const std::vector<InhibitRule>& rules) : impl_(std::make_unique<Impl>()) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const InhibitRule& r = rules[i];
+    const std::string where = where_of("inhibit_rules[" + std::to_string(i) + "]", r.line);
+    Impl::Rule rule;
+    rule.source = compile_all(r.source_matchers, where + ": source_matchers");
+    rule.target = compile_all(r.target_matchers, where + ": target_matchers");
+    rule.equal = r.equal;
+    impl_->rules.push_back(std::move(rule));
+  }
+}
+
+Inhibitor::~Inhibitor() = default;
+Inhibitor::Inhibitor(Inhibitor&&) noexcept = default;
+Inhibitor& Inhibitor::operator=(Inhibitor&&) noexcept = default;
+
+void Inhibitor::update(const NotifiedAlert& alert) {
+  std::unique_lock lock(impl_->mu);
+  for (Impl::Rule& r : impl_->rules) {
+    if (!all_match(r.source, alert.labels)) continue;
+    r.cache[alert.fingerprint] = Impl::Source{alert.labels, alert.ends_at, alert.resolved};
+  }
+}
+
+void Inhibitor::gc(TimePoint now) {
+  std::unique_lock lock(impl_->mu);
+  for (Impl::Rule& r : impl_->rules) {
+    for (auto it = r.cache.begin(); it != r.cache.end();) {
+      const bool ended = it->second.resolved
+                             ? true
+                             : (it->second.ends_at != TimePoint{} && it->second.ends_at <= now);
+      it = ended ? r.cache.erase(it) : std::next(it);
+    }
+  }
+}
+
+bool Inhibitor::muted(const LabelList& labels, TimePoint now, size_t* rule_index) const {
+  std::shared_lock lock(impl_->mu);
+  for (size_t i = 0; i < impl_->rules.size(); ++i) {
+    const Impl::Rule& r = impl_->rules[i];
+    if (!all_match(r.target, labels)) continue;
+    // An alert that is a source of this rule is not muted by a source that is also a target
+    // (Alertmanager's excludeTwoSidedMatch).
+    const bool exclude_two_sided = all_match(r.source, labels);
+    for (const auto& [fp, s] : r.cache) {
+      if (s.resolved || (s.ends_at != TimePoint{} && s.ends_at <= now)) continue;
+      bool equal = true;
+      for (const std::string& n : r.equal) {
+        if (find_label(s.labels, n) != find_label(labels, n)) {
+          equal = false;
+          break;
+        }
+      }
+      if (!equal) continue;
+      if (exclude_two_sided && all_match(r.target, s.labels)) continue;
+      if (rule_index) *rule_index = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace vigil::alerting
