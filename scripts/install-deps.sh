@@ -25,8 +25,10 @@ packages=(
   libboost-dev libssl-dev
   # vigil::alerting: PromQL regex matchers (RE2, the syntax Prometheus uses), rule files, state
   libre2-dev libyaml-cpp-dev libsqlite3-dev
-  # integration.admin_amtool_silences: the real amtool against vigil's /api/v2/silences
-  prometheus-alertmanager
+  # integration.admin_amtool_silences: the real amtool against vigil's /api/v2/silences; alert
+  # delivery: the real Alertmanager receives vigil's alerts, a real SMTP server (aiosmtpd) its
+  # email (openssl makes the test certificate for STARTTLS and implicit TLS)
+  prometheus-alertmanager python3-aiosmtpd openssl
   # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
   protobuf-compiler libprotobuf-dev
   # optional log correlation target vigil::trace_spdlog (spdlog with the external fmt)
