@@ -17,10 +17,6 @@ std::unique_ptr<Notifier> make_pagerduty_notifier(PagerDutyConfig) {
 std::unique_ptr<Notifier> make_email_notifier(EmailConfig) {
   throw Error("email notifier: not built yet");
 }
-std::unique_ptr<Notifier> make_callback_notifier(std::function<void(const NotificationGroup&)>,
-                                                 bool) {
-  throw Error("callback notifier: not built yet");
-}
 std::string webhook_payload(const NotificationGroup&, size_t) {
   throw Error("webhook payload: not built yet");
 }

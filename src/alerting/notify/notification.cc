@@ -1,8 +1,11 @@
 // NotifiedAlert and NotificationGroup: the values notifiers are handed.
 #include <algorithm>
+#include <exception>
 
 #include "alerting/label_matcher.h"
 #include "vigil/alerting/notifier.h"
+#include "vigil/alerting/notifiers.h"
+#include "vigil/core/error.h"
 
 namespace vigil::alerting {
 
@@ -65,6 +68,36 @@ LabelList common_of(const std::vector<NotifiedAlert>& alerts, LabelList Notified
 void NotificationGroup::compute_common() {
   common_labels = common_of(alerts, &NotifiedAlert::labels);
   common_annotations = common_of(alerts, &NotifiedAlert::annotations);
+}
+
+namespace {
+class CallbackNotifier final : public Notifier {
+ public:
+  CallbackNotifier(std::function<void(const NotificationGroup&)> fn, bool send_resolved)
+      : fn_(std::move(fn)), send_resolved_(send_resolved) {}
+  std::string_view integration() const noexcept override { return "callback"; }
+  bool send_resolved() const noexcept override { return send_resolved_; }
+  DeliveryResult notify(const NotificationGroup& group, const DeliveryContext&) override {
+    try {
+      fn_(group);
+      return DeliveryResult::delivered();
+    } catch (const std::exception& e) {
+      return DeliveryResult::failed(std::string("callback threw: ") + e.what());
+    } catch (...) {
+      return DeliveryResult::failed("callback threw a non-standard exception");
+    }
+  }
+
+ private:
+  std::function<void(const NotificationGroup&)> fn_;
+  bool send_resolved_;
+};
+}  // namespace
+
+std::unique_ptr<Notifier> make_callback_notifier(std::function<void(const NotificationGroup&)> fn,
+                                                 bool send_resolved) {
+  if (!fn) throw Error("callback notifier: the callback is empty");
+  return std::make_unique<CallbackNotifier>(std::move(fn), send_resolved);
 }
 
 }  // namespace vigil::alerting
