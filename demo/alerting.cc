@@ -79,6 +79,7 @@ DemoAlerting::DemoAlerting(metrics::Registry& registry, const Dependencies& depe
   mo.evaluation_interval = options_.eval_interval;
   mo.registry = &registry;
   mo.self_metrics = &registry;
+  mo.state_path = options_.state_path;
   manager_ = std::make_unique<alerting::AlertManager>(mo);
 
   // Prometheus rule files, loaded as Prometheus would (a bad file is an error naming it).

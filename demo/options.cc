@@ -73,7 +73,9 @@ ParseResult parse_args(std::span<const std::string_view> args) {
     }
     if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers" &&
         name != "--outage-every" && name != "--outage-for" && name != "--warmup" &&
-        name != "--eval-interval" && name != "--rules" && name != "--write-slo-rules") {
+        name != "--eval-interval" && name != "--rules" && name != "--write-slo-rules" &&
+        name != "--alertmanager" && name != "--webhook" && name != "--routes" &&
+        name != "--state") {
       r.error = "unknown argument " + quote(arg);
       return r;
     }
@@ -104,6 +106,18 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         return r;
       }
       r.options.rule_files.emplace_back(value);
+    } else if (name == "--alertmanager" || name == "--webhook") {
+      if (!value.starts_with("http://") && !value.starts_with("https://")) {
+        r.error = std::string(name) + " " + quote(value) + ": expected an http:// or https:// URL";
+        return r;
+      }
+      (name == "--alertmanager" ? r.options.alertmanagers : r.options.webhooks).emplace_back(value);
+    } else if (name == "--routes" || name == "--state") {
+      if (value.empty()) {
+        r.error = std::string(name) + " needs a file name";
+        return r;
+      }
+      (name == "--routes" ? r.options.routes_file : r.options.state_path) = std::string(value);
     } else if (name == "--write-slo-rules") {
       if (value.empty()) {
         r.error = "--write-slo-rules needs a file name";
@@ -165,7 +179,8 @@ std::string usage(std::string_view program) {
   u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
        [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
        [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
-       [--write-slo-rules FILE] [--help]
+       [--write-slo-rules FILE] [--alertmanager URL]... [--webhook URL]...
+       [--routes FILE] [--state FILE] [--help]
 
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
 executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
@@ -188,7 +203,19 @@ fire or resolve are printed.
   --no-default-rules   do not load deploy/prometheus/alerts.yml
   --write-slo-rules FILE
                        write the Prometheus rule file of the demo's SLO and exit
+  --alertmanager URL   post alerts to this Alertmanager (base URL, e.g.
+                       http://127.0.0.1:9093; repeatable), as Prometheus does
+  --webhook URL        deliver alerts to this URL as Alertmanager's webhook payload
+                       (repeatable; grouped by alertname, group_wait 2s)
+  --routes FILE        route and deliver with this alertmanager.yml-style file instead
+  --state FILE         keep alert state, silences, history and the notification log in
+                       this SQLite file (survives a crash or restart)
   --help               print this text and exit
+
+Slack, email and PagerDuty are configured from the environment (secrets stay out of the
+command line): VIGIL_SLACK_WEBHOOK_URL [VIGIL_SLACK_CHANNEL]; VIGIL_SMTP_SMARTHOST
+(host:port) and VIGIL_EMAIL_TO [VIGIL_SMTP_FROM, VIGIL_SMTP_USERNAME, VIGIL_SMTP_PASSWORD,
+VIGIL_SMTP_REQUIRE_TLS=false]; VIGIL_PAGERDUTY_ROUTING_KEY.
 
 Exit status: 0 on a clean stop, 1 when the server cannot start (e.g. port in use) or a
 rule file does not load, 2 for bad arguments.
