@@ -327,7 +327,10 @@ class EmailNotifier final : public Notifier {
              "; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n";
     };
     if (!text.empty() && !html.empty()) {
-      const std::string boundary = "vigil-" + std::to_string(rng()) + std::to_string(rng());
+      std::string boundary = "vigil-";
+      const uint64_t token = rng();
+      for (int shift = 60; shift >= 0; shift -= 4)
+        boundary += "0123456789abcdef"[(token >> shift) & 15];
       m += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
       m += "--" + boundary + "\r\n" + part_headers("text/plain") + quoted_printable(text) + "\r\n";
       m += "--" + boundary + "\r\n" + part_headers("text/html") + quoted_printable(html) + "\r\n";

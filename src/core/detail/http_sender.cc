@@ -60,6 +60,9 @@ CurlRun run_curl_transfer(CURLM* multi, CURL* easy, Clock::time_point deadline,
     if (Clock::now() > deadline + std::chrono::milliseconds(200)) break;
     curl_multi_poll(multi, nullptr, 0, 100, nullptr);
   }
+  // Removing an unfinished transfer closes its connection, and some protocols say goodbye
+  // first, blocking while they wait (SMTP's QUIT): leave them no time for it.
+  if (!run.done) curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 1L);
   curl_multi_remove_handle(multi, easy);
   return run;
 }

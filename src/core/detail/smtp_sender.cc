@@ -94,6 +94,8 @@ SmtpResult SmtpSender::send(std::string_view from, const std::vector<std::string
   curl_easy_setopt(e, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_SMTP | CURLPROTO_SMTPS));
 #endif
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  // One session per message (as Alertmanager): no idle connection whose QUIT could block later.
+  curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c.error);
   curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from.c_str());
   curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt);
