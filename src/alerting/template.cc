@@ -170,16 +170,49 @@ struct Value;
 using StrMap = std::map<std::string, std::string>;
 using AnyMap = std::map<std::string, Value>;
 
-enum class Kind : uint8_t { kNil, kBool, kInt, kFloat, kString, kStrMap, kAnyMap, kData, kTime };
+enum class Kind : uint8_t {
+  kNil,
+  kBool,
+  kInt,
+  kFloat,
+  kString,
+  kStrMap,
+  kAnyMap,
+  kData,
+  kTime,
+  kList,    // a Go slice (tag: its type)
+  kStruct,  // a Go struct (tag: its type)
+};
+
+// The Go type of a map, list, struct, string or time value, for methods and type names.
+enum class Tag : uint8_t {
+  kPlain,       // map[string]string, string, []interface {}, toTime's time.Time (no methods)
+  kKV,          // template.KV (map[string]string with methods)
+  kAlerts,      // template.Alerts
+  kAlertSlice,  // []template.Alert (Alerts.Firing / .Resolved)
+  kPairs,       // template.Pairs
+  kStrings,     // []string
+  kHTML,        // template.HTML (safeHtml)
+  kData,        // *template.Data
+  kAlert,       // template.Alert
+  kPair,        // template.Pair
+  kGoTime,      // time.Time with methods (i: Unix seconds, nsec: nanoseconds)
+};
+
+struct Struct;
 
 struct Value {
   Kind kind = Kind::kNil;
+  Tag tag = Tag::kPlain;
   bool b = false;
+  int32_t nsec = 0;
   int64_t i = 0;
   double f = 0;
   std::string s;
   std::shared_ptr<const StrMap> smap;
   std::shared_ptr<const AnyMap> amap;
+  std::shared_ptr<const std::vector<Value>> list;
+  std::shared_ptr<const Struct> st;
 
   static Value boolean(bool x) {
     Value v;
@@ -207,6 +240,33 @@ struct Value {
   }
 };
 
+// A struct: its fields in declaration order.
+struct Struct {
+  std::vector<std::pair<std::string, Value>> fields;
+  const Value* find(std::string_view name) const {
+    for (const auto& [n, v] : fields) {
+      if (n == name) return &v;
+    }
+    return nullptr;
+  }
+};
+
+Value make_list(Tag tag, std::vector<Value> items) {
+  Value v;
+  v.kind = Kind::kList;
+  v.tag = tag;
+  v.list = std::make_shared<const std::vector<Value>>(std::move(items));
+  return v;
+}
+
+Value make_kv(StrMap m) {
+  Value v;
+  v.kind = Kind::kStrMap;
+  v.tag = Tag::kKV;
+  v.smap = std::make_shared<const StrMap>(std::move(m));
+  return v;
+}
+
 constexpr std::string_view kDataType =
     "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; "
     "Value float64 }";
@@ -222,15 +282,37 @@ std::string type_name(const Value& v) {
     case Kind::kFloat:
       return "float64";
     case Kind::kString:
-      return "string";
+      return v.tag == Tag::kHTML ? "template.HTML" : "string";
     case Kind::kStrMap:
-      return "map[string]string";
+      return v.tag == Tag::kKV ? "template.KV" : "map[string]string";
     case Kind::kAnyMap:
       return "map[string]interface {}";
     case Kind::kData:
       return std::string(kDataType);
     case Kind::kTime:
       return "time.Time";
+    case Kind::kList:
+      switch (v.tag) {
+        case Tag::kAlerts:
+          return "template.Alerts";
+        case Tag::kAlertSlice:
+          return "[]template.Alert";
+        case Tag::kPairs:
+          return "template.Pairs";
+        case Tag::kStrings:
+          return "[]string";
+        default:
+          return "[]interface {}";
+      }
+    case Kind::kStruct:
+      switch (v.tag) {
+        case Tag::kData:
+          return "*template.Data";
+        case Tag::kAlert:
+          return "template.Alert";
+        default:
+          return "template.Pair";
+      }
   }
   return "?";
 }
@@ -254,6 +336,10 @@ bool truth(const Value& v) {
     case Kind::kData:
       return true;
     case Kind::kTime:
+      return true;
+    case Kind::kList:
+      return v.list && !v.list->empty();
+    case Kind::kStruct:
       return true;
   }
   return false;
@@ -299,8 +385,33 @@ std::string to_text(const Value& v, bool nested = false) {
       return out + "]";
     }
     case Kind::kData: {
-      (void)nested;
       return "{map[] map[]  0}";
+    }
+    case Kind::kList: {
+      std::string out = "[";
+      if (v.list) {
+        for (std::size_t k = 0; k < v.list->size(); ++k) {
+          if (k != 0) out += ' ';
+          out += to_text((*v.list)[k], true);
+          if (out.size() > kMaxOutput) break;
+        }
+      }
+      return out + "]";
+    }
+    case Kind::kStruct: {
+      // fmt prints a pointer to a struct as &{...} at the top level only (nested: an address,
+      // which a template never sees here).
+      std::string out = v.tag == Tag::kData && !nested ? "&{" : "{";
+      if (v.st) {
+        bool first = true;
+        for (const auto& [n, x] : v.st->fields) {
+          if (!first) out += ' ';
+          first = false;
+          out += to_text(x, true);
+          if (out.size() > kMaxOutput) break;
+        }
+      }
+      return out + "}";
     }
   }
   return {};
@@ -572,6 +683,30 @@ std::string fmt_value(const Value& v, const Spec& sp) {
     }
     case Kind::kData:
       return pad(to_text(v), sp, false);
+    case Kind::kList: {
+      std::string out = "[";
+      if (v.list) {
+        for (std::size_t k = 0; k < v.list->size(); ++k) {
+          if (k != 0) out += ' ';
+          out += fmt_value((*v.list)[k], sp);
+          if (out.size() > kMaxOutput) break;
+        }
+      }
+      return out + "]";
+    }
+    case Kind::kStruct: {
+      std::string out = v.tag == Tag::kData ? "&{" : "{";
+      if (v.st) {
+        bool first = true;
+        for (const auto& [n, x] : v.st->fields) {
+          if (!first) out += ' ';
+          first = false;
+          out += fmt_value(x, sp);
+          if (out.size() > kMaxOutput) break;
+        }
+      }
+      return out + "}";
+    }
   }
   return {};
 }
@@ -799,6 +934,207 @@ std::string go_time_utc(int64_t ms) {
   }
   return out + " +0000 UTC";
 }
+
+// The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+void civil_from_days(int64_t days, int64_t& y, int64_t& m, int64_t& d) {
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = yoe + era * 400;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp + (mp < 10 ? 3 : -9);
+  if (m <= 2) ++y;
+}
+
+// Days since 1970-01-01 of a civil date (the inverse of civil_from_days).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+struct Civil {
+  int64_t year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0, nsec = 0;
+  int64_t weekday = 4;  // 0 = Sunday
+  int64_t yday = 1;     // 1-based
+};
+
+Civil civil(int64_t secs, int64_t nsec) {
+  Civil c;
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  civil_from_days(days, c.year, c.month, c.day);
+  c.hour = rem / 3600;
+  c.minute = rem / 60 % 60;
+  c.second = rem % 60;
+  c.nsec = nsec;
+  c.weekday = ((days % 7) + 11) % 7;  // 1970-01-01 was a Thursday
+  c.yday = days - days_from_civil(c.year, 1, 1) + 1;
+  return c;
+}
+
+// Go's time.Time.String() of a UTC time: "2006-01-02 15:04:05.999999999 +0000 UTC".
+std::string go_time_string(int64_t secs, int64_t nsec) {
+  const Civil c = civil(secs, nsec);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+                static_cast<long long>(c.year), static_cast<long long>(c.month),
+                static_cast<long long>(c.day), static_cast<long long>(c.hour),
+                static_cast<long long>(c.minute), static_cast<long long>(c.second));
+  std::string out = buf;
+  if (nsec != 0) {
+    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(nsec));
+    std::string fs = buf;
+    while (fs.back() == '0') fs.pop_back();
+    out += fs;
+  }
+  return out + " +0000 UTC";
+}
+
+// Go's time.Time.Format(layout) of a UTC time (zone "UTC", offset +0000).
+std::string go_time_format(int64_t secs, int64_t nsec, std::string_view layout) {
+  static const char* const kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                      "Thursday", "Friday", "Saturday"};
+  static const char* const kMonths[] = {"January",   "February", "March",    "April",
+                                        "May",       "June",     "July",     "August",
+                                        "September", "October",  "November", "December"};
+  const Civil c = civil(secs, nsec);
+  std::string out;
+  auto num = [&](int64_t v, int width) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%0*lld", width, static_cast<long long>(v));
+    out += b;
+  };
+  auto starts = [&](std::size_t i, std::string_view w) { return layout.substr(i, w.size()) == w; };
+  for (std::size_t i = 0; i < layout.size();) {
+    if (starts(i, "January")) {
+      out += kMonths[c.month - 1];
+      i += 7;
+    } else if (starts(i, "Jan")) {
+      out += std::string(kMonths[c.month - 1]).substr(0, 3);
+      i += 3;
+    } else if (starts(i, "Monday")) {
+      out += kDays[c.weekday];
+      i += 6;
+    } else if (starts(i, "Mon")) {
+      out += std::string(kDays[c.weekday]).substr(0, 3);
+      i += 3;
+    } else if (starts(i, "MST")) {
+      out += "UTC";
+      i += 3;
+    } else if (starts(i, "2006")) {
+      num(c.year, 4);
+      i += 4;
+    } else if (starts(i, "01")) {
+      num(c.month, 2);
+      i += 2;
+    } else if (starts(i, "02")) {
+      num(c.day, 2);
+      i += 2;
+    } else if (starts(i, "03")) {
+      num(c.hour % 12 == 0 ? 12 : c.hour % 12, 2);
+      i += 2;
+    } else if (starts(i, "04")) {
+      num(c.minute, 2);
+      i += 2;
+    } else if (starts(i, "05")) {
+      num(c.second, 2);
+      i += 2;
+    } else if (starts(i, "06")) {
+      num(((c.year % 100) + 100) % 100, 2);
+      i += 2;
+    } else if (starts(i, "002")) {
+      num(c.yday, 3);
+      i += 3;
+    } else if (starts(i, "_2")) {
+      char b[8];
+      std::snprintf(b, sizeof b, "%2lld", static_cast<long long>(c.day));
+      out += b;
+      i += 2;
+    } else if (starts(i, "15")) {
+      num(c.hour, 2);
+      i += 2;
+    } else if (starts(i, "-07:00:00") || starts(i, "Z07:00:00")) {
+      out += layout[i] == 'Z' ? "Z" : "+00:00:00";
+      i += 9;
+    } else if (starts(i, "-0700") || starts(i, "Z0700")) {
+      out += layout[i] == 'Z' ? "Z" : "+0000";
+      i += 5;
+    } else if (starts(i, "-07:00") || starts(i, "Z07:00")) {
+      out += layout[i] == 'Z' ? "Z" : "+00:00";
+      i += 6;
+    } else if (starts(i, "-07") || starts(i, "Z07")) {
+      out += layout[i] == 'Z' ? "Z" : "+00";
+      i += 3;
+    } else if (starts(i, "PM") || starts(i, "pm")) {
+      const bool pm = c.hour >= 12;
+      out += layout[i] == 'P' ? (pm ? "PM" : "AM") : (pm ? "pm" : "am");
+      i += 2;
+    } else if (starts(i, ".0") || starts(i, ",0") || starts(i, ".9") || starts(i, ",9")) {
+      // a run of 0s or 9s after . or , (not followed by a digit) is fractional seconds
+      const char d = layout[i + 1];
+      std::size_t j = i + 1;
+      while (j < layout.size() && layout[j] == d) ++j;
+      if (j < layout.size() && layout[j] >= '0' && layout[j] <= '9') {
+        out.push_back(layout[i]);
+        ++i;
+        continue;
+      }
+      const int n = static_cast<int>(std::min<std::size_t>(j - i - 1, 9));
+      char b[16];
+      std::snprintf(b, sizeof b, "%09lld", static_cast<long long>(c.nsec));
+      std::string frac(b, static_cast<std::size_t>(n));
+      if (d == '9') {
+        while (!frac.empty() && frac.back() == '0') frac.pop_back();
+        if (!frac.empty()) out += layout[i] + frac;
+      } else {
+        out += layout[i] + frac;
+      }
+      i = j;
+    } else if (starts(i, "1")) {
+      out += std::to_string(c.month);
+      ++i;
+    } else if (starts(i, "2")) {
+      out += std::to_string(c.day);
+      ++i;
+    } else if (starts(i, "3")) {
+      out += std::to_string(c.hour % 12 == 0 ? 12 : c.hour % 12);
+      ++i;
+    } else if (starts(i, "4")) {
+      out += std::to_string(c.minute);
+      ++i;
+    } else if (starts(i, "5")) {
+      out += std::to_string(c.second);
+      ++i;
+    } else {
+      out.push_back(layout[i]);
+      ++i;
+    }
+    if (out.size() > kMaxOutput) break;
+  }
+  return out;
+}
+
+Value make_time(const GoTime& t) {
+  Value v;
+  v.kind = Kind::kTime;
+  v.tag = Tag::kGoTime;
+  v.i = t.unix_seconds;
+  v.nsec = t.nanos;
+  v.s = go_time_string(t.unix_seconds, t.nanos);
+  return v;
+}
+
 }  // namespace
 
 detail::ParseResult<std::string> humanize_timestamp(double v) {
@@ -898,6 +1234,7 @@ struct Program {
   std::string name;
   std::string source;
   std::vector<Node> root;
+  Dialect dialect = Dialect::kPrometheus;
 };
 
 namespace {
@@ -908,7 +1245,50 @@ bool is_alnum(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
-const std::map<std::string_view, int>& known_functions() {
+// Alertmanager 0.25's DefaultFuncs and Go's built-ins: name -> 1 supported, 0 not supported
+// in-process.
+const std::map<std::string_view, int>& alertmanager_functions() {
+  static const std::map<std::string_view, int> fns = {
+      {"and", 1},
+      {"or", 1},
+      {"not", 1},
+      {"len", 1},
+      {"index", 1},
+      {"print", 1},
+      {"printf", 1},
+      {"println", 1},
+      {"eq", 1},
+      {"ne", 1},
+      {"lt", 1},
+      {"le", 1},
+      {"gt", 1},
+      {"ge", 1},
+      {"html", 1},
+      {"urlquery", 1},
+      {"slice", 1},
+      {"js", 0},
+      {"call", 0},
+      {"toUpper", 1},
+      {"toLower", 1},
+      {"title", 1},
+      {"join", 1},
+      {"match", 1},
+      {"safeHtml", 1},
+      {"reReplaceAll", 1},
+      {"stringSlice", 1},
+      // html/template's escapers, written out in the default HTML e-mail body (vigil runs
+      // every template as text/template)
+      {"_html_template_htmlescaper", 1},
+      {"_html_template_attrescaper", 1},
+      {"_html_template_rcdataescaper", 1},
+      {"_html_template_urlfilter", 1},
+      {"_html_template_urlnormalizer", 1},
+  };
+  return fns;
+}
+
+const std::map<std::string_view, int>& known_functions(Dialect d) {
+  if (d == Dialect::kAlertmanager) return alertmanager_functions();
   // name -> 1 supported, 0 not supported in-process
   static const std::map<std::string_view, int> fns = {
       {"and", 1},
@@ -1114,7 +1494,8 @@ bool parse_number(std::string_view text, Value& out) {
 
 class Parser {
  public:
-  Parser(std::string_view src, std::string name) : src_(src), name_(std::move(name)) {}
+  Parser(std::string_view src, std::string name, Dialect dialect)
+      : src_(src), name_(std::move(name)), dialect_(dialect) {}
 
   std::optional<std::string> run(std::vector<Node>& root) {
     vars_ = {"$"};
@@ -1129,6 +1510,7 @@ class Parser {
 
   std::string_view src_;
   std::string name_;
+  Dialect dialect_;
   std::size_t pos_ = 0;
   int line_ = 1;
   std::string error_;
@@ -1757,7 +2139,7 @@ class Parser {
         a.name = t.text;
         break;
       case Tok::kIdentifier: {
-        const auto& fns = known_functions();
+        const auto& fns = known_functions(dialect_);
         auto it = fns.find(t.text);
         if (it == fns.end()) {
           fail(t.line, "function \"" + t.text + "\" not defined");
@@ -1876,6 +2258,8 @@ class Exec {
   Exec(const Program& prog, const TemplateData& data) : prog_(prog), data_(data) {
     root_.kind = Kind::kData;
   }
+  Exec(const Program& prog, const TemplateData& data, Value root)
+      : prog_(prog), data_(data), root_(std::move(root)) {}
 
   detail::ParseResult<std::string> run() {
     vars_.push_back({"$", root_});
@@ -1998,6 +2382,12 @@ class Exec {
           if (v.amap) {
             for (const auto& [k, x] : *v.amap) items.emplace_back(Value::string(k), x);
           }
+        } else if (v.kind == Kind::kList) {
+          if (v.list) {
+            for (std::size_t k = 0; k < v.list->size(); ++k) {
+              items.emplace_back(Value::integer(static_cast<int64_t>(k)), (*v.list)[k]);
+            }
+          }
         } else if (v.kind != Kind::kNil) {
           err = err_at(n.pipe.cmds[0].pos, n.pipe.text, "range can't iterate over " + to_text(v));
           return Flow::kNormal;
@@ -2057,8 +2447,22 @@ class Exec {
     return true;
   }
 
-  bool field(const Pipe& /*p*/, const Arg& a, Value& v, const std::string& name, std::string& err) {
+  bool field(const Pipe& p, const Arg& a, Value& v, const std::string& name, std::string& err) {
+    if (method_arity(v, name) >= 0) {
+      Value recv = std::move(v);
+      return invoke_method(p, a, recv, name, {}, {}, std::nullopt, v, err);
+    }
     switch (v.kind) {
+      case Kind::kStruct: {
+        const Value* f = v.st ? v.st->find(name) : nullptr;
+        if (f == nullptr) {
+          err = node_err(a, "can't evaluate field " + name + " in type " + type_name(v));
+          return false;
+        }
+        Value x = *f;
+        v = std::move(x);
+        return true;
+      }
       case Kind::kData:
         if (name == "Labels" || name == "ExternalLabels") {
           const StrMap& m = name == "Labels" ? data_.labels : data_.external_labels;
@@ -2076,8 +2480,7 @@ class Exec {
           v = Value::number(data_.value);
           return true;
         }
-        err =
-            err_at(a.err_pos, a.text, "can't evaluate field " + name + " in type " + type_name(v));
+        err = node_err(a, "can't evaluate field " + name + " in type " + type_name(v));
         return false;
       case Kind::kStrMap: {
         auto it = v.smap ? v.smap->find(name) : StrMap::const_iterator{};
@@ -2097,17 +2500,234 @@ class Exec {
         return true;
       }
       case Kind::kNil:
-        err = err_at(a.err_pos, a.text, "nil pointer evaluating interface {}." + name);
+        err = node_err(a, "nil pointer evaluating interface {}." + name);
         return false;
       default:
-        err =
-            err_at(a.err_pos, a.text, "can't evaluate field " + name + " in type " + type_name(v));
+        err = node_err(a, "can't evaluate field " + name + " in type " + type_name(v));
         return false;
     }
   }
 
-  bool eval_arg(const Pipe& p, const Arg& a, const Value& dot, Value& v, std::string& err) {
+  // An error of the field chain of `a`: at `a`, or, for a parenthesized pipeline, at the node
+  // Go evaluated last (its s.at()).
+  std::string node_err(const Arg& a, const std::string& msg) const {
+    if (a.kind == ArgKind::kPipe) return err_at(last_pos_, last_text_, msg);
+    return err_at(a.err_pos, a.text, msg);
+  }
+
+  // Alertmanager's methods (template.KV, template.Alerts, template.Pairs, time.Time): the
+  // number of arguments `recv.name` takes, or -1 when it has no such method.
+  static int method_arity(const Value& recv, const std::string& name) {
+    if (recv.kind == Kind::kStrMap && recv.tag == Tag::kKV) {
+      if (name == "SortedPairs" || name == "Names" || name == "Values") return 0;
+      if (name == "Remove") return 1;
+    } else if (recv.kind == Kind::kList && recv.tag == Tag::kAlerts) {
+      if (name == "Firing" || name == "Resolved") return 0;
+    } else if (recv.kind == Kind::kList && recv.tag == Tag::kPairs) {
+      if (name == "Names" || name == "Values") return 0;
+    } else if (recv.kind == Kind::kTime && recv.tag == Tag::kGoTime) {
+      if (name == "Format") return 1;
+      if (name == "Unix" || name == "UnixMilli" || name == "IsZero" || name == "UTC" ||
+          name == "String" || name == "Year" || name == "YearDay" || name == "Day" ||
+          name == "Hour" || name == "Minute" || name == "Second" || name == "Nanosecond") {
+        return 0;
+      }
+    }
+    return -1;
+  }
+
+  static Value sorted_pairs(const Value& kv) {
+    std::vector<Value> pairs;
+    auto add = [&](const std::string& k, const std::string& x) {
+      auto st = std::make_shared<Struct>();
+      st->fields = {{"Name", Value::string(k)}, {"Value", Value::string(x)}};
+      Value pv;
+      pv.kind = Kind::kStruct;
+      pv.tag = Tag::kPair;
+      pv.st = std::move(st);
+      pairs.push_back(std::move(pv));
+    };
+    if (kv.smap) {
+      auto an = kv.smap->find("alertname");
+      if (an != kv.smap->end()) add(an->first, an->second);
+      for (const auto& [k, x] : *kv.smap) {
+        if (k != "alertname") add(k, x);
+      }
+    }
+    return make_list(Tag::kPairs, std::move(pairs));
+  }
+
+  static Value pair_column(const Value& pairs, bool names) {
+    std::vector<Value> out;
+    if (pairs.list) {
+      for (const Value& pv : *pairs.list) {
+        out.push_back(pv.st->fields[names ? 0 : 1].second);
+      }
+    }
+    return make_list(Tag::kStrings, std::move(out));
+  }
+
+  // Calls the method `name` of `recv` with the arguments `nodes` (evaluated here) and `final`
+  // (the piped value), or with `values` when nodes is empty and values is not.
+  bool invoke_method(const Pipe& p, const Arg& a, const Value& recv, const std::string& name,
+                     const std::vector<const Arg*>& nodes, std::vector<Value> values,
+                     const std::optional<Value>& final, Value& out, std::string& err,
+                     const Value* dot = nullptr) {
+    const int want = method_arity(recv, name);
+    const std::string count_err_ctx = a.kind == ArgKind::kPipe ? last_text_ : a.text;
+    const std::size_t count_err_pos = a.kind == ArgKind::kPipe ? last_pos_ : a.err_pos;
+    std::vector<Value> args = std::move(values);
+    std::vector<const Arg*> arg_nodes;
+    for (const Arg* n : nodes) {
+      Value x;
+      if (!eval_arg(p, *n, dot ? *dot : root_, x, err)) return false;
+      args.push_back(std::move(x));
+      arg_nodes.push_back(n);
+    }
+    if (final) {
+      args.push_back(*final);
+      arg_nodes.push_back(nullptr);
+    }
+    if (static_cast<int>(args.size()) != want) {
+      err = err_at(count_err_pos, count_err_ctx,
+                   "wrong number of args for " + name + ": want " + std::to_string(want) + " got " +
+                       std::to_string(args.size()));
+      return false;
+    }
+    // the argument's type: Remove takes a []string, Format a string
+    if (want == 1) {
+      const bool need_list = name == "Remove";
+      const Value& x = args[0];
+      const bool ok = need_list ? (x.kind == Kind::kList && x.tag == Tag::kStrings)
+                                : (x.kind == Kind::kString && x.tag == Tag::kPlain);
+      if (!ok) {
+        const std::string type = need_list ? "[]string" : "string";
+        const Arg* n = arg_nodes[0];
+        if (n != nullptr && (n->kind == ArgKind::kConst || n->kind == ArgKind::kNil)) {
+          if (n->kind == ArgKind::kNil && need_list) {
+            args[0] = make_list(Tag::kStrings, {});  // a nil []string
+          } else if (need_list || n->kind == ArgKind::kNil) {
+            err = err_at(n->pos, n->text,
+                         n->kind == ArgKind::kNil
+                             ? "cannot assign nil to " + type
+                             : "can't handle " + n->text + " for arg of type " + type);
+            return false;
+          } else {
+            err = err_at(n->pos, n->text, "expected string; found " + n->text);
+            return false;
+          }
+        } else {
+          const std::size_t pos = n != nullptr ? n->err_pos : a.err_pos;
+          const std::string& text = n != nullptr ? n->text : a.text;
+          err =
+              err_at(pos, text, "wrong type for value; expected " + type + "; got " + type_name(x));
+          return false;
+        }
+      }
+    }
+    if (recv.kind == Kind::kStrMap) {
+      if (name == "SortedPairs") {
+        out = sorted_pairs(recv);
+      } else if (name == "Names" || name == "Values") {
+        out = pair_column(sorted_pairs(recv), name == "Names");
+      } else {  // Remove
+        StrMap m = recv.smap ? *recv.smap : StrMap{};
+        if (args[0].list) {
+          for (const Value& k : *args[0].list) m.erase(k.s);
+        }
+        out = make_kv(std::move(m));
+      }
+      return true;
+    }
+    if (recv.kind == Kind::kList && recv.tag == Tag::kAlerts) {
+      std::vector<Value> sel;
+      const std::string want_status = name == "Firing" ? "firing" : "resolved";
+      if (recv.list) {
+        for (const Value& al : *recv.list) {
+          const Value* st = al.st ? al.st->find("Status") : nullptr;
+          if (st != nullptr && st->s == want_status) sel.push_back(al);
+        }
+      }
+      out = make_list(Tag::kAlertSlice, std::move(sel));
+      return true;
+    }
+    if (recv.kind == Kind::kList) {  // Pairs
+      out = pair_column(recv, name == "Names");
+      return true;
+    }
+    // time.Time
+    const Civil c = civil(recv.i, recv.nsec);
+    if (name == "Format") {
+      out = Value::string(go_time_format(recv.i, recv.nsec, args[0].s));
+    } else if (name == "Unix") {
+      out = Value::integer(recv.i);
+    } else if (name == "UnixMilli") {
+      out = Value::integer(recv.i * 1000 + recv.nsec / 1'000'000);
+    } else if (name == "IsZero") {
+      out = Value::boolean(recv.i == kGoZeroTime.unix_seconds && recv.nsec == 0);
+    } else if (name == "UTC") {
+      out = recv;
+    } else if (name == "String") {
+      out = Value::string(recv.s);
+    } else if (name == "Year") {
+      out = Value::integer(c.year);
+    } else if (name == "YearDay") {
+      out = Value::integer(c.yday);
+    } else if (name == "Day") {
+      out = Value::integer(c.day);
+    } else if (name == "Hour") {
+      out = Value::integer(c.hour);
+    } else if (name == "Minute") {
+      out = Value::integer(c.minute);
+    } else if (name == "Second") {
+      out = Value::integer(c.second);
+    } else {
+      out = Value::integer(c.nsec);
+    }
+    return true;
+  }
+
+  // The last field of a chain called with arguments: a method, or Go's error.
+  bool invoke_with_args(const Pipe& p, const Command& c, const Value& dot,
+                        const std::optional<Value>& final, Value& out, std::string& err) {
+    const Arg& first = c.args[0];
+    Value recv;
+    if (!eval_arg(p, first, dot, recv, err, first.fields.size() - 1)) return false;
+    const std::string& name = first.fields.back();
+    if (method_arity(recv, name) >= 0) {
+      std::vector<const Arg*> nodes;
+      for (std::size_t i = 1; i < c.args.size(); ++i) nodes.push_back(&c.args[i]);
+      return invoke_method(p, first, recv, name, nodes, {}, final, out, err, &dot);
+    }
+    if (recv.kind == Kind::kStruct || recv.kind == Kind::kData) {
+      const bool has = recv.kind == Kind::kData ? (name == "Labels" || name == "ExternalLabels" ||
+                                                   name == "ExternalURL" || name == "Value")
+                                                : (recv.st && recv.st->find(name) != nullptr);
+      if (has) {
+        err = node_err(first, name + " has arguments but cannot be invoked as function");
+        return false;
+      }
+      err = node_err(first, "can't evaluate field " + name + " in type " + type_name(recv));
+      return false;
+    }
+    if (recv.kind == Kind::kStrMap || recv.kind == Kind::kAnyMap) {
+      err = node_err(first, name + " is not a method but has arguments");
+      return false;
+    }
+    Value tmp = recv;
+    if (field(p, first, tmp, name, err)) {
+      err = node_err(first, name + " is not a method but has arguments");
+    }
+    return false;
+  }
+
+  bool eval_arg(const Pipe& p, const Arg& a, const Value& dot, Value& v, std::string& err,
+                std::size_t nfields = std::string::npos) {
     if (!step(err, &p)) return false;
+    if (a.kind != ArgKind::kPipe) {
+      last_pos_ = a.err_pos;
+      last_text_ = a.text;
+    }
     switch (a.kind) {
       case ArgKind::kDot:
         v = dot;
@@ -2134,8 +2754,9 @@ class Exec {
         return call(p, c, dot, std::nullopt, v, err);
       }
     }
-    for (const std::string& f : a.fields) {
-      if (!field(p, a, v, f, err)) return false;
+    const std::size_t n = std::min(nfields, a.fields.size());
+    for (std::size_t k = 0; k < n; ++k) {
+      if (!field(p, a, v, a.fields[k], err)) return false;
     }
     return true;
   }
@@ -2146,8 +2767,7 @@ class Exec {
     if (first.kind == ArgKind::kIdent) return call(p, c, dot, final, out, err);
     if (c.args.size() > 1 || final) {
       if (!first.fields.empty()) {
-        err = err_at(first.err_pos, first.text,
-                     first.fields.back() + " is not a method but has arguments");
+        return invoke_with_args(p, c, dot, final, out, err);
       } else {
         err = err_at(first.pos, first.text, "can't give argument to non-function " + first.text);
       }
@@ -2159,13 +2779,325 @@ class Exec {
   // ---- functions
   // The argument nodes of a call (null for the piped value), for Go's error positions.
   std::vector<const Arg*> arg_nodes_;
+  // Go's s.at(): the node evaluated last, where Go reports errors of a field chain on a
+  // parenthesized pipeline ("(index .Alerts 0).Foo" fails "at <0>").
+  std::size_t last_pos_ = 0;
+  std::string last_text_;
   std::size_t call_pos_ = 0;
   std::string call_text_;
+
+  // Simple case mapping of one rune (Go's unicode.ToUpper / ToLower) for Latin-1, Latin
+  // Extended-A, Greek and Cyrillic; other runes are unchanged.
+  static uint32_t rune_case(uint32_t r, bool upper) {
+    if (r < 0x80) {
+      if (upper && r >= 'a' && r <= 'z') return r - 32;
+      if (!upper && r >= 'A' && r <= 'Z') return r + 32;
+      return r;
+    }
+    if (upper) {
+      if (r == 0xB5) return 0x39C;
+      if (r == 0xFF) return 0x178;
+      if (r >= 0xE0 && r <= 0xFE && r != 0xF7) return r - 32;
+      if (r >= 0x100 && r <= 0x17F && r != 0x130 && r != 0x131 && r != 0x138 && r != 0x149 &&
+          r != 0x17F) {
+        const bool odd_lower = (r >= 0x139 && r <= 0x148) || (r >= 0x179 && r <= 0x17E);
+        if (odd_lower ? (r % 2 == 0) : (r % 2 == 1)) return r - 1;
+        return r;
+      }
+      if (r == 0x131) return 'I';
+      if (r == 0x17F) return 'S';
+      if (r >= 0x3B1 && r <= 0x3C9 && r != 0x3C2) return r - 32;
+      if (r == 0x3C2) return 0x3A3;
+      if (r >= 0x430 && r <= 0x44F) return r - 32;
+      if (r >= 0x450 && r <= 0x45F) return r - 80;
+      return r;
+    }
+    if (r >= 0xC0 && r <= 0xDE && r != 0xD7) return r + 32;
+    if (r == 0x178) return 0xFF;
+    if (r >= 0x100 && r <= 0x17F && r != 0x130 && r != 0x131 && r != 0x138 && r != 0x149 &&
+        r != 0x17F) {
+      const bool odd_lower = (r >= 0x139 && r <= 0x148) || (r >= 0x179 && r <= 0x17E);
+      if (odd_lower ? (r % 2 == 1) : (r % 2 == 0)) return r + 1;
+      return r;
+    }
+    if (r == 0x130) return 'i';
+    if (r >= 0x391 && r <= 0x3A9 && r != 0x3A2) return r + 32;
+    if (r >= 0x410 && r <= 0x42F) return r + 32;
+    if (r >= 0x400 && r <= 0x40F) return r + 80;
+    return r;
+  }
+
+  static bool rune_is_letter(uint32_t r) {
+    if (r < 0x80) return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z');
+    return r != 0xD7 && r != 0xF7 && r >= 0xAA && r != 0xFFFD && !(r >= 0x2000 && r <= 0x2BFF) &&
+           !(r >= 0x3000 && r <= 0x303F);
+  }
+
+  // strings.ToUpper / ToLower (see rune_case for the runes covered).
+  static std::string map_case(const std::string& s, bool upper) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+      uint32_t r = 0;
+      const int n = decode_rune(s, i, r);
+      if (r == 0xFFFD && n == 1) {
+        out.push_back(s[i]);
+      } else {
+        append_utf8(out, rune_case(r, upper));
+      }
+      i += static_cast<std::size_t>(n);
+    }
+    return out;
+  }
+
+  // golang.org/x/text cases.Title(language.AmericanEnglish): in every word the first letter
+  // is upper-cased and the others lower-cased. Words are runs of letters, digits and `_`,
+  // joined by `'`, `.`, `:` between letters (Unicode word boundaries, simplified).
+  static std::string cases_title(const std::string& s) {
+    std::vector<uint32_t> runes;
+    std::vector<int> lens;
+    for (std::size_t i = 0; i < s.size();) {
+      uint32_t r = 0;
+      const int n = decode_rune(s, i, r);
+      runes.push_back(r == 0xFFFD && n == 1 ? 0xFFFFFFFF : r);
+      lens.push_back(n);
+      i += static_cast<std::size_t>(n);
+    }
+    auto word_char = [&](uint32_t r) {
+      return r != 0xFFFFFFFF && (rune_is_letter(r) || (r >= '0' && r <= '9') || r == '_');
+    };
+    std::string out;
+    bool in_word = false, seen_letter = false;
+    std::size_t byte = 0;
+    for (std::size_t k = 0; k < runes.size(); ++k) {
+      const uint32_t r = runes[k];
+      const std::size_t n = static_cast<std::size_t>(lens[k]);
+      bool joined = false;
+      if (!word_char(r) && in_word && (r == '\'' || r == '.' || r == ':' || r == 0x2019) && k > 0 &&
+          k + 1 < runes.size() && rune_is_letter(runes[k - 1]) && rune_is_letter(runes[k + 1])) {
+        joined = true;
+      }
+      if (word_char(r) || joined) {
+        if (!in_word) seen_letter = false;
+        in_word = true;
+        if (rune_is_letter(r)) {
+          append_utf8(out, rune_case(r, !seen_letter));
+          seen_letter = true;
+        } else {
+          out.append(s, byte, n);
+        }
+      } else {
+        in_word = false;
+        out.append(s, byte, n);
+      }
+      byte += n;
+    }
+    return out;
+  }
+
+  // html/template's htmlReplacementTable (amp=false: htmlNormReplacementTable, for content
+  // already HTML).
+  static std::string html_escape(const std::string& s, bool amp) {
+    std::string r;
+    r.reserve(s.size());
+    for (char ch : s) {
+      switch (ch) {
+        case '\0':
+          r += "\xEF\xBF\xBD";
+          break;
+        case '"':
+          r += "&#34;";
+          break;
+        case '&':
+          r += amp ? "&amp;" : "&";
+          break;
+        case '\'':
+          r += "&#39;";
+          break;
+        case '+':
+          r += "&#43;";
+          break;
+        case '<':
+          r += "&lt;";
+          break;
+        case '>':
+          r += "&gt;";
+          break;
+        default:
+          r.push_back(ch);
+      }
+    }
+    return r;
+  }
+
+  // html/template's isSafeURL: no scheme, or http, https, mailto (any case).
+  static bool safe_url(const std::string& s) {
+    const std::size_t colon = s.find(':');
+    if (colon == std::string::npos) return true;
+    const std::string scheme = s.substr(0, colon);
+    if (scheme.find('/') != std::string::npos) return true;
+    std::string lower = scheme;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return lower == "http" || lower == "https" || lower == "mailto";
+  }
+
+  // html/template's urlNormalizer: percent-encodes what is neither reserved nor unreserved
+  // (keeping valid %xx escapes).
+  static std::string normalize_url(const std::string& s) {
+    static const char* hex = "0123456789abcdef";
+    auto is_hex = [](char ch) {
+      return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+    };
+    std::string r;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char ch = s[i];
+      const bool keep =
+          std::isalnum(static_cast<unsigned char>(ch)) ||
+          std::string_view("!#$&*+,/:;=?@[]-._~").find(ch) != std::string_view::npos ||
+          (ch == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2]));
+      if (keep) {
+        r.push_back(ch);
+      } else {
+        const auto u = static_cast<unsigned char>(ch);
+        r.push_back('%');
+        r.push_back(hex[u >> 4]);
+        r.push_back(hex[u & 15]);
+      }
+    }
+    return r;
+  }
+
+  // Go's slice of a slice (2 or 3 indexes; the capacity is the length here).
+  bool slice_list(const std::vector<Value>& args, std::size_t fn_pos, const std::string& text,
+                  Value& out, std::string& err) {
+    const Value& l = args[0];
+    const int64_t size = l.list ? static_cast<int64_t>(l.list->size()) : 0;
+    int64_t idx[3] = {0, size, size};
+    if (args.size() > 4) {
+      err =
+          err_at(fn_pos, text,
+                 "error calling slice: too many slice indexes: " + std::to_string(args.size() - 1));
+      return false;
+    }
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (args[i].kind != Kind::kInt) {
+        err =
+            err_at(fn_pos, text,
+                   "error calling slice: cannot index slice/array with type " + type_name(args[i]));
+        return false;
+      }
+      idx[i - 1] = args[i].i;
+      if (idx[i - 1] < 0 || idx[i - 1] > size) {
+        err = err_at(fn_pos, text,
+                     "error calling slice: index out of range: " + std::to_string(idx[i - 1]));
+        return false;
+      }
+    }
+    if (idx[0] > idx[1] || (args.size() == 4 && idx[1] > idx[2])) {
+      const int bad = idx[0] > idx[1] ? 0 : 1;
+      err = err_at(fn_pos, text,
+                   "error calling slice: invalid slice index: " + std::to_string(idx[bad]) + " > " +
+                       std::to_string(idx[bad + 1]));
+      return false;
+    }
+    std::vector<Value> items;
+    for (int64_t k = idx[0]; k < idx[1]; ++k)
+      items.push_back((*l.list)[static_cast<std::size_t>(k)]);
+    out = make_list(l.tag, std::move(items));
+    return true;
+  }
+
+  // Alertmanager's functions (template/template.go DefaultFuncs) that differ from or add to
+  // Prometheus' ones; `handled` tells whether fn was one of them.
+  template <typename NArgs, typename StrFn>
+  bool call_alertmanager(const std::string& fn, const std::vector<Value>& args, std::size_t fn_pos,
+                         const std::string& text, NArgs& nargs, StrFn& str_fn, Value& out,
+                         std::string& err, bool& handled) {
+    handled = true;
+    if (fn == "title") return str_fn([](const std::string& s) { return cases_title(s); });
+    if (fn == "toUpper") return str_fn([](const std::string& s) { return map_case(s, true); });
+    if (fn == "toLower") return str_fn([](const std::string& s) { return map_case(s, false); });
+    if (fn == "safeHtml") {
+      if (!str_fn([](const std::string& s) { return s; })) return false;
+      out.tag = Tag::kHTML;
+      return true;
+    }
+    if (fn == "stringSlice") {
+      std::vector<Value> items;
+      for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string s;
+        if (!want_string(i, args, s, err)) return false;
+        items.push_back(Value::string(std::move(s)));
+      }
+      out = make_list(Tag::kStrings, std::move(items));
+      return true;
+    }
+    if (fn.rfind("_html_template_", 0) == 0) {
+      // html/template's stringify: one string as is, else fmt.Sprint of the arguments
+      std::string sv;
+      const bool html =
+          args.size() == 1 && args[0].kind == Kind::kString && args[0].tag == Tag::kHTML;
+      if (args.size() == 1 && args[0].kind == Kind::kString) {
+        sv = args[0].s;
+      } else {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+          if (i > 0 && args[i].kind != Kind::kString && args[i - 1].kind != Kind::kString) {
+            sv += ' ';
+          }
+          sv += to_text(args[i]);
+        }
+      }
+      if (fn == "_html_template_urlfilter") {
+        out = Value::string(safe_url(sv) ? sv : "#ZgotmplZ");
+      } else if (fn == "_html_template_urlnormalizer") {
+        out = Value::string(normalize_url(sv));
+      } else if (html && fn == "_html_template_htmlescaper") {
+        out = Value::string(sv);
+      } else {
+        out = Value::string(html_escape(sv, /*amp=*/!html));
+      }
+      return true;
+    }
+    if (fn == "join") {
+      if (!nargs(2)) return false;
+      std::string sep;
+      if (!want_string(0, args, sep, err)) return false;
+      const Value& l = args[1];
+      if (!(l.kind == Kind::kList && l.tag == Tag::kStrings)) {
+        const Arg* a = arg_nodes_.size() > 1 ? arg_nodes_[1] : nullptr;
+        if (a != nullptr && a->kind == ArgKind::kConst) {
+          err = err_at(a->pos, a->text, "can't handle " + a->text + " for arg of type []string");
+        } else if (a != nullptr && a->kind == ArgKind::kNil) {
+          out = Value::string("");
+          return true;
+        } else if (a != nullptr) {
+          err = err_at(a->err_pos, a->text,
+                       "wrong type for value; expected []string; got " + type_name(l));
+        } else {
+          err =
+              err_at(fn_pos, text, "wrong type for value; expected []string; got " + type_name(l));
+        }
+        return false;
+      }
+      std::string r;
+      if (l.list) {
+        for (std::size_t i = 0; i < l.list->size(); ++i) {
+          if (i != 0) r += sep;
+          r += (*l.list)[i].s;
+          if (r.size() > kMaxOutput) break;
+        }
+      }
+      out = Value::string(std::move(r));
+      return true;
+    }
+    handled = false;
+    return true;
+  }
 
   bool want_string(std::size_t i, const std::vector<Value>& args, std::string& s,
                    std::string& err) {
     const Value& v = args[i];
-    if (v.kind != Kind::kString) {
+    if (v.kind != Kind::kString || v.tag == Tag::kHTML) {
       const Arg* a = i < arg_nodes_.size() ? arg_nodes_[i] : nullptr;
       if (a != nullptr && a->kind == ArgKind::kConst) {
         err = err_at(a->pos, a->text, "expected string; found " + a->text);
@@ -2355,6 +3287,8 @@ class Exec {
             Value& out, std::string& err) {
     const std::string& fn = c.args[0].name;
     const std::size_t fn_pos = c.pos;
+    last_pos_ = c.args[0].pos;
+    last_text_ = c.args[0].name;
     // and / or are lazy
     if (fn == "and" || fn == "or") {
       const std::size_t n = c.args.size() - 1 + (final ? 1 : 0);
@@ -2423,6 +3357,8 @@ class Exec {
         out = Value::integer(v.smap ? static_cast<int64_t>(v.smap->size()) : 0);
       } else if (v.kind == Kind::kAnyMap) {
         out = Value::integer(v.amap ? static_cast<int64_t>(v.amap->size()) : 0);
+      } else if (v.kind == Kind::kList) {
+        out = Value::integer(v.list ? static_cast<int64_t>(v.list->size()) : 0);
       } else {
         err = err_at(fn_pos, c.text, "error calling len: len of type " + type_name(v));
         return false;
@@ -2459,6 +3395,20 @@ class Exec {
             }
             v = std::move(r);
           }
+        } else if (v.kind == Kind::kList) {
+          if (k.kind != Kind::kInt) {
+            err = err_at(fn_pos, c.text,
+                         "error calling index: cannot index slice/array with type " + type_name(k));
+            return false;
+          }
+          const int64_t size = v.list ? static_cast<int64_t>(v.list->size()) : 0;
+          if (k.i < 0 || k.i >= size) {
+            err = err_at(fn_pos, c.text,
+                         "error calling index: index out of range: " + std::to_string(k.i));
+            return false;
+          }
+          Value x = (*v.list)[static_cast<std::size_t>(k.i)];
+          v = std::move(x);
         } else if (v.kind == Kind::kString) {
           if (k.kind != Kind::kInt) {
             err = err_at(fn_pos, c.text,
@@ -2488,11 +3438,12 @@ class Exec {
         err = err_at(fn_pos, c.text, "wrong number of args for slice: want at least 1 got 0");
         return false;
       }
-      if (args[0].kind != Kind::kString) {
+      if (args[0].kind != Kind::kString && args[0].kind != Kind::kList) {
         err = err_at(fn_pos, c.text,
                      "error calling slice: can't slice item of type " + type_name(args[0]));
         return false;
       }
+      if (args[0].kind == Kind::kList) return slice_list(args, fn_pos, c.text, out, err);
       const std::string& s = args[0].s;
       if (args.size() > 3) {
         err = err_at(fn_pos, c.text, "error calling slice: cannot 3-index slice a string");
@@ -2522,6 +3473,13 @@ class Exec {
       out = Value::string(
           s.substr(static_cast<std::size_t>(idx[0]), static_cast<std::size_t>(idx[1] - idx[0])));
       return true;
+    }
+    if (prog_.dialect == Dialect::kAlertmanager) {
+      bool handled = false;
+      if (!call_alertmanager(fn, args, fn_pos, c.text, nargs, str_fn, out, err, handled)) {
+        return false;
+      }
+      if (handled) return true;
     }
     if (fn == "print" || fn == "println") {
       std::string s;
@@ -2936,11 +3894,13 @@ class Exec {
 // Template
 // ============================================================================================
 
-detail::ParseResult<Template> Template::parse(std::string_view text, std::string_view name) {
+detail::ParseResult<Template> Template::parse(std::string_view text, std::string_view name,
+                                              Dialect dialect) {
   auto prog = std::make_shared<Program>();
   prog->name = std::string(name);
   prog->source = std::string(text);
-  Parser parser(prog->source, prog->name);
+  prog->dialect = dialect;
+  Parser parser(prog->source, prog->name, dialect);
   if (auto err = parser.run(prog->root)) return detail::ParseResult<Template>::fail(*err);
   Template t;
   t.program_ = std::move(prog);
@@ -2959,6 +3919,48 @@ detail::ParseResult<Template> Template::parse_alert(std::string_view text,
 detail::ParseResult<std::string> Template::execute(const TemplateData& data) const {
   if (!program_) return detail::ParseResult<std::string>::ok("");
   Exec exec(*program_, data);
+  return exec.run();
+}
+
+namespace {
+
+Value struct_value(Tag tag, std::vector<std::pair<std::string, Value>> fields) {
+  auto st = std::make_shared<Struct>();
+  st->fields = std::move(fields);
+  Value v;
+  v.kind = Kind::kStruct;
+  v.tag = tag;
+  v.st = std::move(st);
+  return v;
+}
+
+Value notification_value(const NotificationData& d) {
+  std::vector<Value> alerts;
+  alerts.reserve(d.alerts.size());
+  for (const NotificationAlertData& a : d.alerts) {
+    alerts.push_back(struct_value(Tag::kAlert, {{"Status", Value::string(a.status)},
+                                                {"Labels", make_kv(a.labels)},
+                                                {"Annotations", make_kv(a.annotations)},
+                                                {"StartsAt", make_time(a.starts_at)},
+                                                {"EndsAt", make_time(a.ends_at)},
+                                                {"GeneratorURL", Value::string(a.generator_url)},
+                                                {"Fingerprint", Value::string(a.fingerprint)}}));
+  }
+  return struct_value(Tag::kData, {{"Receiver", Value::string(d.receiver)},
+                                   {"Status", Value::string(d.status)},
+                                   {"Alerts", make_list(Tag::kAlerts, std::move(alerts))},
+                                   {"GroupLabels", make_kv(d.group_labels)},
+                                   {"CommonLabels", make_kv(d.common_labels)},
+                                   {"CommonAnnotations", make_kv(d.common_annotations)},
+                                   {"ExternalURL", Value::string(d.external_url)}});
+}
+
+}  // namespace
+
+detail::ParseResult<std::string> Template::execute(const NotificationData& data) const {
+  if (!program_) return detail::ParseResult<std::string>::ok("");
+  static const TemplateData kEmpty;
+  Exec exec(*program_, kEmpty, notification_value(data));
   return exec.run();
 }
 

@@ -24,6 +24,16 @@
 // Known differences: toUpper / toLower / title change ASCII letters only; toTime's result is
 // printed like a time.Time but has no methods.
 //
+// Dialect::kAlertmanager (notification templates, alerting/notify/notification_template.h):
+// Alertmanager 0.25's functions instead of Prometheus' (see Dialect), over NotificationData:
+// lists (range, len, index, slice over .Alerts, .SortedPairs, []string), structs with fields
+// (.Status, .Labels, .StartsAt, ...), the methods of Alertmanager's types (.Alerts.Firing,
+// .Alerts.Resolved, KV .SortedPairs / .Names / .Values / .Remove, Pairs .Names / .Values,
+// time.Time .Format / .Unix / ...), printed as Go's fmt prints them, with Go's error messages.
+// It also accepts html/template's escapers (_html_template_htmlescaper, _attrescaper,
+// _rcdataescaper, _urlfilter, _urlnormalizer) so that an HTML body can spell out the escaping
+// html/template would insert (vigil has no contextual auto-escaping).
+//
 // Execution is bounded: at most kMaxSteps evaluation steps, kMaxOutput bytes of output and
 // kMaxDepth nested parentheses / blocks; exceeding a bound is an execution error.
 //
@@ -31,10 +41,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/detail/parse_result.h"
 
@@ -52,12 +64,59 @@ struct TemplateData {
   double value = 0;
 };
 
+// Which functions a template may call, and how the shared ones behave.
+enum class Dialect : uint8_t {
+  // Prometheus 2.42 rule templates (template/template.go): humanize*, graphLink, ...; `title`
+  // is strings.Title.
+  kPrometheus,
+  // Alertmanager 0.25 notification templates (template/template.go DefaultFuncs): toUpper,
+  // toLower, title (golang.org/x/text cases.Title: "hELLO" -> "Hello"), trimSpace, join, match,
+  // safeHtml, reReplaceAll, stringSlice, and Go's built-ins. missingkey=zero, as both use.
+  kAlertmanager,
+};
+
+// Go's time.Time as a notification template sees it: Unix seconds and nanoseconds, in UTC.
+// Go's zero time (0001-01-01 00:00:00 UTC) is kGoZeroTime.
+struct GoTime {
+  int64_t unix_seconds = 0;
+  int32_t nanos = 0;  // 0 .. 999'999'999
+};
+inline constexpr GoTime kGoZeroTime{-62135596800, 0};
+
+// Alertmanager's template.Alert (template/template.go).
+struct NotificationAlertData {
+  std::string status;  // "firing" / "resolved"
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  GoTime starts_at;
+  GoTime ends_at;
+  std::string generator_url;
+  std::string fingerprint;  // 16 hex digits
+};
+
+// Alertmanager's template.Data, the dot of a notification template. Labels and annotations
+// are KV: `.SortedPairs` (alertname first, then by name; each pair has .Name and .Value),
+// `.Names`, `.Values`, `.Remove <[]string>`; `.Alerts` has `.Firing` and `.Resolved`; times
+// print as Go prints a time.Time ("2026-11-30 06:15:27.5 +0000 UTC") and have `.Format`,
+// `.Unix`, `.UnixMilli`, `.IsZero`, `.UTC`, `.String`. The dot is a *template.Data, as
+// Alertmanager's notifiers pass it (`{{ . }}` prints "&{...}").
+struct NotificationData {
+  std::string receiver;
+  std::string status;
+  std::vector<NotificationAlertData> alerts;
+  std::map<std::string, std::string> group_labels;
+  std::map<std::string, std::string> common_labels;
+  std::map<std::string, std::string> common_annotations;
+  std::string external_url;
+};
+
 struct Program;  // the parsed template (template.cc)
 
 class Template {
  public:
   // Parses `text` as a Go template named `name` (errors: "template: name:line: message").
-  static vigil::detail::ParseResult<Template> parse(std::string_view text, std::string_view name);
+  static vigil::detail::ParseResult<Template> parse(std::string_view text, std::string_view name,
+                                                    Dialect dialect = Dialect::kPrometheus);
   // Parses like Prometheus parses a rule's label or annotation: prefixed with the definitions
   // of $labels, $externalLabels, $externalURL and $value, named "__alert_" + alert_name.
   static vigil::detail::ParseResult<Template> parse_alert(std::string_view text,
@@ -66,6 +125,9 @@ class Template {
   // Expands the template. Errors are Go's ("template: name:1:25: executing \"name\" at <...>:
   // ..."); never throws (except std::bad_alloc).
   vigil::detail::ParseResult<std::string> execute(const TemplateData& data) const;
+  // Expands the template with Alertmanager's notification data as the dot (any dialect; the
+  // Prometheus-only functions that read TemplateData see empty values).
+  vigil::detail::ParseResult<std::string> execute(const NotificationData& data) const;
 
   const std::string& name() const noexcept;
 

@@ -10,9 +10,15 @@
 // Data, as Alertmanager's: .Receiver, .Status ("firing"/"resolved"), .Alerts (each with .Status,
 // .Labels, .Annotations, .StartsAt, .EndsAt, .GeneratorURL, .Fingerprint; the list has .Firing
 // and .Resolved), .GroupLabels, .CommonLabels, .CommonAnnotations (KV maps with .SortedPairs,
-// .Names, .Values, .Remove), .ExternalURL. Functions: Alertmanager's (toUpper, toLower, title,
-// trimSpace, join, match, reReplaceAll, safeHtml, safeUrl, urlUnescape, stringSlice, date, tz,
-// since, humanizeDuration) and Go's built-ins.
+// .Names, .Values, .Remove), .ExternalURL; times print as Go's time.Time and have .Format,
+// .Unix, .UnixMilli, .IsZero, .UTC. Functions: Alertmanager 0.25's (toUpper, toLower, title,
+// trimSpace, join, match, reReplaceAll, safeHtml, stringSlice) and Go's built-ins; the later
+// Alertmanager functions (safeUrl, urlUnescape, date, tz, since, humanizeDuration) are not in
+// 0.25 and are refused ("function \"date\" not defined"), as 0.25 refuses them.
+// Known differences from Alertmanager: templates run as text/template, also for HTML bodies
+// (no contextual auto-escaping: kDefaultEmailHtml writes html/template's escapers out); no
+// `define` / `template` / `block`; toUpper / toLower / title map Latin, Greek and Cyrillic
+// letters only.
 //
 // Thread-safety: a parsed template is immutable; render_notification is safe from any thread.
 #pragma once
@@ -25,14 +31,24 @@
 
 namespace vigil::alerting {
 
-// Parses `text` (errors: "template: name:line: message").
+// Alertmanager's template.Data of `group`: the receiver name regexp-quoted (as Alertmanager
+// does: "team.a" -> "team\.a"), the status, the alerts (fingerprint as 16 hex digits, a zero
+// time point as Go's zero time), group labels, common labels and annotations, external URL.
+tmpl::NotificationData notification_data(const NotificationGroup& group);
+
+// Parses `text` in Alertmanager's dialect (errors: "template: name:line: message").
 vigil::detail::ParseResult<tmpl::Template> parse_notification_template(std::string_view text,
                                                                        std::string_view name);
 // Expands `t` with `group`'s data. Never throws (except std::bad_alloc).
 vigil::detail::ParseResult<std::string> render_notification(const tmpl::Template& t,
                                                             const NotificationGroup& group);
 
-// Alertmanager's default templates (default.tmpl), expanded inline (no `template` calls).
+// Alertmanager 0.25's default templates (default.tmpl), expanded inline (no `template` calls):
+// slack.default.title, slack.default.titlelink, slack.default.text (empty, as Alertmanager's),
+// email.default.subject, pagerduty.default.description render byte for byte as Alertmanager's.
+// kDefaultEmailText (Alertmanager has no default text body) renders as its
+// wechat.default.message; kDefaultEmailHtml is a plainer body than email.default.html (same
+// content, no inline CSS) with html/template's escaping.
 extern const std::string_view kDefaultSlackTitle;
 extern const std::string_view kDefaultSlackTitleLink;
 extern const std::string_view kDefaultSlackText;
