@@ -569,6 +569,28 @@ TEST(SlackNotifier, TemplatesParseAtConstructionAndRenderErrorsFail) {
   EXPECT_TRUE(rx.received().empty());
 }
 
+TEST(SlackNotifier, DefaultsAndTemplatesRenderAlertmanagersData) {
+  Receiver rx;
+  auto n = make_slack_notifier(
+      {.api_url = rx.url("/hook"),
+       .channel = "#{{ .CommonLabels.alertname | toLower }}",
+       .text = "{{ range .Alerts.Firing }}{{ .Annotations.summary }} on {{ .Labels.instance }}"
+               "{{ end }}",
+       .footer = "{{ len .Alerts }} alerts"});
+  ASSERT_TRUE(n->notify(sample_group(), ctx()).ok());
+  const Json j = Json::parse(rx.received().at(0).body);
+  EXPECT_EQ(j["channel"], "#higherrorrate");
+  const Json& a = j["attachments"][0];
+  // Alertmanager's slack.default.title (__subject) and slack.default.titlelink: group labels
+  // only, since the common labels are no more than the group labels; note the trailing space.
+  EXPECT_EQ(a["title"], "[FIRING:1] HighErrorRate ");
+  EXPECT_EQ(a["title_link"], "http://vigil.example:9464/#/alerts?receiver=team-x");
+  EXPECT_EQ(a["fallback"],
+            "[FIRING:1] HighErrorRate  | http://vigil.example:9464/#/alerts?receiver=team-x");
+  EXPECT_EQ(a["text"], "errors high on a:1");
+  EXPECT_EQ(a["footer"], "2 alerts");
+}
+
 // ---------------------------------------------------------------- PagerDuty
 
 TEST(PagerDutyNotifier, TriggerEventV2) {
@@ -658,6 +680,32 @@ TEST(PagerDutyNotifier, ResolveSeverityDetailsAndSummaryCut) {
   EXPECT_EQ(resolve["dedup_key"], trigger["dedup_key"]);
   EXPECT_EQ(resolve["payload"]["severity"], "warning");  // highest of all when none fires
   EXPECT_EQ(resolve["payload"]["timestamp"], "2026-01-02T03:10:05Z");  // the last end
+}
+
+TEST(PagerDutyNotifier, DefaultDescriptionAndTemplates) {
+  Receiver rx([](int) { return admin::Response{.status = 202, .body = ""}; });
+  PagerDutyConfig c{.routing_key = "rk",
+                    .url = rx.url("/v2/enqueue"),
+                    .severity = "{{ if eq .Status \"firing\" }}critical{{ else }}info{{ end }}",
+                    .component = "{{ .GroupLabels.alertname }}",
+                    .details = {{"count", "{{ len .Alerts.Firing }}"}},
+                    .links = {{"{{ .ExternalURL }}/alerts", "{{ .Receiver }}"}}};
+  NotificationGroup g = sample_group();
+  g.alerts[0].severity = Severity::kWarning;  // the severity template wins
+  ASSERT_TRUE(make_pagerduty_notifier(c)->notify(g, ctx()).ok());
+  const Json j = Json::parse(rx.received().at(0).body);
+  EXPECT_EQ(j["payload"]["summary"], "[FIRING:1] HighErrorRate ");
+  EXPECT_EQ(j["payload"]["severity"], "critical");
+  EXPECT_EQ(j["payload"]["component"], "HighErrorRate");
+  EXPECT_EQ(j["payload"]["custom_details"], Json({{"count", "1"}}));
+  EXPECT_EQ(j["links"],
+            Json::array({{{"href", "http://vigil.example:9464/alerts"}, {"text", "team-x"}}}));
+  // A template that fails to render is a failed attempt: nothing is sent.
+  c.description = "{{ index .Alerts 9 }}";
+  const DeliveryResult r = make_pagerduty_notifier(c)->notify(g, ctx());
+  EXPECT_EQ(r.status, DeliveryStatus::kFailed);
+  EXPECT_EQ(r.error.rfind("pagerduty: template: description: ", 0), 0u) << r.error;
+  EXPECT_EQ(rx.received().size(), 1u);
 }
 
 TEST(PagerDutyNotifier, ErrorsNeverShowTheRoutingKey) {
@@ -961,6 +1009,31 @@ TEST(EmailNotifier, ImplicitTls) {
   ASSERT_EQ(m["parts"].size(), 1u);
   EXPECT_EQ(m["parts"][0]["text"], c.html + "\r\n");
   EXPECT_EQ(m["headers"]["Subject"], c.subject);
+}
+
+TEST(EmailNotifier, DefaultBodiesAndTemplatedSubjectAndHeaders) {
+  SKIP_WITHOUT_AIOSMTPD();
+  SmtpServer server({});
+  ASSERT_NE(server.port(), 0);
+  EmailConfig c = email_config(server);
+  c.subject = "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }} ({{ len .Alerts }})";
+  c.text.clear();
+  c.html.clear();  // both empty: Alertmanager-like text and HTML bodies
+  c.headers = {{"X-Receiver", "{{ .Receiver }}"}};
+  ASSERT_TRUE(make_email_notifier(c)->notify(sample_group(), ctx()).ok());
+  const Json m = server.next_message();
+  ASSERT_TRUE(m.is_object());
+  EXPECT_EQ(m["headers"]["Subject"], "FIRING: HighErrorRate (2)");
+  EXPECT_EQ(m["headers"]["X-Receiver"], "team-x");
+  EXPECT_EQ(m["content_type"], "multipart/alternative");
+  ASSERT_EQ(m["parts"].size(), 2u);
+  const std::string text = m["parts"][0]["text"];
+  const std::string html = m["parts"][1]["text"];
+  EXPECT_EQ(text.rfind("[FIRING:1] HighErrorRate ", 0), 0u) << text;
+  EXPECT_NE(text.find("Alerts Firing:"), std::string::npos) << text;
+  EXPECT_NE(text.find(" - instance = a:1"), std::string::npos) << text;
+  EXPECT_NE(html.find("<!DOCTYPE html>"), std::string::npos) << html;
+  EXPECT_NE(html.find("5% &#34;errors&#34;"), std::string::npos) << html;  // escaped
 }
 
 TEST(EmailNotifier, DeadServerIsRetryAndAbortStops) {
