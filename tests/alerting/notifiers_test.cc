@@ -882,6 +882,7 @@ EmailConfig email_config(const SmtpServer& s) {
 
 void expect_message(const Json& m, const EmailConfig& c) {
   ASSERT_TRUE(m.is_object()) << "no message arrived";
+  EXPECT_EQ(m["helo"], c.hello);  // EHLO vigil.test
   EXPECT_EQ(m["mail_from"], "alerts@vigil.test");
   EXPECT_EQ(m["rcpt_tos"], Json::array({"oncall@team.test", "zoe@team.test"}));
   const Json& h = m["headers"];

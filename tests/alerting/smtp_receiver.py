@@ -2,7 +2,7 @@
 """A real SMTP server for the email notifier's tests (aiosmtpd) on 127.0.0.1, a free port.
 
 Prints "PORT <n>" on stdout once listening, then one JSON line per received message:
-{"mail_from", "rcpt_tos", "tls", "login", "raw", "headers": {name: decoded value},
+{"helo", "mail_from", "rcpt_tos", "tls", "login", "raw", "headers": {name: decoded value},
  "parts": [{"type", "charset", "cte", "text"}]}.
 
   smtp_receiver.py [--tls none|starttls|implicit] [--cert C --key K] [--require-starttls]
@@ -44,6 +44,7 @@ class Handler:
                 "text": payload.decode(charset, "replace"),
             })
         record = {
+            "helo": session.host_name,
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "tls": (session.ssl is not None

@@ -309,7 +309,9 @@ class EmailNotifier final : public Notifier {
         {"Message-Id", "<" + std::to_string(now.time_since_epoch().count()) + "." +
                            std::to_string(rng()) + "@" + config_.hello + ">"},
     };
-    for (const auto& [name, value] : extra) {
+    for (const auto& header : extra) {
+      const std::string& name = header.first;
+      const std::string& value = header.second;
       auto it = std::find_if(headers.begin(), headers.end(),
                              [&](const auto& h) { return vigil::detail::iequals(h.first, name); });
       std::string v = iequals_any(name) ? encode_address_list(value) : encode_header_value(value);
