@@ -222,6 +222,23 @@ TEST(WebhookPayload, MaxAlertsCutsAndCountsAndRecomputesTheData) {
   EXPECT_EQ(j["groupLabels"], Json({{"alertname", "HighErrorRate"}}));
 }
 
+TEST(WebhookPayload, EscapesHtmlCharactersAsGo) {
+  NotificationGroup g;
+  g.receiver = "r";
+  g.group_key = "{}:{}";
+  NotifiedAlert a;
+  a.annotations = {{"html", "<b>a & b</b>\xE2\x80\xA8"}};
+  a.generator_url = "http://h/graph?g0.expr=up&g0.tab=1";
+  g.alerts = {a};
+  const std::string body = webhook_payload(g);
+  EXPECT_NE(body.find(R"("html":"\u003cb\u003ea \u0026 b\u003c/b\u003e\u2028")"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find(R"("generatorURL":"http://h/graph?g0.expr=up\u0026g0.tab=1")"),
+            std::string::npos)
+      << body;
+  EXPECT_EQ(Json::parse(body)["alerts"][0]["annotations"]["html"], "<b>a & b</b>\xE2\x80\xA8");
+}
+
 TEST(WebhookPayload, EmptyMapsAreObjects) {
   NotificationGroup g;
   g.receiver = "r";

@@ -33,6 +33,11 @@ namespace vigil::alerting::notify_detail {
 // "0001-01-01T00:00:00Z".
 std::string go_time(TimePoint t);
 
+// Escapes "<", ">", "&", U+2028 and U+2029 in a JSON text as Go's encoding/json does by default
+// (\u003c, \u003e, \u0026, \u2028, \u2029), so that bodies match Alertmanager's byte for
+// byte. Safe on a whole document: these characters only occur inside strings.
+void go_escape_html(std::string& json);
+
 // The part of `url` an error may show: scheme "://" host [":" port]; user info, path, query and
 // fragment (where webhook tokens live) are dropped. "<secret>" when `url` does not parse.
 std::string redact_url(std::string_view url);

@@ -180,6 +180,7 @@ class PagerDutyNotifier final : public Notifier {
       w.close_array();
     }
     w.close_object();
+    notify_detail::go_escape_html(body);
     return http_.post_json(body, ctx);
   }
 

@@ -121,6 +121,7 @@ class SlackNotifier final : public Notifier {
       w.close_array();
     }
     w.close_object();
+    notify_detail::go_escape_html(body);
 
     std::string response;
     DeliveryResult r = http_.post_json(body, ctx, &response);

@@ -95,6 +95,7 @@ std::string webhook_payload(const NotificationGroup& group, size_t max_alerts) {
   w.string_member("groupKey", data->group_key);
   w.uint64_member("truncatedAlerts", truncated);
   w.close_object();
+  notify_detail::go_escape_html(out);
   return out;
 }
 
