@@ -84,7 +84,9 @@ struct PagerDutyConfig {
   std::string component;    // templates
   std::string group;
   std::string class_name;
-  LabelList details;  // custom_details (templates); empty = firing/resolved/num_* as Alertmanager
+  std::string source;  // template; "" = the client
+  LabelList details;   // custom_details (templates); empty = firing/resolved/num_* as Alertmanager
+  std::vector<std::pair<std::string, std::string>> links;  // (href, text) templates; "" href: none
   bool send_resolved = true;
   HttpChannelOptions http;
 };

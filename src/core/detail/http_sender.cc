@@ -8,6 +8,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/detail/curl_transfer.h"
 #include "core/detail/text.h"
 #include "vigil/core/error.h"
 
@@ -27,6 +28,44 @@ void global_init() {
 }
 
 }  // namespace
+
+CurlRun run_curl_transfer(CURLM* multi, CURL* easy, Clock::time_point deadline,
+                          const std::atomic<bool>& aborted) {
+  CurlRun run;
+  if (curl_multi_add_handle(multi, easy) != CURLM_OK) {
+    run.started = false;
+    run.error = "curl_multi_add_handle failed";
+    return run;
+  }
+  while (true) {
+    int running = 0;
+    const CURLMcode mc = curl_multi_perform(multi, &running);
+    if (mc != CURLM_OK) {
+      run.error = std::string("curl_multi_perform: ") + curl_multi_strerror(mc);
+      break;
+    }
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
+        run.code = msg->data.result;
+        run.done = true;
+      }
+    }
+    if (run.done || running == 0) break;
+    if (aborted.load(std::memory_order_acquire)) {
+      run.aborted = true;
+      break;
+    }
+    // libcurl enforces CURLOPT_TIMEOUT_MS; this is a backstop should a resolver ignore it.
+    if (Clock::now() > deadline + std::chrono::milliseconds(200)) break;
+    curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  // Removing an unfinished transfer closes its connection, and some protocols say goodbye
+  // first, blocking while they wait (SMTP's QUIT): leave them no time for it.
+  if (!run.done) curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 1L);
+  curl_multi_remove_handle(multi, easy);
+  return run;
+}
 
 struct HttpSender::Curl {
   CURL* easy = nullptr;
@@ -119,6 +158,11 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, config_.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, config_.verify_tls ? 2L : 0L);
+  if (!config_.basic_auth_username.empty() || !config_.basic_auth_password.empty()) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(e, CURLOPT_USERNAME, config_.basic_auth_username.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, config_.basic_auth_password.c_str());
+  }
   if (!config_.certificate_file.empty()) {
     curl_easy_setopt(e, CURLOPT_CAINFO, config_.certificate_file.c_str());
   }
@@ -169,50 +213,19 @@ HttpResult HttpSender::perform(const std::string_view* body, Clock::time_point d
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(remaining.count()));
 
-  CURLcode code = CURLE_OK;
-  bool done = false;
-  if (curl_multi_add_handle(c.multi, e) != CURLM_OK) {
-    c.current = nullptr;
-    result.error = "curl_multi_add_handle failed";
-    return result;
-  }
-  while (true) {
-    int running = 0;
-    const CURLMcode mc = curl_multi_perform(c.multi, &running);
-    if (mc != CURLM_OK) {
-      result.error = std::string("curl_multi_perform: ") + curl_multi_strerror(mc);
-      break;
-    }
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(c.multi, &queued)) {
-      if (msg->msg == CURLMSG_DONE && msg->easy_handle == e) {
-        code = msg->data.result;
-        done = true;
-      }
-    }
-    if (done || running == 0) break;
-    if (aborted()) {
-      result.aborted = true;
-      break;
-    }
-    // libcurl enforces CURLOPT_TIMEOUT_MS; this is a backstop should a resolver ignore it.
-    if (Clock::now() > deadline + std::chrono::milliseconds(200)) {
-      result.timed_out = true;
-      break;
-    }
-    curl_multi_poll(c.multi, nullptr, 0, 100, nullptr);
-  }
-  curl_multi_remove_handle(c.multi, e);
+  const CurlRun run = run_curl_transfer(c.multi, e, deadline, aborted_);
   c.current = nullptr;
+  const CURLcode code = run.code;
 
-  if (result.aborted) {
+  if (run.aborted) {
+    result.aborted = true;
     result.error = "aborted by shutdown";
     result.body.clear();
     return result;
   }
-  if (!done) {
-    if (result.error.empty()) result.error = "deadline exceeded";
-    result.timed_out = true;
+  if (!run.done) {
+    result.error = run.error.empty() ? "deadline exceeded" : run.error;
+    result.timed_out = run.started;
     return result;
   }
   // A transfer stopped by on_body at stop_after_response_bytes still has its status.
