@@ -38,6 +38,18 @@ std::string go_quote(std::string_view s) {
       case '\r':
         out += "\\r";
         break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           static const char* hex = "0123456789abcdef";
@@ -63,13 +75,27 @@ std::vector<LabelMatcher> sorted_matchers(std::vector<LabelMatcher> ms) {
   return ms;
 }
 
+// labels.Matcher.String(): name, operator, the value in double quotes with only \\, newline
+// and " escaped (openMetricsEscape).
 std::string matchers_string(const std::vector<LabelMatcher>& ms) {
   std::string out = "{";
   for (size_t i = 0; i < ms.size(); ++i) {
     if (i) out += ',';
     out += ms[i].name;
     out += to_string(ms[i].type);
-    out += go_quote(ms[i].value);
+    out += '"';
+    for (char c : ms[i].value) {
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '"') {
+        out += "\\\"";
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
   }
   out += '}';
   return out;
@@ -97,8 +123,12 @@ bool all_match(const std::vector<CompiledMatcher>& ms, const LabelList& labels) 
   return true;
 }
 
-std::string where_of(const std::string& path, int line) {
-  return line > 0 ? path + " (line " + std::to_string(line) + ")" : path;
+// "file:14: route.routes[1]" when the config came from a file, "route.routes[1] (line 14)" when
+// it has lines only, "route.routes[1]" when built in C++.
+std::string where_of(const std::string& source, const std::string& path, int line) {
+  if (line <= 0) return path;
+  if (!source.empty()) return source + ":" + std::to_string(line) + ": " + path;
+  return path + " (line " + std::to_string(line) + ")";
 }
 
 }  // namespace
@@ -149,11 +179,11 @@ struct Router::Impl {
     RouteMatch m;
     if (parent) m = *parent;
     m.index = idx;
-    const std::string where = where_of(path, r.line);
+    const std::string where = where_of(config.source, path, r.line);
     if (!r.receiver.empty()) m.receiver = r.receiver;
-    if (m.receiver.empty()) throw Error(where + ": the root route must have a receiver");
+    if (m.receiver.empty()) throw Error(where + ": root route must specify a default receiver");
     if (!receivers.count(m.receiver)) {
-      throw Error(where + ": receiver \"" + m.receiver + "\" is not defined in receivers");
+      throw Error(where + ": receiver \"" + m.receiver + "\" is not defined");
     }
     if (r.group_by) {
       m.group_by.clear();
@@ -220,18 +250,21 @@ struct Router::Impl {
 Router::Router(const RoutingConfig& config) : impl_(std::make_unique<Impl>()) {
   impl_->config = config;
   std::set<std::string> receivers;
+  const std::string& src = config.source;
   for (const ReceiverConfig& r : config.receivers) {
-    if (r.name.empty()) throw Error(where_of("receivers", r.line) + ": a receiver needs a name");
+    if (r.name.empty())
+      throw Error(where_of(src, "receivers", r.line) + ": a receiver needs a name");
     if (!receivers.insert(r.name).second) {
-      throw Error(where_of("receivers", r.line) + ": receiver \"" + r.name + "\" is defined twice");
+      throw Error(where_of(src, "receivers", r.line) + ": receiver \"" + r.name +
+                  "\" is defined twice");
     }
   }
   if (!config.route.matchers.empty()) {
-    throw Error(where_of("route", config.route.line) + ": the root route must not have matchers");
+    throw Error(where_of(src, "route", config.route.line) +
+                ": root route must not have any matchers");
   }
   if (config.route.continue_matching) {
-    throw Error(where_of("route", config.route.line) +
-                ": the root route must not have continue set");
+    throw Error(where_of(src, "route", config.route.line) + ": cannot have continue in root route");
   }
   impl_->build(config.route, nullptr, "route", receivers, 0);
 }
@@ -271,7 +304,7 @@ struct Inhibitor::Impl {
 Inhibitor::Inhibitor(const std::vector<InhibitRule>& rules) : impl_(std::make_unique<Impl>()) {
   for (size_t i = 0; i < rules.size(); ++i) {
     const InhibitRule& r = rules[i];
-    const std::string where = where_of("inhibit_rules[" + std::to_string(i) + "]", r.line);
+    const std::string where = where_of("", "inhibit_rules[" + std::to_string(i) + "]", r.line);
     Impl::Rule rule;
     rule.source = compile_all(r.source_matchers, where + ": source_matchers");
     rule.target = compile_all(r.target_matchers, where + ": target_matchers");
