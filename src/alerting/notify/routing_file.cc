@@ -41,7 +41,7 @@ using yaml_support::valid_utf8;
 constexpr std::size_t kMaxNodes = 2'000'000;
 // Route trees deeper than this are refused (Alertmanager has no limit; yaml-cpp stops nesting
 // at 2000 levels anyway, and the router recurses once per level).
-constexpr int kMaxRouteDepth = 256;
+constexpr int kMaxRouteDepth = 128;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
