@@ -535,6 +535,53 @@ TEST(RoutingFile, HostileInputNeverThrows) {
   EXPECT_FALSE(load_routing_file("/nonexistent/am.yml"));
 }
 
+// Group keys as the real Alertmanager 0.25 sent them in its webhook payloads (groupKey) for this
+// file and these alerts; also `group_by: []` keeps the parent's grouping (here `...`).
+TEST(RoutingFile, GroupKeysAsAlertmanagerSendsThem) {
+  const char* yaml = R"(route:
+  receiver: a
+  group_by: [alertname]
+  routes:
+    - matchers: ['x=~"1|2"', 'a!="b\"c\\d\te"']
+      receiver: b
+      continue: true
+      routes:
+        - match: {y: q}
+          receiver: a
+    - matchers: [x="1"]
+      receiver: a
+      group_by: ['...']
+      routes:
+        - matchers: [z="1"]
+          receiver: b
+          group_by: []
+receivers: [{name: a}, {name: b}]
+)";
+  auto r = parse_routing_config(yaml, "k.yml");
+  ASSERT_TRUE(r) << r.error;
+  Router router(*r.config);
+  auto keys = [&](const LabelList& labels) {
+    std::vector<std::string> out;
+    for (const RouteMatch* m : router.match(labels)) {
+      out.push_back(m->receiver + " " + m->group_key(m->group_labels(labels)));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(keys(L({{"alertname", "B"}, {"x", "2"}})),
+            V({"b {}/{a!=\"b\\\"c\\\\d\\\\te\",x=~\"1|2\"}:{alertname=\"B\"}"}));
+  EXPECT_EQ(keys(L({{"alertname", "A\"t\tz"}, {"x", "1"}, {"y", "q"}})),
+            V({"a {}/{a!=\"b\\\"c\\\\d\\\\te\",x=~\"1|2\"}/{y=\"q\"}:{alertname=\"A\\\"t\\tz\"}",
+               "a {}/{x=\"1\"}:{alertname=\"A\\\"t\\tz\", x=\"1\", y=\"q\"}"}));
+  // z="1" under `...` with `group_by: []`: still every label
+  const LabelList z = L({{"alertname", "C"}, {"x", "1"}, {"z", "1"}});
+  const auto ms = router.match(z);
+  ASSERT_EQ(ms.size(), 2u);  // the first route (continue) and the z="1" one
+  EXPECT_EQ(ms[1]->key, "{}/{x=\"1\"}/{z=\"1\"}");
+  EXPECT_TRUE(ms[1]->group_by_all);
+  EXPECT_EQ(ms[1]->group_labels(z), z);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Differential: amtool config routes test on generated trees
 

@@ -51,7 +51,8 @@ struct Route {
   std::string receiver;  // "" = the parent's (required on the root)
   std::vector<LabelMatcher> matchers;
   bool continue_matching = false;  // Alertmanager's `continue`
-  // nullopt = the parent's; {"..."} = every label.
+  // nullopt = the parent's; {"..."} = every label; {} = no grouping labels (a file's
+  // `group_by: []` loads as nullopt: Alertmanager 0.25 keeps the parent's there).
   std::optional<std::vector<std::string>> group_by;
   std::optional<std::chrono::milliseconds> group_wait;
   std::optional<std::chrono::milliseconds> group_interval;

@@ -1086,7 +1086,12 @@ class Loader {
                 "cannot have wildcard group_by (`...`) and other other labels at the same time");
           continue;
         }
-        out.group_by = all ? std::vector<std::string>{"..."} : names;
+        // As Alertmanager 0.25: `group_by: []` (no names, no `...`) leaves the parent's.
+        if (all) {
+          out.group_by = std::vector<std::string>{"..."};
+        } else if (!names.empty()) {
+          out.group_by = names;
+        }
       } else if (k == "match") {
         match_map(e, where, MatchType::kEqual, out.matchers);
       } else if (k == "match_re") {
