@@ -6,6 +6,8 @@
 //  - fields Alertmanager accepts but vigil does not act on (time intervals, templates, other
 //    receiver types, some channel and http_config fields) load with a warning; their values are
 //    not checked, so a file Alertmanager rejects for a bad value there loads in vigil;
+//  - a null item in `routes:` or `receivers:` is an error here (Alertmanager 0.25 crashes on
+//    it: a nil pointer dereference in amtool check-config);
 //  - `*_file` secrets (api_url_file, routing_key_file, password_file...) are not read: a warning,
 //    and the channel's factory later reports the missing secret.
 #include <yaml-cpp/yaml.h>
@@ -558,16 +560,24 @@ class Loader {
         const std::string w = field_where(where, "basic_auth");
         if (!require_map(e.value, w, "config.BasicAuth")) continue;
         basic = true;
+        bool password_file = false;
         for (const Entry& b : entries(e.value, w)) {
           if (b.key == "username") {
             str(b, w, out.basic_auth_username);
           } else if (b.key == "password") {
             str(b, w, out.basic_auth_password);
           } else if (b.key == "password_file") {
+            std::string f;
+            str(b, w, f);
+            password_file = !f.empty();
             ignored(b, w);
           } else {
             unknown(b, w, "config.BasicAuth");
           }
+        }
+        if (password_file && !out.basic_auth_password.empty()) {
+          error(line_of(e.value), w,
+                "at most one of basic_auth password & password_file must be configured");
         }
       } else if (e.key == "authorization") {
         if (e.value.IsNull()) continue;
@@ -704,8 +714,15 @@ class Loader {
   // config.URL: an absolute http(s) URL with a host.
   bool check_url(const Entry& e, const std::string& where, const std::string& url) {
     const std::string w = field_where(where, e.key);
+    for (char ch : url) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+        error(line_of(e.value), w, "parse URL: invalid control character in URL");
+        return false;
+      }
+    }
     const size_t colon = url.find("://");
-    const std::string scheme = colon == std::string::npos ? "" : url.substr(0, colon);
+    std::string scheme = colon == std::string::npos ? "" : url.substr(0, colon);
+    for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (scheme != "http" && scheme != "https") {
       error(line_of(e.value), w, "unsupported scheme " + quoted(scheme) + " for URL");
       return false;
@@ -713,6 +730,11 @@ class Loader {
     const std::string rest = url.substr(colon + 3);
     if (rest.empty() || rest[0] == '/' || rest[0] == '?' || rest[0] == '#') {
       error(line_of(e.value), w, "missing host for URL");
+      return false;
+    }
+    const std::string host = rest.substr(0, rest.find_first_of("/?#"));
+    if (host.find_first_of(" \"<>\\^`{|}") != std::string::npos) {
+      error(line_of(e.value), w, "parse URL: invalid character in host name");
       return false;
     }
     return true;
@@ -751,7 +773,11 @@ class Loader {
         if (!str(e, w, s)) continue;
         char* end = nullptr;
         errno = 0;
-        const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+        unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+        if (go_tag(e.value) == "!!float") {  // yaml.v2 truncates a float into an integer
+          const double d = std::strtod(s.c_str(), &end);
+          if (d >= 0 && d < 1.8e19) v = static_cast<unsigned long long>(d);
+        }
         if (s.empty() || s[0] == '-' || errno != 0 || end != s.c_str() + s.size()) {
           error(line_of(e.value), field_where(w, "max_alerts"),
                 "cannot unmarshal " + go_tag(e.value) + " `" + s + "` into uint64");
@@ -1260,6 +1286,10 @@ class Loader {
         size_t i = 0;
         for (const YAML::Node& r : inhibit->value) {
           if (!budget("inhibit_rules", line_of(r))) break;
+          if (r.IsNull()) {  // Alertmanager skips an empty rule
+            ++i;
+            continue;
+          }
           load_inhibit(r, i++, cfg);
         }
       }
