@@ -51,7 +51,8 @@ struct Route {
   std::string receiver;  // "" = the parent's (required on the root)
   std::vector<LabelMatcher> matchers;
   bool continue_matching = false;  // Alertmanager's `continue`
-  // nullopt = the parent's; {"..."} = every label.
+  // nullopt = the parent's; {"..."} = every label; {} = no grouping labels (a file's
+  // `group_by: []` loads as nullopt: Alertmanager 0.25 keeps the parent's there).
   std::optional<std::vector<std::string>> group_by;
   std::optional<std::chrono::milliseconds> group_wait;
   std::optional<std::chrono::milliseconds> group_interval;
@@ -105,7 +106,8 @@ struct RouteMatch {
   std::chrono::milliseconds group_wait{30'000};
   std::chrono::milliseconds group_interval{5 * 60'000};
   std::chrono::milliseconds repeat_interval{4 * 60 * 60'000};
-  // Alertmanager's route key ("{}/{severity=\"critical\"}/0"): the group key's prefix.
+  // Alertmanager's route key (dispatch.Route.Key(): the matchers of each route from the root,
+  // sorted, "{}/{severity=\"critical\"}"): the group key's prefix.
   std::string key;
   size_t index = 0;  // position of the route in a depth-first walk (0 = root)
 
@@ -172,11 +174,17 @@ struct RoutingFileResult {
 // slack_configs, email_configs, pagerduty_configs with their fields), inhibit_rules
 // (source_matchers, target_matchers, equal, and the older source_match / target_match). Checks
 // it as Router does. Never throws (except std::bad_alloc).
+// Files larger than kMaxRoutingFileBytes are refused.
+inline constexpr std::size_t kMaxRoutingFileBytes = 16u << 20;
 RoutingFileResult load_routing_file(const std::string& path);
 RoutingFileResult parse_routing_config(std::string_view yaml, std::string_view name = "<string>");
 
 // Parses one Alertmanager matcher ("severity=\"critical\"", "env=~prod|staging", "a!=b");
 // nullopt with the reason in *error when malformed. Never throws (except std::bad_alloc).
 std::optional<LabelMatcher> parse_matcher(std::string_view text, std::string* error = nullptr);
+// Parses a list as Alertmanager's `matchers:` lines and amtool take it ("{a=\"x\", b=~y}" or
+// "a=x,b=y"); nullopt with the reason in *error when one is malformed.
+std::optional<std::vector<LabelMatcher>> parse_matchers(std::string_view text,
+                                                        std::string* error = nullptr);
 
 }  // namespace vigil::alerting

@@ -18,9 +18,10 @@ namespace {
 using vigil::detail::CompiledMatcher;
 using vigil::detail::find_label;
 
-// Go's %q of a label value, as Alertmanager's Matcher.String() prints it.
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
+// Go's %q of a label value (strconv.Quote for ASCII), as model.LabelSet.String() prints it,
+// appended to `out`.
+void append_go_quoted(std::string& out, std::string_view s) {
+  out += '"';
   for (unsigned char c : s) {
     switch (c) {
       case '"':
@@ -38,6 +39,18 @@ std::string go_quote(std::string_view s) {
       case '\r':
         out += "\\r";
         break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           static const char* hex = "0123456789abcdef";
@@ -50,6 +63,11 @@ std::string go_quote(std::string_view s) {
     }
   }
   out += '"';
+}
+
+std::string go_quote(std::string_view s) {
+  std::string out;
+  append_go_quoted(out, s);
   return out;
 }
 
@@ -63,21 +81,67 @@ std::vector<LabelMatcher> sorted_matchers(std::vector<LabelMatcher> ms) {
   return ms;
 }
 
+// labels.Matcher.String(): name, operator, the value in double quotes with only \\, newline
+// and " escaped (openMetricsEscape).
 std::string matchers_string(const std::vector<LabelMatcher>& ms) {
   std::string out = "{";
   for (size_t i = 0; i < ms.size(); ++i) {
     if (i) out += ',';
     out += ms[i].name;
     out += to_string(ms[i].type);
-    out += go_quote(ms[i].value);
+    out += '"';
+    for (char c : ms[i].value) {
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '"') {
+        out += "\\\"";
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
   }
   out += '}';
   return out;
 }
 
-std::vector<CompiledMatcher> compile_all(const std::vector<LabelMatcher>& ms,
-                                         const std::string& where) {
-  std::vector<CompiledMatcher> out;
+// A compiled matcher; a regex that is only an alternation of plain strings ("prod|staging",
+// the common case in routing trees) is matched by comparing strings instead of running RE2.
+struct FastMatcher {
+  CompiledMatcher c;
+  std::vector<std::string> literals;
+  bool literal = false;
+
+  bool matches(const LabelList& labels) const {
+    const std::string_view v = find_label(labels, c.m.name);
+    if (!literal) return c.matches(v);
+    const bool in = std::find(literals.begin(), literals.end(), v) != literals.end();
+    return (c.m.type == MatchType::kRegexMatch) == in;
+  }
+};
+
+bool plain_alternation(std::string_view re, std::vector<std::string>& out) {
+  for (char ch : re) {
+    const bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                       (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == ':' ||
+                       ch == '/' || ch == ' ' || ch == ',' || ch == '=' || ch == '@' || ch == '|';
+    if (!plain) return false;
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t bar = re.find('|', start);
+    out.emplace_back(re.substr(start, bar == std::string_view::npos ? re.npos : bar - start));
+    if (bar == std::string_view::npos) break;
+    start = bar + 1;
+  }
+  return true;
+}
+
+std::vector<FastMatcher> compile_all(const std::vector<LabelMatcher>& ms,
+                                     const std::string& where) {
+  std::vector<FastMatcher> out;
   for (const LabelMatcher& m : ms) {
     std::string err;
     auto c = vigil::detail::compile_matcher(m, &err);
@@ -85,20 +149,29 @@ std::vector<CompiledMatcher> compile_all(const std::vector<LabelMatcher>& ms,
       throw Error(where + ": matcher " + m.name + std::string(to_string(m.type)) +
                   go_quote(m.value) + ": invalid regex: " + err);
     }
-    out.push_back(std::move(*c));
+    FastMatcher f{std::move(*c), {}, false};
+    if (m.type == MatchType::kRegexMatch || m.type == MatchType::kRegexNoMatch) {
+      f.literal = plain_alternation(m.value, f.literals);
+      if (!f.literal) f.literals.clear();
+    }
+    out.push_back(std::move(f));
   }
   return out;
 }
 
-bool all_match(const std::vector<CompiledMatcher>& ms, const LabelList& labels) {
-  for (const CompiledMatcher& m : ms) {
+bool all_match(const std::vector<FastMatcher>& ms, const LabelList& labels) {
+  for (const FastMatcher& m : ms) {
     if (!m.matches(labels)) return false;
   }
   return true;
 }
 
-std::string where_of(const std::string& path, int line) {
-  return line > 0 ? path + " (line " + std::to_string(line) + ")" : path;
+// "file:14: route.routes[1]" when the config came from a file, "route.routes[1] (line 14)" when
+// it has lines only, "route.routes[1]" when built in C++.
+std::string where_of(const std::string& source, const std::string& path, int line) {
+  if (line <= 0) return path;
+  if (!source.empty()) return source + ":" + std::to_string(line) + ": " + path;
+  return path + " (line " + std::to_string(line) + ")";
 }
 
 }  // namespace
@@ -111,6 +184,7 @@ LabelList RouteMatch::group_labels(const LabelList& alert_labels) const {
     }
     return out;
   }
+  out.reserve(group_by.size());
   for (const std::string& name : group_by) {
     std::string_view v = find_label(alert_labels, name);
     if (!v.empty()) out.emplace_back(name, std::string(v));
@@ -120,13 +194,17 @@ LabelList RouteMatch::group_labels(const LabelList& alert_labels) const {
 
 std::string RouteMatch::group_key(const LabelList& group_labels) const {
   // model.LabelSet.String(): {a="x", b="y"} in name order.
-  std::string out = key;
+  size_t size = key.size() + 3;
+  for (const auto& [n, v] : group_labels) size += n.size() + v.size() + 5;
+  std::string out;
+  out.reserve(size);
+  out += key;
   out += ":{";
   for (size_t i = 0; i < group_labels.size(); ++i) {
     if (i) out += ", ";
     out += group_labels[i].first;
     out += '=';
-    out += go_quote(group_labels[i].second);
+    append_go_quoted(out, group_labels[i].second);
   }
   out += '}';
   return out;
@@ -134,7 +212,7 @@ std::string RouteMatch::group_key(const LabelList& group_labels) const {
 
 struct Router::Impl {
   struct Node {
-    std::vector<CompiledMatcher> matchers;
+    std::vector<FastMatcher> matchers;
     bool continue_matching = false;
     std::vector<size_t> children;  // indexes into nodes
   };
@@ -149,11 +227,11 @@ struct Router::Impl {
     RouteMatch m;
     if (parent) m = *parent;
     m.index = idx;
-    const std::string where = where_of(path, r.line);
+    const std::string where = where_of(config.source, path, r.line);
     if (!r.receiver.empty()) m.receiver = r.receiver;
-    if (m.receiver.empty()) throw Error(where + ": the root route must have a receiver");
+    if (m.receiver.empty()) throw Error(where + ": root route must specify a default receiver");
     if (!receivers.count(m.receiver)) {
-      throw Error(where + ": receiver \"" + m.receiver + "\" is not defined in receivers");
+      throw Error(where + ": receiver \"" + m.receiver + "\" is not defined");
     }
     if (r.group_by) {
       m.group_by.clear();
@@ -220,18 +298,21 @@ struct Router::Impl {
 Router::Router(const RoutingConfig& config) : impl_(std::make_unique<Impl>()) {
   impl_->config = config;
   std::set<std::string> receivers;
+  const std::string& src = config.source;
   for (const ReceiverConfig& r : config.receivers) {
-    if (r.name.empty()) throw Error(where_of("receivers", r.line) + ": a receiver needs a name");
+    if (r.name.empty())
+      throw Error(where_of(src, "receivers", r.line) + ": a receiver needs a name");
     if (!receivers.insert(r.name).second) {
-      throw Error(where_of("receivers", r.line) + ": receiver \"" + r.name + "\" is defined twice");
+      throw Error(where_of(src, "receivers", r.line) + ": receiver \"" + r.name +
+                  "\" is defined twice");
     }
   }
   if (!config.route.matchers.empty()) {
-    throw Error(where_of("route", config.route.line) + ": the root route must not have matchers");
+    throw Error(where_of(src, "route", config.route.line) +
+                ": root route must not have any matchers");
   }
   if (config.route.continue_matching) {
-    throw Error(where_of("route", config.route.line) +
-                ": the root route must not have continue set");
+    throw Error(where_of(src, "route", config.route.line) + ": cannot have continue in root route");
   }
   impl_->build(config.route, nullptr, "route", receivers, 0);
 }
@@ -242,6 +323,7 @@ Router& Router::operator=(Router&&) noexcept = default;
 
 std::vector<const RouteMatch*> Router::match(const LabelList& labels) const {
   std::vector<const RouteMatch*> out;
+  out.reserve(4);
   impl_->match(0, labels, out);
   if (out.empty()) out.push_back(&impl_->routes[0]);  // the root matches everything
   return out;
@@ -260,7 +342,7 @@ struct Inhibitor::Impl {
     bool resolved = false;
   };
   struct Rule {
-    std::vector<CompiledMatcher> source, target;
+    std::vector<FastMatcher> source, target;
     std::vector<std::string> equal;
     std::unordered_map<uint64_t, Source> cache;  // source alerts by fingerprint
   };
@@ -271,7 +353,7 @@ struct Inhibitor::Impl {
 Inhibitor::Inhibitor(const std::vector<InhibitRule>& rules) : impl_(std::make_unique<Impl>()) {
   for (size_t i = 0; i < rules.size(); ++i) {
     const InhibitRule& r = rules[i];
-    const std::string where = where_of("inhibit_rules[" + std::to_string(i) + "]", r.line);
+    const std::string where = where_of("", "inhibit_rules[" + std::to_string(i) + "]", r.line);
     Impl::Rule rule;
     rule.source = compile_all(r.source_matchers, where + ": source_matchers");
     rule.target = compile_all(r.target_matchers, where + ": target_matchers");
