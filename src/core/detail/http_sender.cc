@@ -119,6 +119,11 @@ HttpSender::HttpSender(HttpConfig config) : config_(std::move(config)), curl_(ne
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, config_.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, config_.verify_tls ? 2L : 0L);
+  if (!config_.basic_auth_username.empty()) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(e, CURLOPT_USERNAME, config_.basic_auth_username.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, config_.basic_auth_password.c_str());
+  }
   if (!config_.certificate_file.empty()) {
     curl_easy_setopt(e, CURLOPT_CAINFO, config_.certificate_file.c_str());
   }

@@ -43,6 +43,9 @@ struct HttpConfig {
   std::string content_type;  // of the request body (post())
   bool gzip = false;         // the body is gzipped: send Content-Encoding: gzip
   std::vector<std::pair<std::string, std::string>> headers;
+  // HTTP Basic authentication (sent when the username is not empty).
+  std::string basic_auth_username;
+  std::string basic_auth_password;
   std::string certificate_file;
   std::string client_certificate_file;
   std::string client_key_file;
