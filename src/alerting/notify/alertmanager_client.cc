@@ -347,6 +347,7 @@ struct AlertmanagerClient::Impl {
       update_length_locked();
     }
     work_cv.notify_all();
+    idle_cv.notify_all();
     for (auto& inst : instances) inst->sender->abort();
     for (auto& inst : instances) {
       if (inst->thread.joinable()) inst->thread.join();
