@@ -193,6 +193,35 @@ TEST(AlertmanagerClient, AFullQueueDropsTheOldestAndCountsThem) {
   EXPECT_EQ(client.status()[0].requests, 4u);
 }
 
+// A flood against a hung receiver: the queue stays at its capacity, the rest is counted as
+// dropped (oldest first), submit() never waits for the receiver.
+TEST(AlertmanagerClient, AFloodIsBoundedByTheQueueCapacity) {
+  FakeAlertmanager am;
+  am.gate();
+  auto o = options({am.url()});
+  o.queue_capacity = 10'000;
+  o.max_batch = 64;
+  AlertmanagerClient client(o);
+  auto batch = [](int first) {
+    std::vector<Alert> alerts;
+    for (int i = first; i < first + 100; ++i) alerts.push_back(firing("F" + std::to_string(i)));
+    return notification(std::move(alerts));
+  };
+  client.submit(batch(0));
+  ASSERT_TRUE(am.wait_for(1));  // F0..F63 in flight, held
+  for (int first = 100; first < 100'000; first += 100) client.submit(batch(first));
+  EXPECT_EQ(client.queued(), 10'000u);
+  EXPECT_EQ(client.dropped(), 100'000u - 64 - 10'000);
+  am.release();
+  ASSERT_TRUE(client.flush(30s));
+  const auto got = names(am.alerts());
+  ASSERT_EQ(got.size(), 64u + 10'000);
+  EXPECT_EQ(got[63], "F63");
+  EXPECT_EQ(got[64], "F90000");  // the newest 10,000 were kept
+  EXPECT_EQ(got.back(), "F99999");
+  EXPECT_EQ(client.status()[0].dropped, 100'000u - 64 - 10'000);
+}
+
 TEST(AlertmanagerClient, ServerErrorsAndTimeoutsAreCountedErrors) {
   FakeAlertmanager failing(500, "boom\n");
   FakeAlertmanager slow;

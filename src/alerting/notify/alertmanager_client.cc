@@ -358,7 +358,12 @@ struct AlertmanagerClient::Impl {
 
 AlertmanagerClient::AlertmanagerClient(AlertmanagerClientOptions options)
     : impl_(std::make_shared<Impl>(std::move(options))) {
-  impl_->start();
+  try {
+    impl_->start();
+  } catch (...) {  // a thread could not be started: end the ones that were
+    impl_->shutdown(std::chrono::milliseconds(0));
+    throw;
+  }
 }
 
 AlertmanagerClient::~AlertmanagerClient() { impl_->shutdown(std::chrono::seconds(5)); }
