@@ -10,7 +10,7 @@
 //   client.attach(manager);
 //
 // Queueing as Prometheus: one bounded queue (capacity, oldest dropped first and counted), sent
-// in batches of max_batch on a library-owned thread, to each instance in parallel; an instance
+// in batches of max_batch on library-owned threads, to each instance in parallel; an instance
 // that fails does not hold the others. Outcomes counted per instance (status(), and
 // vigil_alertmanager_* metrics when self_metrics is set).
 //
@@ -24,6 +24,8 @@
 // vigil_alertmanager_notification_latency_seconds{alertmanager} (summary),
 // vigil_alertmanager_notifications_dropped_total, vigil_alertmanager_notifications_queue_length,
 // vigil_alertmanager_notifications_queue_capacity, vigil_alertmanager_discovered_alertmanagers.
+// Credentials (user:password@ in a URL, http.basic_auth_*, http.bearer_token) go in the request
+// only: status(), metrics and errors show URLs without them.
 //
 // Thread-safety: every member is safe from any thread.
 #pragma once
