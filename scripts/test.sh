@@ -248,6 +248,9 @@ tsan_test() {
     fi &&
     if [[ -x build/tsan/tests/alerting/alerting_state_store_tsan_test ]]; then
       build/tsan/tests/alerting/alerting_state_store_tsan_test
+    fi &&
+    if [[ -x build/tsan/tests/alerting/alertmanager_client_tsan_test ]]; then
+      build/tsan/tests/alerting/alertmanager_client_tsan_test
     fi
 }
 

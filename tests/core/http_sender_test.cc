@@ -133,6 +133,19 @@ TEST(HttpSenderGet, PostStillPostsWithItsHeaders) {
   EXPECT_EQ(req.substr(req.size() - 2), "{}");
 }
 
+TEST(HttpSenderGet, SendsBasicAuthWhenAUsernameIsSet) {
+  OneShotServer server(response(200, "ok"));
+  HttpSender sender({.url = server.url(),
+                     .content_type = "application/json",
+                     .basic_auth_username = "vigil",
+                     .basic_auth_password = "s3cret"});
+  const HttpResult r = sender.post("{}", in(milliseconds(5000)));
+  EXPECT_EQ(r.status, 200) << r.error;
+  // base64("vigil:s3cret")
+  EXPECT_NE(server.request().find("\r\nAuthorization: Basic dmlnaWw6czNjcmV0\r\n"),
+            std::string::npos);
+}
+
 TEST(HttpSenderGet, KeepsAtMostMaxResponseBytesButReadsTheRest) {
   const std::string body(10000, 'b');
   OneShotServer server(response(200, body));
