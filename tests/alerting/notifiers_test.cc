@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/detail/http_sender.h"
 #include "vigil/admin/server.h"
 #include "vigil/alerting/notifier.h"
 #include "vigil/core/error.h"
@@ -154,6 +156,7 @@ NotificationGroup sample_group() {
   g.external_url = "http://vigil.example:9464";
   NotifiedAlert a;
   a.labels = {{"alertname", "HighErrorRate"}, {"instance", "a:1"}, {"severity", "critical"}};
+  a.ends_at = at(kT1 + 3600);  // valid until; sent as the zero time while firing
   a.annotations = {{"summary", "errors high"}, {"description", "5% \"errors\""}};
   a.starts_at = at(kT0, 120'000'000);
   a.generator_url = "http://vigil.example:9464/graph?g0.expr=x";
@@ -470,6 +473,137 @@ TEST(WebhookNotifier, BadConfigurationThrowsNamingTheField) {
   both.http.bearer_token = "b";
   both.http.basic_auth_username = "u";
   expect_config_error([&] { make_webhook_notifier(both); }, "exclusive");
+}
+
+// The same alerts through a real Alertmanager 0.25 (webhook_configs) and through webhook_payload:
+// the bodies must be identical to the byte (Go's Encoder adds a final newline).
+std::string find_alertmanager() {
+  if (const char* env = std::getenv("VIGIL_ALERTMANAGER"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
+    for (const char* name : {"alertmanager", "prometheus-alertmanager"}) {
+      const std::string p = std::string(dir) + "/" + name;
+      if (::access(p.c_str(), X_OK) == 0) return p;
+    }
+  }
+  return "";
+}
+
+uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A child process with stdout and stderr to a log file; SIGTERM then SIGKILL at the end.
+class Child {
+ public:
+  Child(std::vector<std::string> argv, const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+      ::poll(nullptr, 0, 50);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+TEST(WebhookPayload, ByteIdenticalToAlertmanager) {
+  const std::string am = find_alertmanager();
+  if (am.empty()) GTEST_SKIP() << "alertmanager (or prometheus-alertmanager) not installed";
+  Receiver rx;
+  char tmpl[] = "/tmp/vigil-am-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const uint16_t port = free_port();
+  {
+    std::ofstream cfg(dir + "/am.yml");
+    cfg << "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n"
+           "  group_interval: 1h\n  repeat_interval: 1h\n"
+           "receivers:\n- name: hook\n  webhook_configs:\n  - url: "
+        << rx.url("/am") << "\n    max_alerts: 0\n";
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  Child child({am, "--config.file=" + dir + "/am.yml", "--storage.path=" + dir,
+               "--web.listen-address=127.0.0.1:" + std::to_string(port),
+               "--cluster.listen-address=", "--web.external-url=http://vigil.example:9464"},
+              dir + "/am.log");
+  vigil::detail::HttpSender ready({.url = base + "/-/ready"});
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {  // up to ~10 s
+    up = ready.get(Clock::now() + 1s).status == 200;
+    if (!up) ::poll(nullptr, 0, 50);
+  }
+  ASSERT_TRUE(up) << "alertmanager did not start; see " << dir << "/am.log";
+
+  const Json alerts = Json::parse(R"([
+    {"labels": {"alertname": "HighErrorRate", "instance": "a:1", "severity": "critical"},
+     "annotations": {"summary": "errors high", "description": "5% <b>\"errors\"</b> & more"},
+     "startsAt": "2026-01-02T03:04:05.12Z", "endsAt": "2099-01-02T03:09:05.000000005Z",
+     "generatorURL": "http://vigil.example:9464/graph?g0.expr=x&g0.tab=1"},
+    {"labels": {"alertname": "HighErrorRate", "instance": "b:2", "severity": "warning"},
+     "annotations": {"summary": "errors high"},
+     "startsAt": "2026-01-02T03:04:05Z", "endsAt": "2099-01-02T03:09:05Z",
+     "generatorURL": "http://vigil.example:9464/graph?g0.expr=x"}])");
+  vigil::detail::HttpSender post(
+      {.url = base + "/api/v2/alerts", .content_type = "application/json"});
+  const auto posted = post.post(alerts.dump(), Clock::now() + 5s);
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  ASSERT_TRUE(rx.wait_for(1)) << "alertmanager sent no webhook";
+  const std::string from_am = rx.received().at(0).body;
+  const Json got = Json::parse(from_am);
+
+  NotificationGroup g;
+  g.receiver = "hook";
+  g.group_key = got["groupKey"];
+  g.group_labels = {{"alertname", "HighErrorRate"}};
+  g.external_url = "http://vigil.example:9464";
+  // In Alertmanager's order (it sorts a group's alerts).
+  for (const Json& sent : got["alerts"]) {
+    for (const Json& a : alerts) {
+      if (a["labels"] != sent["labels"]) continue;
+      NotifiedAlert n;
+      for (const auto& [k, v] : a["labels"].items()) n.labels.emplace_back(k, v);
+      for (const auto& [k, v] : a["annotations"].items()) n.annotations.emplace_back(k, v);
+      n.starts_at = a["startsAt"] == alerts[0]["startsAt"] ? at(kT0, 120'000'000) : at(kT0);
+      n.ends_at = at(4071006545, a["endsAt"] == alerts[0]["endsAt"] ? 5 : 0);
+      n.generator_url = a["generatorURL"];
+      n.fingerprint = label_fingerprint(n.labels);
+      g.alerts.push_back(n);
+    }
+  }
+  ASSERT_EQ(g.alerts.size(), 2u);
+  g.compute_common();
+  EXPECT_EQ(webhook_payload(g) + "\n", from_am);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 // ---------------------------------------------------------------- Slack

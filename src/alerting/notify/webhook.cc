@@ -78,7 +78,8 @@ std::string webhook_payload(const NotificationGroup& group, size_t max_alerts) {
     w.key("annotations");
     write_kv(w, a.annotations);
     w.string_member("startsAt", notify_detail::go_time(a.starts_at));
-    w.string_member("endsAt", notify_detail::go_time(a.ends_at));
+    // As Alertmanager (types.Alerts): a firing alert is sent with the zero endsAt.
+    w.string_member("endsAt", notify_detail::go_time(a.resolved ? a.ends_at : TimePoint{}));
     w.string_member("generatorURL", a.generator_url);
     w.string_member("fingerprint", a.fingerprint_hex());
     w.close_object();
