@@ -125,7 +125,7 @@ TEST(TemplateRobustnessTest, StarWidthAndPrecisionOutOfRange) {
   const auto run = [](std::string_view text) {
     auto t = tmpl::Template::parse(text, "t");
     EXPECT_TRUE(t.has_value()) << t.error;
-    auto out = t->execute({});
+    auto out = t->execute(vigil::alerting::tmpl::TemplateData{});
     EXPECT_TRUE(out.has_value()) << out.error;
     return *out;
   };
