@@ -856,6 +856,8 @@ std::vector<CheckCase> check_cases() {
                       "  - name: a\n    webhook_configs:\n      - url: http://x/\n"
                       "        max_alerts: 1.5\n"),
        true},
+      {"control character", with_receivers(base + "  group_by: [\"a\x01\"]\n"), false},
+      {"tab and CR are fine", with_receivers(base + "  group_by: [a]\t\r\n"), true},
       {"null inhibit rule", with_receivers(base) + "inhibit_rules:\n  -\n", true},
       {"basic_auth password and password_file",
        with_receivers(base,
