@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::string err;
   const auto one = vigil::alerting::parse_matcher(in, &err);
-  if (one.has_value() == err.empty()) std::abort();
+  if (one.has_value() != err.empty()) std::abort();
   const auto list = vigil::alerting::parse_matchers(in);
   if (one || list) {
     vigil::alerting::RoutingConfig cfg;

@@ -185,6 +185,31 @@ std::optional<std::vector<LabelMatcher>> parse_matcher_list(std::string_view s,
   return out;
 }
 
+// Where `text` (valid UTF-8) has a character YAML does not allow (yaml.v2 refuses the file:
+// C0 controls but tab, LF and CR; DEL; C1 controls but NEL; U+FFFE, U+FFFF; a BOM past the
+// start), or npos.
+size_t first_control(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return i;
+      ++i;
+      continue;
+    }
+    const size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    uint32_t cp = c & (n == 2 ? 0x1Fu : n == 3 ? 0x0Fu : 0x07u);
+    for (size_t k = 1; k < n && i + k < text.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+    }
+    if ((cp >= 0x80 && cp <= 0x9F && cp != 0x85) || cp == 0xFFFE || cp == 0xFFFF ||
+        (cp == 0xFEFF && i != 0)) {
+      return i;
+    }
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 struct Entry {
   std::string key;
   YAML::Node value;
@@ -213,6 +238,12 @@ class Loader {
       const int line = 1 + static_cast<int>(std::count(
                                text.begin(), text.begin() + static_cast<long>(bad), '\n'));
       error(line, "", "invalid UTF-8 (byte " + std::to_string(bad) + ")");
+      return finish(std::move(result));
+    }
+    if (const size_t at = first_control(text); at != std::string_view::npos) {
+      const int line = 1 + static_cast<int>(std::count(text.begin(),
+                                                       text.begin() + static_cast<long>(at), '\n'));
+      error(line, "", "yaml: control characters are not allowed");
       return finish(std::move(result));
     }
     if (text.size() > kMaxRoutingFileBytes) {
