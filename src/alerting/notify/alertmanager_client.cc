@@ -17,6 +17,7 @@
 
 #include "core/detail/http_sender.h"
 #include "core/detail/json_writer.h"
+#include "core/detail/rfc3339.h"
 #include "core/detail/text.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
@@ -28,23 +29,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 // RFC 3339 in UTC with milliseconds, as go-openapi's strfmt.DateTime (Prometheus' notifier)
 // writes it: 2026-01-02T03:04:05.678Z.
-std::string rfc3339_millis(TimePoint t) {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  int64_t secs = ms / 1000;
-  int64_t frac = ms % 1000;
-  if (frac < 0) {
-    frac += 1000;
-    --secs;
-  }
-  const auto tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[48];
-  const size_t n = std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(out + n, sizeof out - n, ".%03dZ", static_cast<int>(frac));
-  return out;
-}
+std::string rfc3339_millis(TimePoint t) { return vigil::detail::format_rfc3339(t, true); }
 
 void write_label_set(detail::JsonWriter& w, const LabelList& list) {
   w.open_object();

@@ -7,37 +7,13 @@
 #include <utility>
 
 #include "alerting/notify/notification_template.h"
+#include "core/detail/rfc3339.h"
 #include "core/detail/text.h"
 #include "vigil/core/error.h"
 
 namespace vigil::alerting::notify_detail {
 
-std::string go_time(TimePoint t) {
-  if (t == TimePoint{}) return "0001-01-01T00:00:00Z";
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  int64_t secs = ns / 1'000'000'000;
-  int64_t frac = ns % 1'000'000'000;
-  if (frac < 0) {
-    frac += 1'000'000'000;
-    --secs;
-  }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char date[48];
-  if (std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) return "";
-  std::string out = date;
-  if (frac != 0) {
-    char f[16];
-    std::snprintf(f, sizeof f, ".%09d", static_cast<int>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  out += 'Z';
-  return out;
-}
+std::string go_time(TimePoint t) { return vigil::detail::format_rfc3339(t); }
 
 void go_escape_html(std::string& json) {
   size_t extra = 0;
