@@ -75,6 +75,9 @@ struct DispatcherOptions {
                      .jitter = 0.2};
   // Overall time one notification may take, retries included (then it is dropped, counted).
   std::chrono::milliseconds delivery_deadline{5 * 60'000};
+  // Longest one attempt may take (DeliveryContext::deadline: the earlier of this and the
+  // notification's deadline).
+  std::chrono::milliseconds attempt_timeout{30'000};
   std::string external_url;  // NotificationGroup::external_url
   metrics::Registry* self_metrics = nullptr;
   // How long delivered entries stay in the log (Alertmanager: 120h).
@@ -113,6 +116,9 @@ struct DispatcherStatus {
   size_t alerts = 0;  // alerts held
   uint64_t alerts_dropped = 0;
   uint64_t inhibited = 0;  // alert notifications muted by inhibition
+  // Notification channels named by rules that are no receiver (counted, not thrown).
+  uint64_t unknown_channels = 0;
+  std::string last_unknown_channel;
   bool log_ok = true;      // the notification log works (or is not configured)
   std::string log_error;
   uint64_t redelivered = 0;  // unconfirmed notifications re-queued at start-up
