@@ -2,7 +2,6 @@
 // routing, channels, the AlertManager end to end, delivery faults and the flood. All timing
 // logic runs on an injected clock driven by tick(); only retries wait real (short) time.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -61,10 +60,10 @@ TEST(Dispatcher, GroupsByLabelsAndWaitsGroupWait) {
   Dispatcher d(options_with(routing_of({{"team", n}}), clock));
   d.start();
   const TimePoint t0 = clock.now();
-  d.submit(notification_of({make_alert({{"alertname", "A"}, {"x", "1"}}, t0),
-                            make_alert({{"alertname", "A"}, {"x", "2"}}, t0),
-                            make_alert({{"alertname", "B"}}, t0)},
-                           t0));
+  d.submit(notification_of(
+      {make_alert({{"alertname", "A"}, {"x", "1"}}, t0),
+       make_alert({{"alertname", "A"}, {"x", "2"}}, t0), make_alert({{"alertname", "B"}}, t0)},
+      t0));
   ASSERT_EQ(d.groups().size(), 2u);
   EXPECT_EQ(d.groups()[0].next_flush, t0 + 30s);
   clock.advance(29s);
@@ -105,8 +104,8 @@ TEST(Dispatcher, GroupIntervalSendsChangesOnlyAtTheInterval) {
   ASSERT_TRUE(d.flush(5s));
   ASSERT_EQ(n->delivered_count(), 1u);
   clock.advance(10s);  // t0+40s: a second alert joins the group
-  d.submit(notification_of({make_alert({{"alertname", "A"}, {"x", "2"}}, clock.now())},
-                           clock.now()));
+  d.submit(
+      notification_of({make_alert({{"alertname", "A"}, {"x", "2"}}, clock.now())}, clock.now()));
   EXPECT_EQ(d.groups()[0].next_flush, t0 + 30s + 5min);
   clock.set(t0 + 30s + 5min - 1s);
   d.tick();
@@ -157,8 +156,8 @@ TEST(Dispatcher, SendResolvedOnAndOff) {
   d.start();
   const TimePoint t0 = clock.now();
   const LabelList a{{"alertname", "A"}};
-  d.submit(notification_of({make_alert(a, t0), make_alert({{"alertname", "A"}, {"i", "2"}}, t0)},
-                           t0));
+  d.submit(
+      notification_of({make_alert(a, t0), make_alert({{"alertname", "A"}, {"i", "2"}}, t0)}, t0));
   clock.advance(30s);
   d.tick();
   ASSERT_TRUE(d.flush(5s));
@@ -589,8 +588,13 @@ TEST(DispatcherLog, RestartDoesNotRepeatInsideRepeatInterval) {
   d.tick();
   ASSERT_TRUE(d.flush(5s));
   EXPECT_EQ(n->delivered_count(), 2u);
-  // After repeat_interval the group is sent again.
-  clock.set(t0 + 30s + 4h + 5min);
+  // After repeat_interval (from that last delivery at t0+16min) the group is sent again, at the
+  // first flush strictly after it.
+  clock.set(t0 + 16min + 4h);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->delivered_count(), 2u);
+  clock.set(t0 + 16min + 4h + 5min);
   d.tick();
   ASSERT_TRUE(d.flush(5s));
   EXPECT_EQ(n->delivered_count(), 3u);
@@ -658,11 +662,13 @@ TEST(Dispatcher, MetricsCountPerReceiverAndIntegration) {
   clock.advance(30s);
   d.tick();
   ASSERT_TRUE(d.flush(5s));
-  EXPECT_EQ(reg.counter("vigil_notifications_total", "", {"receiver", "integration"})
+  EXPECT_EQ(reg.counter("vigil_notifications_total", "Notifications delivered.",
+                        {"receiver", "integration"})
                 .labels("team", "hook")
                 .value(),
             1.0);
-  EXPECT_EQ(reg.counter("vigil_notification_retries_total", "", {"receiver", "integration"})
+  EXPECT_EQ(reg.counter("vigil_notification_retries_total", "Delivery attempts after the first.",
+                        {"receiver", "integration"})
                 .labels("team", "hook")
                 .value(),
             1.0);
@@ -697,16 +703,16 @@ TEST(DispatcherFlood, BoundedAndFastAgainstASlowReceiver) {
   const TimePoint t0 = clock.now();
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 100'000; ++i) {
-    d.submit(notification_of({make_alert({{"alertname", "Flood"}, {"i", std::to_string(i)}}, t0)},
-                             t0));
+    d.submit(
+        notification_of({make_alert({{"alertname", "Flood"}, {"i", std::to_string(i)}}, t0)}, t0));
   }
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_LT(took, 2s) << "submit of 100,000 alerts took "
                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                       << " ms";
-  std::printf("submit of 100,000 alerts: %lld ms\n",
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  std::printf(
+      "submit of 100,000 alerts: %lld ms\n",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
   auto st = d.status();
   EXPECT_EQ(st.alerts, 10'000u);
   EXPECT_EQ(st.alerts_dropped, 90'000u);

@@ -60,7 +60,7 @@ inline Alert make_alert(LabelList labels, TimePoint active_at, bool resolved = f
 }
 
 inline Notification notification_of(std::vector<Alert> alerts, TimePoint t,
-                                     std::vector<std::string> channels = {}) {
+                                    std::vector<std::string> channels = {}) {
   Notification n;
   n.rule = alerts.empty() ? "" : alerts.front().name;
   n.alerts = std::move(alerts);

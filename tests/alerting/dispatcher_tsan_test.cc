@@ -58,11 +58,10 @@ TEST(DispatcherConcurrency, SubmitDeliverStatusShutdown) {
       for (int i = 0; i < 300; ++i) {
         const auto now = std::chrono::system_clock::now();
         const bool resolved = i % 7 == 6;
-        d.submit(notification_of({make_alert({{"alertname", "A" + std::to_string(i % 5)},
-                                              {"t", std::to_string(t)}},
-                                             now, resolved, now)},
-                                 now, t == 3 ? std::vector<std::string>{"b"}
-                                             : std::vector<std::string>{}));
+        d.submit(notification_of(
+            {make_alert({{"alertname", "A" + std::to_string(i % 5)}, {"t", std::to_string(t)}}, now,
+                        resolved, now)},
+            now, t == 3 ? std::vector<std::string>{"b"} : std::vector<std::string>{}));
         if (i % 50 == 0) std::this_thread::sleep_for(2ms);
       }
     });

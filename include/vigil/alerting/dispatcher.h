@@ -119,7 +119,7 @@ struct DispatcherStatus {
   // Notification channels named by rules that are no receiver (counted, not thrown).
   uint64_t unknown_channels = 0;
   std::string last_unknown_channel;
-  bool log_ok = true;      // the notification log works (or is not configured)
+  bool log_ok = true;  // the notification log works (or is not configured)
   std::string log_error;
   uint64_t redelivered = 0;  // unconfirmed notifications re-queued at start-up
 };

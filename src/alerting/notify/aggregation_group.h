@@ -22,10 +22,10 @@
 namespace vigil::alerting::dispatch {
 
 struct AggregationGroup {
-  const RouteMatch* route = nullptr;  // the route's options (group_wait, intervals)
-  size_t receiver = 0;                // index into the dispatcher's receivers
-  std::string key;                    // the group key
-  LabelList labels;                   // group labels
+  const RouteMatch* route = nullptr;         // the route's options (group_wait, intervals)
+  size_t receiver = 0;                       // index into the dispatcher's receivers
+  std::string key;                           // the group key
+  LabelList labels;                          // group labels
   std::map<uint64_t, NotifiedAlert> alerts;  // by fingerprint
   TimePoint next_flush;
   bool flushed = false;  // at least one flush happened (then every group_interval)

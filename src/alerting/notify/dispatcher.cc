@@ -8,6 +8,8 @@
 // channels) bypasses the route tree and goes straight to the receivers of those names, with the
 // root route's timing options and grouped by alertname; its group key is
 // "{}/channel:<receiver>:{alertname=...}". Unknown names are counted (unknown_channels).
+#include "vigil/alerting/dispatcher.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -23,7 +25,6 @@
 #include "alerting/notify/delivery_queue.h"
 #include "alerting/notify/notification_log.h"
 #include "core/detail/http_sender.h"
-#include "vigil/alerting/dispatcher.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -140,6 +141,7 @@ struct Dispatcher::Impl {
   std::mutex timer_mu;
   std::condition_variable timer_cv;
   bool timer_stop = false;
+  bool timer_wake = false;  // a new group: its flush may be earlier than the timer's wait
 
   // metrics
   metrics::Family<metrics::Counter>* m_sent = nullptr;
@@ -245,8 +247,8 @@ struct Dispatcher::Impl {
       auto d = dedup.find(job->dedup_key);
       if (d == dedup.end() || d->second.sets.at <= job->created) {
         if (d != dedup.end()) job->previous = d->second.sets;
-        dedup[job->dedup_key] = Dedup{DeliveredSets{job->firing, job->resolved, job->created},
-                                      job->seq};
+        dedup[job->dedup_key] =
+            Dedup{DeliveredSets{job->firing, job->resolved, job->created}, job->seq};
       }
       receivers[it->second]->queue.push_unbounded(job);
       {
@@ -300,6 +302,7 @@ struct Dispatcher::Impl {
       work.emplace_back(std::move(na), std::move(places));
     }
     const TimePoint t = now();
+    bool new_group = false;
     std::lock_guard lock(mu);
     unknown_channels += unknown.size();
     if (!unknown.empty()) last_unknown_channel = unknown.back();
@@ -328,6 +331,7 @@ struct Dispatcher::Impl {
           ng->next_flush = t + p.route->group_wait;
           if (next_due == TimePoint{} || ng->next_flush < next_due) next_due = ng->next_flush;
           g = groups.emplace(std::move(gk), std::move(ng)).first;
+          new_group = true;
         }
         auto [it, inserted] = g->second->alerts.insert_or_assign(na.fingerprint, na);
         (void)it;
@@ -335,7 +339,13 @@ struct Dispatcher::Impl {
       }
       if (stored->second.groups == 0) alerts.erase(stored);
     }
-    if (options.run_timer_thread) timer_cv.notify_all();
+    if (new_group && options.run_timer_thread) {
+      {
+        std::lock_guard tl(timer_mu);
+        timer_wake = true;
+      }
+      timer_cv.notify_all();
+    }
   }
 
   // ---- flushes ----
@@ -377,7 +387,7 @@ struct Dispatcher::Impl {
       std::optional<DeliveredSets> last;
       if (d != dedup.end()) last = d->second.sets;
       if (!dispatch::needs_update(last, firing, resolved, send_resolved, t,
-                                g.route->repeat_interval)) {
+                                  g.route->repeat_interval)) {
         continue;
       }
       if (!send_resolved && firing.empty()) {
@@ -529,7 +539,8 @@ struct Dispatcher::Impl {
     const auto deadline = SteadyClock::now() + options.delivery_deadline;
     for (int attempt = 1;; ++attempt) {
       if (stopping.load()) return abandon(r, in);
-      const auto attempt_deadline = std::min(deadline, SteadyClock::now() + options.attempt_timeout);
+      const auto attempt_deadline =
+          std::min(deadline, SteadyClock::now() + options.attempt_timeout);
       {
         std::lock_guard sl(r.stats_mu);
         in.status.last_attempt = now();
@@ -547,8 +558,8 @@ struct Dispatcher::Impl {
       const std::chrono::milliseconds delay =
           res.retry_after ? *res.retry_after
                           : vigil::detail::backoff_delay(options.retry, attempt, random01());
-      const bool out_of_attempts = options.retry.max_attempts > 0 &&
-                                   attempt >= options.retry.max_attempts;
+      const bool out_of_attempts =
+          options.retry.max_attempts > 0 && attempt >= options.retry.max_attempts;
       if (out_of_attempts || SteadyClock::now() + delay >= deadline) {
         return give_up(r, in, job,
                        error + (out_of_attempts ? " (out of attempts)" : " (deadline passed)"));
@@ -623,7 +634,8 @@ struct Dispatcher::Impl {
         wait = std::clamp(left, std::chrono::milliseconds(1), wait);
       }
       lock.lock();
-      timer_cv.wait_for(lock, wait, [&] { return timer_stop; });
+      timer_cv.wait_for(lock, wait, [&] { return timer_stop || timer_wake; });
+      timer_wake = false;
     }
   }
 

@@ -72,9 +72,7 @@ std::vector<uint64_t> fingerprints_from_text(const std::string& text) {
     bool good = j > i && j - i <= 16;
     for (size_t k = i; good && k < j; ++k) {
       const char c = text[k];
-      const int d = c >= '0' && c <= '9'   ? c - '0'
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                           : -1;
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
       if (d < 0) good = false;
       v = v * 16 + static_cast<uint64_t>(d < 0 ? 0 : d);
     }
