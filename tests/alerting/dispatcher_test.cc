@@ -701,12 +701,15 @@ TEST(DispatcherFlood, BoundedAndFastAgainstASlowReceiver) {
   Dispatcher d(o);
   d.start();
   const TimePoint t0 = clock.now();
-  const auto start = std::chrono::steady_clock::now();
+  // The time spent in submit() only (building the alerts is the test's cost).
+  std::chrono::steady_clock::duration took{};
   for (int i = 0; i < 100'000; ++i) {
-    d.submit(
-        notification_of({make_alert({{"alertname", "Flood"}, {"i", std::to_string(i)}}, t0)}, t0));
+    Notification note =
+        notification_of({make_alert({{"alertname", "Flood"}, {"i", std::to_string(i)}}, t0)}, t0);
+    const auto start = std::chrono::steady_clock::now();
+    d.submit(note);
+    took += std::chrono::steady_clock::now() - start;
   }
-  const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_LT(took, 2s) << "submit of 100,000 alerts took "
                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                       << " ms";

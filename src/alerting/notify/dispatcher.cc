@@ -104,12 +104,10 @@ struct Dispatcher::Impl {
   dispatch::NotificationLog log;
 
   // ---- the alert store, groups and dedup state (mu) ----
-  struct StoredAlert {
-    NotifiedAlert alert;
-    int groups = 0;  // aggregation groups holding it
-  };
+  // The alerts held (by fingerprint): how many aggregation groups hold each (they hold the
+  // alert itself).
   mutable std::mutex mu;
-  std::unordered_map<uint64_t, StoredAlert> alerts;
+  std::unordered_map<uint64_t, int> alerts;
   std::map<std::string, std::unique_ptr<AggregationGroup>> groups;  // receiver "\n" group key
   struct Dedup {
     DeliveredSets sets;
@@ -265,7 +263,8 @@ struct Dispatcher::Impl {
     const RouteMatch* route;
     size_t receiver;
     LabelList labels;
-    std::string key;
+    std::string key;      // the group key
+    std::string map_key;  // receiver "\n" group key: the groups map's key
   };
 
   void submit(const Notification& n) {
@@ -297,7 +296,9 @@ struct Dispatcher::Impl {
         if (ri == receiver_index.end()) continue;
         LabelList gl = m->group_labels(na.labels);
         std::string key = m->group_key(gl);
-        places.push_back(Placement{m, ri->second, std::move(gl), std::move(key)});
+        std::string map_key = m->receiver + '\n' + key;
+        places.push_back(
+            Placement{m, ri->second, std::move(gl), std::move(key), std::move(map_key)});
       }
       work.emplace_back(std::move(na), std::move(places));
     }
@@ -313,15 +314,11 @@ struct Dispatcher::Impl {
           ++alerts_dropped;
           continue;
         }
-        stored = alerts.emplace(na.fingerprint, StoredAlert{na, 0}).first;
-      } else {
-        stored->second.alert = na;
+        stored = alerts.emplace(na.fingerprint, 0).first;
       }
-      for (Placement& p : places) {
-        std::string gk = receivers[p.receiver]->name;
-        gk += '\n';
-        gk += p.key;
-        auto g = groups.find(gk);
+      for (size_t pi = 0; pi < places.size(); ++pi) {
+        Placement& p = places[pi];
+        auto g = groups.find(p.map_key);
         if (g == groups.end()) {
           auto ng = std::make_unique<AggregationGroup>();
           ng->route = p.route;
@@ -330,14 +327,16 @@ struct Dispatcher::Impl {
           ng->labels = std::move(p.labels);
           ng->next_flush = t + p.route->group_wait;
           if (next_due == TimePoint{} || ng->next_flush < next_due) next_due = ng->next_flush;
-          g = groups.emplace(std::move(gk), std::move(ng)).first;
+          g = groups.emplace(std::move(p.map_key), std::move(ng)).first;
           new_group = true;
         }
-        auto [it, inserted] = g->second->alerts.insert_or_assign(na.fingerprint, na);
-        (void)it;
-        if (inserted) ++stored->second.groups;
+        const uint64_t fp = na.fingerprint;
+        const bool inserted = pi + 1 == places.size()
+                                  ? g->second->alerts.insert_or_assign(fp, std::move(na)).second
+                                  : g->second->alerts.insert_or_assign(fp, na).second;
+        if (inserted) ++stored->second;
       }
-      if (stored->second.groups == 0) alerts.erase(stored);
+      if (stored->second == 0) alerts.erase(stored);
     }
     if (new_group && options.run_timer_thread) {
       {
@@ -357,7 +356,7 @@ struct Dispatcher::Impl {
 
   void release_alert(uint64_t fp) {
     auto it = alerts.find(fp);
-    if (it != alerts.end() && --it->second.groups <= 0) alerts.erase(it);
+    if (it != alerts.end() && --it->second <= 0) alerts.erase(it);
   }
 
   // mu held.
@@ -368,8 +367,6 @@ struct Dispatcher::Impl {
     for (auto& [fp, a] : g.alerts) {
       if (!a.resolved && a.ends_at != TimePoint{} && a.ends_at <= t) {
         a.resolved = true;  // the engine stopped sending it
-        auto s = alerts.find(fp);
-        if (s != alerts.end() && !s->second.alert.resolved) s->second.alert.resolved = true;
       }
       if (inhibitor.muted(a.labels, t)) {
         ++inhibited;
