@@ -554,6 +554,23 @@ TEST(DispatcherFaults, CorruptLogIsReportedAndDeliveryGoesOn) {
   std::filesystem::remove(path);
 }
 
+TEST(DispatcherFaults, UnusableLogPathIsReportedAndDeliveryGoesOn) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.state_path = "/proc/vigil-no-such-dir/log.db";
+  Dispatcher d(o);
+  auto st = d.status();
+  EXPECT_FALSE(st.log_ok);
+  EXPECT_NE(st.log_error.find("/proc/vigil-no-such-dir/log.db"), std::string::npos) << st.log_error;
+  d.start();
+  d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->delivered_count(), 1u);
+}
+
 TEST(DispatcherLog, RestartDoesNotRepeatInsideRepeatInterval) {
   const std::string path = temp_path("restart.db");
   FakeClock clock;

@@ -9,6 +9,7 @@
 // Thread-safety: every member is safe from any thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -71,6 +72,11 @@ class DeliveryQueue {
   bool stopped() const {
     std::lock_guard lock(mu_);
     return stopped_;
+  }
+  // Room left before try_push() refuses.
+  size_t free_slots() const {
+    std::lock_guard lock(mu_);
+    return stopped_ ? 0 : capacity_ - std::min(capacity_, items_.size());
   }
   size_t size() const {
     std::lock_guard lock(mu_);

@@ -120,6 +120,7 @@ struct Dispatcher::Impl {
   uint64_t unknown_channels = 0;
   std::string last_unknown_channel;
   TimePoint last_expire;
+  std::mutex tick_mu;  // one tick at a time (taken before mu)
   TimePoint next_due;  // the earliest next_flush (timer thread)
 
   std::atomic<uint64_t> redelivered{0};
@@ -441,6 +442,7 @@ struct Dispatcher::Impl {
   }
 
   void tick() {
+    std::lock_guard serial(tick_mu);  // flushes in order (the timer thread and tick() callers)
     const TimePoint t = now();
     inhibitor.gc(t);
     FlushOutput out;
@@ -469,22 +471,37 @@ struct Dispatcher::Impl {
     }
     if (expire) log.expire(t - options.log_retention);
     if (out.jobs.empty() && out.states.empty()) return;
+    // What the queues cannot take is dropped before it is written (a flood writes no log rows
+    // it would mark dropped at once).
+    std::vector<size_t> room(receivers.size());
+    for (size_t i = 0; i < receivers.size(); ++i) room[i] = receivers[i]->queue.free_slots();
+    std::vector<std::pair<size_t, std::shared_ptr<Job>>> jobs;
+    jobs.reserve(out.jobs.size());
+    for (auto& rj : out.jobs) {
+      if (room[rj.first] > 0) {
+        --room[rj.first];
+        jobs.push_back(std::move(rj));
+      } else {
+        drop(*receivers[rj.first], *rj.second, false);
+      }
+    }
     // The log first (one transaction), then the queues.
-    std::vector<LogEntry> entries(out.jobs.size());
+    std::vector<LogEntry> entries(jobs.size());
     std::vector<LogEntry*> ptrs;
-    for (size_t i = 0; i < out.jobs.size(); ++i) {
-      const Job& j = *out.jobs[i].second;
-      entries[i].receiver = receivers[out.jobs[i].first]->name;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      Job& j = *jobs[i].second;
+      entries[i].receiver = receivers[jobs[i].first]->name;
       entries[i].integration = j.integration;
-      entries[i].group = j.group;
+      entries[i].group = std::move(j.group);  // moved back below
       entries[i].firing = j.firing;
       entries[i].resolved = j.resolved;
       entries[i].created = j.created;
       ptrs.push_back(&entries[i]);
     }
     log.write_flush(ptrs, out.states);
-    for (size_t i = 0; i < out.jobs.size(); ++i) {
-      auto& [ri, job] = out.jobs[i];
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      auto& [ri, job] = jobs[i];
+      job->group = std::move(entries[i].group);
       job->log_id = entries[i].id;
       job->queued_at = SteadyClock::now();
       Receiver& r = *receivers[ri];
@@ -498,17 +515,22 @@ struct Dispatcher::Impl {
         --outstanding;
       }
       idle_cv.notify_all();
-      const bool shutting = r.queue.stopped();
-      {
-        std::lock_guard sl(r.stats_mu);
-        Integration& in = r.integrations[static_cast<size_t>(job->integration)];
-        ++in.status.dropped;
-        (shutting ? in.dropped_shutdown_metric : in.dropped_queue_metric).inc();
-      }
-      if (!shutting) log.mark_given_up(job->log_id);  // at shutdown it stays pending
-      std::lock_guard lock(mu);
-      revert_dedup(*job);
+      drop(r, *job, true);
     }
+  }
+
+  // A job the receiver's queue did not take (full, or stopped: then it stays pending in the log).
+  void drop(Receiver& r, const Job& job, bool logged) {
+    const bool shutting = r.queue.stopped();
+    {
+      std::lock_guard sl(r.stats_mu);
+      Integration& in = r.integrations[static_cast<size_t>(job.integration)];
+      ++in.status.dropped;
+      (shutting ? in.dropped_shutdown_metric : in.dropped_queue_metric).inc();
+    }
+    if (logged && !shutting) log.mark_given_up(job.log_id);
+    std::lock_guard lock(mu);
+    revert_dedup(job);
   }
 
   // ---- delivery ----
