@@ -2,8 +2,10 @@
 // several threads while the timer thread flushes and the delivery threads deliver (with
 // retries), status() and groups() read, and shutdown stops it all.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +46,11 @@ TEST(DispatcherConcurrency, SubmitDeliverStatusShutdown) {
   o.routing = cfg;
   o.self_metrics = &self;
   o.queue_capacity = 64;
+  // The notification log too (written by the timer thread and the delivery threads).
+  const auto db = std::filesystem::temp_directory_path() /
+                  ("vigil_dispatch_tsan_" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(db);
+  o.state_path = db.string();
   o.retry = RetryOptions{.max_attempts = 3,
                          .initial_backoff = 1ms,
                          .max_backoff = 2ms,
@@ -85,6 +92,10 @@ TEST(DispatcherConcurrency, SubmitDeliverStatusShutdown) {
   EXPECT_GT(st.receivers[0].integrations[0].sent, 0u);
   EXPECT_GT(st.receivers[1].integrations[0].sent, 0u);
   EXPECT_GT(a->delivered_count(), 0u);
+  EXPECT_TRUE(st.log_ok) << st.log_error;
+  std::filesystem::remove(db);
+  std::filesystem::remove(db.string() + "-wal");
+  std::filesystem::remove(db.string() + "-shm");
 }
 
 }  // namespace

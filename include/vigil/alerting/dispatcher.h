@@ -30,6 +30,12 @@
 // confirmed are sent again (at least once), and the log's delivered sets keep a restarted
 // process from notifying again inside repeat_interval.
 //
+// Difference from Alertmanager: a notification whose rule names notification channels
+// (Notification::channels) skips the route tree and goes to the receivers of those names, with
+// the root route's timers, grouped by alertname (group key "{}/channel:<receiver>:{alertname=..}");
+// names that are no receiver are counted in DispatcherStatus::unknown_channels, not thrown.
+// Retries stop at retry.max_attempts (0: no limit) or at delivery_deadline, whichever is first.
+//
 // Never blocking: submit() and the manager's callback only take a short lock; a full receiver
 // queue drops the new notification and counts it. Everything is counted per receiver and
 // integration (status(), and vigil_notifications_* metrics when self_metrics is set).
@@ -68,6 +74,8 @@ struct DispatcherOptions {
   std::string state_path;
   size_t queue_capacity = 1024;  // notifications waiting per receiver; beyond: dropped, counted
   size_t max_alerts = 100'000;   // alerts held by the dispatcher; beyond: new ones dropped
+  // Backoff between attempts of one notification; max_attempts counts them all (0: no limit but
+  // delivery_deadline).
   RetryOptions retry{.max_attempts = 8,
                      .initial_backoff = std::chrono::milliseconds(500),
                      .max_backoff = std::chrono::milliseconds(30'000),
