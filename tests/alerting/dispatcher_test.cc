@@ -355,6 +355,20 @@ TEST(Dispatcher, AlertManagerEndToEnd) {
   d.shutdown(1s);
 }
 
+TEST(DispatcherLog, StateDatabaseCreatedByTheDispatcherIsAcceptedByTheManager) {
+  const std::string path = temp_path("shared.db");
+  FakeClock clock;
+  auto o = options_with(routing_of({{"team", std::make_shared<ScriptedNotifier>()}}), clock);
+  o.state_path = path;
+  Dispatcher d(o);  // creates the file with its nlog_ tables only
+  EXPECT_TRUE(d.status().log_ok);
+  AlertManagerOptions mo;
+  mo.clock = clock.fn();
+  mo.state_path = path;
+  AlertManager manager(mo);
+  EXPECT_TRUE(manager.persistence_status().ok) << manager.persistence_status().error;
+}
+
 // ---- faults
 
 TEST(DispatcherFaults, ReceiverDownIsRetriedUntilTheDeadline) {
