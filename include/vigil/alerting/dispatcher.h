@@ -30,6 +30,12 @@
 // confirmed are sent again (at least once), and the log's delivered sets keep a restarted
 // process from notifying again inside repeat_interval.
 //
+// Difference from Alertmanager: a notification whose rule names notification channels
+// (Notification::channels) skips the route tree and goes to the receivers of those names, with
+// the root route's timers, grouped by alertname (group key "{}/channel:<receiver>:{alertname=..}");
+// names that are no receiver are counted in DispatcherStatus::unknown_channels, not thrown.
+// Retries stop at retry.max_attempts (0: no limit) or at delivery_deadline, whichever is first.
+//
 // Never blocking: submit() and the manager's callback only take a short lock; a full receiver
 // queue drops the new notification and counts it. Everything is counted per receiver and
 // integration (status(), and vigil_notifications_* metrics when self_metrics is set).
@@ -68,6 +74,8 @@ struct DispatcherOptions {
   std::string state_path;
   size_t queue_capacity = 1024;  // notifications waiting per receiver; beyond: dropped, counted
   size_t max_alerts = 100'000;   // alerts held by the dispatcher; beyond: new ones dropped
+  // Backoff between attempts of one notification; max_attempts counts them all (0: no limit but
+  // delivery_deadline).
   RetryOptions retry{.max_attempts = 8,
                      .initial_backoff = std::chrono::milliseconds(500),
                      .max_backoff = std::chrono::milliseconds(30'000),
@@ -75,6 +83,9 @@ struct DispatcherOptions {
                      .jitter = 0.2};
   // Overall time one notification may take, retries included (then it is dropped, counted).
   std::chrono::milliseconds delivery_deadline{5 * 60'000};
+  // Longest one attempt may take (DeliveryContext::deadline: the earlier of this and the
+  // notification's deadline).
+  std::chrono::milliseconds attempt_timeout{30'000};
   std::string external_url;  // NotificationGroup::external_url
   metrics::Registry* self_metrics = nullptr;
   // How long delivered entries stay in the log (Alertmanager: 120h).
@@ -113,7 +124,10 @@ struct DispatcherStatus {
   size_t alerts = 0;  // alerts held
   uint64_t alerts_dropped = 0;
   uint64_t inhibited = 0;  // alert notifications muted by inhibition
-  bool log_ok = true;      // the notification log works (or is not configured)
+  // Notification channels named by rules that are no receiver (counted, not thrown).
+  uint64_t unknown_channels = 0;
+  std::string last_unknown_channel;
+  bool log_ok = true;  // the notification log works (or is not configured)
   std::string log_error;
   uint64_t redelivered = 0;  // unconfirmed notifications re-queued at start-up
 };
