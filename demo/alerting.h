@@ -35,10 +35,10 @@ struct DemoAlertingOptions {
   std::vector<std::string> rule_files;
   // Seconds since the demo started, for the console lines ("[t=12s]").
   std::function<double()> elapsed;
-  // SQLite file for alert state, silences and history ("" = memory only).
-  std::string state_path;
   // Where transitions are printed; null: stdout.
   std::function<void(const std::string&)> print;
+  // SQLite file for alert state, silences and history ("" = memory only).
+  std::string state_path;
 };
 
 class DemoAlerting {

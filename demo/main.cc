@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "alerting.h"
+#include "delivery.h"
 #include "dependencies.h"
 #include "gateway_metrics.h"
 #include "options.h"
@@ -34,6 +35,7 @@
 #include "vigil/admin/tracez_endpoint.h"
 #if __has_include("vigil/admin/alerting_endpoints.h")
 #include "vigil/admin/alerting_endpoints.h"
+#include "vigil/admin/notification_endpoints.h"
 #define VIGIL_DEMO_ALERTING_ENDPOINTS 1
 #endif
 #include "vigil/core/error.h"
@@ -287,7 +289,8 @@ int main(int argc, char** argv) {
             .elapsed = [demo_started] {
               return std::chrono::duration<double>(std::chrono::steady_clock::now() - demo_started)
                   .count();
-            }});
+            },
+            .state_path = options.state_path});
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
     return 1;
@@ -306,6 +309,7 @@ int main(int argc, char** argv) {
     std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
     return 2;
   }
+  std::unique_ptr<demo::DemoDelivery> delivery;
   try {
     admin::add_metrics_endpoint(*server, registry);
     admin::add_health_endpoints(*server, *monitor);
@@ -314,6 +318,19 @@ int main(int argc, char** argv) {
     admin::add_alerting_endpoints(*server, alerting->manager());
 #endif
     server->start();
+    // Delivery: where alerts go (--alertmanager, --webhook, --routes, the environment), with
+    // links back to this server.
+    delivery = std::make_unique<demo::DemoDelivery>(
+        alerting->manager(), registry,
+        demo::DeliveryFlags{.alertmanagers = options.alertmanagers,
+                            .webhooks = options.webhooks,
+                            .routes_file = options.routes_file,
+                            .state_path = options.state_path},
+        server->url());
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+    admin::add_notification_endpoints(*server, {.dispatcher = delivery->dispatcher(),
+                                                .alertmanagers = delivery->alertmanagers()});
+#endif
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
     return 1;
@@ -367,6 +384,11 @@ int main(int argc, char** argv) {
   std::cout << "; " << url << "/api/v1/alerts, " << url << "/api/v1/rules";
 #endif
   std::cout << "\n";
+  std::cout << "  Delivery:        " << delivery->description();
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "; " << url << "/api/v1/notifications";
+#endif
+  std::cout << "\n";
   std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
             << std::flush;
 
@@ -376,6 +398,7 @@ int main(int argc, char** argv) {
               << " received, stopping\n"
               << std::flush;
   }
+  delivery->shutdown();  // sends what is queued (5 s at most)
   alerting->stop();
   simulator.stop();
   dependencies.stop();

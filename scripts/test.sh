@@ -249,6 +249,9 @@ tsan_test() {
     if [[ -x build/tsan/tests/alerting/alerting_state_store_tsan_test ]]; then
       build/tsan/tests/alerting/alerting_state_store_tsan_test
     fi &&
+    if [[ -x build/tsan/tests/alerting/dispatcher_tsan_test ]]; then
+      build/tsan/tests/alerting/dispatcher_tsan_test
+    fi &&
     if [[ -x build/tsan/tests/alerting/alertmanager_client_tsan_test ]]; then
       build/tsan/tests/alerting/alertmanager_client_tsan_test
     fi
