@@ -125,7 +125,9 @@ run_reps() {
   local label=$1 i rep d delays=()
   for ((i = 1; i <= REPS; i++)); do
     rep="$label-$i"
-    curl -sf -X POST "$recv/flip?rep=$rep" >/dev/null
+    curl -sf -X POST "$recv/flip?rep=$rep" >/dev/null  # the receiver records the flip time
+    # The vigil side flips its own gauge right after (a few ms later: counted against vigil).
+    [[ -n "${FLIP_ALSO:-}" ]] && curl -sf -X POST "$FLIP_ALSO?rep=$rep" >/dev/null
     d=pending
     for _ in $(seq 300); do  # up to 30 s
       d=$(curl -sf "$recv/delay?rep=$rep")
@@ -206,10 +208,18 @@ echo "prometheus $("$PROMETHEUS" --version 2>&1 | head -1 | awk '{print $3}'), a
   "for 0, group_wait 0"
 run_reps prometheus
 
-# ==== vigil side (the lead adds it after merging the dispatcher and webhook notifier) ====
-# Same receiver ($recv: /metrics, /flip, /hook, /delay), same REPS. Suggested shape: a small
-# program from $BUILD that scrapes or samples bench_flip every 1 s, evaluates `bench_flip == 1`
-# (for 0) every 1 s in vigil's AlertManager, routes with group_wait 0 to make_webhook_notifier
-# ({.url = "$recv/hook"}), and then `run_reps vigil`, and the ratio of the medians.
-# run_vigil_side() { ...; run_reps vigil; }
-# ==== end of the vigil side ====
+# ==== vigil side: vigil's AlertManager (evaluation every 1 s, for 0) -> Dispatcher (group_wait 0)
+# -> make_webhook_notifier -> the same receiver. The process holds the gauge in its own registry
+# (what vigil is for); /flip on it sets bench_flip{rep} right after the receiver recorded the flip.
+VIGIL_BIN="$BUILD/bench/delivery_e2e_vigil"
+[[ -x "$VIGIL_BIN" ]] || { echo "$VIGIL_BIN not built (cmake --build $BUILD --target delivery_e2e_vigil)"; exit 1; }
+# Stop Prometheus and Alertmanager first so both sides run on the same quiet machine.
+for pid in "${pids[@]:1}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+pids=("${pids[0]}")
+"$VIGIL_BIN" --webhook="$recv/hook" >"$tmp/vigil.out" 2>"$tmp/vigil.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^PORT ' "$tmp/vigil.out" 2>/dev/null && break; sleep 0.1; done
+vigil_port=$(sed -n 's/^PORT //p' "$tmp/vigil.out")
+[[ -n "$vigil_port" ]] || { echo "delivery_e2e_vigil did not start"; cat "$tmp/vigil.log"; exit 1; }
+echo "vigil: evaluation 1 s, for 0, group_wait 0 (in-process gauge, webhook notifier)"
+FLIP_ALSO="http://127.0.0.1:$vigil_port/flip" run_reps vigil
