@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "http_client.h"
 #include "vigil/admin/server.h"
 #include "vigil/alerting/manager.h"
 #include "vigil/alerting/rule.h"
@@ -26,49 +27,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using alerting::AlertRule;
 using alerting::TimePoint;
-
-struct HttpResponse {
-  CURLcode code = CURLE_OK;
-  long status = 0;
-  std::string body;
-  std::string content_type;
-};
-
-size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-HttpResponse http(const std::string& method, const std::string& url, const std::string& body = "",
-                  const std::string& token = "") {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  HttpResponse res;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_slist* headers = nullptr;
-  if (!token.empty())
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  if (method == "POST") {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-  if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &res.body);
-  res.code = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
-  char* ct = nullptr;
-  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
-  if (ct != nullptr) res.content_type = ct;
-  curl_easy_cleanup(curl);
-  curl_slist_free_all(headers);
-  return res;
-}
+using testing::http;
+using testing::HttpResponse;
 
 // 2023-11-14T22:13:20Z
 constexpr int64_t kT0Ms = 1'700'000'000'000;
