@@ -1217,15 +1217,26 @@ struct Pipe {
   std::string text;
 };
 
-enum class NodeKind : uint8_t { kText, kAction, kIf, kRange, kWith, kBreak, kContinue };
+enum class NodeKind : uint8_t {
+  kText,
+  kAction,
+  kIf,
+  kRange,
+  kWith,
+  kBreak,
+  kContinue,
+  kTemplate,  // {{template "name" pipeline}} (Alertmanager dialect)
+};
 
 struct Node {
   NodeKind kind = NodeKind::kText;
-  std::string text;  // kText
-  Pipe pipe;
+  std::string text;  // kText; kTemplate: the template's name
+  Pipe pipe;         // kTemplate: no commands when called without a pipeline
   std::vector<Node> list;
   std::vector<Node> else_list;
   int line = 1;
+  std::size_t pos = 0;  // kTemplate: where Go reports its errors (the name)
+  std::string label;    // kTemplate: Go's String() of the node
 };
 
 }  // namespace
@@ -1235,6 +1246,8 @@ struct Program {
   std::string source;
   std::vector<Node> root;
   Dialect dialect = Dialect::kPrometheus;
+  std::map<std::string, std::vector<Node>, std::less<>> defines;  // {{define "name"}}
+  std::shared_ptr<const Program> library;  // where names not defined here are looked up
 };
 
 namespace {
@@ -1494,8 +1507,9 @@ bool parse_number(std::string_view text, Value& out) {
 
 class Parser {
  public:
-  Parser(std::string_view src, std::string name, Dialect dialect)
-      : src_(src), name_(std::move(name)), dialect_(dialect) {}
+  Parser(std::string_view src, std::string name, Dialect dialect,
+         std::map<std::string, std::vector<Node>, std::less<>>* defines)
+      : src_(src), name_(std::move(name)), dialect_(dialect), defines_(defines) {}
 
   std::optional<std::string> run(std::vector<Node>& root) {
     vars_ = {"$"};
@@ -1511,6 +1525,7 @@ class Parser {
   std::string_view src_;
   std::string name_;
   Dialect dialect_;
+  std::map<std::string, std::vector<Node>, std::less<>>* defines_;
   std::size_t pos_ = 0;
   int line_ = 1;
   std::string error_;
@@ -1896,6 +1911,17 @@ class Parser {
           out.push_back(std::move(n));
           continue;
         }
+        if (dialect_ == Dialect::kAlertmanager &&
+            (kw == "define" || kw == "template" || kw == "block")) {
+          if (kw == "define" && !top) {
+            fail(aline, "unexpected <define> in command");
+            return kEndError;
+          }
+          Node n;
+          if (!parse_named(kw, aline, n)) return kEndError;
+          if (kw != "define") out.push_back(std::move(n));
+          continue;
+        }
         fail(aline, "not supported in-process: " + kw);
         return kEndError;
       }
@@ -1905,6 +1931,53 @@ class Parser {
       if (!parse_pipeline(n.pipe, "command", aline, /*control=*/false)) return kEndError;
       out.push_back(std::move(n));
     }
+  }
+
+  // {{define "name"}}...{{end}}, {{template "name" [pipeline]}}, {{block "name" pipeline}}
+  // ...{{end}}: a definition is stored in defines_; a call becomes `n`.
+  bool parse_named(const std::string& kw, int line, Node& n) {
+    const std::string ctx = kw + " clause";
+    const Token name_tok = next();
+    std::string name;
+    if ((name_tok.kind != Tok::kString && name_tok.kind != Tok::kRawString) ||
+        !unquote(name_tok.text, name)) {
+      unexpected(name_tok, ctx);
+      return false;
+    }
+    n.kind = NodeKind::kTemplate;
+    n.text = name;
+    n.line = line;
+    n.pos = name_tok.pos;
+    if (kw == "define") {
+      if (!expect_close(ctx)) return false;
+    } else if (peek().kind == Tok::kRightDelim) {
+      if (kw == "block") {
+        fail(line, "missing value for " + ctx);
+        return false;
+      }
+      next();
+    } else if (!parse_pipeline(n.pipe, ctx, line, /*control=*/false)) {
+      return false;
+    }
+    n.label =
+        "{{template " + go_quote(name) + (n.pipe.cmds.empty() ? "" : " " + n.pipe.text) + "}}";
+    if (kw == "template") return true;
+    // a body with its own variables
+    std::vector<std::string> saved_vars = {"$"};
+    std::swap(saved_vars, vars_);
+    const int saved_range = range_depth_;
+    range_depth_ = 0;
+    std::vector<Node> body;
+    const int end = parse_list(body, false);
+    std::swap(saved_vars, vars_);
+    range_depth_ = saved_range;
+    if (end == kEndError) return false;
+    if (end != kEndEnd) {
+      fail(line_, "unexpected {{else}} in " + ctx);
+      return false;
+    }
+    (*defines_)[name] = std::move(body);
+    return true;
   }
 
   bool expect_close(const std::string& ctx) {
@@ -2253,6 +2326,9 @@ struct ExecError {
 
 enum class Flow : uint8_t { kNormal, kBreak, kContinue };
 
+// Nested {{template}} calls (Go allows 100000; vigil's stack is the bound).
+constexpr int kMaxTemplateDepth = 100;
+
 class Exec {
  public:
   Exec(const Program& prog, const TemplateData& data) : prog_(prog), data_(data) {
@@ -2277,17 +2353,23 @@ class Exec {
   std::vector<std::pair<std::string, Value>> vars_;
   std::size_t steps_ = 0;
 
+  // The program whose nodes run (the library's, inside one of its templates), and the name of
+  // the template executing (Go's "executing \"name\"").
+  const Program* cur_ = &prog_;
+  std::string exec_name_ = prog_.name;
+  int template_depth_ = 0;
+
   std::string err_at(std::size_t pos, const std::string& ctx, const std::string& msg) const {
-    std::string loc = prog_.name;
-    if (pos <= prog_.source.size()) {
+    std::string loc = cur_->name;
+    if (pos <= cur_->source.size()) {
       // Go's ErrorContext: 1-based line, 0-based byte column
-      const std::string_view before(prog_.source.data(), pos);
+      const std::string_view before(cur_->source.data(), pos);
       const std::size_t nl = before.rfind('\n');
       const std::size_t col = nl == std::string_view::npos ? pos : pos - nl - 1;
       const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
       loc += ":" + std::to_string(line) + ":" + std::to_string(col);
     }
-    return "template: " + loc + ": executing \"" + prog_.name + "\" at <" + ctx + ">: " + msg;
+    return "template: " + loc + ": executing \"" + exec_name_ + "\" at <" + ctx + ">: " + msg;
   }
   std::string limit_error(const std::string& msg) const {
     return "template: " + prog_.name + ": " + msg;
@@ -2345,6 +2427,9 @@ class Exec {
         return Flow::kBreak;
       case NodeKind::kContinue:
         return Flow::kContinue;
+      case NodeKind::kTemplate:
+        call_template(n, dot, err);
+        return Flow::kNormal;
       case NodeKind::kAction: {
         Value v;
         if (!eval_pipe(n.pipe, dot, v, err)) return Flow::kNormal;
@@ -2417,6 +2502,40 @@ class Exec {
       }
     }
     return Flow::kNormal;
+  }
+
+  // {{template "name" pipeline}}: the named template with the pipeline's value as dot and
+  // only $ defined.
+  void call_template(const Node& n, const Value& dot, std::string& err) {
+    const Program* owner = &prog_;
+    auto it = prog_.defines.find(n.text);
+    if (it == prog_.defines.end() && prog_.library) {
+      owner = prog_.library.get();
+      it = owner->defines.find(n.text);
+    }
+    if (it == owner->defines.end()) {
+      err = err_at(n.pos, n.label, "template " + go_quote(n.text) + " not defined");
+      return;
+    }
+    if (template_depth_ >= kMaxTemplateDepth) {
+      err = err_at(n.pos, n.label,
+                   "exceeded maximum template depth (" + std::to_string(kMaxTemplateDepth) + ")");
+      return;
+    }
+    Value v;
+    if (!n.pipe.cmds.empty() && !eval_pipe(n.pipe, dot, v, err)) return;
+    std::vector<std::pair<std::string, Value>> saved_vars = {{"$", v}};
+    std::swap(saved_vars, vars_);
+    const Program* saved_cur = cur_;
+    std::string saved_name = n.text;
+    std::swap(saved_name, exec_name_);
+    cur_ = owner;
+    ++template_depth_;
+    walk_list(it->second, v, err);
+    --template_depth_;
+    cur_ = saved_cur;
+    std::swap(saved_name, exec_name_);
+    std::swap(saved_vars, vars_);
   }
 
   bool declare(const Pipe& p, std::size_t i, Value v, std::string& err) {
@@ -3895,12 +4014,13 @@ class Exec {
 // ============================================================================================
 
 detail::ParseResult<Template> Template::parse(std::string_view text, std::string_view name,
-                                              Dialect dialect) {
+                                              Dialect dialect, const Template* library) {
   auto prog = std::make_shared<Program>();
   prog->name = std::string(name);
   prog->source = std::string(text);
   prog->dialect = dialect;
-  Parser parser(prog->source, prog->name, dialect);
+  if (library != nullptr) prog->library = library->program_;
+  Parser parser(prog->source, prog->name, dialect, &prog->defines);
   if (auto err = parser.run(prog->root)) return detail::ParseResult<Template>::fail(*err);
   Template t;
   t.program_ = std::move(prog);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -438,6 +439,84 @@ TEST(NotificationTemplate, DifferentialAmtool) {
     ++compared;
   }
   EXPECT_EQ(compared, 44);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(NotificationTemplate, NamedTemplates) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{{ define \"x\" }}[{{ .Status }}]{{ end }}a{{ template \"x\" . }}b", "a[firing]b"},
+      {"{{ define \"x\" }}{{ . }}{{ end }}{{ template \"x\" .Receiver }}|{{ template \"x\" }}",
+       "team-x\\.y|<no value>"},
+      // $ inside a template is its dot; variables of the caller are not visible
+      {"{{ define \"x\" }}{{ $.Status }}{{ end }}{{ range .Alerts }}{{ template \"x\" . }}"
+       "{{ end }}",
+       "firingresolved"},
+      {"{{ block \"b\" .GroupLabels }}{{ .alertname }}{{ end }}", "HighLatency"},
+      // a later definition replaces the library's
+      {"{{ define \"__alertmanager\" }}Vigil{{ end }}{{ template \"slack.default.username\" . }}",
+       "Vigil"},
+      {"{{ template \"slack.default.title\" . }}", "[FIRING:1] HighLatency (1 api page)"},
+      {"{{ template \"slack.default.fallback\" . }}",
+       "[FIRING:1] HighLatency (1 api page) | http://am:9093/#/alerts?receiver=team-x%5C.y"},
+      {"{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}",
+       "Labels:\n - alertname = HighLatency\n - ab = 1\n - instance = b:1\n - job = api\n"
+       " - severity = page\nAnnotations:\n - summary = p99 > 1s\nSource: \n"},
+      // errors
+      {"{{ template \"nope\" . }}",
+       "EXEC: template: t:1:12: executing \"t\" at <{{template \"nope\" .}}>: template \"nope\" "
+       "not defined"},
+      {"{{ define \"x\" }}\n{{ .Foo }}{{ end }}{{ template \"x\" . }}",
+       "EXEC: template: t:2:3: executing \"x\" at <.Foo>: can't evaluate field Foo in type "
+       "*template.Data"},
+      {"{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}",
+       "EXEC: template: t:1:28: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum "
+       "template depth (100)"},
+      {"{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}",
+       "PARSE: template: t:1: unexpected <define> in command"},
+      {"{{ define x }}{{ end }}", "PARSE: template: t:1: unexpected \"x\" in define clause"},
+      {"{{ define \"x\" }}{{ else }}{{ end }}",
+       "PARSE: template: t:1: unexpected {{else}} in define clause"},
+      {"{{ template \"x\" . . }}",
+       "EXEC: template: t:1:12: executing \"t\" at <{{template \"x\" . .}}>: template \"x\" not "
+       "defined"},
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(render(in), want) << in;
+}
+
+// Alertmanager's own named templates (default.tmpl), called by name, against amtool.
+TEST(NotificationTemplate, DifferentialAmtoolNamedTemplates) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  const std::string default_tmpl = "/usr/share/prometheus/alertmanager/default.tmpl";
+  if (!std::filesystem::exists(default_tmpl)) GTEST_SKIP() << default_tmpl << " not installed";
+  vigil_test::TempDir dir("amtool_named");
+  NotificationGroup resolved = fixture();
+  for (auto& a : resolved.alerts) a.resolved = true;
+  const std::vector<std::string> names = {"__subject",
+                                          "__alertmanagerURL",
+                                          "slack.default.title",
+                                          "slack.default.username",
+                                          "slack.default.fallback",
+                                          "slack.default.titlelink",
+                                          "slack.default.text",
+                                          "slack.default.pretext",
+                                          "pagerduty.default.description",
+                                          "pagerduty.default.client",
+                                          "pagerduty.default.clientURL",
+                                          "wechat.default.message"};
+  for (const auto& g : {fixture(), resolved, one_firing()}) {
+    const std::string data = dir.write("data.json", data_json(g));
+    for (const std::string& name : names) {
+      const std::string text = "{{ template \"" + name + "\" . }}";
+      auto want = vigil_test::run_command(
+          "amtool template render --template.glob='" + default_tmpl + "' --template.data='" + data +
+          "' --template.text='{{ template \"" + name + "\" . }}' 2>/dev/null");
+      ASSERT_EQ(want.status, 0) << name << "\n" << want.output;
+      EXPECT_EQ(render(text, g), want.output) << name << "\ndata: " << data_json(g);
+    }
+  }
 }
 
 }  // namespace
