@@ -652,8 +652,23 @@ std::string fmt_value(const Value& v, const Spec& sp) {
       }
       if (verb == 'x' || verb == 'X') return hex_float(v.f, sp);
       return bad_verb(verb, v, sp);
-    case Kind::kString:
     case Kind::kTime:
+      if (v.tag == Tag::kGoTime && verb != 'v' && verb != 's' && verb != 'q' && verb != 'x' &&
+          verb != 'X') {
+        // not a string verb: fmt prints time.Time's fields {wall ext loc} (no monotonic
+        // reading, UTC: wall is the nanoseconds, ext the seconds since year 1, loc nil)
+        const Value wall = Value::integer(v.nsec);
+        const Value ext = Value::integer(v.i - kGoZeroTime.unix_seconds);
+        auto field = [&](const Value& x, std::string_view type) {
+          if (verb == 'd' || verb == 'b' || verb == 'o') return fmt_int(x.i, sp);
+          const std::string shown = type == "*time.Location" ? "<nil>" : std::to_string(x.i);
+          return std::string("%!") + verb + "(" + std::string(type) + "=" + shown + ")";
+        };
+        return "{" + field(wall, "uint64") + " " + field(ext, "int64") + " " +
+               field(Value::integer(0), "*time.Location") + "}";
+      }
+      [[fallthrough]];
+    case Kind::kString:
       if (verb == 'v' && sp.sharp_v) {
         Spec q = sp;
         q.verb = 'q';

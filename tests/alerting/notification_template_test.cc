@@ -520,3 +520,71 @@ TEST(NotificationTemplate, DifferentialAmtoolNamedTemplates) {
 }
 
 }  // namespace
+
+namespace {
+
+// Execution errors and printing, against amtool: the text is defined as "vigil_t" in a file
+// t.tmpl and called from the command line, so both name the same file and template. amtool
+// passes the data as a value where Alertmanager's notifiers (and vigil) pass a pointer: vigil's
+// "*template.Data" / "&{" read as amtool's "template.Data" / "{" here.
+TEST(NotificationTemplate, DifferentialAmtoolErrors) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  vigil_test::TempDir dir("amtool_err");
+  const NotificationGroup g = fixture();
+  const std::vector<std::string> texts = {
+      "{{ .Foo }}",
+      "x\n{{ range .Alerts }}\n{{ .Nope }}{{ end }}",
+      "{{ .CommonLabels.Remove }}",
+      "{{ .CommonLabels.Remove \"a\" }}",
+      "{{ .CommonLabels.Remove .Status }}",
+      "{{ .Alerts.Firing \"x\" }}",
+      "{{ .Receiver \"x\" }}",
+      "{{ .GroupLabels.alertname \"x\" }}",
+      "{{ safeHtml \"x\" | toUpper }}",
+      "{{ join \",\" .Status }}",
+      "{{ join \",\" \"a\" }}",
+      "{{ index .Alerts 5 }}",
+      "{{ index .Alerts \"a\" }}",
+      "{{ (index .Alerts 0).StartsAt.Format }}",
+      "{{ (index .Alerts 0).StartsAt.Format 1 }}",
+      "{{ (index .Alerts 0).Labels.SortedPairs.Foo }}",
+      "{{ range .Alerts.Firing.Firing }}{{ end }}",
+      "{{ len .Alerts.Firing.x }}",
+      "{{ range .Receiver }}{{ end }}",
+      "{{ reReplaceAll \"(\" \"\" .Receiver }}",
+      "{{ template \"nope\" . }}",
+      "{{ . }}",
+      "{{ printf \"%v|%d|%s\" . .Alerts .CommonLabels }}",
+      "{{ slice .Alerts 2 1 }}",
+      "{{ (slice .Alerts 0 1 2).Firing }}",
+  };
+  const std::string data = dir.write("data.json", data_json(g));
+  for (const std::string& text : texts) {
+    const std::string file = dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + text + "{{ end }}");
+    auto want = vigil_test::run_command("amtool template render --template.glob='" + file +
+                                        "' --template.data='" + data +
+                                        "' --template.text='{{ template \"vigil_t\" . }}'");
+    std::string expected = want.output;
+    const std::string prefix = "amtool: error: ";
+    if (expected.rfind(prefix, 0) == 0) {
+      expected = expected.substr(prefix.size());
+      while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    }
+    // vigil: the same file as a library, called the same way
+    auto lib = vigil::alerting::tmpl::Template::parse(
+        "{{ define \"vigil_t\" }}" + text + "{{ end }}", "t.tmpl",
+        vigil::alerting::tmpl::Dialect::kAlertmanager);
+    ASSERT_TRUE(lib) << lib.error;
+    auto main = vigil::alerting::tmpl::Template::parse(
+        "{{ template \"vigil_t\" . }}", "", vigil::alerting::tmpl::Dialect::kAlertmanager, &*lib);
+    ASSERT_TRUE(main) << main.error;
+    auto got = main->execute(vigil::alerting::notification_data(g));
+    std::string actual = got ? *got : got.error;
+    actual = std::regex_replace(actual, std::regex("\\*template\\.Data"), "template.Data");
+    if (actual.rfind("&{", 0) == 0) actual.erase(0, 1);
+    actual = std::regex_replace(actual, std::regex("\\|&\\{"), "|{");
+    EXPECT_EQ(actual, expected) << text;
+  }
+}
+
+}  // namespace
