@@ -588,3 +588,47 @@ TEST(NotificationTemplate, DifferentialAmtoolErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Parse errors, against amtool: the same text as a template file t.tmpl.
+TEST(NotificationTemplate, DifferentialAmtoolParseErrors) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  vigil_test::TempDir dir("amtool_parse");
+  const std::vector<std::string> texts = {
+      "a\nb\n{{ if }}",
+      "x\n{{ range .Alerts }}",
+      "{{ end }}",
+      "\n{{ else }}",
+      "{{ humanize 1 }}",
+      "{{ trimSpace .Status }}",
+      "{{ define x }}{{ end }}",
+      "{{ define \"x\" }}{{ else }}{{ end }}",
+      "{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}",
+      "{{ template }}",
+      "{{ template \"x\" | }}",
+      "{{ block \"b\" }}{{ end }}",
+      "{{ .Status | 1 }}",
+      "{{ $x }}",
+      "{{ .Alerts.\n}}",
+      "{{ \"unterminated }}",
+      "{{ (.Status }}",
+  };
+  const std::string data = dir.write("data.json", data_json(fixture()));
+  for (const std::string& text : texts) {
+    const std::string file = dir.write("t.tmpl", text);
+    auto want = vigil_test::run_command("amtool template render --template.glob='" + file +
+                                        "' --template.data='" + data + "' --template.text='x'");
+    std::string expected = want.output;
+    const std::string prefix = "amtool: error: ";
+    ASSERT_EQ(expected.rfind(prefix, 0), 0u) << text << "\n" << expected;
+    expected = expected.substr(prefix.size());
+    while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    auto t = vigil::alerting::tmpl::Template::parse(text, "t.tmpl",
+                                                    vigil::alerting::tmpl::Dialect::kAlertmanager);
+    ASSERT_FALSE(t) << text;
+    EXPECT_EQ(t.error, expected) << text;
+  }
+}
+
+}  // namespace
