@@ -4092,7 +4092,8 @@ Value notification_value(const NotificationData& d) {
 
 }  // namespace
 
-detail::ParseResult<std::string> Template::execute(const NotificationData& data) const {
+detail::ParseResult<std::string> Template::execute_notification(
+    const NotificationData& data) const {
   if (!program_) return detail::ParseResult<std::string>::ok("");
   static const TemplateData kEmpty;
   Exec exec(*program_, kEmpty, notification_value(data));

@@ -133,7 +133,7 @@ class Template {
   vigil::detail::ParseResult<std::string> execute(const TemplateData& data) const;
   // Expands the template with Alertmanager's notification data as the dot (any dialect; the
   // Prometheus-only functions that read TemplateData see empty values).
-  vigil::detail::ParseResult<std::string> execute(const NotificationData& data) const;
+  vigil::detail::ParseResult<std::string> execute_notification(const NotificationData& data) const;
 
   const std::string& name() const noexcept;
 

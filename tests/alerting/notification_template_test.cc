@@ -578,7 +578,7 @@ TEST(NotificationTemplate, DifferentialAmtoolErrors) {
     auto main = vigil::alerting::tmpl::Template::parse(
         "{{ template \"vigil_t\" . }}", "", vigil::alerting::tmpl::Dialect::kAlertmanager, &*lib);
     ASSERT_TRUE(main) << main.error;
-    auto got = main->execute(vigil::alerting::notification_data(g));
+    auto got = main->execute_notification(vigil::alerting::notification_data(g));
     std::string actual = got ? *got : got.error;
     actual = std::regex_replace(actual, std::regex("\\*template\\.Data"), "template.Data");
     if (actual.rfind("&{", 0) == 0) actual.erase(0, 1);

@@ -80,7 +80,7 @@ vigil::detail::ParseResult<tmpl::Template> parse_notification_template(std::stri
 
 vigil::detail::ParseResult<std::string> render_notification(const tmpl::Template& t,
                                                             const NotificationGroup& group) {
-  return t.execute(notification_data(group));
+  return t.execute_notification(notification_data(group));
 }
 
 // default.tmpl's "__subject".
