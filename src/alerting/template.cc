@@ -197,6 +197,7 @@ enum class Tag : uint8_t {
   kAlert,       // template.Alert
   kPair,        // template.Pair
   kGoTime,      // time.Time with methods (i: Unix seconds, nsec: nanoseconds)
+  kUint8,       // a byte (index of a string)
 };
 
 struct Struct;
@@ -278,7 +279,7 @@ std::string type_name(const Value& v) {
     case Kind::kBool:
       return "bool";
     case Kind::kInt:
-      return "int";
+      return v.tag == Tag::kUint8 ? "uint8" : "int";
     case Kind::kFloat:
       return "float64";
     case Kind::kString:
@@ -2489,7 +2490,8 @@ class Exec {
             }
           }
         } else if (v.kind != Kind::kNil) {
-          err = err_at(n.pipe.cmds[0].pos, n.pipe.text, "range can't iterate over " + to_text(v));
+          // Go reports it at the node evaluated last (its s.at())
+          err = err_at(last_pos_, last_text_, "range can't iterate over " + to_text(v));
           return Flow::kNormal;
         }
         if (items.empty()) {
@@ -2712,9 +2714,11 @@ class Exec {
     const std::size_t count_err_pos = a.kind == ArgKind::kPipe ? last_pos_ : a.err_pos;
     std::vector<Value> args = std::move(values);
     std::vector<const Arg*> arg_nodes;
+    std::pair<std::size_t, std::string> first_last{last_pos_, last_text_};
     for (const Arg* n : nodes) {
       Value x;
       if (!eval_arg(p, *n, dot ? *dot : root_, x, err)) return false;
+      if (arg_nodes.empty()) first_last = {last_pos_, last_text_};
       args.push_back(std::move(x));
       arg_nodes.push_back(n);
     }
@@ -2751,8 +2755,9 @@ class Exec {
             return false;
           }
         } else {
-          const std::size_t pos = n != nullptr ? n->err_pos : a.err_pos;
-          const std::string& text = n != nullptr ? n->text : a.text;
+          const bool last = n == nullptr || n->kind == ArgKind::kPipe;
+          const std::size_t pos = last ? first_last.first : n->err_pos;
+          const std::string& text = last ? first_last.second : n->text;
           err =
               err_at(pos, text, "wrong type for value; expected " + type + "; got " + type_name(x));
           return false;
@@ -2917,6 +2922,19 @@ class Exec {
   // parenthesized pipeline ("(index .Alerts 0).Foo" fails "at <0>").
   std::size_t last_pos_ = 0;
   std::string last_text_;
+  // The node evaluated last when each argument of the current call was evaluated (the piped
+  // value: after all of them), where Go reports a wrong argument type of a pipeline.
+  std::vector<std::pair<std::size_t, std::string>> arg_last_;
+
+  // Where Go reports a wrong type of argument i of the current call.
+  std::string arg_type_err(std::size_t i, const std::string& msg) const {
+    const Arg* a = i < arg_nodes_.size() ? arg_nodes_[i] : nullptr;
+    if ((a == nullptr || a->kind == ArgKind::kPipe) && i < arg_last_.size()) {
+      return err_at(arg_last_[i].first, arg_last_[i].second, msg);
+    }
+    if (a != nullptr) return err_at(a->err_pos, a->text, msg);
+    return err_at(call_pos_, call_text_, msg);
+  }
   std::size_t call_pos_ = 0;
   std::string call_text_;
 
@@ -3144,9 +3162,9 @@ class Exec {
   // Alertmanager's functions (template/template.go DefaultFuncs) that differ from or add to
   // Prometheus' ones; `handled` tells whether fn was one of them.
   template <typename NArgs, typename StrFn>
-  bool call_alertmanager(const std::string& fn, const std::vector<Value>& args, std::size_t fn_pos,
-                         const std::string& text, NArgs& nargs, StrFn& str_fn, Value& out,
-                         std::string& err, bool& handled) {
+  bool call_alertmanager(const std::string& fn, const std::vector<Value>& args,
+                         std::size_t /*fn_pos*/, const std::string& /*text*/, NArgs& nargs,
+                         StrFn& str_fn, Value& out, std::string& err, bool& handled) {
     handled = true;
     if (fn == "title") return str_fn([](const std::string& s) { return cases_title(s); });
     if (fn == "toUpper") return str_fn([](const std::string& s) { return map_case(s, true); });
@@ -3204,12 +3222,8 @@ class Exec {
         } else if (a != nullptr && a->kind == ArgKind::kNil) {
           out = Value::string("");
           return true;
-        } else if (a != nullptr) {
-          err = err_at(a->err_pos, a->text,
-                       "wrong type for value; expected []string; got " + type_name(l));
         } else {
-          err =
-              err_at(fn_pos, text, "wrong type for value; expected []string; got " + type_name(l));
+          err = arg_type_err(1, "wrong type for value; expected []string; got " + type_name(l));
         }
         return false;
       }
@@ -3235,12 +3249,8 @@ class Exec {
       const Arg* a = i < arg_nodes_.size() ? arg_nodes_[i] : nullptr;
       if (a != nullptr && a->kind == ArgKind::kConst) {
         err = err_at(a->pos, a->text, "expected string; found " + a->text);
-      } else if (a != nullptr) {
-        err = err_at(a->err_pos, a->text,
-                     "wrong type for value; expected string; got " + type_name(v));
       } else {
-        err = err_at(call_pos_, call_text_,
-                     "wrong type for value; expected string; got " + type_name(v));
+        err = arg_type_err(i, "wrong type for value; expected string; got " + type_name(v));
       }
       return false;
     }
@@ -3389,6 +3399,60 @@ class Exec {
     }
   }
 
+  // Go's reflect kind of a value that is not a basic one: 'm' map, 's' slice, 't' struct,
+  // 'p' pointer, 0 for basic kinds and nil.
+  static char composite_kind(const Value& v) {
+    switch (v.kind) {
+      case Kind::kStrMap:
+      case Kind::kAnyMap:
+        return 'm';
+      case Kind::kList:
+        return 's';
+      case Kind::kStruct:
+        return v.tag == Tag::kData ? 'p' : 't';
+      case Kind::kData:
+      case Kind::kTime:
+        return 't';
+      default:
+        return 0;
+    }
+  }
+
+  // Go's eq (text/template, Go 1.18+) when an operand is neither basic nor nil: false with the
+  // error message, or true with `result`.
+  static bool eq_composite(const Value& a, const Value& b, bool& result, std::string& why) {
+    const char ka = composite_kind(a), kb = composite_kind(b);
+    if (ka == 0 || kb == 0) {
+      why = "incompatible types for comparison";
+      return false;
+    }
+    if (ka != kb) {
+      why = "non-comparable types " + to_text(a) + ": " + type_name(a) + ", " + type_name(b) +
+            ": " + to_text(b);
+      return false;
+    }
+    if (ka == 'p') {  // the one *template.Data
+      result = true;
+      return true;
+    }
+    // structs: time.Time and template.Pair are comparable, the others hold maps
+    const bool comparable =
+        b.kind == Kind::kTime || (b.kind == Kind::kStruct && b.tag == Tag::kPair);
+    if (ka != 't' || !comparable) {
+      why = "non-comparable type " + to_text(b) + ": " + type_name(b);
+      return false;
+    }
+    if (type_name(a) != type_name(b)) {
+      result = false;
+    } else if (a.kind == Kind::kTime) {
+      result = a.s == b.s && a.i == b.i && a.nsec == b.nsec;
+    } else {
+      result = a.st && b.st && a.st->fields[0].second.s == b.st->fields[0].second.s &&
+               a.st->fields[1].second.s == b.st->fields[1].second.s;
+    }
+    return true;
+  }
+
   // Go's eq/lt: 0 ok, 1 incompatible types, 2 invalid type.
   static int compare(const Value& a, const Value& b, bool less, bool& result) {
     const int ka = compare_kind(a), kb = compare_kind(b);
@@ -3443,12 +3507,18 @@ class Exec {
       return true;
     }
     std::vector<Value> args;
+    std::vector<std::pair<std::size_t, std::string>> arg_last;
     for (std::size_t i = 1; i < c.args.size(); ++i) {
       Value v;
       if (!eval_arg(p, c.args[i], dot, v, err)) return false;
       args.push_back(std::move(v));
+      arg_last.emplace_back(last_pos_, last_text_);
     }
-    if (final) args.push_back(*final);
+    if (final) {
+      args.push_back(*final);
+      arg_last.emplace_back(last_pos_, last_text_);
+    }
+    arg_last_ = std::move(arg_last);
     arg_nodes_.clear();
     for (std::size_t i = 1; i < c.args.size(); ++i) arg_nodes_.push_back(&c.args[i]);
     call_pos_ = fn_pos;
@@ -3555,6 +3625,7 @@ class Exec {
             return false;
           }
           v = Value::integer(static_cast<unsigned char>(v.s[static_cast<std::size_t>(k.i)]));
+          v.tag = Tag::kUint8;
         } else if (v.kind == Kind::kNil) {
           err = err_at(fn_pos, c.text, "error calling index: index of untyped nil");
           return false;
@@ -3651,7 +3722,15 @@ class Exec {
         bool any = false;
         for (std::size_t i = 1; i < args.size(); ++i) {
           bool r = false;
-          const int rc = compare(args[0], args[i], false, r);
+          int rc = compare(args[0], args[i], false, r);
+          if (rc == 2) {
+            std::string why;
+            if (!eq_composite(args[0], args[i], r, why)) {
+              err = err_at(fn_pos, c.text, "error calling eq: " + why);
+              return false;
+            }
+            rc = 0;
+          }
           if (rc != 0) {
             err = err_at(
                 fn_pos, c.text,
@@ -3667,6 +3746,14 @@ class Exec {
       if (!nargs(2)) return false;
       bool eq = false, lt = false;
       int rc = compare(args[0], args[1], false, eq);
+      if (rc == 2 && fn == "ne") {
+        std::string why;
+        if (!eq_composite(args[0], args[1], eq, why)) {
+          err = err_at(fn_pos, c.text, "error calling ne: " + why);
+          return false;
+        }
+        rc = 0;
+      }
       if (rc == 0 && fn != "ne") rc = compare(args[0], args[1], true, lt);
       if (rc != 0) {
         err = err_at(

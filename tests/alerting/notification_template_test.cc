@@ -632,3 +632,126 @@ TEST(NotificationTemplate, DifferentialAmtoolParseErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Generated templates (a fixed seed) over the data model, the methods and the functions, each
+// rendered by amtool and by vigil: output or error, byte for byte (pointer vs value as above).
+class Gen {
+ public:
+  explicit Gen(uint64_t seed) : s_(seed) {}
+  std::string expr(int depth) {
+    static const char* const kAtoms[] = {".Receiver",
+                                         ".Status",
+                                         ".ExternalURL",
+                                         ".Alerts",
+                                         ".Alerts.Firing",
+                                         ".Alerts.Resolved",
+                                         ".CommonLabels",
+                                         ".GroupLabels",
+                                         ".CommonAnnotations",
+                                         ".CommonLabels.SortedPairs",
+                                         ".CommonLabels.Names",
+                                         ".GroupLabels.Values",
+                                         "(index .Alerts 0)",
+                                         "(index .Alerts 0).StartsAt",
+                                         "(index .Alerts 1).EndsAt",
+                                         "(index .Alerts 0).Labels",
+                                         "(index .Alerts 1).Annotations.SortedPairs",
+                                         "\"a.b-c d\"",
+                                         "\"hELLO wORLD ÉTÉ\"",
+                                         "1",
+                                         "(stringSlice \"x\" \"y\")",
+                                         "$"};
+    static const char* const kUnary[] = {"toUpper",
+                                         "toLower",
+                                         "title",
+                                         "len",
+                                         "html",
+                                         "urlquery",
+                                         "printf \"%v\"",
+                                         "printf \"%s|%d|%q\"",
+                                         "join \",\"",
+                                         ".CommonLabels.Remove",
+                                         "not",
+                                         "print 1",
+                                         "match \"^[a-h]\"",
+                                         "reReplaceAll \"[a-e]\" \"<$0>\"",
+                                         "safeHtml",
+                                         "stringSlice \"z\""};
+    if (depth <= 0 || pick(3) == 0) return kAtoms[pick(std::size(kAtoms))];
+    switch (pick(6)) {
+      case 0:
+        return "(index " + expr(depth - 1) + " " + (pick(2) ? "0" : "\"job\"") + ")";
+      case 1:
+        return "(slice " + expr(depth - 1) + " 1)";
+      case 2:
+        return "(eq " + expr(depth - 1) + " " + expr(depth - 1) + ")";
+      default:
+        return "(" + std::string(kUnary[pick(std::size(kUnary))]) + " " + expr(depth - 1) + ")";
+    }
+  }
+  std::string statement() {
+    const std::string e = expr(3);
+    switch (pick(6)) {
+      case 0:
+        return "{{ range " + e + " }}[{{ . }}]{{ else }}empty{{ end }}";
+      case 1:
+        return "{{ with " + e + " }}<{{ . }}>{{ else }}none{{ end }}";
+      case 2:
+        return "{{ if " + e + " }}y{{ else }}n{{ end }}";
+      case 3:
+        return "{{ range $i, $x := " + e + " }}{{ $i }}={{ $x }};{{ end }}";
+      default:
+        return "{{ " + e + " }}";
+    }
+  }
+
+ private:
+  uint64_t s_;
+  std::size_t pick(std::size_t n) {
+    s_ = s_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((s_ >> 33) % n);
+  }
+};
+
+TEST(NotificationTemplate, DifferentialAmtoolGenerated) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  vigil_test::TempDir dir("amtool_gen");
+  const NotificationGroup g = fixture();
+  const std::string data = dir.write("data.json", data_json(g));
+  Gen gen(20261130);
+  int errors = 0;
+  constexpr int kTemplates = 150;
+  for (int i = 0; i < kTemplates; ++i) {
+    const std::string text = gen.statement() + "|" + gen.statement();
+    const std::string file = dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + text + "{{ end }}");
+    auto want = vigil_test::run_command("amtool template render --template.glob='" + file +
+                                        "' --template.data='" + data +
+                                        "' --template.text='{{ template \"vigil_t\" . }}'");
+    std::string expected = want.output;
+    const std::string prefix = "amtool: error: ";
+    if (expected.rfind(prefix, 0) == 0) {
+      ++errors;
+      expected = expected.substr(prefix.size());
+      while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    }
+    auto lib = vigil::alerting::tmpl::Template::parse(
+        "{{ define \"vigil_t\" }}" + text + "{{ end }}", "t.tmpl",
+        vigil::alerting::tmpl::Dialect::kAlertmanager);
+    ASSERT_TRUE(lib) << lib.error;
+    auto main = vigil::alerting::tmpl::Template::parse(
+        "{{ template \"vigil_t\" . }}", "", vigil::alerting::tmpl::Dialect::kAlertmanager, &*lib);
+    ASSERT_TRUE(main) << main.error;
+    auto got = main->execute_notification(vigil::alerting::notification_data(g));
+    std::string actual = got ? *got : got.error;
+    actual = std::regex_replace(actual, std::regex("\\*template\\.Data"), "template.Data");
+    actual = std::regex_replace(actual, std::regex("&\\{team"), "{team");
+    EXPECT_EQ(actual, expected) << text;
+  }
+  // both outcomes are exercised
+  EXPECT_GT(errors, 10);
+  EXPECT_LT(errors, kTemplates - 10);
+}
+
+}  // namespace
