@@ -387,8 +387,8 @@ vigil_test::CommandResult amtool_render(const vigil_test::TempDir& dir, std::str
   const std::string tmpl =
       dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + std::string(text) + "{{ end }}");
   const std::string data = dir.write("data.json", data_json(g));
-  return vigil_test::run_command("amtool template render --template.glob='" + tmpl +
-                                 "' --template.data='" + data +
+  return vigil_test::run_command("amtool --no-version-check template render --template.glob='" +
+                                 tmpl + "' --template.data='" + data +
                                  "' --template.type=" + (html ? "html" : "text") +
                                  " --template.text='{{ template \"vigil_t\" . }}' 2>/dev/null");
 }
@@ -511,8 +511,9 @@ TEST(NotificationTemplate, DifferentialAmtoolNamedTemplates) {
     for (const std::string& name : names) {
       const std::string text = "{{ template \"" + name + "\" . }}";
       auto want = vigil_test::run_command(
-          "amtool template render --template.glob='" + default_tmpl + "' --template.data='" + data +
-          "' --template.text='{{ template \"" + name + "\" . }}' 2>/dev/null");
+          "amtool --no-version-check template render --template.glob='" + default_tmpl +
+          "' --template.data='" + data + "' --template.text='{{ template \"" + name +
+          "\" . }}' 2>/dev/null");
       ASSERT_EQ(want.status, 0) << name << "\n" << want.output;
       EXPECT_EQ(render(text, g), want.output) << name << "\ndata: " << data_json(g);
     }
@@ -561,9 +562,9 @@ TEST(NotificationTemplate, DifferentialAmtoolErrors) {
   const std::string data = dir.write("data.json", data_json(g));
   for (const std::string& text : texts) {
     const std::string file = dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + text + "{{ end }}");
-    auto want = vigil_test::run_command("amtool template render --template.glob='" + file +
-                                        "' --template.data='" + data +
-                                        "' --template.text='{{ template \"vigil_t\" . }}'");
+    auto want = vigil_test::run_command(
+        "amtool --no-version-check template render --template.glob='" + file +
+        "' --template.data='" + data + "' --template.text='{{ template \"vigil_t\" . }}'");
     std::string expected = want.output;
     const std::string prefix = "amtool: error: ";
     if (expected.rfind(prefix, 0) == 0) {
@@ -617,8 +618,9 @@ TEST(NotificationTemplate, DifferentialAmtoolParseErrors) {
   const std::string data = dir.write("data.json", data_json(fixture()));
   for (const std::string& text : texts) {
     const std::string file = dir.write("t.tmpl", text);
-    auto want = vigil_test::run_command("amtool template render --template.glob='" + file +
-                                        "' --template.data='" + data + "' --template.text='x'");
+    auto want =
+        vigil_test::run_command("amtool --no-version-check template render --template.glob='" +
+                                file + "' --template.data='" + data + "' --template.text='x'");
     std::string expected = want.output;
     const std::string prefix = "amtool: error: ";
     ASSERT_EQ(expected.rfind(prefix, 0), 0u) << text << "\n" << expected;
@@ -726,9 +728,9 @@ TEST(NotificationTemplate, DifferentialAmtoolGenerated) {
   for (int i = 0; i < kTemplates; ++i) {
     const std::string text = gen.statement() + "|" + gen.statement();
     const std::string file = dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + text + "{{ end }}");
-    auto want = vigil_test::run_command("amtool template render --template.glob='" + file +
-                                        "' --template.data='" + data +
-                                        "' --template.text='{{ template \"vigil_t\" . }}'");
+    auto want = vigil_test::run_command(
+        "amtool --no-version-check template render --template.glob='" + file +
+        "' --template.data='" + data + "' --template.text='{{ template \"vigil_t\" . }}'");
     std::string expected = want.output;
     const std::string prefix = "amtool: error: ";
     if (expected.rfind(prefix, 0) == 0) {
