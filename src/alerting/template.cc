@@ -197,6 +197,7 @@ enum class Tag : uint8_t {
   kAlert,       // template.Alert
   kPair,        // template.Pair
   kGoTime,      // time.Time with methods (i: Unix seconds, nsec: nanoseconds)
+  kUint8,       // a byte (index of a string)
 };
 
 struct Struct;
@@ -278,7 +279,7 @@ std::string type_name(const Value& v) {
     case Kind::kBool:
       return "bool";
     case Kind::kInt:
-      return "int";
+      return v.tag == Tag::kUint8 ? "uint8" : "int";
     case Kind::kFloat:
       return "float64";
     case Kind::kString:
@@ -652,8 +653,23 @@ std::string fmt_value(const Value& v, const Spec& sp) {
       }
       if (verb == 'x' || verb == 'X') return hex_float(v.f, sp);
       return bad_verb(verb, v, sp);
-    case Kind::kString:
     case Kind::kTime:
+      if (v.tag == Tag::kGoTime && verb != 'v' && verb != 's' && verb != 'q' && verb != 'x' &&
+          verb != 'X') {
+        // not a string verb: fmt prints time.Time's fields {wall ext loc} (no monotonic
+        // reading, UTC: wall is the nanoseconds, ext the seconds since year 1, loc nil)
+        const Value wall = Value::integer(v.nsec);
+        const Value ext = Value::integer(v.i - kGoZeroTime.unix_seconds);
+        auto field = [&](const Value& x, std::string_view type) {
+          if (verb == 'd' || verb == 'b' || verb == 'o') return fmt_int(x.i, sp);
+          const std::string shown = type == "*time.Location" ? "<nil>" : std::to_string(x.i);
+          return std::string("%!") + verb + "(" + std::string(type) + "=" + shown + ")";
+        };
+        return "{" + field(wall, "uint64") + " " + field(ext, "int64") + " " +
+               field(Value::integer(0), "*time.Location") + "}";
+      }
+      [[fallthrough]];
+    case Kind::kString:
       if (verb == 'v' && sp.sharp_v) {
         Spec q = sp;
         q.verb = 'q';
@@ -1217,15 +1233,26 @@ struct Pipe {
   std::string text;
 };
 
-enum class NodeKind : uint8_t { kText, kAction, kIf, kRange, kWith, kBreak, kContinue };
+enum class NodeKind : uint8_t {
+  kText,
+  kAction,
+  kIf,
+  kRange,
+  kWith,
+  kBreak,
+  kContinue,
+  kTemplate,  // {{template "name" pipeline}} (Alertmanager dialect)
+};
 
 struct Node {
   NodeKind kind = NodeKind::kText;
-  std::string text;  // kText
-  Pipe pipe;
+  std::string text;  // kText; kTemplate: the template's name
+  Pipe pipe;         // kTemplate: no commands when called without a pipeline
   std::vector<Node> list;
   std::vector<Node> else_list;
   int line = 1;
+  std::size_t pos = 0;  // kTemplate: where Go reports its errors (the name)
+  std::string label;    // kTemplate: Go's String() of the node
 };
 
 }  // namespace
@@ -1235,6 +1262,8 @@ struct Program {
   std::string source;
   std::vector<Node> root;
   Dialect dialect = Dialect::kPrometheus;
+  std::map<std::string, std::vector<Node>, std::less<>> defines;  // {{define "name"}}
+  std::shared_ptr<const Program> library;  // where names not defined here are looked up
 };
 
 namespace {
@@ -1494,8 +1523,9 @@ bool parse_number(std::string_view text, Value& out) {
 
 class Parser {
  public:
-  Parser(std::string_view src, std::string name, Dialect dialect)
-      : src_(src), name_(std::move(name)), dialect_(dialect) {}
+  Parser(std::string_view src, std::string name, Dialect dialect,
+         std::map<std::string, std::vector<Node>, std::less<>>* defines)
+      : src_(src), name_(std::move(name)), dialect_(dialect), defines_(defines) {}
 
   std::optional<std::string> run(std::vector<Node>& root) {
     vars_ = {"$"};
@@ -1511,6 +1541,7 @@ class Parser {
   std::string_view src_;
   std::string name_;
   Dialect dialect_;
+  std::map<std::string, std::vector<Node>, std::less<>>* defines_;
   std::size_t pos_ = 0;
   int line_ = 1;
   std::string error_;
@@ -1896,6 +1927,17 @@ class Parser {
           out.push_back(std::move(n));
           continue;
         }
+        if (dialect_ == Dialect::kAlertmanager &&
+            (kw == "define" || kw == "template" || kw == "block")) {
+          if (kw == "define" && !top) {
+            fail(aline, "unexpected <define> in command");
+            return kEndError;
+          }
+          Node n;
+          if (!parse_named(kw, aline, n)) return kEndError;
+          if (kw != "define") out.push_back(std::move(n));
+          continue;
+        }
         fail(aline, "not supported in-process: " + kw);
         return kEndError;
       }
@@ -1905,6 +1947,53 @@ class Parser {
       if (!parse_pipeline(n.pipe, "command", aline, /*control=*/false)) return kEndError;
       out.push_back(std::move(n));
     }
+  }
+
+  // {{define "name"}}...{{end}}, {{template "name" [pipeline]}}, {{block "name" pipeline}}
+  // ...{{end}}: a definition is stored in defines_; a call becomes `n`.
+  bool parse_named(const std::string& kw, int line, Node& n) {
+    const std::string ctx = kw + " clause";
+    const Token name_tok = next();
+    std::string name;
+    if ((name_tok.kind != Tok::kString && name_tok.kind != Tok::kRawString) ||
+        !unquote(name_tok.text, name)) {
+      unexpected(name_tok, ctx);
+      return false;
+    }
+    n.kind = NodeKind::kTemplate;
+    n.text = name;
+    n.line = line;
+    n.pos = name_tok.pos;
+    if (kw == "define") {
+      if (!expect_close(ctx)) return false;
+    } else if (peek().kind == Tok::kRightDelim) {
+      if (kw == "block") {
+        fail(line, "missing value for " + ctx);
+        return false;
+      }
+      next();
+    } else if (!parse_pipeline(n.pipe, ctx, line, /*control=*/false)) {
+      return false;
+    }
+    n.label =
+        "{{template " + go_quote(name) + (n.pipe.cmds.empty() ? "" : " " + n.pipe.text) + "}}";
+    if (kw == "template") return true;
+    // a body with its own variables
+    std::vector<std::string> saved_vars = {"$"};
+    std::swap(saved_vars, vars_);
+    const int saved_range = range_depth_;
+    range_depth_ = 0;
+    std::vector<Node> body;
+    const int end = parse_list(body, false);
+    std::swap(saved_vars, vars_);
+    range_depth_ = saved_range;
+    if (end == kEndError) return false;
+    if (end != kEndEnd) {
+      fail(line_, "unexpected {{else}} in " + ctx);
+      return false;
+    }
+    (*defines_)[name] = std::move(body);
+    return true;
   }
 
   bool expect_close(const std::string& ctx) {
@@ -2253,6 +2342,9 @@ struct ExecError {
 
 enum class Flow : uint8_t { kNormal, kBreak, kContinue };
 
+// Nested {{template}} calls (Go allows 100000; vigil's stack is the bound).
+constexpr int kMaxTemplateDepth = 100;
+
 class Exec {
  public:
   Exec(const Program& prog, const TemplateData& data) : prog_(prog), data_(data) {
@@ -2277,17 +2369,23 @@ class Exec {
   std::vector<std::pair<std::string, Value>> vars_;
   std::size_t steps_ = 0;
 
+  // The program whose nodes run (the library's, inside one of its templates), and the name of
+  // the template executing (Go's "executing \"name\"").
+  const Program* cur_ = &prog_;
+  std::string exec_name_ = prog_.name;
+  int template_depth_ = 0;
+
   std::string err_at(std::size_t pos, const std::string& ctx, const std::string& msg) const {
-    std::string loc = prog_.name;
-    if (pos <= prog_.source.size()) {
+    std::string loc = cur_->name;
+    if (pos <= cur_->source.size()) {
       // Go's ErrorContext: 1-based line, 0-based byte column
-      const std::string_view before(prog_.source.data(), pos);
+      const std::string_view before(cur_->source.data(), pos);
       const std::size_t nl = before.rfind('\n');
       const std::size_t col = nl == std::string_view::npos ? pos : pos - nl - 1;
       const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
       loc += ":" + std::to_string(line) + ":" + std::to_string(col);
     }
-    return "template: " + loc + ": executing \"" + prog_.name + "\" at <" + ctx + ">: " + msg;
+    return "template: " + loc + ": executing \"" + exec_name_ + "\" at <" + ctx + ">: " + msg;
   }
   std::string limit_error(const std::string& msg) const {
     return "template: " + prog_.name + ": " + msg;
@@ -2345,6 +2443,9 @@ class Exec {
         return Flow::kBreak;
       case NodeKind::kContinue:
         return Flow::kContinue;
+      case NodeKind::kTemplate:
+        call_template(n, dot, err);
+        return Flow::kNormal;
       case NodeKind::kAction: {
         Value v;
         if (!eval_pipe(n.pipe, dot, v, err)) return Flow::kNormal;
@@ -2389,7 +2490,8 @@ class Exec {
             }
           }
         } else if (v.kind != Kind::kNil) {
-          err = err_at(n.pipe.cmds[0].pos, n.pipe.text, "range can't iterate over " + to_text(v));
+          // Go reports it at the node evaluated last (its s.at())
+          err = err_at(last_pos_, last_text_, "range can't iterate over " + to_text(v));
           return Flow::kNormal;
         }
         if (items.empty()) {
@@ -2417,6 +2519,40 @@ class Exec {
       }
     }
     return Flow::kNormal;
+  }
+
+  // {{template "name" pipeline}}: the named template with the pipeline's value as dot and
+  // only $ defined.
+  void call_template(const Node& n, const Value& dot, std::string& err) {
+    const Program* owner = &prog_;
+    auto it = prog_.defines.find(n.text);
+    if (it == prog_.defines.end() && prog_.library) {
+      owner = prog_.library.get();
+      it = owner->defines.find(n.text);
+    }
+    if (it == owner->defines.end()) {
+      err = err_at(n.pos, n.label, "template " + go_quote(n.text) + " not defined");
+      return;
+    }
+    if (template_depth_ >= kMaxTemplateDepth) {
+      err = err_at(n.pos, n.label,
+                   "exceeded maximum template depth (" + std::to_string(kMaxTemplateDepth) + ")");
+      return;
+    }
+    Value v;
+    if (!n.pipe.cmds.empty() && !eval_pipe(n.pipe, dot, v, err)) return;
+    std::vector<std::pair<std::string, Value>> saved_vars = {{"$", v}};
+    std::swap(saved_vars, vars_);
+    const Program* saved_cur = cur_;
+    std::string saved_name = n.text;
+    std::swap(saved_name, exec_name_);
+    cur_ = owner;
+    ++template_depth_;
+    walk_list(it->second, v, err);
+    --template_depth_;
+    cur_ = saved_cur;
+    std::swap(saved_name, exec_name_);
+    std::swap(saved_vars, vars_);
   }
 
   bool declare(const Pipe& p, std::size_t i, Value v, std::string& err) {
@@ -2578,9 +2714,11 @@ class Exec {
     const std::size_t count_err_pos = a.kind == ArgKind::kPipe ? last_pos_ : a.err_pos;
     std::vector<Value> args = std::move(values);
     std::vector<const Arg*> arg_nodes;
+    std::pair<std::size_t, std::string> first_last{last_pos_, last_text_};
     for (const Arg* n : nodes) {
       Value x;
       if (!eval_arg(p, *n, dot ? *dot : root_, x, err)) return false;
+      if (arg_nodes.empty()) first_last = {last_pos_, last_text_};
       args.push_back(std::move(x));
       arg_nodes.push_back(n);
     }
@@ -2617,8 +2755,9 @@ class Exec {
             return false;
           }
         } else {
-          const std::size_t pos = n != nullptr ? n->err_pos : a.err_pos;
-          const std::string& text = n != nullptr ? n->text : a.text;
+          const bool last = n == nullptr || n->kind == ArgKind::kPipe;
+          const std::size_t pos = last ? first_last.first : n->err_pos;
+          const std::string& text = last ? first_last.second : n->text;
           err =
               err_at(pos, text, "wrong type for value; expected " + type + "; got " + type_name(x));
           return false;
@@ -2783,6 +2922,19 @@ class Exec {
   // parenthesized pipeline ("(index .Alerts 0).Foo" fails "at <0>").
   std::size_t last_pos_ = 0;
   std::string last_text_;
+  // The node evaluated last when each argument of the current call was evaluated (the piped
+  // value: after all of them), where Go reports a wrong argument type of a pipeline.
+  std::vector<std::pair<std::size_t, std::string>> arg_last_;
+
+  // Where Go reports a wrong type of argument i of the current call.
+  std::string arg_type_err(std::size_t i, const std::string& msg) const {
+    const Arg* a = i < arg_nodes_.size() ? arg_nodes_[i] : nullptr;
+    if ((a == nullptr || a->kind == ArgKind::kPipe) && i < arg_last_.size()) {
+      return err_at(arg_last_[i].first, arg_last_[i].second, msg);
+    }
+    if (a != nullptr) return err_at(a->err_pos, a->text, msg);
+    return err_at(call_pos_, call_text_, msg);
+  }
   std::size_t call_pos_ = 0;
   std::string call_text_;
 
@@ -3010,9 +3162,9 @@ class Exec {
   // Alertmanager's functions (template/template.go DefaultFuncs) that differ from or add to
   // Prometheus' ones; `handled` tells whether fn was one of them.
   template <typename NArgs, typename StrFn>
-  bool call_alertmanager(const std::string& fn, const std::vector<Value>& args, std::size_t fn_pos,
-                         const std::string& text, NArgs& nargs, StrFn& str_fn, Value& out,
-                         std::string& err, bool& handled) {
+  bool call_alertmanager(const std::string& fn, const std::vector<Value>& args,
+                         std::size_t /*fn_pos*/, const std::string& /*text*/, NArgs& nargs,
+                         StrFn& str_fn, Value& out, std::string& err, bool& handled) {
     handled = true;
     if (fn == "title") return str_fn([](const std::string& s) { return cases_title(s); });
     if (fn == "toUpper") return str_fn([](const std::string& s) { return map_case(s, true); });
@@ -3070,12 +3222,8 @@ class Exec {
         } else if (a != nullptr && a->kind == ArgKind::kNil) {
           out = Value::string("");
           return true;
-        } else if (a != nullptr) {
-          err = err_at(a->err_pos, a->text,
-                       "wrong type for value; expected []string; got " + type_name(l));
         } else {
-          err =
-              err_at(fn_pos, text, "wrong type for value; expected []string; got " + type_name(l));
+          err = arg_type_err(1, "wrong type for value; expected []string; got " + type_name(l));
         }
         return false;
       }
@@ -3101,12 +3249,8 @@ class Exec {
       const Arg* a = i < arg_nodes_.size() ? arg_nodes_[i] : nullptr;
       if (a != nullptr && a->kind == ArgKind::kConst) {
         err = err_at(a->pos, a->text, "expected string; found " + a->text);
-      } else if (a != nullptr) {
-        err = err_at(a->err_pos, a->text,
-                     "wrong type for value; expected string; got " + type_name(v));
       } else {
-        err = err_at(call_pos_, call_text_,
-                     "wrong type for value; expected string; got " + type_name(v));
+        err = arg_type_err(i, "wrong type for value; expected string; got " + type_name(v));
       }
       return false;
     }
@@ -3255,6 +3399,60 @@ class Exec {
     }
   }
 
+  // Go's reflect kind of a value that is not a basic one: 'm' map, 's' slice, 't' struct,
+  // 'p' pointer, 0 for basic kinds and nil.
+  static char composite_kind(const Value& v) {
+    switch (v.kind) {
+      case Kind::kStrMap:
+      case Kind::kAnyMap:
+        return 'm';
+      case Kind::kList:
+        return 's';
+      case Kind::kStruct:
+        return v.tag == Tag::kData ? 'p' : 't';
+      case Kind::kData:
+      case Kind::kTime:
+        return 't';
+      default:
+        return 0;
+    }
+  }
+
+  // Go's eq (text/template, Go 1.18+) when an operand is neither basic nor nil: false with the
+  // error message, or true with `result`.
+  static bool eq_composite(const Value& a, const Value& b, bool& result, std::string& why) {
+    const char ka = composite_kind(a), kb = composite_kind(b);
+    if (ka == 0 || kb == 0) {
+      why = "incompatible types for comparison";
+      return false;
+    }
+    if (ka != kb) {
+      why = "non-comparable types " + to_text(a) + ": " + type_name(a) + ", " + type_name(b) +
+            ": " + to_text(b);
+      return false;
+    }
+    if (ka == 'p') {  // the one *template.Data
+      result = true;
+      return true;
+    }
+    // structs: time.Time and template.Pair are comparable, the others hold maps
+    const bool comparable =
+        b.kind == Kind::kTime || (b.kind == Kind::kStruct && b.tag == Tag::kPair);
+    if (ka != 't' || !comparable) {
+      why = "non-comparable type " + to_text(b) + ": " + type_name(b);
+      return false;
+    }
+    if (type_name(a) != type_name(b)) {
+      result = false;
+    } else if (a.kind == Kind::kTime) {
+      result = a.s == b.s && a.i == b.i && a.nsec == b.nsec;
+    } else {
+      result = a.st && b.st && a.st->fields[0].second.s == b.st->fields[0].second.s &&
+               a.st->fields[1].second.s == b.st->fields[1].second.s;
+    }
+    return true;
+  }
+
   // Go's eq/lt: 0 ok, 1 incompatible types, 2 invalid type.
   static int compare(const Value& a, const Value& b, bool less, bool& result) {
     const int ka = compare_kind(a), kb = compare_kind(b);
@@ -3309,12 +3507,18 @@ class Exec {
       return true;
     }
     std::vector<Value> args;
+    std::vector<std::pair<std::size_t, std::string>> arg_last;
     for (std::size_t i = 1; i < c.args.size(); ++i) {
       Value v;
       if (!eval_arg(p, c.args[i], dot, v, err)) return false;
       args.push_back(std::move(v));
+      arg_last.emplace_back(last_pos_, last_text_);
     }
-    if (final) args.push_back(*final);
+    if (final) {
+      args.push_back(*final);
+      arg_last.emplace_back(last_pos_, last_text_);
+    }
+    arg_last_ = std::move(arg_last);
     arg_nodes_.clear();
     for (std::size_t i = 1; i < c.args.size(); ++i) arg_nodes_.push_back(&c.args[i]);
     call_pos_ = fn_pos;
@@ -3421,6 +3625,7 @@ class Exec {
             return false;
           }
           v = Value::integer(static_cast<unsigned char>(v.s[static_cast<std::size_t>(k.i)]));
+          v.tag = Tag::kUint8;
         } else if (v.kind == Kind::kNil) {
           err = err_at(fn_pos, c.text, "error calling index: index of untyped nil");
           return false;
@@ -3517,7 +3722,15 @@ class Exec {
         bool any = false;
         for (std::size_t i = 1; i < args.size(); ++i) {
           bool r = false;
-          const int rc = compare(args[0], args[i], false, r);
+          int rc = compare(args[0], args[i], false, r);
+          if (rc == 2) {
+            std::string why;
+            if (!eq_composite(args[0], args[i], r, why)) {
+              err = err_at(fn_pos, c.text, "error calling eq: " + why);
+              return false;
+            }
+            rc = 0;
+          }
           if (rc != 0) {
             err = err_at(
                 fn_pos, c.text,
@@ -3533,6 +3746,14 @@ class Exec {
       if (!nargs(2)) return false;
       bool eq = false, lt = false;
       int rc = compare(args[0], args[1], false, eq);
+      if (rc == 2 && fn == "ne") {
+        std::string why;
+        if (!eq_composite(args[0], args[1], eq, why)) {
+          err = err_at(fn_pos, c.text, "error calling ne: " + why);
+          return false;
+        }
+        rc = 0;
+      }
       if (rc == 0 && fn != "ne") rc = compare(args[0], args[1], true, lt);
       if (rc != 0) {
         err = err_at(
@@ -3895,12 +4116,13 @@ class Exec {
 // ============================================================================================
 
 detail::ParseResult<Template> Template::parse(std::string_view text, std::string_view name,
-                                              Dialect dialect) {
+                                              Dialect dialect, const Template* library) {
   auto prog = std::make_shared<Program>();
   prog->name = std::string(name);
   prog->source = std::string(text);
   prog->dialect = dialect;
-  Parser parser(prog->source, prog->name, dialect);
+  if (library != nullptr) prog->library = library->program_;
+  Parser parser(prog->source, prog->name, dialect, &prog->defines);
   if (auto err = parser.run(prog->root)) return detail::ParseResult<Template>::fail(*err);
   Template t;
   t.program_ = std::move(prog);
@@ -3957,7 +4179,8 @@ Value notification_value(const NotificationData& d) {
 
 }  // namespace
 
-detail::ParseResult<std::string> Template::execute(const NotificationData& data) const {
+detail::ParseResult<std::string> Template::execute_notification(
+    const NotificationData& data) const {
   if (!program_) return detail::ParseResult<std::string>::ok("");
   static const TemplateData kEmpty;
   Exec exec(*program_, kEmpty, notification_value(data));

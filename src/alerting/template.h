@@ -19,7 +19,8 @@
 // toLower, match, reReplaceAll, stripPort, stripDomain, safeHtml, graphLink, tableLink,
 // parseDuration, pathPrefix, externalURL, args). Functions that need a query engine or Go
 // values (`query`, `first`, `label`, `value`, `strvalue`, `sortByLabel`, `call`, `js`) and
-// `define` / `template` / `block` and complex-number constants are refused at parse time with
+// `define` / `template` / `block` (Dialect::kPrometheus) and complex-number constants are
+// refused at parse time with
 // "not supported in-process: X".
 // Known differences: toUpper / toLower / title change ASCII letters only; toTime's result is
 // printed like a time.Time but has no methods.
@@ -115,8 +116,13 @@ struct Program;  // the parsed template (template.cc)
 class Template {
  public:
   // Parses `text` as a Go template named `name` (errors: "template: name:line: message").
+  // In Dialect::kAlertmanager, `text` may define named templates (`define`, `block`) and call
+  // them (`template`); names it does not define are looked up in `library`'s definitions
+  // (Alertmanager's default.tmpl, for notification templates); the parsed template keeps a
+  // shared reference to the library.
   static vigil::detail::ParseResult<Template> parse(std::string_view text, std::string_view name,
-                                                    Dialect dialect = Dialect::kPrometheus);
+                                                    Dialect dialect = Dialect::kPrometheus,
+                                                    const Template* library = nullptr);
   // Parses like Prometheus parses a rule's label or annotation: prefixed with the definitions
   // of $labels, $externalLabels, $externalURL and $value, named "__alert_" + alert_name.
   static vigil::detail::ParseResult<Template> parse_alert(std::string_view text,
@@ -127,7 +133,7 @@ class Template {
   vigil::detail::ParseResult<std::string> execute(const TemplateData& data) const;
   // Expands the template with Alertmanager's notification data as the dot (any dialect; the
   // Prometheus-only functions that read TemplateData see empty values).
-  vigil::detail::ParseResult<std::string> execute(const NotificationData& data) const;
+  vigil::detail::ParseResult<std::string> execute_notification(const NotificationData& data) const;
 
   const std::string& name() const noexcept;
 

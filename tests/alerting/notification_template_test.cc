@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -386,8 +387,8 @@ vigil_test::CommandResult amtool_render(const vigil_test::TempDir& dir, std::str
   const std::string tmpl =
       dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + std::string(text) + "{{ end }}");
   const std::string data = dir.write("data.json", data_json(g));
-  return vigil_test::run_command("amtool template render --template.glob='" + tmpl +
-                                 "' --template.data='" + data +
+  return vigil_test::run_command("amtool --no-version-check template render --template.glob='" +
+                                 tmpl + "' --template.data='" + data +
                                  "' --template.type=" + (html ? "html" : "text") +
                                  " --template.text='{{ template \"vigil_t\" . }}' 2>/dev/null");
 }
@@ -438,6 +439,321 @@ TEST(NotificationTemplate, DifferentialAmtool) {
     ++compared;
   }
   EXPECT_EQ(compared, 44);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(NotificationTemplate, NamedTemplates) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{{ define \"x\" }}[{{ .Status }}]{{ end }}a{{ template \"x\" . }}b", "a[firing]b"},
+      {"{{ define \"x\" }}{{ . }}{{ end }}{{ template \"x\" .Receiver }}|{{ template \"x\" }}",
+       "team-x\\.y|<no value>"},
+      // $ inside a template is its dot; variables of the caller are not visible
+      {"{{ define \"x\" }}{{ $.Status }}{{ end }}{{ range .Alerts }}{{ template \"x\" . }}"
+       "{{ end }}",
+       "firingresolved"},
+      {"{{ block \"b\" .GroupLabels }}{{ .alertname }}{{ end }}", "HighLatency"},
+      // a later definition replaces the library's
+      {"{{ define \"__alertmanager\" }}Vigil{{ end }}{{ template \"slack.default.username\" . }}",
+       "Vigil"},
+      {"{{ template \"slack.default.title\" . }}", "[FIRING:1] HighLatency (1 api page)"},
+      {"{{ template \"slack.default.fallback\" . }}",
+       "[FIRING:1] HighLatency (1 api page) | http://am:9093/#/alerts?receiver=team-x%5C.y"},
+      {"{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}",
+       "Labels:\n - alertname = HighLatency\n - ab = 1\n - instance = b:1\n - job = api\n"
+       " - severity = page\nAnnotations:\n - summary = p99 > 1s\nSource: \n"},
+      // errors
+      {"{{ template \"nope\" . }}",
+       "EXEC: template: t:1:12: executing \"t\" at <{{template \"nope\" .}}>: template \"nope\" "
+       "not defined"},
+      {"{{ define \"x\" }}\n{{ .Foo }}{{ end }}{{ template \"x\" . }}",
+       "EXEC: template: t:2:3: executing \"x\" at <.Foo>: can't evaluate field Foo in type "
+       "*template.Data"},
+      {"{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}",
+       "EXEC: template: t:1:28: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum "
+       "template depth (100)"},
+      {"{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}",
+       "PARSE: template: t:1: unexpected <define> in command"},
+      {"{{ define x }}{{ end }}", "PARSE: template: t:1: unexpected \"x\" in define clause"},
+      {"{{ define \"x\" }}{{ else }}{{ end }}",
+       "PARSE: template: t:1: unexpected {{else}} in define clause"},
+      {"{{ template \"x\" . . }}",
+       "EXEC: template: t:1:12: executing \"t\" at <{{template \"x\" . .}}>: template \"x\" not "
+       "defined"},
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(render(in), want) << in;
+}
+
+// Alertmanager's own named templates (default.tmpl), called by name, against amtool.
+TEST(NotificationTemplate, DifferentialAmtoolNamedTemplates) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  const std::string default_tmpl = "/usr/share/prometheus/alertmanager/default.tmpl";
+  if (!std::filesystem::exists(default_tmpl)) GTEST_SKIP() << default_tmpl << " not installed";
+  vigil_test::TempDir dir("amtool_named");
+  NotificationGroup resolved = fixture();
+  for (auto& a : resolved.alerts) a.resolved = true;
+  const std::vector<std::string> names = {"__subject",
+                                          "__alertmanagerURL",
+                                          "slack.default.title",
+                                          "slack.default.username",
+                                          "slack.default.fallback",
+                                          "slack.default.titlelink",
+                                          "slack.default.text",
+                                          "slack.default.pretext",
+                                          "pagerduty.default.description",
+                                          "pagerduty.default.client",
+                                          "pagerduty.default.clientURL",
+                                          "wechat.default.message"};
+  for (const auto& g : {fixture(), resolved, one_firing()}) {
+    const std::string data = dir.write("data.json", data_json(g));
+    for (const std::string& name : names) {
+      const std::string text = "{{ template \"" + name + "\" . }}";
+      auto want = vigil_test::run_command(
+          "amtool --no-version-check template render --template.glob='" + default_tmpl +
+          "' --template.data='" + data + "' --template.text='{{ template \"" + name +
+          "\" . }}' 2>/dev/null");
+      ASSERT_EQ(want.status, 0) << name << "\n" << want.output;
+      EXPECT_EQ(render(text, g), want.output) << name << "\ndata: " << data_json(g);
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Execution errors and printing, against amtool: the text is defined as "vigil_t" in a file
+// t.tmpl and called from the command line, so both name the same file and template. amtool
+// passes the data as a value where Alertmanager's notifiers (and vigil) pass a pointer: vigil's
+// "*template.Data" / "&{" read as amtool's "template.Data" / "{" here.
+TEST(NotificationTemplate, DifferentialAmtoolErrors) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  vigil_test::TempDir dir("amtool_err");
+  const NotificationGroup g = fixture();
+  const std::vector<std::string> texts = {
+      "{{ .Foo }}",
+      "x\n{{ range .Alerts }}\n{{ .Nope }}{{ end }}",
+      "{{ .CommonLabels.Remove }}",
+      "{{ .CommonLabels.Remove \"a\" }}",
+      "{{ .CommonLabels.Remove .Status }}",
+      "{{ .Alerts.Firing \"x\" }}",
+      "{{ .Receiver \"x\" }}",
+      "{{ .GroupLabels.alertname \"x\" }}",
+      "{{ safeHtml \"x\" | toUpper }}",
+      "{{ join \",\" .Status }}",
+      "{{ join \",\" \"a\" }}",
+      "{{ index .Alerts 5 }}",
+      "{{ index .Alerts \"a\" }}",
+      "{{ (index .Alerts 0).StartsAt.Format }}",
+      "{{ (index .Alerts 0).StartsAt.Format 1 }}",
+      "{{ (index .Alerts 0).Labels.SortedPairs.Foo }}",
+      "{{ range .Alerts.Firing.Firing }}{{ end }}",
+      "{{ len .Alerts.Firing.x }}",
+      "{{ range .Receiver }}{{ end }}",
+      "{{ reReplaceAll \"(\" \"\" .Receiver }}",
+      "{{ template \"nope\" . }}",
+      "{{ . }}",
+      "{{ printf \"%v|%d|%s\" . .Alerts .CommonLabels }}",
+      "{{ slice .Alerts 2 1 }}",
+      "{{ (slice .Alerts 0 1 2).Firing }}",
+  };
+  const std::string data = dir.write("data.json", data_json(g));
+  for (const std::string& text : texts) {
+    const std::string file = dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + text + "{{ end }}");
+    auto want = vigil_test::run_command(
+        "amtool --no-version-check template render --template.glob='" + file +
+        "' --template.data='" + data + "' --template.text='{{ template \"vigil_t\" . }}'");
+    std::string expected = want.output;
+    const std::string prefix = "amtool: error: ";
+    if (expected.rfind(prefix, 0) == 0) {
+      expected = expected.substr(prefix.size());
+      while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    }
+    // vigil: the same file as a library, called the same way
+    auto lib = vigil::alerting::tmpl::Template::parse(
+        "{{ define \"vigil_t\" }}" + text + "{{ end }}", "t.tmpl",
+        vigil::alerting::tmpl::Dialect::kAlertmanager);
+    ASSERT_TRUE(lib) << lib.error;
+    auto main = vigil::alerting::tmpl::Template::parse(
+        "{{ template \"vigil_t\" . }}", "", vigil::alerting::tmpl::Dialect::kAlertmanager, &*lib);
+    ASSERT_TRUE(main) << main.error;
+    auto got = main->execute_notification(vigil::alerting::notification_data(g));
+    std::string actual = got ? *got : got.error;
+    actual = std::regex_replace(actual, std::regex("\\*template\\.Data"), "template.Data");
+    if (actual.rfind("&{", 0) == 0) actual.erase(0, 1);
+    actual = std::regex_replace(actual, std::regex("\\|&\\{"), "|{");
+    EXPECT_EQ(actual, expected) << text;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Parse errors, against amtool: the same text as a template file t.tmpl.
+TEST(NotificationTemplate, DifferentialAmtoolParseErrors) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  vigil_test::TempDir dir("amtool_parse");
+  const std::vector<std::string> texts = {
+      "a\nb\n{{ if }}",
+      "x\n{{ range .Alerts }}",
+      "{{ end }}",
+      "\n{{ else }}",
+      "{{ humanize 1 }}",
+      "{{ trimSpace .Status }}",
+      "{{ define x }}{{ end }}",
+      "{{ define \"x\" }}{{ else }}{{ end }}",
+      "{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}",
+      "{{ template }}",
+      "{{ template \"x\" | }}",
+      "{{ block \"b\" }}{{ end }}",
+      "{{ .Status | 1 }}",
+      "{{ $x }}",
+      "{{ .Alerts.\n}}",
+      "{{ \"unterminated }}",
+      "{{ (.Status }}",
+  };
+  const std::string data = dir.write("data.json", data_json(fixture()));
+  for (const std::string& text : texts) {
+    const std::string file = dir.write("t.tmpl", text);
+    auto want =
+        vigil_test::run_command("amtool --no-version-check template render --template.glob='" +
+                                file + "' --template.data='" + data + "' --template.text='x'");
+    std::string expected = want.output;
+    const std::string prefix = "amtool: error: ";
+    ASSERT_EQ(expected.rfind(prefix, 0), 0u) << text << "\n" << expected;
+    expected = expected.substr(prefix.size());
+    while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    auto t = vigil::alerting::tmpl::Template::parse(text, "t.tmpl",
+                                                    vigil::alerting::tmpl::Dialect::kAlertmanager);
+    ASSERT_FALSE(t) << text;
+    EXPECT_EQ(t.error, expected) << text;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Generated templates (a fixed seed) over the data model, the methods and the functions, each
+// rendered by amtool and by vigil: output or error, byte for byte (pointer vs value as above).
+class Gen {
+ public:
+  explicit Gen(uint64_t seed) : s_(seed) {}
+  std::string expr(int depth) {
+    static const char* const kAtoms[] = {".Receiver",
+                                         ".Status",
+                                         ".ExternalURL",
+                                         ".Alerts",
+                                         ".Alerts.Firing",
+                                         ".Alerts.Resolved",
+                                         ".CommonLabels",
+                                         ".GroupLabels",
+                                         ".CommonAnnotations",
+                                         ".CommonLabels.SortedPairs",
+                                         ".CommonLabels.Names",
+                                         ".GroupLabels.Values",
+                                         "(index .Alerts 0)",
+                                         "(index .Alerts 0).StartsAt",
+                                         "(index .Alerts 1).EndsAt",
+                                         "(index .Alerts 0).Labels",
+                                         "(index .Alerts 1).Annotations.SortedPairs",
+                                         "\"a.b-c d\"",
+                                         "\"hELLO wORLD ÉTÉ\"",
+                                         "1",
+                                         "(stringSlice \"x\" \"y\")",
+                                         "$"};
+    static const char* const kUnary[] = {"toUpper",
+                                         "toLower",
+                                         "title",
+                                         "len",
+                                         "html",
+                                         "urlquery",
+                                         "printf \"%v\"",
+                                         "printf \"%s|%d|%q\"",
+                                         "join \",\"",
+                                         ".CommonLabels.Remove",
+                                         "not",
+                                         "print 1",
+                                         "match \"^[a-h]\"",
+                                         "reReplaceAll \"[a-e]\" \"<$0>\"",
+                                         "safeHtml",
+                                         "stringSlice \"z\""};
+    if (depth <= 0 || pick(3) == 0) return kAtoms[pick(std::size(kAtoms))];
+    switch (pick(6)) {
+      case 0:
+        return "(index " + expr(depth - 1) + " " + (pick(2) ? "0" : "\"job\"") + ")";
+      case 1:
+        return "(slice " + expr(depth - 1) + " 1)";
+      case 2:
+        return "(eq " + expr(depth - 1) + " " + expr(depth - 1) + ")";
+      default:
+        return "(" + std::string(kUnary[pick(std::size(kUnary))]) + " " + expr(depth - 1) + ")";
+    }
+  }
+  std::string statement() {
+    const std::string e = expr(3);
+    switch (pick(6)) {
+      case 0:
+        return "{{ range " + e + " }}[{{ . }}]{{ else }}empty{{ end }}";
+      case 1:
+        return "{{ with " + e + " }}<{{ . }}>{{ else }}none{{ end }}";
+      case 2:
+        return "{{ if " + e + " }}y{{ else }}n{{ end }}";
+      case 3:
+        return "{{ range $i, $x := " + e + " }}{{ $i }}={{ $x }};{{ end }}";
+      default:
+        return "{{ " + e + " }}";
+    }
+  }
+
+ private:
+  uint64_t s_;
+  std::size_t pick(std::size_t n) {
+    s_ = s_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((s_ >> 33) % n);
+  }
+};
+
+TEST(NotificationTemplate, DifferentialAmtoolGenerated) {
+  if (!have_amtool()) GTEST_SKIP() << "amtool (Alertmanager 0.25) not installed";
+  vigil_test::TempDir dir("amtool_gen");
+  const NotificationGroup g = fixture();
+  const std::string data = dir.write("data.json", data_json(g));
+  Gen gen(20261130);
+  int errors = 0;
+  constexpr int kTemplates = 150;
+  for (int i = 0; i < kTemplates; ++i) {
+    const std::string text = gen.statement() + "|" + gen.statement();
+    const std::string file = dir.write("t.tmpl", "{{ define \"vigil_t\" }}" + text + "{{ end }}");
+    auto want = vigil_test::run_command(
+        "amtool --no-version-check template render --template.glob='" + file +
+        "' --template.data='" + data + "' --template.text='{{ template \"vigil_t\" . }}'");
+    std::string expected = want.output;
+    const std::string prefix = "amtool: error: ";
+    if (expected.rfind(prefix, 0) == 0) {
+      ++errors;
+      expected = expected.substr(prefix.size());
+      while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+    }
+    auto lib = vigil::alerting::tmpl::Template::parse(
+        "{{ define \"vigil_t\" }}" + text + "{{ end }}", "t.tmpl",
+        vigil::alerting::tmpl::Dialect::kAlertmanager);
+    ASSERT_TRUE(lib) << lib.error;
+    auto main = vigil::alerting::tmpl::Template::parse(
+        "{{ template \"vigil_t\" . }}", "", vigil::alerting::tmpl::Dialect::kAlertmanager, &*lib);
+    ASSERT_TRUE(main) << main.error;
+    auto got = main->execute_notification(vigil::alerting::notification_data(g));
+    std::string actual = got ? *got : got.error;
+    actual = std::regex_replace(actual, std::regex("\\*template\\.Data"), "template.Data");
+    actual = std::regex_replace(actual, std::regex("&\\{team"), "{team");
+    EXPECT_EQ(actual, expected) << text;
+  }
+  // both outcomes are exercised
+  EXPECT_GT(errors, 10);
+  EXPECT_LT(errors, kTemplates - 10);
 }
 
 }  // namespace

@@ -69,14 +69,18 @@ tmpl::NotificationData notification_data(const NotificationGroup& group) {
   return d;
 }
 
+namespace {
+const tmpl::Template& library();
+}  // namespace
+
 vigil::detail::ParseResult<tmpl::Template> parse_notification_template(std::string_view text,
                                                                        std::string_view name) {
-  return tmpl::Template::parse(text, name, tmpl::Dialect::kAlertmanager);
+  return tmpl::Template::parse(text, name, tmpl::Dialect::kAlertmanager, &library());
 }
 
 vigil::detail::ParseResult<std::string> render_notification(const tmpl::Template& t,
                                                             const NotificationGroup& group) {
-  return t.execute(notification_data(group));
+  return t.execute_notification(notification_data(group));
 }
 
 // default.tmpl's "__subject".
@@ -166,6 +170,55 @@ const std::string_view kDefaultEmailHtml =
     "<p><a href=\"{{ .ExternalURL" VIGIL_HTML_URL " }}\">Sent by Alertmanager</a></p>\n"
     "</body>\n"
     "</html>\n";
+
+namespace {
+
+// The named templates of Alertmanager's default.tmpl that the Slack, PagerDuty and e-mail
+// notifiers use, for `{{ template "slack.default.title" . }}` in a configuration;
+// email.default.html is vigil's plainer body (kDefaultEmailHtml), and email.default.text and
+// wechat.default.message are kDefaultEmailText.
+const tmpl::Template& library() {
+  static const tmpl::Template lib = [] {
+    std::string text;
+    auto define = [&text](std::string_view name, std::string_view body) {
+      text += "{{ define \"";
+      text += name;
+      text += "\" }}";
+      text += body;
+      text += "{{ end }}";
+    };
+    define("__alertmanager", "Alertmanager");
+    define("__alertmanagerURL", VIGIL_AM_URL);
+    define("__subject", VIGIL_AM_SUBJECT);
+    define("__description", "");
+    define("__text_alert_list", VIGIL_AM_TEXT_ALERT_LIST("."));
+    define("slack.default.title", "{{ template \"__subject\" . }}");
+    define("slack.default.username", "{{ template \"__alertmanager\" . }}");
+    define("slack.default.fallback",
+           "{{ template \"slack.default.title\" . }} | {{ template \"slack.default.titlelink\" . "
+           "}}");
+    define("slack.default.callbackid", "");
+    define("slack.default.pretext", "");
+    define("slack.default.titlelink", "{{ template \"__alertmanagerURL\" . }}");
+    define("slack.default.iconemoji", "");
+    define("slack.default.iconurl", "");
+    define("slack.default.text", "");
+    define("slack.default.footer", "");
+    define("pagerduty.default.description", "{{ template \"__subject\" . }}");
+    define("pagerduty.default.client", "{{ template \"__alertmanager\" . }}");
+    define("pagerduty.default.clientURL", "{{ template \"__alertmanagerURL\" . }}");
+    define("pagerduty.default.instances", "{{ template \"__text_alert_list\" . }}");
+    define("email.default.subject", "{{ template \"__subject\" . }}");
+    define("email.default.html", kDefaultEmailHtml);
+    define("email.default.text", kDefaultEmailText);
+    define("wechat.default.message", kDefaultEmailText);
+    auto t = tmpl::Template::parse(text, "default.tmpl", tmpl::Dialect::kAlertmanager);
+    return t ? std::move(*t) : tmpl::Template{};
+  }();
+  return lib;
+}
+
+}  // namespace
 
 #undef VIGIL_HTML_ALERTS
 #undef VIGIL_HTML_URL

@@ -16,9 +16,14 @@
 // Alertmanager functions (safeUrl, urlUnescape, date, tz, since, humanizeDuration) are not in
 // 0.25 and are refused ("function \"date\" not defined"), as 0.25 refuses them.
 // Known differences from Alertmanager: templates run as text/template, also for HTML bodies
-// (no contextual auto-escaping: kDefaultEmailHtml writes html/template's escapers out); no
-// `define` / `template` / `block`; toUpper / toLower / title map Latin, Greek and Cyrillic
-// letters only.
+// (no contextual auto-escaping: kDefaultEmailHtml writes html/template's escapers out);
+// toUpper / toLower / title map Latin, Greek and Cyrillic letters only; `{{ . }}` of the data
+// prints as a *template.Data (Alertmanager's notifiers pass a pointer; amtool a value).
+// Named templates: a template may `define`, `block` and call `template`; the names
+// Alertmanager's default.tmpl defines for Slack, PagerDuty and e-mail (__subject,
+// __alertmanagerURL, __text_alert_list, slack.default.*, pagerduty.default.*,
+// email.default.subject / .html / .text, wechat.default.message) are predefined, so
+// `{{ template "slack.default.title" . }}` works as in an Alertmanager configuration.
 //
 // Thread-safety: a parsed template is immutable; render_notification is safe from any thread.
 #pragma once
