@@ -365,13 +365,15 @@ std::string data_json(const NotificationGroup& g) {
   j["alerts"] = nlohmann::json::array();
   for (std::size_t i = 0; i < d.alerts.size(); ++i) {
     const auto& a = d.alerts[i];
-    j["alerts"].push_back({{"status", a.status},
-                           {"labels", a.labels},
-                           {"annotations", a.annotations},
-                           {"startsAt", go_time_json(g.alerts[i].starts_at)},
-                           {"endsAt", go_time_json(g.alerts[i].ends_at)},
-                           {"generatorURL", a.generator_url},
-                           {"fingerprint", a.fingerprint}});
+    j["alerts"].push_back(
+        {{"status", a.status},
+         {"labels", a.labels},
+         {"annotations", a.annotations},
+         {"startsAt", go_time_json(g.alerts[i].starts_at)},
+         // Firing alerts reach templates with a zero EndsAt.
+         {"endsAt", go_time_json(g.alerts[i].resolved ? g.alerts[i].ends_at : TimePoint{})},
+         {"generatorURL", a.generator_url},
+         {"fingerprint", a.fingerprint}});
   }
   j["groupLabels"] = d.group_labels;
   j["commonLabels"] = d.common_labels;
