@@ -67,19 +67,10 @@ class Loader {
       return finish(std::move(result));
     }
     YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      std::string msg = "yaml: " + e.msg;
-      if (text.find("\n\t") != std::string_view::npos || text.substr(0, 1) == "\t") {
-        msg += " (tabs cannot indent YAML: use spaces)";
-      }
-      error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", msg);
-      return finish(std::move(result));
-    } catch (const std::bad_alloc&) {
-      throw;
-    } catch (const std::exception& e) {
-      error(0, "", std::string("yaml: ") + e.what());
+    int yaml_line = 0;
+    std::string yaml_error;
+    if (!yaml_support::load_yaml(text, root, yaml_line, yaml_error)) {
+      error(yaml_line, "", yaml_error);
       return finish(std::move(result));
     }
     RuleFile file;

@@ -23,6 +23,7 @@
 #include "alerting/promql/eval.h"
 #include "alerting/promql/parser.h"
 #include "alerting/template.h"
+#include "core/detail/text.h"
 #include "vigil/alerting/manager.h"
 #include "vigil/alerting/rule_file.h"
 
@@ -199,41 +200,7 @@ ParseResult<pq::Labels> parse_series_labels(std::string_view text) {
 
 namespace {
 
-// strconv.Quote for the label values tests use (ASCII escapes; other bytes as they are).
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\x";
-          out += hex[u >> 4];
-          out += hex[u & 15];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string go_quote(std::string_view s) { return vigil::detail::go_quoted(s); }
 
 std::string format_label_list(const LabelList& labels) {
   std::string out = "{";

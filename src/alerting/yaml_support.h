@@ -14,10 +14,34 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
+#include <new>
 #include <string>
 #include <string_view>
 
 namespace vigil::alerting::yaml_support {
+
+// Parses `text` (yaml-cpp). On a syntax error: false, with the 1-based line of the error (0 when
+// unknown) and a message "yaml: ..." (with a hint when tabs indent the text). Rethrows
+// std::bad_alloc; never throws otherwise.
+inline bool load_yaml(std::string_view text, YAML::Node& root, int& line, std::string& message) {
+  try {
+    root = YAML::Load(std::string(text));
+    return true;
+  } catch (const YAML::Exception& e) {
+    message = "yaml: " + e.msg;
+    if (text.find("\n\t") != std::string_view::npos || text.substr(0, 1) == "\t") {
+      message += " (tabs cannot indent YAML: use spaces)";
+    }
+    line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    message = std::string("yaml: ") + e.what();
+    line = 0;
+  }
+  return false;
+}
 
 // The 1-based line of `n`, 0 when unknown.
 inline int line_of(const YAML::Node& n) {

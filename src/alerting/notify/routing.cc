@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "alerting/label_matcher.h"
+#include "core/detail/text.h"
 #include "vigil/core/error.h"
 
 namespace vigil::alerting {
@@ -18,58 +19,8 @@ namespace {
 using vigil::detail::CompiledMatcher;
 using vigil::detail::find_label;
 
-// Go's %q of a label value (strconv.Quote for ASCII), as model.LabelSet.String() prints it,
-// appended to `out`.
-void append_go_quoted(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-std::string go_quote(std::string_view s) {
-  std::string out;
-  append_go_quoted(out, s);
-  return out;
-}
+using vigil::detail::append_go_quoted;
+std::string go_quote(std::string_view s) { return vigil::detail::go_quoted(s); }
 
 // Alertmanager sorts a route's matchers by name, then value, then type (labels.Matchers.Less).
 std::vector<LabelMatcher> sorted_matchers(std::vector<LabelMatcher> ms) {

@@ -15,6 +15,7 @@
 
 #include "alerting/promql/parser.h"
 #include "core/detail/json_escape.h"  // utf8_sequence_length
+#include "core/detail/text.h"
 
 namespace vigil::alerting::promql {
 
@@ -223,89 +224,6 @@ bool make_matcher(std::string name, MatchOp op, std::string value, Matcher& out,
 
 namespace {
 
-// Go's strconv.Quote (fmt %q): printable runes as they are, the rest escaped.
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  char buf[16];
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-      switch (b0) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (b0 < 0x20 || b0 == 0x7f) {
-            std::snprintf(buf, sizeof buf, "\\x%02x", b0);
-            out += buf;
-          } else {
-            out += static_cast<char>(b0);
-          }
-      }
-      ++i;
-      continue;
-    }
-    // One UTF-8 sequence; invalid bytes are printed as \xNN.
-    const size_t n = vigil::detail::utf8_sequence_length(s, i);
-    const bool ok = n != 0;
-    uint32_t r = 0;
-    if (ok) {
-      r = b0 & (n == 2 ? 0x1Fu : n == 3 ? 0x0Fu : 0x07u);
-      for (size_t k = 1; k < n; ++k) r = (r << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
-    }
-    if (!ok) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", b0);
-      out += buf;
-      ++i;
-      continue;
-    }
-    // Not printable in Go (approximation of unicode.IsPrint): C1 controls, non-ASCII spaces, soft
-    // hyphen, line and paragraph separators, BOM, private use.
-    const bool printable =
-        !(r <= 0xA0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x202F || r == 0x205F ||
-          r == 0x3000 || r == 0xAD || (r >= 0x2028 && r <= 0x2029) || r == 0xFEFF ||
-          (r >= 0xE000 && r <= 0xF8FF) || (r >= 0x200B && r <= 0x200F) ||
-          (r >= 0xFFF9 && r <= 0xFFFB));
-    if (printable) {
-      out.append(s.substr(i, n));
-    } else if (r < 0x10000) {
-      std::snprintf(buf, sizeof buf, "\\u%04x", r);
-      out += buf;
-    } else {
-      std::snprintf(buf, sizeof buf, "\\U%08x", r);
-      out += buf;
-    }
-    i += n;
-  }
-  out += '"';
-  return out;
-}
-
 // Go's fmt %v of a float64 (strconv 'g' with the shortest representation).
 std::string format_number(double v) {
   if (std::isnan(v)) return "NaN";
@@ -359,7 +277,7 @@ std::string selector_string(const Expr& e) {
     if (m.name == "__name__" && m.op == MatchOp::kEqual && m.value == e.name) continue;
     std::string p = m.name;
     p += match_op_string(m.op);
-    p += go_quote(m.value);
+    p += vigil::detail::go_quoted(m.value);
     parts.push_back(std::move(p));
   }
   std::string out = e.name;
@@ -381,7 +299,7 @@ void print(const Expr& e, std::string& out) {
       out += format_number(e.number);
       return;
     case ExprKind::kString:
-      out += go_quote(e.string);
+      out += vigil::detail::go_quoted(e.string);
       return;
     case ExprKind::kVectorSelector:
       out += selector_string(e);

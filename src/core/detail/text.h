@@ -50,6 +50,12 @@ std::string ascii_lower(std::string_view s);
 // escaped.
 std::string quoted(std::string_view s, char quote = '"');
 
+// Go's strconv.Quote (fmt's %q): `s` in double quotes, printable runes as they are, \" \\ and
+// control characters escaped (\n, \t, \xNN, \uNNNN), invalid UTF-8 bytes as \xNN. How Prometheus
+// and Alertmanager print label values (PromQL, label sets, group keys).
+void append_go_quoted(std::string& out, std::string_view s);
+std::string go_quoted(std::string_view s);
+
 // Whether a and b are equal ignoring ASCII case.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
