@@ -120,7 +120,7 @@ Response groups_handler(const alerting::Dispatcher& d) {
       ja["startsAt"] = vigil::detail::format_rfc3339(a.starts_at, true);
       ja["status"] = {{"inhibitedBy", Json::array()},
                       {"silencedBy", Json::array()},
-                      {"state", a.resolved ? "unprocessed" : "active"}};
+                      {"state", a.silenced ? "suppressed" : "active"}};
       ja["updatedAt"] = vigil::detail::format_rfc3339(a.starts_at, true);
       if (!a.generator_url.empty()) ja["generatorURL"] = a.generator_url;
       ja["labels"] = labels_object(a.labels);

@@ -203,6 +203,8 @@ struct RuleState {
   std::shared_ptr<const detail::RuleDef> def;
   std::map<uint64_t, Alert> active;             // Prometheus' r.active (incl. resolved)
   std::map<uint64_t, TimePoint> last_notified;  // fingerprint -> last firing notification
+  // fingerprint -> last time a silenced alert was handed over in Notification::silenced
+  std::map<uint64_t, TimePoint> silenced_handover;
   RuleHealth health = RuleHealth::kUnknown;
   std::string last_error;
   TimePoint last_evaluation;
@@ -590,17 +592,37 @@ struct AlertManager::Impl {
         if (send && !firing && a.last_sent_at == TimePoint{}) send = false;  // never notified
         if (send) {
           a.last_sent_at = ts;
-          a.valid_until = add_saturated(ts, 4 * std::max(options.resend_delay, interval));
+          // Valid for four resend periods, of the delay actually used (a cooldown lengthens
+          // it): a receiver expires the alert only when the engine stopped sending it.
+          a.valid_until = add_saturated(ts, 4 * std::max(delay, interval));
           if (firing) rs.last_notified[fp] = ts;
+          rs.silenced_handover.erase(fp);
           Alert out = a;
           out.labels = with_external(a.labels);
           notification.alerts.push_back(std::move(out));
+        } else if (needs_send && a.silenced && (firing || a.last_sent_at != TimePoint{})) {
+          // Silenced: not notified, but handed over (every resend delay) in
+          // Notification::silenced so that a delivery pipeline keeps it alive, muted, and as an
+          // inhibition source, as Alertmanager keeps silenced alerts. last_sent_at is left as
+          // it is, so the alert is notified at once when the silence ends.
+          auto h = rs.silenced_handover.find(fp);
+          if (h == rs.silenced_handover.end() || ts - h->second >= delay) {
+            rs.silenced_handover[fp] = ts;
+            Alert out = a;
+            out.valid_until = add_saturated(ts, 4 * std::max(delay, interval));
+            out.labels = with_external(a.labels);
+            notification.silenced.push_back(std::move(out));
+          }
         }
       }
+      if (!a.silenced) rs.silenced_handover.erase(fp);
       auto b = before.find(fp);
       const AlertState from = b == before.end() ? AlertState::kInactive : b->second.state;
       if (from != a.state) transitions.push_back({from, a.state, a});
       if (b == before.end() || !same_persistent_state(b->second, a)) sink_alert(a);
+    }
+    for (auto it = rs.silenced_handover.begin(); it != rs.silenced_handover.end();) {
+      it = rs.active.count(it->first) == 0 ? rs.silenced_handover.erase(it) : std::next(it);
     }
     // Cooldown memory of alerts long gone.
     for (auto it = rs.last_notified.begin(); it != rs.last_notified.end();) {
@@ -747,7 +769,7 @@ struct AlertManager::Impl {
       }
       Notification n;  // filled in only when there is something to send
       apply(*r, ts, result, std::move(error), transitions, n);
-      if (!n.alerts.empty()) {
+      if (!n.alerts.empty() || !n.silenced.empty()) {
         n.rule = r->def->name;
         n.group = r->def->group;
         n.channels = r->def->channels;

@@ -68,6 +68,12 @@ struct Notification {
   std::string group;
   std::vector<std::string> channels;  // the rule's notification channels (empty: all)
   std::vector<Alert> alerts;
+  // Alerts that would be sent but are silenced (Alert::silenced set), handed over every resend
+  // delay with their valid_until refreshed, so that a delivery pipeline (the Dispatcher) keeps
+  // them alive, muted and as inhibition sources instead of resolving them when they expire, as
+  // Alertmanager keeps silenced alerts. Callbacks that only send may ignore it (a notification
+  // may then have no `alerts` at all).
+  std::vector<Alert> silenced;
   TimePoint time;  // evaluation time
 };
 using AlertCallback = std::function<void(const Notification&)>;

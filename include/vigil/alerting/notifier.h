@@ -41,6 +41,8 @@ struct NotifiedAlert {
   Severity severity = Severity::kWarning;
   double value = 0;
   bool resolved = false;
+  // Silenced in the engine: kept (alive, and as an inhibition source) but never notified.
+  bool silenced = false;
 
   // "firing" or "resolved".
   std::string_view status() const noexcept { return resolved ? "resolved" : "firing"; }

@@ -269,7 +269,7 @@ struct Dispatcher::Impl {
   };
 
   void submit(const Notification& n) {
-    if (n.alerts.empty()) return;
+    if (n.alerts.empty() && n.silenced.empty()) return;
     // Conversion and routing outside the lock (the router is immutable).
     std::vector<std::pair<NotifiedAlert, std::vector<Placement>>> work;
     work.reserve(n.alerts.size());
@@ -286,7 +286,14 @@ struct Dispatcher::Impl {
         }
       }
     }
-    for (const Alert& a : n.alerts) {
+    // Silenced alerts (Notification::silenced) are stored and inhibit like the others, and are
+    // muted at flush.
+    std::vector<const Alert*> incoming;
+    incoming.reserve(n.alerts.size() + n.silenced.size());
+    for (const Alert& a : n.alerts) incoming.push_back(&a);
+    for (const Alert& a : n.silenced) incoming.push_back(&a);
+    for (const Alert* ap : incoming) {
+      const Alert& a = *ap;
       NotifiedAlert na = to_notified(a);
       inhibitor.update(na);
       std::vector<Placement> places;
@@ -369,6 +376,7 @@ struct Dispatcher::Impl {
       if (!a.resolved && a.ends_at != TimePoint{} && a.ends_at <= t) {
         a.resolved = true;  // the engine stopped sending it
       }
+      if (a.silenced) continue;  // muted by a silence in the engine
       if (inhibitor.muted(a.labels, t)) {
         ++inhibited;
         continue;
@@ -376,8 +384,10 @@ struct Dispatcher::Impl {
       kept.push_back(&a);
       (a.resolved ? resolved : firing).push_back(fp);
     }
-    // std::map iteration: already sorted by fingerprint.
-    for (size_t i = 0; i < r.integrations.size(); ++i) {
+    // std::map iteration: already sorted by fingerprint. When every alert is muted (silenced or
+    // inhibited) nothing goes further, as Alertmanager's pipeline stops at an empty list: no
+    // empty notification, and the log keeps what the receiver was last told.
+    for (size_t i = 0; !kept.empty() && i < r.integrations.size(); ++i) {
       const Integration& in = r.integrations[i];
       const bool send_resolved = in.notifier->send_resolved();
       std::string dk = dedup_key_of(r.name, static_cast<int>(i), g.key);

@@ -32,6 +32,7 @@ NotifiedAlert to_notified(const Alert& alert, std::string generator_url) {
   n.severity = alert.severity;
   n.value = alert.value;
   n.resolved = alert.state == AlertState::kResolved;
+  n.silenced = alert.silenced;
   return n;
 }
 
