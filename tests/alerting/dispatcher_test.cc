@@ -216,6 +216,46 @@ TEST(Dispatcher, FiringAlertWhoseEndsAtPassesIsResolved) {
   EXPECT_TRUE(d.groups().empty());
 }
 
+TEST(Dispatcher, FailedResolvedNotificationIsRetriedAtTheNextGroupInterval) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  Dispatcher d(options_with(routing_of({{"team", n}}), clock));
+  d.start();
+  const TimePoint t0 = clock.now();
+  const LabelList a{{"alertname", "A"}};
+  d.submit(notification_of({make_alert(a, t0)}, t0));
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 1u);
+  // The resolution is refused once (not retried within the job): the alert stays in its group.
+  n->script({DeliveryResult::failed("refused")});
+  d.submit(notification_of({make_alert(a, t0, true, clock.now())}, clock.now()));
+  clock.set(t0 + 30s + 5min);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->attempts().size(), 2u);
+  EXPECT_EQ(n->delivered_count(), 1u);
+  EXPECT_EQ(d.status().receivers[0].integrations[0].failed, 1u);
+  ASSERT_EQ(d.groups().size(), 1u);
+  ASSERT_EQ(d.groups()[0].alerts.size(), 1u);
+  EXPECT_TRUE(d.groups()[0].alerts[0].resolved);
+  // The next group_interval sends the resolution again; delivered, the alert and group go.
+  clock.set(t0 + 30s + 10min);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 2u);
+  EXPECT_EQ(n->delivered()[1].status(), "resolved");
+  EXPECT_EQ(alertnames(n->delivered()[1]), std::vector<std::string>{"A(resolved)"});
+  EXPECT_TRUE(d.groups().empty());
+  EXPECT_EQ(d.status().alerts, 0u);
+  // Nothing more to say later.
+  clock.set(t0 + 30s + 15min);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->delivered_count(), 2u);
+}
+
 TEST(Dispatcher, InhibitedAlertsAreNotSent) {
   FakeClock clock;
   auto n = std::make_shared<ScriptedNotifier>();

@@ -364,19 +364,21 @@ struct Dispatcher::Impl {
   void flush_group(AggregationGroup& g, TimePoint t, FlushOutput& out) {
     Receiver& r = *receivers[g.receiver];
     std::vector<const NotifiedAlert*> kept;
-    std::vector<uint64_t> firing, resolved;
+    std::vector<uint64_t> firing, resolved, muted;
     for (auto& [fp, a] : g.alerts) {
       if (!a.resolved && a.ends_at != TimePoint{} && a.ends_at <= t) {
         a.resolved = true;  // the engine stopped sending it
       }
       if (inhibitor.muted(a.labels, t)) {
         ++inhibited;
+        muted.push_back(fp);
         continue;
       }
       kept.push_back(&a);
       (a.resolved ? resolved : firing).push_back(fp);
     }
     // std::map iteration: already sorted by fingerprint.
+    std::vector<bool> job_made(r.integrations.size(), false);
     for (size_t i = 0; i < r.integrations.size(); ++i) {
       const Integration& in = r.integrations[i];
       const bool send_resolved = in.notifier->send_resolved();
@@ -415,12 +417,19 @@ struct Dispatcher::Impl {
       dispatch::sort_alerts(ng.alerts);
       ng.compute_common();
       dedup[dk] = Dedup{DeliveredSets{firing, resolved, t}, job->seq};
+      job_made[i] = true;
       out.jobs.emplace_back(g.receiver, std::move(job));
     }
-    // Resolved alerts leave the group after the flush that notified them.
+    // A resolved alert leaves the group once nothing is left to tell about it: muted, or every
+    // integration that sends resolved has nothing on its way (no job now, no unconfirmed one).
+    // One that is being notified stays until its delivery is confirmed (delivered() removes it
+    // then); one whose notification failed or was dropped is notified again at the next flush
+    // (Alertmanager deletes resolved alerts only after a successful notify).
     for (auto it = g.alerts.begin(); it != g.alerts.end();) {
-      if (it->second.resolved) {
-        release_alert(it->first);
+      const uint64_t fp = it->first;
+      if (it->second.resolved && (std::binary_search(muted.begin(), muted.end(), fp) ||
+                                  nothing_pending(r, g.key, fp, &job_made))) {
+        release_alert(fp);
         it = g.alerts.erase(it);
       } else {
         ++it;
@@ -428,6 +437,42 @@ struct Dispatcher::Impl {
     }
     g.flushed = true;
     g.next_flush = t + g.route->group_interval;
+  }
+
+  // mu held: whether every integration of `r` that sends resolved has no unconfirmed
+  // notification for group `key` (none made now per `job_made`, no optimistic dedup state), and,
+  // when `fp` is not 0 and it has a state, that state has `fp` resolved.
+  bool nothing_pending(const Receiver& r, const std::string& key, uint64_t fp,
+                       const std::vector<bool>* job_made) const {
+    for (size_t i = 0; i < r.integrations.size(); ++i) {
+      if (!r.integrations[i].notifier->send_resolved()) continue;
+      if (job_made != nullptr && (*job_made)[i]) return false;
+      auto d = dedup.find(dedup_key_of(r.name, static_cast<int>(i), key));
+      if (d == dedup.end()) continue;
+      if (d->second.seq != 0) return false;
+      if (job_made == nullptr &&
+          !std::binary_search(d->second.sets.resolved.begin(), d->second.sets.resolved.end(), fp)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // mu held: after a confirmed delivery, removes the resolved alerts it carried that every
+  // integration sending resolved has now delivered (Alertmanager's DeleteIfNotModified), and the
+  // group if that empties it.
+  void remove_delivered_resolved(const Receiver& r, const Job& job) {
+    if (job.resolved.empty()) return;
+    auto g = groups.find(r.name + '\n' + job.group.group_key);
+    if (g == groups.end()) return;
+    for (uint64_t fp : job.resolved) {
+      auto a = g->second->alerts.find(fp);
+      if (a == g->second->alerts.end() || !a->second.resolved) continue;
+      if (!nothing_pending(r, g->second->key, fp, nullptr)) continue;
+      release_alert(fp);
+      g->second->alerts.erase(a);
+    }
+    if (g->second->alerts.empty()) groups.erase(g);
   }
 
   // mu held: undoes the optimistic dedup state of a job that was not delivered.
@@ -610,6 +655,7 @@ struct Dispatcher::Impl {
       if (d == dedup.end() || d->second.seq == job.seq || d->second.sets.at <= job.created) {
         dedup[job.dedup_key] = Dedup{DeliveredSets{job.firing, job.resolved, job.created}, 0};
       }
+      if (in.notifier->send_resolved()) remove_delivered_resolved(r, job);
     }
     {
       std::lock_guard sl(r.stats_mu);
