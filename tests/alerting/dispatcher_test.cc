@@ -701,6 +701,76 @@ TEST(DispatcherLog, ShutdownLeavesQueuedEntriesPendingForTheNextStart) {
   EXPECT_EQ(d3.status().redelivered, 0u);
 }
 
+TEST(DispatcherLog, StateIsKeyedByIntegrationNameAndIndexWithinIt) {
+  const std::string path = temp_path("keys.db");
+  FakeClock clock;
+  const TimePoint t0 = clock.now();
+  auto pd = std::make_shared<ScriptedNotifier>("pagerduty");
+  auto wh = std::make_shared<ScriptedNotifier>("webhook");
+  auto config = [&](std::vector<std::shared_ptr<Notifier>> ns) {
+    RoutingConfig cfg = routing_of({{"team", nullptr}});
+    cfg.receivers[0].notifiers = std::move(ns);
+    auto o = options_with(cfg, clock);
+    o.state_path = path;
+    return o;
+  };
+  // Only PagerDuty: group A is delivered; group B stays pending (never started).
+  {
+    Dispatcher d(config({pd}));
+    d.start();
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, t0)}, t0));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    ASSERT_EQ(pd->delivered_count(), 1u);
+    d.shutdown(1s);
+  }
+  {
+    Dispatcher d(config({pd}));
+    d.submit(notification_of({make_alert({{"alertname", "B"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    EXPECT_EQ(d.shutdown(100ms).abandoned, 1u);
+  }
+  // A webhook is added before it (it takes position 0): the pending B goes to PagerDuty, the
+  // webhook inherits nothing (A is new to it), PagerDuty does not page A again.
+  {
+    Dispatcher d(config({wh, pd}));
+    EXPECT_EQ(d.status().redelivered, 1u);
+    EXPECT_EQ(d.status().receivers[0].integrations[1].index, 1);
+    d.start();
+    ASSERT_TRUE(d.flush(5s));
+    ASSERT_EQ(pd->delivered_count(), 2u);
+    EXPECT_EQ(pd->delivered()[1].group_key, "{}:{alertname=\"B\"}");
+    EXPECT_EQ(wh->delivered_count(), 0u);
+    clock.advance(1min);
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, t0)}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(pd->delivered_count(), 2u);  // delivered 2 min ago, repeat_interval is 4 h
+    ASSERT_EQ(wh->delivered_count(), 1u);
+    EXPECT_EQ(wh->delivered()[0].group_key, "{}:{alertname=\"A\"}");
+    d.shutdown(1s);
+  }
+  // A pending PagerDuty entry after PagerDuty is removed: given up, not sent to the webhook.
+  {
+    Dispatcher d(config({pd}));
+    d.submit(notification_of({make_alert({{"alertname", "C"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    EXPECT_EQ(d.shutdown(100ms).abandoned, 1u);
+  }
+  for (int k = 0; k < 2; ++k) {
+    Dispatcher d(config({wh}));
+    EXPECT_EQ(d.status().redelivered, 0u);
+    d.start();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(wh->delivered_count(), 1u);
+  }
+  EXPECT_EQ(pd->delivered_count(), 2u);
+}
+
 TEST(DispatcherLog, EntriesExpireAfterRetention) {
   const std::string path = temp_path("expire.db");
   FakeClock clock;

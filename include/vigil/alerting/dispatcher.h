@@ -94,13 +94,17 @@ struct DispatcherOptions {
 
 struct IntegrationStatus {
   std::string integration;  // "webhook", "slack", ...
-  int index = 0;            // its position among the receiver's integrations
-  uint64_t sent = 0;        // notifications delivered
-  uint64_t failed = 0;      // notifications given up (kFailed, out of attempts or deadline)
-  uint64_t retried = 0;     // attempts after the first
-  uint64_t dropped = 0;     // notifications dropped (queue full, shutdown)
-  std::string last_error;   // no secrets
-  TimePoint last_success;   // zero if never
+  // Its position among the receiver's integrations (webhook_configs, slack_configs,
+  // email_configs, pagerduty_configs, then notifiers): a display index that shifts when
+  // integrations are added. The dedup state and the notification log key an integration by
+  // its name and its index among the receiver's integrations of that name instead.
+  int index = 0;
+  uint64_t sent = 0;       // notifications delivered
+  uint64_t failed = 0;     // notifications given up (kFailed, out of attempts or deadline)
+  uint64_t retried = 0;    // attempts after the first
+  uint64_t dropped = 0;    // notifications dropped (queue full, shutdown)
+  std::string last_error;  // no secrets
+  TimePoint last_success;  // zero if never
   TimePoint last_attempt;
 };
 

@@ -53,6 +53,9 @@ struct Job {
 
 struct Integration {
   std::shared_ptr<Notifier> notifier;
+  // Its name and index among the receiver's integrations of that name ("webhook/0"): the key of
+  // its dedup state and log entries (stable when integrations of other types are added).
+  std::string key;
   IntegrationStatus status;  // Receiver::stats_mu
   metrics::Counter sent_metric, failed_metric, retries_metric, dropped_queue_metric,
       dropped_shutdown_metric;
@@ -68,11 +71,11 @@ struct Receiver {
   mutable std::mutex stats_mu;
 };
 
-std::string dedup_key_of(const std::string& receiver, int integration,
+std::string dedup_key_of(const std::string& receiver, const std::string& integration,
                          const std::string& group_key) {
   std::string k = receiver;
   k += '\x1f';
-  k += std::to_string(integration);
+  k += integration;
   k += '\x1f';
   k += group_key;
   return k;
@@ -185,11 +188,13 @@ struct Dispatcher::Impl {
         if (!n) throw Error("dispatcher: receiver \"" + rc.name + "\": a notifier is null");
         ns.push_back(n);
       }
+      std::unordered_map<std::string, int> per_name;
       for (size_t i = 0; i < ns.size(); ++i) {
         Integration in;
         in.notifier = ns[i];
         in.status.integration = std::string(ns[i]->integration());
         in.status.index = static_cast<int>(i);
+        in.key = in.status.integration + "/" + std::to_string(per_name[in.status.integration]++);
         if (reg != nullptr) {
           const std::string& nm = in.status.integration;
           in.sent_metric = sent->labels(rc.name, nm);
@@ -227,15 +232,21 @@ struct Dispatcher::Impl {
     }
     for (LogEntry& e : log.pending(since)) {
       auto it = receiver_index.find(e.receiver);
-      if (it == receiver_index.end() || e.integration < 0 ||
-          static_cast<size_t>(e.integration) >= receivers[it->second]->integrations.size()) {
+      int position = -1;
+      if (it != receiver_index.end()) {
+        const auto& ins = receivers[it->second]->integrations;
+        for (size_t i = 0; i < ins.size(); ++i) {
+          if (ins[i].key == e.integration) position = static_cast<int>(i);
+        }
+      }
+      if (position < 0) {
         log.mark_given_up(e.id);  // the configuration changed: nowhere to send it
         continue;
       }
       auto job = std::make_shared<Job>();
       job->seq = next_seq++;
       job->log_id = e.id;
-      job->integration = e.integration;
+      job->integration = position;
       job->dedup_key = dedup_key_of(e.receiver, e.integration, e.group.group_key);
       job->firing = std::move(e.firing);
       job->resolved = std::move(e.resolved);
@@ -382,7 +393,7 @@ struct Dispatcher::Impl {
     for (size_t i = 0; i < r.integrations.size(); ++i) {
       const Integration& in = r.integrations[i];
       const bool send_resolved = in.notifier->send_resolved();
-      std::string dk = dedup_key_of(r.name, static_cast<int>(i), g.key);
+      std::string dk = dedup_key_of(r.name, in.key, g.key);
       auto d = dedup.find(dk);
       std::optional<DeliveredSets> last;
       if (d != dedup.end()) last = d->second.sets;
@@ -394,7 +405,7 @@ struct Dispatcher::Impl {
         // Nothing to send, but the log forgets the firing set (notify.go does the same).
         DeliveredSets sets{firing, resolved, t};
         dedup[dk] = Dedup{sets, 0};
-        out.states.push_back(DedupState{r.name, static_cast<int>(i), g.key, firing, resolved, t});
+        out.states.push_back(DedupState{r.name, in.key, g.key, firing, resolved, t});
         continue;
       }
       auto job = std::make_shared<Job>();
@@ -447,7 +458,7 @@ struct Dispatcher::Impl {
     for (size_t i = 0; i < r.integrations.size(); ++i) {
       if (!r.integrations[i].notifier->send_resolved()) continue;
       if (job_made != nullptr && (*job_made)[i]) return false;
-      auto d = dedup.find(dedup_key_of(r.name, static_cast<int>(i), key));
+      auto d = dedup.find(dedup_key_of(r.name, r.integrations[i].key, key));
       if (d == dedup.end()) continue;
       if (d->second.seq != 0) return false;
       if (job_made == nullptr &&
@@ -536,7 +547,8 @@ struct Dispatcher::Impl {
     for (size_t i = 0; i < jobs.size(); ++i) {
       Job& j = *jobs[i].second;
       entries[i].receiver = receivers[jobs[i].first]->name;
-      entries[i].integration = j.integration;
+      entries[i].integration =
+          receivers[jobs[i].first]->integrations[static_cast<size_t>(j.integration)].key;
       entries[i].group = std::move(j.group);  // moved back below
       entries[i].firing = j.firing;
       entries[i].resolved = j.resolved;
@@ -647,8 +659,8 @@ struct Dispatcher::Impl {
 
   void delivered(Receiver& r, Integration& in, Job& job) {
     const TimePoint t = now();
-    log.mark_delivered(job.log_id, DedupState{r.name, job.integration, job.group.group_key,
-                                              job.firing, job.resolved, job.created});
+    log.mark_delivered(job.log_id, DedupState{r.name, in.key, job.group.group_key, job.firing,
+                                              job.resolved, job.created});
     {
       std::lock_guard lock(mu);
       auto d = dedup.find(job.dedup_key);

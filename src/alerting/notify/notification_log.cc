@@ -16,12 +16,12 @@ using vigil::detail::SqliteDb;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS nlog_entries (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, integration INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, integration TEXT NOT NULL,
   group_key TEXT NOT NULL, payload TEXT NOT NULL, firing TEXT NOT NULL, resolved TEXT NOT NULL,
   created_at INTEGER NOT NULL, state INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS nlog_entries_state ON nlog_entries (state, created_at);
 CREATE TABLE IF NOT EXISTS nlog_state (
-  receiver TEXT NOT NULL, integration INTEGER NOT NULL, group_key TEXT NOT NULL,
+  receiver TEXT NOT NULL, integration TEXT NOT NULL, group_key TEXT NOT NULL,
   firing TEXT NOT NULL, resolved TEXT NOT NULL, delivered_at INTEGER NOT NULL,
   PRIMARY KEY (receiver, integration, group_key));
 )sql";
@@ -184,7 +184,7 @@ bool NotificationLog::write_state_locked(const DedupState& s) {
       "delivered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!st) return false;
   st->bind(1, s.receiver)
-      .bind(2, static_cast<int64_t>(s.integration))
+      .bind(2, s.integration)
       .bind(3, s.group_key)
       .bind(4, fingerprints_to_text(s.firing))
       .bind(5, fingerprints_to_text(s.resolved))
@@ -205,7 +205,7 @@ void NotificationLog::write_flush(std::vector<LogEntry*>& entries,
   for (LogEntry* e : entries) {
     if (!good) break;
     ins->bind(1, e->receiver)
-        .bind(2, static_cast<int64_t>(e->integration))
+        .bind(2, e->integration)
         .bind(3, e->group.group_key)
         .bind(4, group_to_json(e->group))
         .bind(5, fingerprints_to_text(e->firing))
@@ -268,7 +268,7 @@ std::vector<LogEntry> NotificationLog::pending(TimePoint since) {
     LogEntry e;
     e.id = st->integer(0);
     e.receiver = st->text(1);
-    e.integration = static_cast<int>(st->integer(2));
+    e.integration = st->text(2);
     if (!group_from_json(st->text(3), &e.group)) continue;  // unreadable: skipped
     e.firing = fingerprints_from_text(st->text(4));
     e.resolved = fingerprints_from_text(st->text(5));
@@ -294,7 +294,7 @@ std::vector<DedupState> NotificationLog::states(TimePoint since) {
   while (st->step()) {
     DedupState s;
     s.receiver = st->text(0);
-    s.integration = static_cast<int>(st->integer(1));
+    s.integration = st->text(1);
     s.group_key = st->text(2);
     s.firing = fingerprints_from_text(st->text(3));
     s.resolved = fingerprints_from_text(st->text(4));
