@@ -540,6 +540,27 @@ TEST(DispatcherFaults, EachAttemptGetsItsOwnDeadline) {
   EXPECT_EQ(d.status().receivers[0].integrations[0].sent, 1u);
 }
 
+TEST(DispatcherFaults, DeadlineCountsFromQueueing) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.delivery_deadline = 50ms;
+  Dispatcher d(o);
+  d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+  clock.advance(30s);
+  d.tick();  // queued; no delivery thread yet
+  ASSERT_EQ(d.status().receivers[0].queued, 1u);
+  // The delivery deadline is real (steady) time: let the queued notification outlive it.
+  std::this_thread::sleep_for(80ms);
+  d.start();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_TRUE(n->attempts().empty());
+  const auto st = d.status().receivers[0].integrations[0];
+  EXPECT_EQ(st.failed, 1u);
+  EXPECT_EQ(st.sent, 0u);
+  EXPECT_NE(st.last_error.find("deadline passed while queued"), std::string::npos) << st.last_error;
+}
+
 TEST(DispatcherFaults, ShutdownAbortsAHangingNotifier) {
   FakeClock clock;
   // Ignores its deadline; only abort() ends it.

@@ -81,7 +81,9 @@ struct DispatcherOptions {
                      .max_backoff = std::chrono::milliseconds(30'000),
                      .multiplier = 2.0,
                      .jitter = 0.2};
-  // Overall time one notification may take, retries included (then it is dropped, counted).
+  // Overall time one notification may take from being queued, time in the queue and retries
+  // included (then it is given up, counted as failed; one that waited past it in the queue is
+  // given up without an attempt).
   std::chrono::milliseconds delivery_deadline{5 * 60'000};
   // Longest one attempt may take (DeliveryContext::deadline: the earlier of this and the
   // notification's deadline).

@@ -612,7 +612,13 @@ struct Dispatcher::Impl {
   template <typename Random>
   void deliver(Receiver& r, Job& job, Random&& random01) {
     Integration& in = r.integrations[static_cast<size_t>(job.integration)];
-    const auto deadline = SteadyClock::now() + options.delivery_deadline;
+    // The deadline counts from the queueing (a slow receiver's backlog ages too).
+    const auto deadline = job.queued_at + options.delivery_deadline;
+    if (SteadyClock::now() >= deadline) {
+      return give_up(r, in, job,
+                     r.name + "/" + in.status.integration +
+                         ": deadline passed while queued (no attempt made)");
+    }
     for (int attempt = 1;; ++attempt) {
       if (stopping.load()) return abandon(r, in);
       const auto attempt_deadline =
