@@ -479,6 +479,33 @@ TEST(DispatcherFaults, TooManyRequestsHonoursRetryAfter) {
   EXPECT_EQ(n->delivered_count(), 1u);
 }
 
+TEST(DispatcherFaults, ZeroRetryAfterDoesNotShortenTheBackoff) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>("hook");
+  n->script({DeliveryResult::retry("HTTP 429", 0ms), DeliveryResult::retry("HTTP 429", 0ms),
+             DeliveryResult::retry("HTTP 503", 0ms), DeliveryResult::retry("HTTP 429", 0ms)});
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.retry = RetryOptions{.max_attempts = 0,
+                         .initial_backoff = 20ms,
+                         .max_backoff = 40ms,
+                         .multiplier = 2.0,
+                         .jitter = 0.2};
+  Dispatcher d(o);
+  d.start();
+  d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  auto at = n->attempts();
+  ASSERT_EQ(at.size(), 5u);
+  // Backoff before retry k: min(40, 20 * 2^(k-1)) ms scaled by at least 1 - jitter = 0.8.
+  EXPECT_GE(at[1].at - at[0].at, 16ms);
+  EXPECT_GE(at[2].at - at[1].at, 32ms);
+  EXPECT_GE(at[3].at - at[2].at, 32ms);
+  EXPECT_GE(at[4].at - at[3].at, 32ms);
+  EXPECT_EQ(n->delivered_count(), 1u);
+}
+
 TEST(DispatcherFaults, ClientErrorIsNotRetried) {
   FakeClock clock;
   auto n = std::make_shared<ScriptedNotifier>("hook");

@@ -25,10 +25,11 @@
 //
 // Delivery: each flush's notifications are written to the log (SQLite, WAL) before they are
 // queued; the receiver's thread sends them, retrying kRetry results with exponential backoff and
-// jitter (honouring Retry-After) until the notification's deadline; success and the alert sets
-// delivered are recorded in the same transaction. After a crash and restart, notifications not
-// confirmed are sent again (at least once), and the log's delivered sets keep a restarted
-// process from notifying again inside repeat_interval.
+// jitter (a longer Retry-After wins; a shorter one never shortens the backoff) until the
+// notification's deadline; success and the alert sets delivered are recorded in the same
+// transaction. After a crash and restart, notifications not confirmed are sent again (at least
+// once), and the log's delivered sets keep a restarted process from notifying again inside
+// repeat_interval.
 //
 // Difference from Alertmanager: a notification whose rule names notification channels
 // (Notification::channels) skips the route tree and goes to the receivers of those names, with

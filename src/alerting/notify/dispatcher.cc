@@ -637,9 +637,10 @@ struct Dispatcher::Impl {
       if (stopping.load()) return abandon(r, in);  // aborted: stays pending in the log
       std::string error = r.name + "/" + in.status.integration + ": " + res.error;
       if (res.status == DeliveryStatus::kFailed) return give_up(r, in, job, std::move(error));
-      const std::chrono::milliseconds delay =
-          res.retry_after ? *res.retry_after
-                          : vigil::detail::backoff_delay(options.retry, attempt, random01());
+      // Retry-After never shortens the backoff (0 or a past date would spin).
+      std::chrono::milliseconds delay =
+          vigil::detail::backoff_delay(options.retry, attempt, random01());
+      if (res.retry_after) delay = std::max(delay, *res.retry_after);
       const bool out_of_attempts =
           options.retry.max_attempts > 0 && attempt >= options.retry.max_attempts;
       if (out_of_attempts || SteadyClock::now() + delay >= deadline) {
