@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/detail/sqlite.h"
 #include "dispatcher_test_util.h"
 #include "vigil/alerting/rule.h"
 #include "vigil/core/error.h"
@@ -817,6 +818,76 @@ TEST(DispatcherLog, StateIsKeyedByIntegrationNameAndIndexWithinIt) {
     EXPECT_EQ(wh->delivered_count(), 1u);
   }
   EXPECT_EQ(pd->delivered_count(), 2u);
+}
+
+// (state, payload) of the log's entries, by id.
+std::vector<std::pair<int64_t, std::string>> log_rows(const std::string& path) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  auto db = vigil::detail::SqliteDb::open(path);
+  if (!db) return out;
+  auto st = (*db)->prepare("SELECT state, payload FROM nlog_entries ORDER BY id");
+  while (st && st->step()) out.emplace_back(st->integer(0), st->text(1));
+  return out;
+}
+
+TEST(DispatcherLog, PayloadIsClearedOnceDeliveredOrGivenUp) {
+  const std::string path = temp_path("payload.db");
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.state_path = path;
+  {
+    Dispatcher d(o);
+    d.start();
+    n->script({DeliveryResult::delivered(), DeliveryResult::failed("refused")});
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    d.submit(notification_of({make_alert({{"alertname", "B"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(n->delivered_count(), 1u);
+    d.shutdown(1s);
+  }
+  const auto rows = log_rows(path);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::pair<int64_t, std::string>{1, ""}));  // delivered
+  EXPECT_EQ(rows[1], (std::pair<int64_t, std::string>{2, ""}));  // given up
+}
+
+TEST(DispatcherLog, UnreadablePendingEntryIsGivenUpAtStart) {
+  const std::string path = temp_path("unreadable.db");
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.state_path = path;
+  {
+    Dispatcher d(o);  // never started: stays pending
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    EXPECT_EQ(d.shutdown(100ms).abandoned, 1u);
+  }
+  ASSERT_EQ(log_rows(path).size(), 1u);
+  EXPECT_EQ(log_rows(path)[0].first, 0);
+  EXPECT_FALSE(log_rows(path)[0].second.empty());
+  {
+    auto db = vigil::detail::SqliteDb::open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("UPDATE nlog_entries SET payload = '{\"receiver\": [broken'"));
+  }
+  for (int k = 0; k < 2; ++k) {
+    Dispatcher d(o);
+    EXPECT_EQ(d.status().redelivered, 0u);
+    EXPECT_TRUE(d.status().log_ok);
+    d.start();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(n->delivered_count(), 0u);
+    d.shutdown(1s);
+    EXPECT_EQ(log_rows(path), (std::vector<std::pair<int64_t, std::string>>{{2, ""}}));
+  }
 }
 
 TEST(DispatcherLog, EntriesExpireAfterRetention) {

@@ -4,7 +4,8 @@
 // Two tables, prefixed nlog_ so that the file may be the AlertManager's state database:
 //   nlog_entries: one row per notification handed to a receiver's queue: pending (written before
 //     it is queued), delivered, or given up; the NotificationGroup as JSON so that a restarted
-//     process can send pending ones again.
+//     process can send pending ones again (cleared once delivered or given up; a pending one
+//     that cannot be read back is given up at start).
 //   nlog_state: per (receiver, integration key, group key) the firing and resolved fingerprint
 //     sets last delivered and when (the dedup state of notify.go's DedupStage).
 //
