@@ -120,7 +120,8 @@ struct RouteMatch {
 class Router {
  public:
   // Checks and compiles `config`: the root has a receiver and no matchers, every receiver named
-  // exists, names are unique, regexes compile, durations are positive. Throws vigil::Error
+  // exists, names are unique, regexes compile, durations are positive and at most 100 years
+  // (group_wait and global.resolve_timeout may be 0). Throws vigil::Error
   // naming the route (by its path and line) and what is wrong.
   explicit Router(const RoutingConfig& config);
   ~Router();
