@@ -217,6 +217,39 @@ TEST(Dispatcher, FiringAlertWhoseEndsAtPassesIsResolved) {
   EXPECT_TRUE(d.groups().empty());
 }
 
+TEST(Dispatcher, FiringAlertWithoutEndsAtExpiresAfterResolveTimeout) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto cfg = routing_of({{"team", n}});
+  cfg.global.resolve_timeout = 7min;
+  Dispatcher d(options_with(cfg, clock));
+  d.start();
+  const TimePoint t0 = clock.now();
+  Alert a = make_alert({{"alertname", "A"}}, t0);
+  a.valid_until = TimePoint{};  // no end given
+  d.submit(notification_of({a}, t0));
+  ASSERT_EQ(d.groups().size(), 1u);
+  EXPECT_EQ(d.groups()[0].alerts[0].ends_at, t0 + 7min);
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 1u);
+  // Each update moves the end: sent again at t0+4min, it ends at t0+11min.
+  clock.set(t0 + 4min);
+  d.submit(notification_of({a}, clock.now()));
+  EXPECT_EQ(d.groups()[0].alerts[0].ends_at, t0 + 11min);
+  clock.set(t0 + 30s + 10min);  // the flush before it ends: nothing new
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->delivered_count(), 1u);
+  clock.set(t0 + 30s + 15min);  // past t0+11min: resolved
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 2u);
+  EXPECT_EQ(n->delivered()[1].status(), "resolved");
+  EXPECT_TRUE(d.groups().empty());
+}
+
 TEST(Dispatcher, FailedResolvedNotificationIsRetriedAtTheNextGroupInterval) {
   FakeClock clock;
   auto n = std::make_shared<ScriptedNotifier>();

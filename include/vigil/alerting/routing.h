@@ -82,6 +82,8 @@ struct ReceiverConfig {
 
 // Alertmanager's `global:` defaults that fit.
 struct RoutingGlobals {
+  // A firing alert submitted without an end (zero ends_at) ends this long after its last update
+  // (the Dispatcher resolves it at the first flush after that unless it is sent again).
   std::chrono::milliseconds resolve_timeout{5 * 60'000};
   std::string smtp_smarthost, smtp_from, smtp_hello = "localhost", smtp_auth_username,
                                          smtp_auth_password;

@@ -297,8 +297,14 @@ struct Dispatcher::Impl {
         }
       }
     }
+    const TimePoint t = now();
     for (const Alert& a : n.alerts) {
       NotifiedAlert na = to_notified(a);
+      // Alertmanager's resolve_timeout: a firing alert without an end is taken to end
+      // resolve_timeout after its last update (then resolved at a flush unless sent again).
+      if (!na.resolved && na.ends_at == TimePoint{}) {
+        na.ends_at = t + options.routing.global.resolve_timeout;
+      }
       inhibitor.update(na);
       std::vector<Placement> places;
       const std::vector<const RouteMatch*> matches =
@@ -314,7 +320,6 @@ struct Dispatcher::Impl {
       }
       work.emplace_back(std::move(na), std::move(places));
     }
-    const TimePoint t = now();
     bool new_group = false;
     std::lock_guard lock(mu);
     unknown_channels += unknown.size();
