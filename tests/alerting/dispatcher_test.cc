@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/detail/sqlite.h"
 #include "dispatcher_test_util.h"
 #include "vigil/alerting/rule.h"
 #include "vigil/core/error.h"
@@ -214,6 +215,79 @@ TEST(Dispatcher, FiringAlertWhoseEndsAtPassesIsResolved) {
   ASSERT_EQ(n->delivered_count(), 2u);
   EXPECT_EQ(n->delivered()[1].status(), "resolved");
   EXPECT_TRUE(d.groups().empty());
+}
+
+TEST(Dispatcher, FiringAlertWithoutEndsAtExpiresAfterResolveTimeout) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto cfg = routing_of({{"team", n}});
+  cfg.global.resolve_timeout = 7min;
+  Dispatcher d(options_with(cfg, clock));
+  d.start();
+  const TimePoint t0 = clock.now();
+  Alert a = make_alert({{"alertname", "A"}}, t0);
+  a.valid_until = TimePoint{};  // no end given
+  d.submit(notification_of({a}, t0));
+  ASSERT_EQ(d.groups().size(), 1u);
+  EXPECT_EQ(d.groups()[0].alerts[0].ends_at, t0 + 7min);
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 1u);
+  // Each update moves the end: sent again at t0+4min, it ends at t0+11min.
+  clock.set(t0 + 4min);
+  d.submit(notification_of({a}, clock.now()));
+  EXPECT_EQ(d.groups()[0].alerts[0].ends_at, t0 + 11min);
+  clock.set(t0 + 30s + 10min);  // the flush before it ends: nothing new
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->delivered_count(), 1u);
+  clock.set(t0 + 30s + 15min);  // past t0+11min: resolved
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 2u);
+  EXPECT_EQ(n->delivered()[1].status(), "resolved");
+  EXPECT_TRUE(d.groups().empty());
+}
+
+TEST(Dispatcher, FailedResolvedNotificationIsRetriedAtTheNextGroupInterval) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  Dispatcher d(options_with(routing_of({{"team", n}}), clock));
+  d.start();
+  const TimePoint t0 = clock.now();
+  const LabelList a{{"alertname", "A"}};
+  d.submit(notification_of({make_alert(a, t0)}, t0));
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 1u);
+  // The resolution is refused once (not retried within the job): the alert stays in its group.
+  n->script({DeliveryResult::failed("refused")});
+  d.submit(notification_of({make_alert(a, t0, true, clock.now())}, clock.now()));
+  clock.set(t0 + 30s + 5min);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->attempts().size(), 2u);
+  EXPECT_EQ(n->delivered_count(), 1u);
+  EXPECT_EQ(d.status().receivers[0].integrations[0].failed, 1u);
+  ASSERT_EQ(d.groups().size(), 1u);
+  ASSERT_EQ(d.groups()[0].alerts.size(), 1u);
+  EXPECT_TRUE(d.groups()[0].alerts[0].resolved);
+  // The next group_interval sends the resolution again; delivered, the alert and group go.
+  clock.set(t0 + 30s + 10min);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  ASSERT_EQ(n->delivered_count(), 2u);
+  EXPECT_EQ(n->delivered()[1].status(), "resolved");
+  EXPECT_EQ(alertnames(n->delivered()[1]), std::vector<std::string>{"A(resolved)"});
+  EXPECT_TRUE(d.groups().empty());
+  EXPECT_EQ(d.status().alerts, 0u);
+  // Nothing more to say later.
+  clock.set(t0 + 30s + 15min);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_EQ(n->delivered_count(), 2u);
 }
 
 TEST(Dispatcher, InhibitedAlertsAreNotSent) {
@@ -439,6 +513,33 @@ TEST(DispatcherFaults, TooManyRequestsHonoursRetryAfter) {
   EXPECT_EQ(n->delivered_count(), 1u);
 }
 
+TEST(DispatcherFaults, ZeroRetryAfterDoesNotShortenTheBackoff) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>("hook");
+  n->script({DeliveryResult::retry("HTTP 429", 0ms), DeliveryResult::retry("HTTP 429", 0ms),
+             DeliveryResult::retry("HTTP 503", 0ms), DeliveryResult::retry("HTTP 429", 0ms)});
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.retry = RetryOptions{.max_attempts = 0,
+                         .initial_backoff = 20ms,
+                         .max_backoff = 40ms,
+                         .multiplier = 2.0,
+                         .jitter = 0.2};
+  Dispatcher d(o);
+  d.start();
+  d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+  clock.advance(30s);
+  d.tick();
+  ASSERT_TRUE(d.flush(5s));
+  auto at = n->attempts();
+  ASSERT_EQ(at.size(), 5u);
+  // Backoff before retry k: min(40, 20 * 2^(k-1)) ms scaled by at least 1 - jitter = 0.8.
+  EXPECT_GE(at[1].at - at[0].at, 16ms);
+  EXPECT_GE(at[2].at - at[1].at, 32ms);
+  EXPECT_GE(at[3].at - at[2].at, 32ms);
+  EXPECT_GE(at[4].at - at[3].at, 32ms);
+  EXPECT_EQ(n->delivered_count(), 1u);
+}
+
 TEST(DispatcherFaults, ClientErrorIsNotRetried) {
   FakeClock clock;
   auto n = std::make_shared<ScriptedNotifier>("hook");
@@ -498,6 +599,27 @@ TEST(DispatcherFaults, EachAttemptGetsItsOwnDeadline) {
     EXPECT_GT(a.ctx.deadline - a.at, 50ms);
   }
   EXPECT_EQ(d.status().receivers[0].integrations[0].sent, 1u);
+}
+
+TEST(DispatcherFaults, DeadlineCountsFromQueueing) {
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.delivery_deadline = 50ms;
+  Dispatcher d(o);
+  d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+  clock.advance(30s);
+  d.tick();  // queued; no delivery thread yet
+  ASSERT_EQ(d.status().receivers[0].queued, 1u);
+  // The delivery deadline is real (steady) time: let the queued notification outlive it.
+  std::this_thread::sleep_for(80ms);
+  d.start();
+  ASSERT_TRUE(d.flush(5s));
+  EXPECT_TRUE(n->attempts().empty());
+  const auto st = d.status().receivers[0].integrations[0];
+  EXPECT_EQ(st.failed, 1u);
+  EXPECT_EQ(st.sent, 0u);
+  EXPECT_NE(st.last_error.find("deadline passed while queued"), std::string::npos) << st.last_error;
 }
 
 TEST(DispatcherFaults, ShutdownAbortsAHangingNotifier) {
@@ -659,6 +781,146 @@ TEST(DispatcherLog, ShutdownLeavesQueuedEntriesPendingForTheNextStart) {
   d.shutdown(1s);
   Dispatcher d3(o);
   EXPECT_EQ(d3.status().redelivered, 0u);
+}
+
+TEST(DispatcherLog, StateIsKeyedByIntegrationNameAndIndexWithinIt) {
+  const std::string path = temp_path("keys.db");
+  FakeClock clock;
+  const TimePoint t0 = clock.now();
+  auto pd = std::make_shared<ScriptedNotifier>("pagerduty");
+  auto wh = std::make_shared<ScriptedNotifier>("webhook");
+  auto config = [&](std::vector<std::shared_ptr<Notifier>> ns) {
+    RoutingConfig cfg = routing_of({{"team", nullptr}});
+    cfg.receivers[0].notifiers = std::move(ns);
+    auto o = options_with(cfg, clock);
+    o.state_path = path;
+    return o;
+  };
+  // Only PagerDuty: group A is delivered; group B stays pending (never started).
+  {
+    Dispatcher d(config({pd}));
+    d.start();
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, t0)}, t0));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    ASSERT_EQ(pd->delivered_count(), 1u);
+    d.shutdown(1s);
+  }
+  {
+    Dispatcher d(config({pd}));
+    d.submit(notification_of({make_alert({{"alertname", "B"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    EXPECT_EQ(d.shutdown(100ms).abandoned, 1u);
+  }
+  // A webhook is added before it (it takes position 0): the pending B goes to PagerDuty, the
+  // webhook inherits nothing (A is new to it), PagerDuty does not page A again.
+  {
+    Dispatcher d(config({wh, pd}));
+    EXPECT_EQ(d.status().redelivered, 1u);
+    EXPECT_EQ(d.status().receivers[0].integrations[1].index, 1);
+    d.start();
+    ASSERT_TRUE(d.flush(5s));
+    ASSERT_EQ(pd->delivered_count(), 2u);
+    EXPECT_EQ(pd->delivered()[1].group_key, "{}:{alertname=\"B\"}");
+    EXPECT_EQ(wh->delivered_count(), 0u);
+    clock.advance(1min);
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, t0)}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(pd->delivered_count(), 2u);  // delivered 2 min ago, repeat_interval is 4 h
+    ASSERT_EQ(wh->delivered_count(), 1u);
+    EXPECT_EQ(wh->delivered()[0].group_key, "{}:{alertname=\"A\"}");
+    d.shutdown(1s);
+  }
+  // A pending PagerDuty entry after PagerDuty is removed: given up, not sent to the webhook.
+  {
+    Dispatcher d(config({pd}));
+    d.submit(notification_of({make_alert({{"alertname", "C"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    EXPECT_EQ(d.shutdown(100ms).abandoned, 1u);
+  }
+  for (int k = 0; k < 2; ++k) {
+    Dispatcher d(config({wh}));
+    EXPECT_EQ(d.status().redelivered, 0u);
+    d.start();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(wh->delivered_count(), 1u);
+  }
+  EXPECT_EQ(pd->delivered_count(), 2u);
+}
+
+// (state, payload) of the log's entries, by id.
+std::vector<std::pair<int64_t, std::string>> log_rows(const std::string& path) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  auto db = vigil::detail::SqliteDb::open(path);
+  if (!db) return out;
+  auto st = (*db)->prepare("SELECT state, payload FROM nlog_entries ORDER BY id");
+  while (st && st->step()) out.emplace_back(st->integer(0), st->text(1));
+  return out;
+}
+
+TEST(DispatcherLog, PayloadIsClearedOnceDeliveredOrGivenUp) {
+  const std::string path = temp_path("payload.db");
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.state_path = path;
+  {
+    Dispatcher d(o);
+    d.start();
+    n->script({DeliveryResult::delivered(), DeliveryResult::failed("refused")});
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    d.submit(notification_of({make_alert({{"alertname", "B"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(n->delivered_count(), 1u);
+    d.shutdown(1s);
+  }
+  const auto rows = log_rows(path);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::pair<int64_t, std::string>{1, ""}));  // delivered
+  EXPECT_EQ(rows[1], (std::pair<int64_t, std::string>{2, ""}));  // given up
+}
+
+TEST(DispatcherLog, UnreadablePendingEntryIsGivenUpAtStart) {
+  const std::string path = temp_path("unreadable.db");
+  FakeClock clock;
+  auto n = std::make_shared<ScriptedNotifier>();
+  auto o = options_with(routing_of({{"team", n}}), clock);
+  o.state_path = path;
+  {
+    Dispatcher d(o);  // never started: stays pending
+    d.submit(notification_of({make_alert({{"alertname", "A"}}, clock.now())}, clock.now()));
+    clock.advance(30s);
+    d.tick();
+    EXPECT_EQ(d.shutdown(100ms).abandoned, 1u);
+  }
+  ASSERT_EQ(log_rows(path).size(), 1u);
+  EXPECT_EQ(log_rows(path)[0].first, 0);
+  EXPECT_FALSE(log_rows(path)[0].second.empty());
+  {
+    auto db = vigil::detail::SqliteDb::open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->exec("UPDATE nlog_entries SET payload = '{\"receiver\": [broken'"));
+  }
+  for (int k = 0; k < 2; ++k) {
+    Dispatcher d(o);
+    EXPECT_EQ(d.status().redelivered, 0u);
+    EXPECT_TRUE(d.status().log_ok);
+    d.start();
+    ASSERT_TRUE(d.flush(5s));
+    EXPECT_EQ(n->delivered_count(), 0u);
+    d.shutdown(1s);
+    EXPECT_EQ(log_rows(path), (std::vector<std::pair<int64_t, std::string>>{{2, ""}}));
+  }
 }
 
 TEST(DispatcherLog, EntriesExpireAfterRetention) {

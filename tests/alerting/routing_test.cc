@@ -266,6 +266,24 @@ TEST(Router, Validation) {
   c = ok;
   c.route.routes[2].group_interval = milliseconds(0);
   throws(c, "group_interval must be positive");
+  // Durations added to system_clock time points (nanoseconds) must not overflow them.
+  constexpr milliseconds k100y = std::chrono::hours(24 * 365 * 100);
+  c = ok;
+  c.route.routes[2].group_interval = k100y;
+  EXPECT_NO_THROW(Router{c});
+  c.route.routes[2].group_interval = k100y + milliseconds(1);
+  throws(c, "route.routes[2]: group_interval must be at most 100y");
+  c = ok;
+  c.route.repeat_interval = milliseconds::max();
+  throws(c, "route: repeat_interval must be at most 100y");
+  c = ok;
+  c.route.routes[0].routes[0].group_wait = std::chrono::hours(24 * 365 * 292);
+  throws(c, "route.routes[0].routes[0]: group_wait must be at most 100y");
+  c = ok;
+  c.global.resolve_timeout = milliseconds::max();
+  throws(c, "global: resolve_timeout must be between 0 and 100y");
+  c.source = "am.yml";
+  throws(c, "am.yml: global: resolve_timeout must be between 0 and 100y");
   c = ok;
   c.route.group_by = std::vector<std::string>{"...", "a"};
   throws(c, "\"...\" must be the only entry");
@@ -495,6 +513,8 @@ TEST(RoutingFile, ErrorsNameFileLineAndPlace) {
   has(load_error("route:\n  receiver: a\n  continue: true\nreceivers:\n  - name: a\n"),
       "cannot have continue in root route");
   has(load_error("receivers:\n  - name: a\n"), "no routes provided");
+  has(load_error("route:\n  receiver: a\n  group_interval: 200y\nreceivers:\n  - name: a\n"),
+      "group_interval must be at most 100y");
   has(load_error("route:\n  receiver: a\n  group_by: [a, a]\nreceivers:\n  - name: a\n"),
       "duplicated label \"a\" in group_by");
   has(load_error("route:\n  receiver: a\n  continue: maybe\nreceivers:\n  - name: a\n"),

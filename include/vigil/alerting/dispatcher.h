@@ -25,10 +25,11 @@
 //
 // Delivery: each flush's notifications are written to the log (SQLite, WAL) before they are
 // queued; the receiver's thread sends them, retrying kRetry results with exponential backoff and
-// jitter (honouring Retry-After) until the notification's deadline; success and the alert sets
-// delivered are recorded in the same transaction. After a crash and restart, notifications not
-// confirmed are sent again (at least once), and the log's delivered sets keep a restarted
-// process from notifying again inside repeat_interval.
+// jitter (a longer Retry-After wins; a shorter one never shortens the backoff) until the
+// notification's deadline; success and the alert sets delivered are recorded in the same
+// transaction. After a crash and restart, notifications not confirmed are sent again (at least
+// once), and the log's delivered sets keep a restarted process from notifying again inside
+// repeat_interval.
 //
 // Difference from Alertmanager: a notification whose rule names notification channels
 // (Notification::channels) skips the route tree and goes to the receivers of those names, with
@@ -81,7 +82,9 @@ struct DispatcherOptions {
                      .max_backoff = std::chrono::milliseconds(30'000),
                      .multiplier = 2.0,
                      .jitter = 0.2};
-  // Overall time one notification may take, retries included (then it is dropped, counted).
+  // Overall time one notification may take from being queued, time in the queue and retries
+  // included (then it is given up, counted as failed; one that waited past it in the queue is
+  // given up without an attempt).
   std::chrono::milliseconds delivery_deadline{5 * 60'000};
   // Longest one attempt may take (DeliveryContext::deadline: the earlier of this and the
   // notification's deadline).
@@ -94,13 +97,17 @@ struct DispatcherOptions {
 
 struct IntegrationStatus {
   std::string integration;  // "webhook", "slack", ...
-  int index = 0;            // its position among the receiver's integrations
-  uint64_t sent = 0;        // notifications delivered
-  uint64_t failed = 0;      // notifications given up (kFailed, out of attempts or deadline)
-  uint64_t retried = 0;     // attempts after the first
-  uint64_t dropped = 0;     // notifications dropped (queue full, shutdown)
-  std::string last_error;   // no secrets
-  TimePoint last_success;   // zero if never
+  // Its position among the receiver's integrations (webhook_configs, slack_configs,
+  // email_configs, pagerduty_configs, then notifiers): a display index that shifts when
+  // integrations are added. The dedup state and the notification log key an integration by
+  // its name and its index among the receiver's integrations of that name instead.
+  int index = 0;
+  uint64_t sent = 0;       // notifications delivered
+  uint64_t failed = 0;     // notifications given up (kFailed, out of attempts or deadline)
+  uint64_t retried = 0;    // attempts after the first
+  uint64_t dropped = 0;    // notifications dropped (queue full, shutdown)
+  std::string last_error;  // no secrets
+  TimePoint last_success;  // zero if never
   TimePoint last_attempt;
 };
 

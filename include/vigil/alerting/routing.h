@@ -82,6 +82,8 @@ struct ReceiverConfig {
 
 // Alertmanager's `global:` defaults that fit.
 struct RoutingGlobals {
+  // A firing alert submitted without an end (zero ends_at) ends this long after its last update
+  // (the Dispatcher resolves it at the first flush after that unless it is sent again).
   std::chrono::milliseconds resolve_timeout{5 * 60'000};
   std::string smtp_smarthost, smtp_from, smtp_hello = "localhost", smtp_auth_username,
                                          smtp_auth_password;
@@ -120,7 +122,8 @@ struct RouteMatch {
 class Router {
  public:
   // Checks and compiles `config`: the root has a receiver and no matchers, every receiver named
-  // exists, names are unique, regexes compile, durations are positive. Throws vigil::Error
+  // exists, names are unique, regexes compile, durations are positive and at most 100 years
+  // (group_wait and global.resolve_timeout may be 0). Throws vigil::Error
   // naming the route (by its path and line) and what is wrong.
   explicit Router(const RoutingConfig& config);
   ~Router();

@@ -53,6 +53,9 @@ struct Job {
 
 struct Integration {
   std::shared_ptr<Notifier> notifier;
+  // Its name and index among the receiver's integrations of that name ("webhook/0"): the key of
+  // its dedup state and log entries (stable when integrations of other types are added).
+  std::string key;
   IntegrationStatus status;  // Receiver::stats_mu
   metrics::Counter sent_metric, failed_metric, retries_metric, dropped_queue_metric,
       dropped_shutdown_metric;
@@ -68,11 +71,11 @@ struct Receiver {
   mutable std::mutex stats_mu;
 };
 
-std::string dedup_key_of(const std::string& receiver, int integration,
+std::string dedup_key_of(const std::string& receiver, const std::string& integration,
                          const std::string& group_key) {
   std::string k = receiver;
   k += '\x1f';
-  k += std::to_string(integration);
+  k += integration;
   k += '\x1f';
   k += group_key;
   return k;
@@ -185,11 +188,13 @@ struct Dispatcher::Impl {
         if (!n) throw Error("dispatcher: receiver \"" + rc.name + "\": a notifier is null");
         ns.push_back(n);
       }
+      std::unordered_map<std::string, int> per_name;
       for (size_t i = 0; i < ns.size(); ++i) {
         Integration in;
         in.notifier = ns[i];
         in.status.integration = std::string(ns[i]->integration());
         in.status.index = static_cast<int>(i);
+        in.key = in.status.integration + "/" + std::to_string(per_name[in.status.integration]++);
         if (reg != nullptr) {
           const std::string& nm = in.status.integration;
           in.sent_metric = sent->labels(rc.name, nm);
@@ -227,15 +232,21 @@ struct Dispatcher::Impl {
     }
     for (LogEntry& e : log.pending(since)) {
       auto it = receiver_index.find(e.receiver);
-      if (it == receiver_index.end() || e.integration < 0 ||
-          static_cast<size_t>(e.integration) >= receivers[it->second]->integrations.size()) {
+      int position = -1;
+      if (it != receiver_index.end()) {
+        const auto& ins = receivers[it->second]->integrations;
+        for (size_t i = 0; i < ins.size(); ++i) {
+          if (ins[i].key == e.integration) position = static_cast<int>(i);
+        }
+      }
+      if (position < 0) {
         log.mark_given_up(e.id);  // the configuration changed: nowhere to send it
         continue;
       }
       auto job = std::make_shared<Job>();
       job->seq = next_seq++;
       job->log_id = e.id;
-      job->integration = e.integration;
+      job->integration = position;
       job->dedup_key = dedup_key_of(e.receiver, e.integration, e.group.group_key);
       job->firing = std::move(e.firing);
       job->resolved = std::move(e.resolved);
@@ -286,6 +297,7 @@ struct Dispatcher::Impl {
         }
       }
     }
+    const TimePoint t = now();
     // Silenced alerts (Notification::silenced) are stored and inhibit like the others, and are
     // muted at flush.
     std::vector<const Alert*> incoming;
@@ -295,6 +307,11 @@ struct Dispatcher::Impl {
     for (const Alert* ap : incoming) {
       const Alert& a = *ap;
       NotifiedAlert na = to_notified(a);
+      // Alertmanager's resolve_timeout: a firing alert without an end is taken to end
+      // resolve_timeout after its last update (then resolved at a flush unless sent again).
+      if (!na.resolved && na.ends_at == TimePoint{}) {
+        na.ends_at = t + options.routing.global.resolve_timeout;
+      }
       inhibitor.update(na);
       std::vector<Placement> places;
       const std::vector<const RouteMatch*> matches =
@@ -310,7 +327,6 @@ struct Dispatcher::Impl {
       }
       work.emplace_back(std::move(na), std::move(places));
     }
-    const TimePoint t = now();
     bool new_group = false;
     std::lock_guard lock(mu);
     unknown_channels += unknown.size();
@@ -371,14 +387,18 @@ struct Dispatcher::Impl {
   void flush_group(AggregationGroup& g, TimePoint t, FlushOutput& out) {
     Receiver& r = *receivers[g.receiver];
     std::vector<const NotifiedAlert*> kept;
-    std::vector<uint64_t> firing, resolved;
+    std::vector<uint64_t> firing, resolved, muted;
     for (auto& [fp, a] : g.alerts) {
       if (!a.resolved && a.ends_at != TimePoint{} && a.ends_at <= t) {
         a.resolved = true;  // the engine stopped sending it
       }
-      if (a.silenced) continue;  // muted by a silence in the engine
+      if (a.silenced) {  // muted by a silence in the engine
+        muted.push_back(fp);
+        continue;
+      }
       if (inhibitor.muted(a.labels, t)) {
         ++inhibited;
+        muted.push_back(fp);
         continue;
       }
       kept.push_back(&a);
@@ -387,10 +407,11 @@ struct Dispatcher::Impl {
     // std::map iteration: already sorted by fingerprint. When every alert is muted (silenced or
     // inhibited) nothing goes further, as Alertmanager's pipeline stops at an empty list: no
     // empty notification, and the log keeps what the receiver was last told.
+    std::vector<bool> job_made(r.integrations.size(), false);
     for (size_t i = 0; !kept.empty() && i < r.integrations.size(); ++i) {
       const Integration& in = r.integrations[i];
       const bool send_resolved = in.notifier->send_resolved();
-      std::string dk = dedup_key_of(r.name, static_cast<int>(i), g.key);
+      std::string dk = dedup_key_of(r.name, in.key, g.key);
       auto d = dedup.find(dk);
       std::optional<DeliveredSets> last;
       if (d != dedup.end()) last = d->second.sets;
@@ -402,7 +423,7 @@ struct Dispatcher::Impl {
         // Nothing to send, but the log forgets the firing set (notify.go does the same).
         DeliveredSets sets{firing, resolved, t};
         dedup[dk] = Dedup{sets, 0};
-        out.states.push_back(DedupState{r.name, static_cast<int>(i), g.key, firing, resolved, t});
+        out.states.push_back(DedupState{r.name, in.key, g.key, firing, resolved, t});
         continue;
       }
       auto job = std::make_shared<Job>();
@@ -425,12 +446,19 @@ struct Dispatcher::Impl {
       dispatch::sort_alerts(ng.alerts);
       ng.compute_common();
       dedup[dk] = Dedup{DeliveredSets{firing, resolved, t}, job->seq};
+      job_made[i] = true;
       out.jobs.emplace_back(g.receiver, std::move(job));
     }
-    // Resolved alerts leave the group after the flush that notified them.
+    // A resolved alert leaves the group once nothing is left to tell about it: muted, or every
+    // integration that sends resolved has nothing on its way (no job now, no unconfirmed one).
+    // One that is being notified stays until its delivery is confirmed (delivered() removes it
+    // then); one whose notification failed or was dropped is notified again at the next flush
+    // (Alertmanager deletes resolved alerts only after a successful notify).
     for (auto it = g.alerts.begin(); it != g.alerts.end();) {
-      if (it->second.resolved) {
-        release_alert(it->first);
+      const uint64_t fp = it->first;
+      if (it->second.resolved && (std::binary_search(muted.begin(), muted.end(), fp) ||
+                                  nothing_pending(r, g.key, fp, &job_made))) {
+        release_alert(fp);
         it = g.alerts.erase(it);
       } else {
         ++it;
@@ -438,6 +466,42 @@ struct Dispatcher::Impl {
     }
     g.flushed = true;
     g.next_flush = t + g.route->group_interval;
+  }
+
+  // mu held: whether every integration of `r` that sends resolved has no unconfirmed
+  // notification for group `key` (none made now per `job_made`, no optimistic dedup state), and,
+  // when `fp` is not 0 and it has a state, that state has `fp` resolved.
+  bool nothing_pending(const Receiver& r, const std::string& key, uint64_t fp,
+                       const std::vector<bool>* job_made) const {
+    for (size_t i = 0; i < r.integrations.size(); ++i) {
+      if (!r.integrations[i].notifier->send_resolved()) continue;
+      if (job_made != nullptr && (*job_made)[i]) return false;
+      auto d = dedup.find(dedup_key_of(r.name, r.integrations[i].key, key));
+      if (d == dedup.end()) continue;
+      if (d->second.seq != 0) return false;
+      if (job_made == nullptr &&
+          !std::binary_search(d->second.sets.resolved.begin(), d->second.sets.resolved.end(), fp)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // mu held: after a confirmed delivery, removes the resolved alerts it carried that every
+  // integration sending resolved has now delivered (Alertmanager's DeleteIfNotModified), and the
+  // group if that empties it.
+  void remove_delivered_resolved(const Receiver& r, const Job& job) {
+    if (job.resolved.empty()) return;
+    auto g = groups.find(r.name + '\n' + job.group.group_key);
+    if (g == groups.end()) return;
+    for (uint64_t fp : job.resolved) {
+      auto a = g->second->alerts.find(fp);
+      if (a == g->second->alerts.end() || !a->second.resolved) continue;
+      if (!nothing_pending(r, g->second->key, fp, nullptr)) continue;
+      release_alert(fp);
+      g->second->alerts.erase(a);
+    }
+    if (g->second->alerts.empty()) groups.erase(g);
   }
 
   // mu held: undoes the optimistic dedup state of a job that was not delivered.
@@ -501,7 +565,8 @@ struct Dispatcher::Impl {
     for (size_t i = 0; i < jobs.size(); ++i) {
       Job& j = *jobs[i].second;
       entries[i].receiver = receivers[jobs[i].first]->name;
-      entries[i].integration = j.integration;
+      entries[i].integration =
+          receivers[jobs[i].first]->integrations[static_cast<size_t>(j.integration)].key;
       entries[i].group = std::move(j.group);  // moved back below
       entries[i].firing = j.firing;
       entries[i].resolved = j.resolved;
@@ -565,7 +630,13 @@ struct Dispatcher::Impl {
   template <typename Random>
   void deliver(Receiver& r, Job& job, Random&& random01) {
     Integration& in = r.integrations[static_cast<size_t>(job.integration)];
-    const auto deadline = SteadyClock::now() + options.delivery_deadline;
+    // The deadline counts from the queueing (a slow receiver's backlog ages too).
+    const auto deadline = job.queued_at + options.delivery_deadline;
+    if (SteadyClock::now() >= deadline) {
+      return give_up(r, in, job,
+                     r.name + "/" + in.status.integration +
+                         ": deadline passed while queued (no attempt made)");
+    }
     for (int attempt = 1;; ++attempt) {
       if (stopping.load()) return abandon(r, in);
       const auto attempt_deadline =
@@ -584,9 +655,10 @@ struct Dispatcher::Impl {
       if (stopping.load()) return abandon(r, in);  // aborted: stays pending in the log
       std::string error = r.name + "/" + in.status.integration + ": " + res.error;
       if (res.status == DeliveryStatus::kFailed) return give_up(r, in, job, std::move(error));
-      const std::chrono::milliseconds delay =
-          res.retry_after ? *res.retry_after
-                          : vigil::detail::backoff_delay(options.retry, attempt, random01());
+      // Retry-After never shortens the backoff (0 or a past date would spin).
+      std::chrono::milliseconds delay =
+          vigil::detail::backoff_delay(options.retry, attempt, random01());
+      if (res.retry_after) delay = std::max(delay, *res.retry_after);
       const bool out_of_attempts =
           options.retry.max_attempts > 0 && attempt >= options.retry.max_attempts;
       if (out_of_attempts || SteadyClock::now() + delay >= deadline) {
@@ -612,14 +684,15 @@ struct Dispatcher::Impl {
 
   void delivered(Receiver& r, Integration& in, Job& job) {
     const TimePoint t = now();
-    log.mark_delivered(job.log_id, DedupState{r.name, job.integration, job.group.group_key,
-                                              job.firing, job.resolved, job.created});
+    log.mark_delivered(job.log_id, DedupState{r.name, in.key, job.group.group_key, job.firing,
+                                              job.resolved, job.created});
     {
       std::lock_guard lock(mu);
       auto d = dedup.find(job.dedup_key);
       if (d == dedup.end() || d->second.seq == job.seq || d->second.sets.at <= job.created) {
         dedup[job.dedup_key] = Dedup{DeliveredSets{job.firing, job.resolved, job.created}, 0};
       }
+      if (in.notifier->send_resolved()) remove_delivered_resolved(r, job);
     }
     {
       std::lock_guard sl(r.stats_mu);

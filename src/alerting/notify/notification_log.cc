@@ -16,12 +16,12 @@ using vigil::detail::SqliteDb;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS nlog_entries (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, integration INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, integration TEXT NOT NULL,
   group_key TEXT NOT NULL, payload TEXT NOT NULL, firing TEXT NOT NULL, resolved TEXT NOT NULL,
   created_at INTEGER NOT NULL, state INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS nlog_entries_state ON nlog_entries (state, created_at);
 CREATE TABLE IF NOT EXISTS nlog_state (
-  receiver TEXT NOT NULL, integration INTEGER NOT NULL, group_key TEXT NOT NULL,
+  receiver TEXT NOT NULL, integration TEXT NOT NULL, group_key TEXT NOT NULL,
   firing TEXT NOT NULL, resolved TEXT NOT NULL, delivered_at INTEGER NOT NULL,
   PRIMARY KEY (receiver, integration, group_key));
 )sql";
@@ -184,7 +184,7 @@ bool NotificationLog::write_state_locked(const DedupState& s) {
       "delivered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!st) return false;
   st->bind(1, s.receiver)
-      .bind(2, static_cast<int64_t>(s.integration))
+      .bind(2, s.integration)
       .bind(3, s.group_key)
       .bind(4, fingerprints_to_text(s.firing))
       .bind(5, fingerprints_to_text(s.resolved))
@@ -205,7 +205,7 @@ void NotificationLog::write_flush(std::vector<LogEntry*>& entries,
   for (LogEntry* e : entries) {
     if (!good) break;
     ins->bind(1, e->receiver)
-        .bind(2, static_cast<int64_t>(e->integration))
+        .bind(2, e->integration)
         .bind(3, e->group.group_key)
         .bind(4, group_to_json(e->group))
         .bind(5, fingerprints_to_text(e->firing))
@@ -233,7 +233,9 @@ void NotificationLog::mark_delivered(int64_t id, const DedupState& state) {
   if (!db_->begin()) return fail_locked(db_->last_error());
   bool good = true;
   if (id > 0) {
-    auto up = db_->prepare("UPDATE nlog_entries SET state = ?1, updated_at = ?2 WHERE id = ?3");
+    // The payload is only for redelivery: a confirmed row keeps its sets, not the group.
+    auto up = db_->prepare(
+        "UPDATE nlog_entries SET state = ?1, updated_at = ?2, payload = '' WHERE id = ?3");
     good = up != nullptr;
     if (good) good = up->bind(1, kDelivered).bind(2, to_ms(state.at)).bind(3, id).run();
   }
@@ -248,7 +250,7 @@ void NotificationLog::mark_delivered(int64_t id, const DedupState& state) {
 void NotificationLog::mark_given_up(int64_t id) {
   std::lock_guard lock(mu_);
   if (!db_ || id <= 0) return;
-  auto up = db_->prepare("UPDATE nlog_entries SET state = ?1 WHERE id = ?2");
+  auto up = db_->prepare("UPDATE nlog_entries SET state = ?1, payload = '' WHERE id = ?2");
   if (!up || !up->bind(1, kGivenUp).bind(2, id).run()) fail_locked(db_->last_error());
 }
 
@@ -264,18 +266,37 @@ std::vector<LogEntry> NotificationLog::pending(TimePoint since) {
     return out;
   }
   st->bind(1, kPending).bind(2, to_ms(since));
+  std::vector<int64_t> unreadable;
   while (st->step()) {
     LogEntry e;
     e.id = st->integer(0);
     e.receiver = st->text(1);
-    e.integration = static_cast<int>(st->integer(2));
-    if (!group_from_json(st->text(3), &e.group)) continue;  // unreadable: skipped
+    e.integration = st->text(2);
+    if (!group_from_json(st->text(3), &e.group)) {
+      unreadable.push_back(e.id);  // given up below (not skipped at every start)
+      continue;
+    }
     e.firing = fingerprints_from_text(st->text(4));
     e.resolved = fingerprints_from_text(st->text(5));
     e.created = from_ms(st->integer(6));
     out.push_back(std::move(e));
   }
-  if (!st->ok()) fail_locked(db_->last_error());
+  if (!st->ok()) {
+    fail_locked(db_->last_error());
+    return out;
+  }
+  if (!unreadable.empty()) {
+    std::cerr << "vigil: notification log: " << unreadable.size()
+              << " pending notification(s) with an unreadable payload given up\n";
+    auto up = db_->prepare("UPDATE nlog_entries SET state = ?1, payload = '' WHERE id = ?2");
+    for (int64_t id : unreadable) {
+      if (!up || !up->bind(1, kGivenUp).bind(2, id).run()) {
+        fail_locked(db_->last_error());
+        break;
+      }
+      up->reset();
+    }
+  }
   return out;
 }
 
@@ -294,7 +315,7 @@ std::vector<DedupState> NotificationLog::states(TimePoint since) {
   while (st->step()) {
     DedupState s;
     s.receiver = st->text(0);
-    s.integration = static_cast<int>(st->integer(1));
+    s.integration = st->text(1);
     s.group_key = st->text(2);
     s.firing = fingerprints_from_text(st->text(3));
     s.resolved = fingerprints_from_text(st->text(4));

@@ -4,8 +4,9 @@
 // Two tables, prefixed nlog_ so that the file may be the AlertManager's state database:
 //   nlog_entries: one row per notification handed to a receiver's queue: pending (written before
 //     it is queued), delivered, or given up; the NotificationGroup as JSON so that a restarted
-//     process can send pending ones again.
-//   nlog_state: per (receiver, integration index, group key) the firing and resolved fingerprint
+//     process can send pending ones again (cleared once delivered or given up; a pending one
+//     that cannot be read back is given up at start).
+//   nlog_state: per (receiver, integration key, group key) the firing and resolved fingerprint
 //     sets last delivered and when (the dedup state of notify.go's DedupStage).
 //
 //   NotificationLog log;
@@ -33,9 +34,13 @@ class SqliteDb;
 namespace vigil::alerting::dispatch {
 
 // The delivered state of one (receiver, integration, group): what was last sent and when.
+// `integration` is the integration's key: its name and its index among the receiver's
+// integrations of that name ("webhook/0", "pagerduty/1"), as Alertmanager's nflog keys by
+// receiver, integration name and index; so adding an integration of one type does not shift the
+// state of the others.
 struct DedupState {
   std::string receiver;
-  int integration = 0;
+  std::string integration;
   std::string group_key;
   std::vector<uint64_t> firing;    // sorted
   std::vector<uint64_t> resolved;  // sorted
@@ -46,7 +51,7 @@ struct DedupState {
 struct LogEntry {
   int64_t id = 0;
   std::string receiver;
-  int integration = 0;
+  std::string integration;  // the integration's key (see DedupState)
   NotificationGroup group;
   std::vector<uint64_t> firing, resolved;
   TimePoint created;

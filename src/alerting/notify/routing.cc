@@ -20,6 +20,10 @@ using vigil::detail::CompiledMatcher;
 using vigil::detail::find_label;
 
 using vigil::detail::append_go_quoted;
+
+// The longest duration a route or resolve_timeout may have: the dispatcher adds them to
+// system_clock time points (nanoseconds: about 292 years from the epoch).
+constexpr std::chrono::milliseconds kMaxDuration = std::chrono::hours(24 * 365 * 100);
 std::string go_quote(std::string_view s) { return vigil::detail::go_quoted(s); }
 
 // Alertmanager sorts a route's matchers by name, then value, then type (labels.Matchers.Less).
@@ -211,6 +215,7 @@ struct Router::Impl {
           (!allow_zero && *d == std::chrono::milliseconds(0))) {
         throw Error(where + ": " + name + " must be " + (allow_zero ? "non-negative" : "positive"));
       }
+      if (*d > kMaxDuration) throw Error(where + ": " + name + " must be at most 100y");
       out = *d;
     };
     positive(r.group_wait, "group_wait", m.group_wait, true);
@@ -264,6 +269,11 @@ Router::Router(const RoutingConfig& config) : impl_(std::make_unique<Impl>()) {
   }
   if (config.route.continue_matching) {
     throw Error(where_of(src, "route", config.route.line) + ": cannot have continue in root route");
+  }
+  if (config.global.resolve_timeout < std::chrono::milliseconds(0) ||
+      config.global.resolve_timeout > kMaxDuration) {
+    throw Error((src.empty() ? std::string() : src + ": ") + "global" +
+                ": resolve_timeout must be between 0 and 100y");
   }
   impl_->build(config.route, nullptr, "route", receivers, 0);
 }
