@@ -114,9 +114,10 @@ DemoDelivery::DemoDelivery(alerting::AlertManager& manager, metrics::Registry& r
     co.generator_url = external_url + "/api/v1/alerts";
     client_ = std::make_unique<alerting::AlertmanagerClient>(std::move(co));
     client_callback_ = client_->attach(manager);
+    // The client's status URL has any user:password@ removed (the banner must not show it).
     where.push_back(std::to_string(flags.alertmanagers.size()) + " Alertmanager(s) (" +
-                    flags.alertmanagers.front() + (flags.alertmanagers.size() > 1 ? ", ..." : "") +
-                    ")");
+                    client_->status().front().url +
+                    (flags.alertmanagers.size() > 1 ? ", ..." : "") + ")");
   }
 
   if (where.empty()) {
