@@ -599,6 +599,8 @@ struct AlertManager::Impl {
           rs.silenced_handover.erase(fp);
           Alert out = a;
           out.labels = with_external(a.labels);
+          // The fingerprint of the labels as sent (Alertmanager's, with external labels).
+          if (!options.external_labels.empty()) out.fingerprint = label_fingerprint(out.labels);
           notification.alerts.push_back(std::move(out));
         } else if (needs_send && a.silenced && (firing || a.last_sent_at != TimePoint{})) {
           // Silenced: not notified, but handed over (every resend delay) in
@@ -611,6 +613,8 @@ struct AlertManager::Impl {
             Alert out = a;
             out.valid_until = add_saturated(ts, 4 * std::max(delay, interval));
             out.labels = with_external(a.labels);
+            // The fingerprint of the labels as sent (Alertmanager's, with external labels).
+            if (!options.external_labels.empty()) out.fingerprint = label_fingerprint(out.labels);
             notification.silenced.push_back(std::move(out));
           }
         }

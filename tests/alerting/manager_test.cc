@@ -692,8 +692,11 @@ TEST_F(Fixture, CallbacksGetExternalLabelsAndMayThrow) {
   EXPECT_EQ(got[0].time, t0);
   EXPECT_EQ(got[0].alerts[0].labels,
             (LabelList{{"alertname", "x"}, {"cluster", "eu1"}, {"env", "prod"}}));
-  // The alert's own identity has no external labels.
+  // The alert's own identity has no external labels; the notified fingerprint is that of the
+  // labels sent (as Alertmanager would compute it).
   EXPECT_EQ(m.active_alerts()[0].labels, (LabelList{{"alertname", "x"}, {"env", "prod"}}));
+  EXPECT_EQ(got[0].alerts[0].fingerprint, label_fingerprint(got[0].alerts[0].labels));
+  EXPECT_NE(got[0].alerts[0].fingerprint, m.active_alerts()[0].fingerprint);
   EXPECT_TRUE(m.remove_callback(id));
   EXPECT_FALSE(m.remove_callback(id));
 }
