@@ -1003,9 +1003,16 @@ TEST(DispatcherFlood, BoundedAndFastAgainstASlowReceiver) {
     d.submit(note);
     took += std::chrono::steady_clock::now() - start;
   }
-  EXPECT_LT(took, 2s) << "submit of 100,000 alerts took "
-                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                      << " ms";
+  // A generous bound that only a blocking submit() would break (the figure is in
+  // bench/README.md); sanitizer builds (unoptimised, instrumented) are ~10x slower.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(NDEBUG)
+  constexpr auto kBound = 60s;
+#else
+  constexpr auto kBound = 2s;
+#endif
+  EXPECT_LT(took, kBound) << "submit of 100,000 alerts took "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms";
   std::printf(
       "submit of 100,000 alerts: %lld ms\n",
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
