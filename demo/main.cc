@@ -282,15 +282,16 @@ int main(int argc, char** argv) {
   try {
     alerting = std::make_unique<demo::DemoAlerting>(
         registry, dependencies,
-        demo::DemoAlertingOptions{
-            .eval_interval =
-                std::chrono::milliseconds(std::llround(options.eval_interval_seconds * 1000)),
-            .rule_files = rule_files,
-            .elapsed = [demo_started] {
-              return std::chrono::duration<double>(std::chrono::steady_clock::now() - demo_started)
-                  .count();
-            },
-            .state_path = options.state_path});
+        demo::DemoAlertingOptions{.eval_interval = std::chrono::milliseconds(
+                                      std::llround(options.eval_interval_seconds * 1000)),
+                                  .rule_files = rule_files,
+                                  .elapsed =
+                                      [demo_started] {
+                                        return std::chrono::duration<double>(
+                                                   std::chrono::steady_clock::now() - demo_started)
+                                            .count();
+                                      },
+                                  .state_path = options.state_path});
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
     return 1;
