@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <optional>
@@ -1274,29 +1275,23 @@ bool is_alnum(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
-// Alertmanager 0.25's DefaultFuncs and Go's built-ins: name -> 1 supported, 0 not supported
+// Go's text/template built-ins plus a dialect's functions: name -> 1 supported, 0 not supported
 // in-process.
+std::map<std::string_view, int> with_go_builtins(
+    std::initializer_list<std::pair<const std::string_view, int>> dialect) {
+  std::map<std::string_view, int> fns = {
+      {"and", 1},      {"or", 1},     {"not", 1},     {"len", 1},  {"index", 1},
+      {"print", 1},    {"printf", 1}, {"println", 1}, {"eq", 1},   {"ne", 1},
+      {"lt", 1},       {"le", 1},     {"gt", 1},      {"ge", 1},   {"html", 1},
+      {"urlquery", 1}, {"slice", 1},  {"js", 0},      {"call", 0},
+  };
+  fns.insert(dialect);
+  return fns;
+}
+
+// Alertmanager 0.25's DefaultFuncs and Go's built-ins.
 const std::map<std::string_view, int>& alertmanager_functions() {
-  static const std::map<std::string_view, int> fns = {
-      {"and", 1},
-      {"or", 1},
-      {"not", 1},
-      {"len", 1},
-      {"index", 1},
-      {"print", 1},
-      {"printf", 1},
-      {"println", 1},
-      {"eq", 1},
-      {"ne", 1},
-      {"lt", 1},
-      {"le", 1},
-      {"gt", 1},
-      {"ge", 1},
-      {"html", 1},
-      {"urlquery", 1},
-      {"slice", 1},
-      {"js", 0},
-      {"call", 0},
+  static const std::map<std::string_view, int> fns = with_go_builtins({
       {"toUpper", 1},
       {"toLower", 1},
       {"title", 1},
@@ -1312,33 +1307,14 @@ const std::map<std::string_view, int>& alertmanager_functions() {
       {"_html_template_rcdataescaper", 1},
       {"_html_template_urlfilter", 1},
       {"_html_template_urlnormalizer", 1},
-  };
+  });
   return fns;
 }
 
 const std::map<std::string_view, int>& known_functions(Dialect d) {
   if (d == Dialect::kAlertmanager) return alertmanager_functions();
-  // name -> 1 supported, 0 not supported in-process
-  static const std::map<std::string_view, int> fns = {
-      {"and", 1},
-      {"or", 1},
-      {"not", 1},
-      {"len", 1},
-      {"index", 1},
-      {"print", 1},
-      {"printf", 1},
-      {"println", 1},
-      {"eq", 1},
-      {"ne", 1},
-      {"lt", 1},
-      {"le", 1},
-      {"gt", 1},
-      {"ge", 1},
-      {"html", 1},
-      {"urlquery", 1},
-      {"slice", 1},
-      {"js", 0},
-      {"call", 0},
+  // Prometheus' template functions and Go's built-ins.
+  static const std::map<std::string_view, int> fns = with_go_builtins({
       {"query", 0},
       {"first", 0},
       {"label", 0},
@@ -1365,7 +1341,7 @@ const std::map<std::string_view, int>& known_functions(Dialect d) {
       {"pathPrefix", 1},
       {"externalURL", 1},
       {"parseDuration", 1},
-  };
+  });
   return fns;
 }
 
