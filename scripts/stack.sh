@@ -134,10 +134,18 @@ on_signal() {
 trap on_signal INT TERM
 trap stop_all EXIT
 
+# Each process runs in a session of its own (setsid), so a Ctrl-C in the terminal reaches only
+# this script, which then stops them in order; without it Prometheus and Alertmanager would also
+# take the terminal's SIGINT and exit on their own while the script is still watching them.
+setsid_bin=$(command -v setsid || true)
 start() {  # NAME LOG COMMAND...
   local name=$1 logfile=$2
   shift 2
-  "$@" >"$logfile" 2>&1 &
+  if [[ -n "$setsid_bin" ]]; then
+    "$setsid_bin" "$@" >"$logfile" 2>&1 &
+  else
+    "$@" >"$logfile" 2>&1 &
+  fi
   pids+=($!)
   names+=("$name")
 }

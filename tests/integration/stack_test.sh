@@ -7,7 +7,8 @@
 #      34 starts it 6 s in), Alertmanager's /api/v2/alerts holds DependencyDown sent by
 #      Prometheus (generatorURL of this Prometheus) and VectorStoreOutage sent by vigil-demo
 #      itself (--alertmanager), and the webhook receiver got a notification;
-#   4. SIGINT (Ctrl-C) stops the stack with status 0 and leaves none of its processes behind.
+#   4. SIGINT to its process group (Ctrl-C) stops the stack with status 0 and leaves none of its
+#      processes behind.
 # Scrape and evaluation every second. About 30 s.
 #
 #   stack_test.sh DEMO STACK_SCRIPT
@@ -133,8 +134,8 @@ until grep -q '"firing"' "$tmp/stack/webhook.jsonl" 2>/dev/null; do
 done
 pass "Alertmanager notified the webhook receiver: $(head -1 "$tmp/stack/webhook.jsonl")"
 
-# 4. Ctrl-C.
-kill -INT "$stack_pid"
+# 4. Ctrl-C: SIGINT to the script's whole process group, as a terminal sends it.
+kill -INT -- "-$stack_pid"
 deadline=$((SECONDS + 30))
 while kill -0 "$stack_pid" 2>/dev/null; do
   ((SECONDS < deadline)) || fail "stack.sh did not stop within 30 s of SIGINT"
