@@ -4,6 +4,7 @@
 #   1. every rule file deploy/prometheus/*rules*.yml passes `promtool check rules` and `vigil
 #      rules check` with the same rule count, and has a *_test.yml (run by
 #      integration.deploy_rules);
+#      1b. vigil and promtool report the same alerts minute by minute for every test group;
 #   2. `promtool check config` accepts prometheus.yml and prometheus-compose.yml (their rule
 #      files included); `amtool check-config` and `vigil routes check` accept
 #      deploy/alertmanager/alertmanager.yml;
@@ -53,6 +54,43 @@ for f in "${rule_files[@]}"; do
     fail "promtool and vigil count differently for $f: '$p' vs '$v'"
   [[ -f "${f%.yml}_test.yml" ]] || fail "$f has no unit test file ${f%.yml}_test.yml"
   pass "$f: $(grep -o 'SUCCESS.*' <<<"$p") (promtool and vigil), tested by ${f%.yml}_test.yml"
+done
+
+# 1b. The two engines agree minute by minute: for every test group of the *_test.yml files, a
+# generated test expects no alert at every minute up to 3 minutes past its last eval_time, so
+# both tools fail and list every alert they see (labels, annotations with $value, timing); the
+# reports must be identical.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp ./*rules*.yml "$tmp/"
+python3 - "$tmp" <<'PY' || fail "cannot write the timeline tests"
+import copy, glob, os, re, sys
+import yaml
+out = sys.argv[1]
+for path in sorted(glob.glob(os.path.join(out, "*_test.yml"))):
+    doc = yaml.safe_load(open(path, encoding="utf-8"))
+    for t in doc["tests"]:
+        t.pop("promql_expr_test", None)
+        cases = t.get("alert_rule_test", [])
+        names = sorted({c["alertname"] for c in cases})
+        last = max(int(re.fullmatch(r"(\d+)m", c["eval_time"]).group(1)) for c in cases)
+        t["alert_rule_test"] = [{"eval_time": f"{m}m", "alertname": n, "exp_alerts": []}
+                                for n in names for m in range(last + 4)]
+    name = os.path.basename(path).replace("_test.yml", "_timeline_test.yml")
+    with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+        yaml.safe_dump(doc, f, sort_keys=False)
+PY
+for f in "$tmp"/*_timeline_test.yml; do
+  b=$(basename "$f")
+  p=$(cd "$tmp" && "$promtool" test rules "$b" 2>&1)
+  v=$(cd "$tmp" && "$vigil" rules test "$b" 2>&1)
+  n=$(grep -c 'alertname:' <<<"$p")
+  [[ $n -gt 0 ]] || fail "the timeline test $b produced no report: $p"
+  if [[ "$(grep -v '^ *$' <<<"$p" | sed 's/^ *//')" != "$(grep -v '^ *$' <<<"$v" | sed 's/^ *//')" ]]; then
+    diff <(grep -v '^ *$' <<<"$p" | sed 's/^ *//') <(grep -v '^ *$' <<<"$v" | sed 's/^ *//') >&2
+    fail "vigil and promtool disagree on the alert timeline of ${b/_timeline/} (diff above: < promtool, > vigil)"
+  fi
+  pass "${b/_timeline/}: vigil and promtool report the same alerts minute by minute ($n alert/minute evaluations with alerts)"
 done
 
 # 2. Configurations.
