@@ -66,7 +66,8 @@ class DemoAlerting {
 };
 
 // The demo's SLO: 99% of agent_requests_total succeed over 30 days (status error or timeout
-// count against it). deploy/prometheus/slo_rules.yml is its rule file (vigil-demo --write-slo-rules).
+// count against it). deploy/prometheus/slo_rules.yml is its rule file (vigil-demo
+// --write-slo-rules).
 alerting::Slo demo_slo();
 
 // One console line for an alert that fired or resolved, e.g.
