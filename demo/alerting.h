@@ -1,5 +1,5 @@
 // demo/alerting.h: the demo's alerting: an AlertManager over the demo's registry with the rules
-// of deploy/prometheus/alerts.yml (and --rules files), C++ rules (high error rate, slow p95,
+// of deploy/prometheus/alert_rules.yml (and --rules files), C++ rules (high error rate, slow p95,
 // LLM cost per hour, the vector-store outage) and an SLO on request success, with firing and
 // resolved alerts printed to the console, one line each.
 //
@@ -31,7 +31,7 @@ namespace vigil::demo {
 
 struct DemoAlertingOptions {
   std::chrono::milliseconds eval_interval{2000};
-  // Prometheus rule files to load (deploy/prometheus/alerts.yml, then each --rules FILE).
+  // Prometheus rule files to load (deploy/prometheus/alert_rules.yml, then each --rules FILE).
   std::vector<std::string> rule_files;
   // Seconds since the demo started, for the console lines ("[t=12s]").
   std::function<double()> elapsed;
@@ -66,7 +66,8 @@ class DemoAlerting {
 };
 
 // The demo's SLO: 99% of agent_requests_total succeed over 30 days (status error or timeout
-// count against it). deploy/prometheus/slo.yml is its rule file (vigil-demo --write-slo-rules).
+// count against it). deploy/prometheus/slo_rules.yml is its rule file (vigil-demo
+// --write-slo-rules).
 alerting::Slo demo_slo();
 
 // One console line for an alert that fired or resolved, e.g.

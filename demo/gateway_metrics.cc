@@ -73,6 +73,15 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
                      {}, {.buckets = metrics::exponential_buckets(0.0001, 4, 9)}, unit("seconds"))
           .get();
 
+  // The grade an online evaluator would give each successful answer (0 to 1).
+  response_quality =
+      registry
+          .histogram("agent_response_quality_score",
+                     "Simulated quality score (0 to 1) of each successful answer, "
+                     "as an online evaluator would grade it",
+                     {}, {.buckets = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}})
+          .get();
+
   // Tool latency as a summary: quantiles over the last minute, per tool.
   auto& tool_latency = registry.summary(
       "tool_execution_duration_seconds", "Tool execution latency (quantiles over the last minute)",

@@ -127,6 +127,7 @@ struct GatewayMetrics {
   metrics::Histogram prompt_tokens_per_request;      // llm_tokens_per_request{kind="prompt"}
   metrics::Histogram completion_tokens_per_request;  // llm_tokens_per_request{kind="completion"}
   metrics::Histogram queue_wait;                     // agent_queue_wait_seconds
+  metrics::Histogram response_quality;               // agent_response_quality_score
   std::array<ToolHandles, kTools.size()> tools;
   std::array<CacheHandles, kCaches.size()> caches;
   std::array<PipelineHandles, kPipelines.size()> pipelines;

@@ -50,7 +50,7 @@
 #define VIGIL_DEMO_VERSION "unknown"
 #endif
 #ifndef VIGIL_DEMO_RULES_FILE
-#define VIGIL_DEMO_RULES_FILE "deploy/prometheus/alerts.yml"
+#define VIGIL_DEMO_RULES_FILE "deploy/prometheus/alert_rules.yml"
 #endif
 #ifndef VIGIL_DEMO_BUILD_TYPE
 #define VIGIL_DEMO_BUILD_TYPE "unknown"

@@ -185,7 +185,7 @@ std::string usage(std::string_view program) {
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
 executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
 health probes (/health/live, /health/ready, /health/startup, /health). Alert rules
-(deploy/prometheus/alerts.yml, C++ rules, an SLO) are evaluated in-process; alerts that
+(deploy/prometheus/alert_rules.yml, C++ rules, an SLO) are evaluated in-process; alerts that
 fire or resolve are printed.
 
   --listen HOST:PORT   admin server address (default 127.0.0.1:9464; port 0 picks a free port)
@@ -200,7 +200,7 @@ fire or resolve are printed.
   --eval-interval SECONDS
                        how often the alert rules are evaluated (default 2; at least 0.1)
   --rules FILE         also load this Prometheus rule file (repeatable)
-  --no-default-rules   do not load deploy/prometheus/alerts.yml
+  --no-default-rules   do not load deploy/prometheus/alert_rules.yml
   --write-slo-rules FILE
                        write the Prometheus rule file of the demo's SLO and exit
   --alertmanager URL   post alerts to this Alertmanager (base URL, e.g.

@@ -38,9 +38,9 @@ struct DemoOptions {
   double warmup_seconds = 3;
   // How often the AlertManager evaluates the rules (>= 0.1).
   double eval_interval_seconds = 2;
-  // Rule files given with --rules (repeatable), loaded after deploy/prometheus/alerts.yml.
+  // Rule files given with --rules (repeatable), loaded after deploy/prometheus/alert_rules.yml.
   std::vector<std::string> rule_files;
-  // --no-default-rules: do not load deploy/prometheus/alerts.yml.
+  // --no-default-rules: do not load deploy/prometheus/alert_rules.yml.
   bool no_default_rules = false;
   // --write-slo-rules FILE: write the demo SLO's Prometheus rule file and exit.
   std::string write_slo_rules;

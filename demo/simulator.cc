@@ -193,6 +193,12 @@ class RequestSimulator {
     if (completion_total > 0) {
       m_.completion_tokens_per_request.observe(static_cast<double>(completion_total));
     }
+    if (status == "success") {
+      // Answers grade 0.75-0.95; without retrieval (vector store down) fresh answers lose 0.35.
+      double quality = 0.75 + 0.2 * uniform();
+      if (!cache_hit && options_.vector_store_up && !options_.vector_store_up()) quality -= 0.35;
+      m_.response_quality.observe(quality);
+    }
     Simulator::Counters::add(c_.requests);
     Simulator::Counters::add(status == "success" ? c_.succeeded : c_.failed);
     return seconds;

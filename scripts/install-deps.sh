@@ -35,6 +35,8 @@ packages=(
   libspdlog-dev
   # integration tests: a real Prometheus server scrapes vigil-demo (scripts use curl, python3)
   prometheus curl ca-certificates python3
+  # integration.deploy_files and scripts/gen-prometheus-rule.py parse YAML (deploy/)
+  python3-yaml
 )
 # OTLP interop tests run a Node.js receiver (npm packages installed by the test itself). The
 # project machines ship Node.js 20 with npm (nodesource's nodejs package, which bundles npm and

@@ -193,6 +193,9 @@ struct HealthMonitor::Core : std::enable_shared_from_this<HealthMonitor::Core> {
     const double v = metric_value(c.reported);
     for (metrics::Gauge& g : c.status_gauges) g.set(v);
     for (const std::string& g : c.options.groups) update_group_gauge_locked(g);
+    // A startup check refreshed in the background latches `started` by itself, so the
+    // readiness gauge leaves 0 without waiting for a readiness or startup request.
+    if (!started && c.in_group(kStartup)) update_startup_locked();
   }
 
   // Decides `run` as timed out if its deadline has passed. Its stop source is added to

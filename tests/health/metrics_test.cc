@@ -97,6 +97,22 @@ TEST(HealthMetrics, StartupGatingShowsInTheReadinessGauge) {
   EXPECT_THAT(t, HasSubstr("vigil_health_status{group=\"startup\"} 1\n"));
 }
 
+// A startup check refreshed in the background latches startup by itself: the readiness gauge
+// turns 1 with no readiness() or startup() call (vigil-demo's NotReady alert fired without it).
+TEST(HealthMetrics, BackgroundStartupCheckOpensTheReadinessGauge) {
+  metrics::Registry registry;
+  Switch models(Status::kFail, "loading");
+  HealthMonitor m({.self_metrics = &registry});
+  m.add_startup_check("models", models.fn(), {.interval = 10ms});
+  m.add_readiness_check("db", [] { return true; }, {.interval = 10ms});
+  const auto has = [&](const char* line) { return text(registry).find(line) != std::string::npos; };
+  EXPECT_TRUE(eventually([&] { return has("vigil_health_status{group=\"startup\"} 0\n"); }));
+  EXPECT_TRUE(has("vigil_health_status{group=\"readiness\"} 0\n"));
+  models.set(Status::kPass);
+  EXPECT_TRUE(eventually([&] { return has("vigil_health_status{group=\"readiness\"} 1\n"); }));
+  EXPECT_TRUE(has("vigil_health_status{group=\"startup\"} 1\n"));
+}
+
 TEST(HealthMetrics, UnknownGroupsGetNoSeries) {
   metrics::Registry registry;
   HealthMonitor m({.self_metrics = &registry});

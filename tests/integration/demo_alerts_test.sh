@@ -6,7 +6,7 @@
 #
 # Starts vigil-demo on a free 127.0.0.1 port with --outage-every 20 --outage-for 15 (the vector
 # store is down from t=5s to t=20s, 25s to 40s, ...) and the default evaluation every 2 s, then:
-#   1. the banner says the rule file deploy/prometheus/alerts.yml was loaded;
+#   1. the banner says the rule file deploy/prometheus/alert_rules.yml was loaded;
 #   2. within 45 s the console shows "ALERT FIRING   VectorStoreOutage" and, when the demo serves
 #      /api/v1/alerts (vigil::admin's alerting endpoints), the API lists it as firing;
 #   3. after the vector store is back UP, the console shows "ALERT RESOLVED VectorStoreOutage"
@@ -16,7 +16,7 @@
 #      127.0.0.1): VectorStoreOutage arrives as Alertmanager's webhook payload (version "4",
 #      receiver "demo", firing then resolved), and --state keeps the notification log in SQLite;
 #   5. with RULE_FILE and PROMTOOL: `promtool check rules RULE_FILE` passes, and so does the
-#      SLO rule file next to it (slo.yml), which is what `vigil-demo --write-slo-rules` writes.
+#      SLO rule file next to it (slo_rules.yml), which is what `vigil-demo --write-slo-rules` writes.
 # Every wait is bounded; the demo is stopped on exit whatever happens.
 #
 # Exit status: 0 passed, 1 failed (with the reason), 77 skipped (curl or python3 missing and CI
@@ -67,9 +67,9 @@ if [[ -n "$rule_file" && -n "$promtool" ]] && command -v "$promtool" >/dev/null 
 fi
 
 if [[ -n "$rule_file" ]]; then
-  slo_file="$(dirname "$rule_file")/slo.yml"
-  "$demo" --write-slo-rules "$tmp/slo.yml" >/dev/null || fail "vigil-demo --write-slo-rules failed"
-  diff -u "$slo_file" "$tmp/slo.yml" ||
+  slo_file="$(dirname "$rule_file")/slo_rules.yml"
+  "$demo" --write-slo-rules "$tmp/slo_rules.yml" >/dev/null || fail "vigil-demo --write-slo-rules failed"
+  diff -u "$slo_file" "$tmp/slo_rules.yml" ||
     fail "$slo_file is not what vigil-demo --write-slo-rules writes (regenerate it)"
   pass "$(basename "$slo_file") is the demo SLO's rule file"
   if [[ -n "$promtool" ]] && command -v "$promtool" >/dev/null 2>&1; then
@@ -138,9 +138,9 @@ until curl -s --max-time 2 -o /dev/null "${base}/health/live"; do
   ((SECONDS < deadline)) || fail "the admin server did not answer within 15 s"
   sleep 0.2
 done
-grep -q '^  Alerts: .*alerts\.yml.* evaluated every 2s' "$tmp/demo.log" ||
-  fail "the banner does not show deploy/prometheus/alerts.yml loaded, evaluated every 2s"
-pass "the demo loaded deploy/prometheus/alerts.yml and evaluates every 2s"
+grep -q '^  Alerts: .*alert_rules\.yml.* evaluated every 2s' "$tmp/demo.log" ||
+  fail "the banner does not show deploy/prometheus/alert_rules.yml loaded, evaluated every 2s"
+pass "the demo loaded deploy/prometheus/alert_rules.yml and evaluates every 2s"
 
 api=$(alerts_api)
 if [[ "$api" == unavailable ]]; then
