@@ -128,15 +128,9 @@ std::shared_ptr<HttpResponse> build_response(const ServerOptions& options, const
 
 void Server::Impl::start_session(std::string address, tcp::socket socket) {
   if (tls_) {
-    auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-        *this, std::move(address), std::move(socket), *tls_);
-    register_connection(session);
-    session->start();
+    start_tls_session(std::move(address), std::move(socket));
   } else {
-    auto session =
-        std::make_shared<Session<beast::tcp_stream>>(*this, std::move(address), std::move(socket));
-    register_connection(session);
-    session->start();
+    start_plain_session(std::move(address), std::move(socket));
   }
 }
 

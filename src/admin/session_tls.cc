@@ -1,0 +1,18 @@
+// Sessions over TLS: the Session<beast::ssl_stream<beast::tcp_stream>> instantiation (see
+// server_impl.h).
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "session.h"
+
+namespace vigil::admin {
+
+void Server::Impl::start_tls_session(std::string address, tcp::socket socket) {
+  auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+      *this, std::move(address), std::move(socket), *tls_);
+  register_connection(session);
+  session->start();
+}
+
+}  // namespace vigil::admin
