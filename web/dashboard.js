@@ -315,6 +315,7 @@
     $('ring').textContent = 'in-process history: ' + cfg.ring.series + ' series, sampled every ' +
         cfg.stepMs / 1000 + ' s, kept ' + Math.round(cfg.retentionMs / 60000) + ' min';
     if (!cfg.charts || typeof window.uPlot !== 'function') {
+      document.body.classList.add('no-charts');
       showNotice('Charts are not available: this build of vigil was made without uPlot ' +
                  '(run scripts/install-deps.sh, which runs npm ci in web/, then rebuild). ' +
                  'Series are shown as their last values.');

@@ -7,7 +7,7 @@
   // 1234567 -> "1.23M"; bytes -> "12.3 MiB"; seconds -> "350 ms". Non-finite: "NaN", "+Inf".
   function formatValue(v, unit) {
     if (v === null || v === undefined) return '';
-    if (typeof v === 'string') v = Number(v);
+    if (typeof v === 'string') v = v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v);
     if (Number.isNaN(v)) return 'NaN';
     if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
     const a = Math.abs(v);
@@ -19,7 +19,7 @@
         x /= 1024;
         i++;
       }
-      return trim(x, i === 0 ? 0 : 3) + ' ' + units[i];
+      return (i === 0 ? String(Math.round(x)) : trim(x, 3)) + ' ' + units[i];
     }
     if (unit === 'seconds') {
       if (a === 0) return '0 s';
@@ -32,7 +32,8 @@
     if (a >= 1e9) return trim(v / 1e9, 3) + 'G' + suffix;
     if (a >= 1e6) return trim(v / 1e6, 3) + 'M' + suffix;
     if (a >= 1e4) return trim(v / 1e3, 3) + 'k' + suffix;
-    return trim(v, 3) + suffix;
+    // Below 10k: whole numbers from 100 up (9999 stays 9999), 3 significant digits under it.
+    return (a >= 100 ? String(Math.round(v)) : trim(v, 3)) + suffix;
   }
 
   // At most `digits` significant digits, no trailing zeros.

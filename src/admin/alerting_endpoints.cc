@@ -109,6 +109,8 @@ Json alert_json(const alerting::Alert& a) {
   j["activeAt"] = rfc3339(a.active_at);
   if (a.keep_firing_since != TimePoint{}) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
   j["value"] = go_float_e(a.value);
+  // vigil's own (not in Prometheus' shape): the silences that mute it, for the dashboard.
+  if (a.silenced) j["silencedBy"] = a.silenced_by;
   return j;
 }
 

@@ -444,8 +444,9 @@ Response query_range_handler(Ring& ring, const Request& req) {
   if (!expr) return error;
   const pq::ValueType type = (**expr).type;
   if (type != pq::ValueType::kScalar && type != pq::ValueType::kVector) {
+    // Prometheus names the type as its documentation does (parser.DocumentedType).
     return bad_data("invalid parameter \"query\": invalid expression type \"" +
-                    std::string(pq::to_string(type)) +
+                    std::string(type == pq::ValueType::kMatrix ? "range vector" : "string") +
                     "\" for range query, must be Scalar or instant Vector");
   }
   ring.sample_if_due();

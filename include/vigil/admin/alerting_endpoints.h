@@ -4,7 +4,8 @@
 //
 // Registers (available when vigil is built with VIGIL_BUILD_ALERTING):
 //   GET    /api/v1/alerts            {"status":"success","data":{"alerts":[{labels, annotations,
-//                                    state, activeAt, value}]}} (Prometheus /api/v1/alerts)
+//                                    state, activeAt, value, silencedBy (vigil's own, when
+//                                    silenced)}]}} (Prometheus /api/v1/alerts)
 //   GET    /api/v1/alerts/history[?limit=N]
 //                                    {"status":"success","data":{"history":[{name, group, labels,
 //                                    annotations, severity, startedAt, firedAt (when it fired),
