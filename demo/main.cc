@@ -361,7 +361,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "\n";
 #ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "  Dashboard:       " << url << "/ (live charts, health, alerts, delivery, traces)\n";
+  std::cout << "  Dashboard:       " << url
+            << "/ (live charts, health, alerts, delivery, traces)\n";
 #endif
   std::cout << "  Prometheus text: " << url << "/metrics\n"
             << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -242,6 +243,43 @@ class Ring {
     std::shared_lock lock(mu_);
     return f(static_cast<const pq::MemoryStorage&>(storage_), sampler_.families());
   }
+  // The time of the last sample; call only inside read() (under the lock).
+  int64_t last_sample_locked() const noexcept { return last_sample_ms_; }
+
+  // Range-query points already computed, per query and step: a point at time t reads only
+  // samples at or before t, and every later sample is newer than the last one, so a point at or
+  // before the last sample never changes (trimming only drops samples: the cached value is the
+  // one computed while they were there). A poll then evaluates only the newest step or two.
+  // At most kCacheEntries queries, each at most max_points points and kCacheSeries series.
+  struct RangeCache {
+    std::mutex mu;
+    std::vector<pq::Labels> series;
+    std::unordered_map<std::string, uint32_t> index;
+    std::map<int64_t, std::vector<std::pair<uint32_t, double>>> points;
+    uint64_t used = 0;
+  };
+  static constexpr size_t kCacheEntries = 32;
+  static constexpr size_t kCacheSeries = 1000;
+
+  std::shared_ptr<RangeCache> range_cache(const std::string& query, int64_t step) {
+    std::string key = query;
+    key.push_back('\0');
+    key += std::to_string(step);
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      if (cache_.size() >= kCacheEntries) {
+        auto oldest = cache_.begin();
+        for (auto c = cache_.begin(); c != cache_.end(); ++c) {
+          if (c->second->used < oldest->second->used) oldest = c;
+        }
+        cache_.erase(oldest);
+      }
+      it = cache_.emplace(std::move(key), std::make_shared<RangeCache>()).first;
+    }
+    it->second->used = ++cache_clock_;
+    return it->second;
+  }
 
   struct Stats {
     size_t series = 0;
@@ -278,6 +316,10 @@ class Ring {
   pq::MemoryStorage storage_;
   alerting::RegistrySampler sampler_;
   int64_t last_sample_ms_ = kNever;
+
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<RangeCache>> cache_;
+  uint64_t cache_clock_ = 0;
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
@@ -384,9 +426,8 @@ Response query_handler(Ring& ring, const Request& req) {
   std::optional<pq::ExprPtr> expr = parse_query(*p, error);
   if (!expr) return error;
   ring.sample_if_due();
-  pq::EvalResult r = ring.read([&](const pq::MemoryStorage& s, const auto&) {
-    return pq::evaluate(**expr, s, t);
-  });
+  pq::EvalResult r = ring.read(
+      [&](const pq::MemoryStorage& s, const auto&) { return pq::evaluate(**expr, s, t); });
   if (!r.ok()) return api_error(422, "execution", r.error);
   std::string out;
   write_result(out, r, t);
@@ -454,9 +495,26 @@ Response query_range_handler(Ring& ring, const Request& req) {
   pq::EvalResult result;
   result.type = pq::ValueType::kMatrix;
   std::string eval_error;
+  std::shared_ptr<Ring::RangeCache> cache = ring.range_cache(*p->get("query"), *step);
+  std::lock_guard cache_lock(cache->mu);
   ring.read([&](const pq::MemoryStorage& s, const auto&) {
-    std::unordered_map<std::string, size_t> index;
+    const int64_t last_sample = ring.last_sample_locked();
+    // Result series by cache series index.
+    std::vector<int64_t> slot(cache->series.size(), -1);
+    const auto add = [&](uint32_t series, int64_t t, double v) {
+      if (series >= slot.size()) slot.resize(series + 1, -1);
+      if (slot[series] < 0) {
+        slot[series] = static_cast<int64_t>(result.matrix.size());
+        result.matrix.push_back({cache->series[series], {}});
+      }
+      result.matrix[static_cast<size_t>(slot[series])].samples.push_back({t, v});
+    };
+    std::vector<std::pair<uint32_t, double>> point;
     for (int64_t t = *start; t <= *end; t += *step) {
+      if (auto hit = cache->points.find(t); hit != cache->points.end()) {
+        for (const auto& [series, v] : hit->second) add(series, t, v);
+        continue;
+      }
       pq::EvalResult r = pq::evaluate(**expr, s, t);
       if (!r.ok()) {
         eval_error = std::move(r.error);
@@ -465,18 +523,36 @@ Response query_range_handler(Ring& ring, const Request& req) {
       if (r.type == pq::ValueType::kScalar) {
         r.vector.push_back({{}, r.scalar});
       }
+      point.clear();
       for (pq::VectorSample& v : r.vector) {
         std::string k = series_key(v.labels);
-        auto it = index.find(k);
-        if (it == index.end()) {
-          it = index.emplace(std::move(k), result.matrix.size()).first;
-          result.matrix.push_back({std::move(v.labels), {}});
+        auto it = cache->index.find(k);
+        if (it == cache->index.end()) {
+          it =
+              cache->index.emplace(std::move(k), static_cast<uint32_t>(cache->series.size())).first;
+          cache->series.push_back(std::move(v.labels));
         }
-        result.matrix[it->second].samples.push_back({t, v.v});
+        point.emplace_back(it->second, v.v);
+        add(it->second, t, v.v);
+      }
+      if (t <= last_sample && cache->series.size() <= Ring::kCacheSeries) {
+        cache->points.emplace(t, point);
       }
     }
     return 0;
   });
+  // Bounds: points older than the ring's retention, beyond max_points, or a query with too many
+  // series are dropped.
+  const int64_t oldest = *end - ring.options().retention.count() - *step;
+  while (!cache->points.empty() && (cache->points.begin()->first < oldest ||
+                                    cache->points.size() > ring.options().max_points)) {
+    cache->points.erase(cache->points.begin());
+  }
+  if (cache->series.size() > Ring::kCacheSeries) {
+    cache->points.clear();
+    cache->series.clear();
+    cache->index.clear();
+  }
   if (!eval_error.empty()) return api_error(422, "execution", eval_error);
   std::sort(result.matrix.begin(), result.matrix.end(),
             [](const pq::Series& a, const pq::Series& b) { return a.labels < b.labels; });
@@ -599,8 +675,8 @@ Response label_values_handler(Ring& ring, const Request& req) {
       path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
   bool valid = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
   for (char c : name) {
-    valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '_');
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_');
   }
   if (!valid) return bad_data("invalid label name: \"" + std::string(name) + "\"");
   return series_handler(ring, req, SeriesQuery::kLabelValues, name);
@@ -730,8 +806,9 @@ Response asset_response(const detail::DashboardAsset& a) {
   r.content_type = std::string(a.content_type);
   r.body.assign(a.body.begin(), a.body.end());
   // The page itself is revalidated; its files are named by the build and cached for an hour.
-  r.headers.emplace_back("Cache-Control",
-                         a.content_type.starts_with("text/html") ? "no-cache" : "public, max-age=3600");
+  r.headers.emplace_back("Cache-Control", a.content_type.starts_with("text/html")
+                                              ? "no-cache"
+                                              : "public, max-age=3600");
   add_page_headers(r);
   return r;
 }
@@ -800,20 +877,18 @@ void add_dashboard_endpoint(Server& server, const metrics::Registry& registry,
                     {"GET", "POST"},
                     [ring](const Request& r) { return query_range_handler(*ring, r); },
                     "PromQL range query over the dashboard's ring (Prometheus API)"});
-  routes.push_back({"/api/v1/series",
-                    false,
-                    {"GET"},
-                    [ring](const Request& r) {
-                      return series_handler(*ring, r, SeriesQuery::kSeries);
-                    },
-                    "series matching match[] (Prometheus API)"});
-  routes.push_back({"/api/v1/labels",
-                    false,
-                    {"GET"},
-                    [ring](const Request& r) {
-                      return series_handler(*ring, r, SeriesQuery::kLabelNames);
-                    },
-                    "label names (Prometheus API)"});
+  routes.push_back(
+      {"/api/v1/series",
+       false,
+       {"GET"},
+       [ring](const Request& r) { return series_handler(*ring, r, SeriesQuery::kSeries); },
+       "series matching match[] (Prometheus API)"});
+  routes.push_back(
+      {"/api/v1/labels",
+       false,
+       {"GET"},
+       [ring](const Request& r) { return series_handler(*ring, r, SeriesQuery::kLabelNames); },
+       "label names (Prometheus API)"});
   routes.push_back({"/api/v1/label/",
                     true,
                     {"GET"},

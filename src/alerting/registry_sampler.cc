@@ -18,9 +18,8 @@ namespace pq = promql;
 class SampleSink final : public metrics::MetricSink {
  public:
   SampleSink(pq::MemoryStorage& storage, int64_t t,
-             const std::function<bool(const std::string&)>& wanted,
-             RegistrySampler::Map& sampled, uint64_t round, size_t max_series,
-             std::vector<SampledFamily>* families)
+             const std::function<bool(const std::string&)>& wanted, RegistrySampler::Map& sampled,
+             uint64_t round, size_t max_series, std::vector<SampledFamily>* families)
       : storage_(storage),
         t_(t),
         wanted_(wanted),

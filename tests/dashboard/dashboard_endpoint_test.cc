@@ -103,8 +103,9 @@ TEST_F(DashboardTest, RangeQueryOfACounterHasHandComputedValuesAndRate) {
       {"metric":{},"value":[1700000010,"1.5"]}]}})"));
 
   // RFC 3339 times and a duration step give the same answer; fractional seconds are kept.
-  json k = get_json("/api/v1/query_range?query=jobs_total&start=2023-11-14T22:13:20Z"
-                    "&end=2023-11-14T22:13:30Z&step=5s");
+  json k = get_json(
+      "/api/v1/query_range?query=jobs_total&start=2023-11-14T22:13:20Z"
+      "&end=2023-11-14T22:13:30Z&step=5s");
   EXPECT_EQ(k["data"]["result"][0]["values"].size(), 3u);
   j = get_json("/api/v1/query?query=jobs_total&time=1700000007.25");
   EXPECT_EQ(j["data"]["result"][0]["value"][0], 1700000007.25);
@@ -112,8 +113,8 @@ TEST_F(DashboardTest, RangeQueryOfACounterHasHandComputedValuesAndRate) {
 }
 
 TEST_F(DashboardTest, HistogramQuantileAndScalarAndMatrixShapes) {
-  metrics::Histogram h = registry_.histogram("lat_seconds", "Latency", {}, {.buckets = {1, 2, 5}})
-                             .labels({});
+  metrics::Histogram h =
+      registry_.histogram("lat_seconds", "Latency", {}, {.buckets = {1, 2, 5}}).labels({});
   for (double v : {0.5, 1.5, 1.5, 3.0}) h.observe(v);
   sample_at(kT0);
   // Cumulative 1, 3, 4, 4: rank 2 falls in (1, 2] with 2 of its 3: 1 + (2-1)*(2-1)/(3-1) = 1.5.
@@ -122,8 +123,9 @@ TEST_F(DashboardTest, HistogramQuantileAndScalarAndMatrixShapes) {
   EXPECT_EQ(j["data"]["result"][0]["value"][1], "1.5");
 
   j = get_json("/api/v1/query?query=" + enc("1+1") + "&time=1700000000.5");
-  EXPECT_EQ(j, json::parse(
-                   R"({"status":"success","data":{"resultType":"scalar","result":[1700000000.5,"2"]}})"));
+  EXPECT_EQ(
+      j, json::parse(
+             R"({"status":"success","data":{"resultType":"scalar","result":[1700000000.5,"2"]}})"));
 
   j = get_json("/api/v1/query?query=" + enc("lat_seconds_count[1m]") + "&time=1700000000");
   EXPECT_EQ(j["data"]["resultType"], "matrix");
@@ -132,11 +134,14 @@ TEST_F(DashboardTest, HistogramQuantileAndScalarAndMatrixShapes) {
   // A scalar range query is one series without labels.
   j = get_json("/api/v1/query_range?query=" + enc("2*3") +
                "&start=1700000000&end=1700000001&step=1");
-  EXPECT_EQ(j["data"]["result"], json::parse(R"([{"metric":{},"values":[[1700000000,"6"],[1700000001,"6"]]}])"));
+  EXPECT_EQ(j["data"]["result"],
+            json::parse(R"([{"metric":{},"values":[[1700000000,"6"],[1700000001,"6"]]}])"));
 }
 
 TEST_F(DashboardTest, SeriesLabelsLabelValuesMetadataBuildinfo) {
-  registry_.gauge("temp_celsius", "Temperature", {"room"}).labels({"<script>alert(1)</script>"}).set(21);
+  registry_.gauge("temp_celsius", "Temperature", {"room"})
+      .labels({"<script>alert(1)</script>"})
+      .set(21);
   registry_.gauge("temp_celsius_max", "Highest", {"room"}).labels({"kitchen \"x\""}).set(30);
   sample_at(kT0);
 
@@ -187,16 +192,16 @@ TEST_F(DashboardTest, BadInputGets400InPrometheusErrorShape) {
   registry_.gauge("a", "a").get().set(1);
   registry_.gauge("b", "b").get().set(1);
   sample_at(kT0 + 5000);
-  json j = get_json("/api/v1/query?query=" + enc("{__name__=~\"a|b\"} + 1") + "&time=1700000005",
-                    422);
+  json j =
+      get_json("/api/v1/query?query=" + enc("{__name__=~\"a|b\"} + 1") + "&time=1700000005", 422);
   EXPECT_EQ(j["errorType"], "execution");
   EXPECT_NE(j["error"].get<std::string>().find("same labelset"), std::string::npos) << j;
 }
 
 TEST_F(DashboardTest, PageAndFilesCarryAStrictContentSecurityPolicy) {
-  for (const std::string path : {"/", "/dashboard", "/dashboard/dashboard.js",
-                                 "/dashboard/dashboard.css", "/dashboard/dashboard_lib.js",
-                                 "/api/v1/query?query=1"}) {
+  for (const std::string path :
+       {"/", "/dashboard", "/dashboard/dashboard.js", "/dashboard/dashboard.css",
+        "/dashboard/dashboard_lib.js", "/api/v1/query?query=1"}) {
     HttpResponse r = get(path);
     EXPECT_EQ(r.status, 200) << path;
     const std::string csp = r.header("Content-Security-Policy");
@@ -256,12 +261,12 @@ TEST_F(DashboardTest, RingKeepsAtMostMaxSeriesAndRetention) {
 TEST(DashboardOptionsTest, OutOfRangeOptionsThrow) {
   metrics::Registry registry;
   Server server({.listen = "127.0.0.1:0"});
-  EXPECT_THROW(add_dashboard_endpoint(server, registry,
-                                      {.sample_interval = std::chrono::milliseconds(10)}),
-               vigil::Error);
-  EXPECT_THROW(add_dashboard_endpoint(server, registry,
-                                      {.retention = std::chrono::milliseconds(1000)}),
-               vigil::Error);
+  EXPECT_THROW(
+      add_dashboard_endpoint(server, registry, {.sample_interval = std::chrono::milliseconds(10)}),
+      vigil::Error);
+  EXPECT_THROW(
+      add_dashboard_endpoint(server, registry, {.retention = std::chrono::milliseconds(1000)}),
+      vigil::Error);
   EXPECT_THROW(add_dashboard_endpoint(server, registry, {.max_series = 0}), vigil::Error);
   // Nothing was registered by the failures: a valid call succeeds, a second one throws.
   add_dashboard_endpoint(server, registry, {.sample_thread = false});
