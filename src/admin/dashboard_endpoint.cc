@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "admin/dashboard_assets.h"
+#include "alerting/promql/ast.h"
 #include "alerting/promql/eval.h"
 #include "alerting/promql/parser.h"
 #include "alerting/registry_sampler.h"
@@ -495,6 +496,12 @@ Response query_range_handler(Ring& ring, const Request& req) {
   pq::EvalResult result;
   result.type = pq::ValueType::kMatrix;
   std::string eval_error;
+  // A negative offset reads samples after t: such a point is final only once the last sample is
+  // that far past it.
+  int64_t lead_ms = 0;
+  pq::for_each_selector(**expr, [&](const pq::Expr& sel) {
+    lead_ms = std::max<int64_t>(lead_ms, -sel.offset_ms);
+  });
   std::shared_ptr<Ring::RangeCache> cache = ring.range_cache(*p->get("query"), *step);
   std::lock_guard cache_lock(cache->mu);
   ring.read([&](const pq::MemoryStorage& s, const auto&) {
@@ -535,7 +542,7 @@ Response query_range_handler(Ring& ring, const Request& req) {
         point.emplace_back(it->second, v.v);
         add(it->second, t, v.v);
       }
-      if (t <= last_sample && cache->series.size() <= Ring::kCacheSeries) {
+      if (t + lead_ms <= last_sample && cache->series.size() <= Ring::kCacheSeries) {
         cache->points.emplace(t, point);
       }
     }

@@ -112,6 +112,32 @@ TEST_F(DashboardTest, RangeQueryOfACounterHasHandComputedValuesAndRate) {
   EXPECT_EQ(j["data"]["result"][0]["value"][1], "10");
 }
 
+TEST_F(DashboardTest, CachedRangePointsStayAndNewPointsAreAdded) {
+  metrics::Gauge g = registry_.gauge("level", "Level").get();
+  g.set(1);
+  sample_at(kT0);
+  g.set(2);
+  sample_at(kT0 + 5000);
+  const std::string q = "/api/v1/query_range?query=level&start=1700000000&end=1700000015&step=5";
+  // Points after the last sample (t0+10 s, t0+15 s) carry the last value by lookback but are
+  // not final: they are evaluated again next time.
+  EXPECT_EQ(get_json(q)["data"]["result"][0]["values"],
+            json::parse(R"([[1700000000,"1"],[1700000005,"2"],[1700000010,"2"],[1700000015,"2"]])"));
+  g.set(7);
+  sample_at(kT0 + 10000);
+  EXPECT_EQ(get_json(q)["data"]["result"][0]["values"],
+            json::parse(R"([[1700000000,"1"],[1700000005,"2"],[1700000010,"7"],[1700000015,"7"]])"));
+  // A negative offset reads later samples: its points are not final until those exist.
+  const std::string neg = "/api/v1/query_range?query=" + enc("level offset -5s") +
+                          "&start=1700000000&end=1700000010&step=5";
+  EXPECT_EQ(get_json(neg)["data"]["result"][0]["values"],
+            json::parse(R"([[1700000000,"2"],[1700000005,"7"],[1700000010,"7"]])"));
+  g.set(9);
+  sample_at(kT0 + 15000);
+  EXPECT_EQ(get_json(neg)["data"]["result"][0]["values"],
+            json::parse(R"([[1700000000,"2"],[1700000005,"7"],[1700000010,"9"]])"));
+}
+
 TEST_F(DashboardTest, HistogramQuantileAndScalarAndMatrixShapes) {
   metrics::Histogram h =
       registry_.histogram("lat_seconds", "Latency", {}, {.buckets = {1, 2, 5}}).labels({});
