@@ -599,10 +599,12 @@ std::optional<std::vector<std::vector<pq::Matcher>>> parse_matches(const Params&
   return sets;
 }
 
-// The window of start/end (default: everything kept).
-bool parse_window(const Params& p, int64_t& mint, int64_t& maxt, Response& error) {
-  mint = INT64_MIN / 2;
-  maxt = INT64_MAX / 2;
+// The window of start/end. Default: the last two sample intervals (the series present now;
+// reading the whole ring would copy every sample kept).
+bool parse_window(const Ring& ring, const Params& p, int64_t& mint, int64_t& maxt,
+                  Response& error) {
+  maxt = ring.now_ms();
+  mint = maxt - 2 * ring.options().sample_interval.count();
   for (auto [name, out] : {std::pair{"start", &mint}, std::pair{"end", &maxt}}) {
     if (std::optional<std::string> text = p.get(name)) {
       std::optional<int64_t> t = parse_time(*text);
@@ -628,7 +630,7 @@ Response series_handler(Ring& ring, const Request& req, SeriesQuery what,
   auto sets = parse_matches(*p, what == SeriesQuery::kSeries, error);
   if (!sets) return error;
   int64_t mint = 0, maxt = 0;
-  if (!parse_window(*p, mint, maxt, error)) return error;
+  if (!parse_window(ring, *p, mint, maxt, error)) return error;
   ring.sample_if_due();
   std::string out;
   JsonWriter w(out);
