@@ -155,7 +155,11 @@
     for (const key of Object.keys(checks)) {
       for (const c of checks[key]) {
         let observed = '';
-        if (c.observedValue !== undefined) {
+        if (typeof c.observedValue === 'number') {
+          const bytes = c.observedUnit === 'bytes';
+          observed = formatValue(c.observedValue, bytes ? 'bytes' : '') +
+              (c.observedUnit && !bytes ? ' ' + c.observedUnit : '');
+        } else if (c.observedValue !== undefined) {
           observed = String(c.observedValue) + (c.observedUnit ? ' ' + c.observedUnit : '');
         }
         rows.push({name: key + (c.componentId ? ' (' + c.componentId + ')' : ''),

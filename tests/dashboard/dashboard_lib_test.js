@@ -97,11 +97,17 @@ test('healthRows', () => {
   const rows = D.healthRows({status: 'fail', checks: {
     'vector_store:responseTime': [{status: 'fail', output: 'connection refused', observedValue: 3000,
                                     observedUnit: 'ms', groups: ['readiness', 'dependencies']}],
-    'models': [{status: 'pass'}]}});
+    'models': [{status: 'pass'}],
+    'process_memory:rss': [{status: 'pass', observedValue: 35352576, observedUnit: 'bytes'}],
+    'dispatch_loop:heartbeat': [{status: 'pass', observedValue: 0.0360000002, observedUnit: 's'}],
+    'version': [{status: 'pass', observedValue: '1.2.3'}]}});
   assert.deepEqual(rows, [
     {name: 'vector_store:responseTime', status: 'fail', output: 'connection refused', observed: '3000 ms',
      groups: 'readiness, dependencies'},
-    {name: 'models', status: 'pass', output: '', observed: '', groups: ''}]);
+    {name: 'models', status: 'pass', output: '', observed: '', groups: ''},
+    {name: 'process_memory:rss', status: 'pass', output: '', observed: '33.7 MiB', groups: ''},
+    {name: 'dispatch_loop:heartbeat', status: 'pass', output: '', observed: '0.036 s', groups: ''},
+    {name: 'version', status: 'pass', output: '', observed: '1.2.3', groups: ''}]);
   assert.deepEqual(D.healthRows({status: 'pass'}), []);
 });
 
