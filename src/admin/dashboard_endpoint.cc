@@ -499,9 +499,8 @@ Response query_range_handler(Ring& ring, const Request& req) {
   // A negative offset reads samples after t: such a point is final only once the last sample is
   // that far past it.
   int64_t lead_ms = 0;
-  pq::for_each_selector(**expr, [&](const pq::Expr& sel) {
-    lead_ms = std::max<int64_t>(lead_ms, -sel.offset_ms);
-  });
+  pq::for_each_selector(
+      **expr, [&](const pq::Expr& sel) { lead_ms = std::max<int64_t>(lead_ms, -sel.offset_ms); });
   std::shared_ptr<Ring::RangeCache> cache = ring.range_cache(*p->get("query"), *step);
   std::lock_guard cache_lock(cache->mu);
   ring.read([&](const pq::MemoryStorage& s, const auto&) {
