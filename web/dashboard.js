@@ -288,7 +288,8 @@
       const m = await getJSON('/api/v1/metadata');
       state.families = D.familiesFromMetadata(m.body.data);
     } catch (e) {
-      showNotice('Cannot read /api/v1/metadata: ' + e.message);
+      showNotice('Cannot read /api/v1/metadata: ' + e.message + (e.status === 401 || e.status === 403
+          ? ' (this server is exposed: enter the admin token above)' : ''));
       return;
     }
     const sel = $('family');
@@ -324,6 +325,7 @@
     $('token').addEventListener('change', () => {
       state.token = $('token').value;
       sessionStorage.setItem('vigil.token', state.token);
+      location.reload();  // start again with the token (families, charts, panels)
     });
     $('pause').addEventListener('click', () => {
       state.paused = !state.paused;
