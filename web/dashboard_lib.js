@@ -173,9 +173,12 @@
   // Chooses the families charted on a first visit: request rates, latencies, memory, CPU.
   function defaultFamilies(families) {
     const picks = [];
+    const own = (f) => !/^vigil_/.test(f.name);
+    const requests = families.find((f) => f.type === 'counter' && /requests$/.test(f.name) && own(f)) ||
+        families.find((f) => f.type === 'counter' && /request/.test(f.name) && own(f));
     const want = [
-      (f) => f.type === 'counter' && /request/.test(f.name) && !/^vigil_/.test(f.name),
-      (f) => f.type === 'histogram' && /(duration|latency)/.test(f.name) && !/^vigil_/.test(f.name),
+      (f) => f === requests,
+      (f) => f.type === 'histogram' && /(duration|latency)/.test(f.name) && own(f),
       (f) => f.name === 'process_resident_memory_bytes',
       (f) => f.name === 'process_cpu_seconds',
     ];

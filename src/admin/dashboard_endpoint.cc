@@ -192,7 +192,7 @@ class Ring {
   Ring(const metrics::Registry& registry, DashboardOptions options)
       : registry_(registry),
         options_(std::move(options)),
-        sampler_({.max_series = options_.max_series, .record_families = true}) {}
+        sampler_({.max_series = options_.max_series}) {}
 
   ~Ring() { stop(); }
 
@@ -244,6 +244,16 @@ class Ring {
     std::shared_lock lock(mu_);
     return f(static_cast<const pq::MemoryStorage&>(storage_), sampler_.families());
   }
+  // The registry's families as they are now (not as at the last sample: a page loaded right
+  // after start sees the families created since). One collect without storing samples.
+  std::vector<alerting::SampledFamily> current_families() const {
+    alerting::RegistrySampler families_only(
+        {.wanted = [](const std::string&) { return false; }, .record_families = true});
+    pq::MemoryStorage none;
+    families_only.sample(registry_, 0, none);
+    return families_only.families();
+  }
+
   // The time of the last sample; call only inside read() (under the lock).
   int64_t last_sample_locked() const noexcept { return last_sample_ms_; }
 
@@ -719,14 +729,14 @@ Response metadata_handler(Ring& ring, const Request& req) {
     }
     if (v >= 0) limit = static_cast<size_t>(v);
   }
-  ring.sample_if_due();
   std::string out;
   JsonWriter w(out);
   w.open_object();
   w.string_member("status", "success");
   w.key("data");
   w.open_object();
-  ring.read([&](const pq::MemoryStorage&, const std::vector<alerting::SampledFamily>& families) {
+  {
+    const std::vector<alerting::SampledFamily> families = ring.current_families();
     std::vector<const alerting::SampledFamily*> sorted;
     for (const auto& f : families) {
       if (!metric || metric->empty() || f.name == *metric) sorted.push_back(&f);
@@ -754,8 +764,7 @@ Response metadata_handler(Ring& ring, const Request& req) {
       w.close_object();
       w.close_array();
     }
-    return 0;
-  });
+  }
   w.close_object();
   w.close_object();
   out.push_back('\n');

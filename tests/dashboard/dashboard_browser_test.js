@@ -110,6 +110,28 @@ function check(ok, what) {
     const failRow = await page.locator('#checks .badge.fail').count();
     check(failRow >= 1, 'a failing check is listed (' + failRow + ')');
 
+    // No pile-up: with every range query answered 1.5 s late and a 1 s poll interval, a round
+    // waits for its last reply before the next starts, so at most one request per chart is in
+    // flight and the round count grows slowly.
+    let inflight = 0;
+    let maxInflight = 0;
+    const isRange = (r) => r.url().includes('/api/v1/query_range');
+    page.on('request', (r) => { if (isRange(r)) maxInflight = Math.max(maxInflight, ++inflight); });
+    page.on('requestfinished', (r) => { if (isRange(r)) inflight--; });
+    page.on('requestfailed', (r) => { if (isRange(r)) inflight--; });
+    await page.route('**/api/v1/query_range*', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    const charts = await page.locator('.chart').count();
+    const pollsSlowStart = Number(await page.locator('body').getAttribute('data-polls'));
+    await page.waitForTimeout(6000);
+    const pollsSlow = Number(await page.locator('body').getAttribute('data-polls')) - pollsSlowStart;
+    await page.unroute('**/api/v1/query_range*');
+    check(maxInflight <= charts && pollsSlow <= 3,
+          'no pile-up with slow replies (' + maxInflight + ' range queries in flight at most for ' +
+          charts + ' charts; ' + pollsSlow + ' rounds in 6 s at a 1 s interval)');
+
     await page.screenshot({path: shot, fullPage: true});
     log('screenshot: ' + shot);
     check(errors.length === 0, 'no console errors' + (errors.length ? ': ' + errors.join('; ') : ''));

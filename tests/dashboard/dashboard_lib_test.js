@@ -118,10 +118,15 @@ test('familiesFromMetadata and defaultFamilies', () => {
     build: [{type: 'info', help: '', unit: ''}],
     vigil_admin_http_requests: [{type: 'counter', help: '', unit: ''}],
     agent_request_duration_seconds: [{type: 'histogram', help: '', unit: ''}],
+    agent_requests_rejected: [{type: 'counter', help: '', unit: ''}],
   });
   assert.deepEqual(fams.map((f) => f.name), ['agent_request_duration_seconds', 'agent_requests',
-                                             'process_resident_memory_bytes', 'vigil_admin_http_requests']);
+                                             'agent_requests_rejected', 'process_resident_memory_bytes',
+                                             'vigil_admin_http_requests']);
   assert.deepEqual(fams[1].labels, ['status']);
   assert.deepEqual(D.defaultFamilies(fams), ['agent_requests', 'agent_request_duration_seconds',
                                              'process_resident_memory_bytes']);
+  // Without a *_requests counter, another counter about requests.
+  assert.deepEqual(D.defaultFamilies(fams.filter((f) => f.name !== 'agent_requests')),
+                   ['agent_requests_rejected', 'agent_request_duration_seconds', 'process_resident_memory_bytes']);
 });
