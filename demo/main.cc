@@ -35,6 +35,7 @@
 #include "vigil/admin/tracez_endpoint.h"
 #if __has_include("vigil/admin/alerting_endpoints.h")
 #include "vigil/admin/alerting_endpoints.h"
+#include "vigil/admin/dashboard_endpoint.h"
 #include "vigil/admin/notification_endpoints.h"
 #define VIGIL_DEMO_ALERTING_ENDPOINTS 1
 #endif
@@ -317,6 +318,8 @@ int main(int argc, char** argv) {
     admin::add_tracez_endpoint(*server, tracez);
 #ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
     admin::add_alerting_endpoints(*server, alerting->manager());
+    // The live dashboard at / (charts from an in-process ring of the registry's samples).
+    admin::add_dashboard_endpoint(*server, registry, {.title = "agent-gateway (vigil-demo)"});
 #endif
     server->start();
     // Delivery: where alerts go (--alertmanager, --webhook, --routes, the environment), with
@@ -356,8 +359,12 @@ int main(int argc, char** argv) {
   } else {
     std::cout << " until Ctrl-C";
   }
-  std::cout << "\n"
-            << "  Prometheus text: " << url << "/metrics\n"
+  std::cout << "\n";
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "  Dashboard:       " << url
+            << "/ (live charts, health, alerts, delivery, traces)\n";
+#endif
+  std::cout << "  Prometheus text: " << url << "/metrics\n"
             << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
             << "  JSON:            " << url << "/metrics?format=json\n"
             << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
@@ -366,7 +373,7 @@ int main(int argc, char** argv) {
             << "errors; ?name=llm_call for samples); export: " << trace_export_description() << "\n"
             << "  Exemplars:       curl -s -H 'Accept: application/openmetrics-text' " << url
             << "/metrics | grep trace_id\n"
-            << "  Endpoints:       " << url << "/\n"
+            << "  Endpoints:       " << url << "/ (the dashboard; paths: docs/admin.md)\n"
             << "  Try:             curl -s " << url
             << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
             << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)

@@ -37,6 +37,9 @@ packages=(
   prometheus curl ca-certificates python3
   # integration.deploy_files and scripts/gen-prometheus-rule.py parse YAML (deploy/)
   python3-yaml
+  # the dashboard's browser test drives Debian's Chromium (playwright-core with executablePath;
+  # no browser is downloaded)
+  chromium
 )
 # OTLP interop tests run a Node.js receiver (npm packages installed by the test itself). The
 # project machines ship Node.js 20 with npm (nodesource's nodejs package, which bundles npm and
@@ -56,8 +59,31 @@ for pkg in "${packages[@]}"; do
   [[ -n "${installed[$pkg]:-}" ]] || missing+=("$pkg")
 done
 
+# ==== wt-livedash ==== the dashboard's charting library (uPlot, pinned in web/package-lock.json),
+# embedded into vigil_admin at build time. `npm ci` only when web/node_modules does not match the
+# lock file, so a second run costs nothing. Failure is not fatal: the build then embeds a page
+# without charts (CMake says so).
+web_assets() {
+  local web
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+  [[ -f "$web/package-lock.json" ]] || return 0
+  if [[ -f "$web/node_modules/.package-lock.json" && -f "$web/node_modules/uplot/dist/uPlot.iife.min.js" &&
+        "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ]]; then
+    echo "install-deps: web/node_modules up to date"
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: npm not found; the dashboard will be built without charts" >&2
+    return 0
+  fi
+  echo "install-deps: npm ci in web/ (uPlot for the dashboard)"
+  (cd "$web" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
+    echo "install-deps: npm ci in web/ failed; the dashboard will be built without charts" >&2
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
+  web_assets
   exit 0
 fi
 
@@ -98,4 +124,5 @@ apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-co
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}"
 
+web_assets
 echo "install-deps: done"

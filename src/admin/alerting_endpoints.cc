@@ -109,6 +109,8 @@ Json alert_json(const alerting::Alert& a) {
   j["activeAt"] = rfc3339(a.active_at);
   if (a.keep_firing_since != TimePoint{}) j["keepFiringSince"] = rfc3339(a.keep_firing_since);
   j["value"] = go_float_e(a.value);
+  // vigil's own (not in Prometheus' shape): the silences that mute it, for the dashboard.
+  if (a.silenced) j["silencedBy"] = a.silenced_by;
   return j;
 }
 
@@ -117,6 +119,41 @@ Response alerts_handler(AlertManager& m) {
   for (const alerting::Alert& a : m.active_alerts()) alerts.push_back(alert_json(a));
   Json data;
   data["alerts"] = std::move(alerts);
+  return prom_success(std::move(data));
+}
+
+// ---- /api/v1/alerts/history (vigil's own: alerts that ended, newest first) ----
+
+Response history_handler(AlertManager& m, const Request& req) {
+  size_t limit = 50;
+  if (auto text = req.query_param("limit")) {
+    size_t v = 0;
+    const char* end = text->data() + text->size();
+    auto [p, ec] = std::from_chars(text->data(), end, v);
+    if (ec != std::errc() || p != end || text->empty()) {
+      return prom_error(400, "bad_data", "limit must be a non-negative integer");
+    }
+    limit = v == 0 ? 1000 : std::min<size_t>(v, 1000);
+  }
+  std::vector<alerting::HistoryEntry> entries = m.history(limit);
+  Json history = Json::array();
+  for (const alerting::HistoryEntry& e : entries) {
+    Json j;
+    j["name"] = e.name;
+    j["group"] = e.group;
+    j["labels"] = labels_object(e.labels);
+    j["annotations"] = labels_object(e.annotations);
+    j["severity"] = std::string(to_string(e.severity));
+    j["startedAt"] = rfc3339(e.started_at);
+    if (e.fired) j["firedAt"] = rfc3339(e.fired_at);
+    j["endedAt"] = rfc3339(e.ended_at);
+    j["fired"] = e.fired;
+    j["peakValue"] = go_float_e(e.peak_value);
+    j["lastValue"] = go_float_e(e.last_value);
+    history.push_back(std::move(j));
+  }
+  Json data;
+  data["history"] = std::move(history);
   return prom_success(std::move(data));
 }
 
@@ -537,6 +574,11 @@ void add_alerting_endpoints(Server& server, alerting::AlertManager& manager,
                     {"GET"},
                     [m](const Request&) { return alerts_handler(*m); },
                     "active alerts (Prometheus /api/v1/alerts)"});
+  routes.push_back({"/api/v1/alerts/history",
+                    false,
+                    {"GET"},
+                    [m](const Request& req) { return history_handler(*m, req); },
+                    "alerts that ended, newest first (vigil's own; ?limit=N, default 50)"});
   routes.push_back({"/api/v1/rules",
                     false,
                     {"GET"},

@@ -13,8 +13,8 @@
 #include "alerting/promql/ast.h"
 #include "alerting/promql/eval.h"
 #include "alerting/promql/parser.h"
+#include "alerting/registry_sampler.h"
 #include "alerting/rule_def.h"
-#include "metrics/text_format.h"
 #include "vigil/alerting/manager.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/collector.h"
@@ -63,147 +63,10 @@ struct OutputSet {
   }
 };
 
-// A series sampled from the registry: its Prometheus labels (sorted), built once, and the round
-// that last saw it (series not seen in a round get a stale marker and are forgotten).
-struct SampledSeries {
-  pq::Labels labels;
-  uint64_t round = 0;
-};
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-// Keyed by sample name and the registry's label values (and le / quantile): found with one hash
-// of a reused buffer, without building the label set again.
-using SampledMap = std::unordered_map<std::string, SampledSeries, KeyHash, std::equal_to<>>;
-
-// Collects a registry into the storage under Prometheus' sample names, only the names some rule
-// may select.
-class SampleSink final : public metrics::MetricSink {
- public:
-  SampleSink(pq::MemoryStorage& storage, int64_t t,
-             const std::function<bool(const std::string&)>& wanted, SampledMap& sampled,
-             uint64_t round)
-      : storage_(storage), t_(t), wanted_(wanted), sampled_(sampled), round_(round) {}
-
-  void begin_family(const metrics::FamilyDesc& f) override {
-    family_ = &f;
-    base_ = std::string(f.name);
-    const auto w = [&](const std::string& n) { return wanted_(n); };
-    switch (f.type) {
-      case metrics::MetricType::kCounter:
-        names_ = {base_ + "_total"};
-        break;
-      case metrics::MetricType::kGauge:
-        names_ = {base_};
-        break;
-      case metrics::MetricType::kHistogram:
-        names_ = {base_ + "_bucket", base_ + "_sum", base_ + "_count"};
-        break;
-      case metrics::MetricType::kSummary:
-        names_ = {base_, base_ + "_sum", base_ + "_count"};
-        break;
-      case metrics::MetricType::kInfo:
-        names_ = {base_ + "_info"};
-        break;
-    }
-    want_.clear();
-    any_ = false;
-    for (const std::string& n : names_) {
-      want_.push_back(w(n));
-      any_ = any_ || want_.back();
-    }
-  }
-  void counter(metrics::LabelValues labels, double value, double) override {
-    if (want_[0]) append(names_[0], labels, value);
-  }
-  void gauge(metrics::LabelValues labels, double value) override {
-    if (want_[0]) append(names_[0], labels, value);
-  }
-  void histogram(metrics::LabelValues labels, const metrics::HistogramPoint& p) override {
-    if (!any_) return;
-    if (want_[0]) {
-      std::string le;
-      for (size_t i = 0; i <= p.bounds.size(); ++i) {
-        le.clear();
-        if (i < p.bounds.size()) {
-          metrics::detail::append_label_number(le, p.bounds[i], false);
-        } else {
-          le = "+Inf";
-        }
-        const double count = i < p.cumulative.size() ? static_cast<double>(p.cumulative[i]) : 0.0;
-        append(names_[0], labels, count, "le", le);
-      }
-    }
-    if (want_[1]) append(names_[1], labels, p.sum);
-    if (want_[2]) append(names_[2], labels, static_cast<double>(p.count));
-  }
-  void summary(metrics::LabelValues labels, const metrics::SummaryPoint& p) override {
-    if (!any_) return;
-    if (want_[0]) {
-      for (const auto& [q, v] : p.quantiles) {
-        std::string qs;
-        metrics::detail::append_label_number(qs, q, false);
-        append(names_[0], labels, v, "quantile", qs);
-      }
-    }
-    if (want_[1]) append(names_[1], labels, p.sum);
-    if (want_[2]) append(names_[2], labels, static_cast<double>(p.count));
-  }
-  void info(metrics::LabelValues labels) override {
-    if (want_[0]) append(names_[0], labels, 1.0);
-  }
-  void end_family() override { family_ = nullptr; }
-
- private:
-  void append(const std::string& name, metrics::LabelValues values, double v,
-              std::string_view extra_name = {}, std::string_view extra_value = {}) {
-    // The key: the sample name (unique per family, so it stands for the const labels too), the
-    // label values and the extra label's value.
-    key_.assign(name);
-    for (size_t i = 0; i < values.size(); ++i) {
-      key_ += '\xff';
-      key_ += values[i];
-    }
-    key_ += '\xfe';
-    key_ += extra_value;
-    auto it = sampled_.find(std::string_view(key_));
-    if (it == sampled_.end()) {
-      pq::Labels labels;
-      labels.reserve(family_->const_labels.size() + values.size() + 2);
-      labels.emplace_back("__name__", name);
-      for (const auto& kv : family_->const_labels) labels.push_back(kv);
-      for (size_t i = 0; i < values.size() && i < family_->label_names.size(); ++i) {
-        labels.emplace_back(family_->label_names[i], std::string(values[i]));
-      }
-      if (!extra_name.empty()) {
-        labels.emplace_back(std::string(extra_name), std::string(extra_value));
-      }
-      pq::sort_labels(labels);
-      it = sampled_.emplace(key_, SampledSeries{std::move(labels), round_}).first;
-    }
-    it->second.round = round_;
-    storage_.append(it->second.labels, t_, v);
-  }
-
-  pq::MemoryStorage& storage_;
-  const int64_t t_;
-  const std::function<bool(const std::string&)>& wanted_;
-  SampledMap& sampled_;
-  const uint64_t round_;
-  const metrics::FamilyDesc* family_ = nullptr;
-  std::string base_;
-  std::vector<std::string> names_;
-  std::vector<bool> want_;
-  bool any_ = false;
-  std::string key_;
-};
-
 class QueryEngineImpl final : public QueryEngine {
  public:
   void set_rules(const std::vector<std::shared_ptr<const RuleDef>>& rules) override;
   void sample(const metrics::Registry& registry, int64_t t) override {
-    const uint64_t round = ++round_;
     const std::function<bool(const std::string&)> wanted = [this](const std::string& name) {
       auto it = wanted_cache_.find(name);
       if (it != wanted_cache_.end()) return it->second;
@@ -217,17 +80,7 @@ class QueryEngineImpl final : public QueryEngine {
       wanted_cache_.emplace(name, w);
       return w;
     };
-    SampleSink sink(*storage_, t, wanted, sampled_, round);
-    registry.collect(sink);
-    // Series that disappeared from the registry: a stale marker, as a scrape would write.
-    for (auto it = sampled_.begin(); it != sampled_.end();) {
-      if (it->second.round == round) {
-        ++it;
-        continue;
-      }
-      storage_->append(it->second.labels, t, pq::stale_nan());
-      it = sampled_.erase(it);
-    }
+    sampler_.sample(registry, t, *storage_, wanted);
     storage_->trim_before(t - retention_ms_);
   }
   bool evaluate(const RuleDef& rule, int64_t t, std::vector<SeriesValue>& out,
@@ -264,8 +117,7 @@ class QueryEngineImpl final : public QueryEngine {
  private:
   pq::MemoryStorage own_storage_;
   pq::MemoryStorage* storage_ = &own_storage_;
-  SampledMap sampled_;
-  uint64_t round_ = 0;
+  alerting::RegistrySampler sampler_;
   // Keyed by the rule's definition (alive as long as the manager holds the rule; removed rules
   // are passed to remove_rule before they go).
   std::unordered_map<const RuleDef*, OutputSet> outputs_;

@@ -114,6 +114,37 @@ TEST_F(AlertingEndpointsTest, AlertsInPrometheusShape) {
   EXPECT_EQ(j["data"]["alerts"][0]["activeAt"], "2023-11-14T22:13:20.25Z");
 }
 
+// ==== wt-livedash ==== /api/v1/alerts/history (the dashboard's history table).
+TEST_F(AlertingEndpointsTest, HistoryNewestFirstWithLimit) {
+  manager_->add_rule(AlertRule::builder()
+                         .name("Hot")
+                         .condition([this]() -> std::optional<double> {
+                           if (temp_.load() <= 1) return std::nullopt;
+                           return temp_.load();
+                         })
+                         .label("zone", "<b>eu-1</b>")
+                         .severity(alerting::Severity::kCritical)
+                         .build());
+  EXPECT_EQ(get_json("/api/v1/alerts/history"),
+            json::parse(R"({"status":"success","data":{"history":[]}})"));
+  // Fires at 1 s, resolves at 3 s; fires again at 5 s, resolves at 6 s.
+  for (auto [t, v] : {std::pair{1000, 2.0}, {3000, 0.0}, {5000, 4.0}, {6000, 0.0}}) {
+    temp_ = v;
+    at(std::chrono::milliseconds(t));
+    manager_->evaluate();
+  }
+  json j = get_json("/api/v1/alerts/history");
+  ASSERT_EQ(j["data"]["history"].size(), 2u) << j.dump();
+  EXPECT_EQ(j["data"]["history"][0], json::parse(R"({"name":"Hot","group":"default",
+      "labels":{"alertname":"Hot","severity":"critical","zone":"<b>eu-1</b>"},"annotations":{},
+      "severity":"critical","startedAt":"2023-11-14T22:13:25Z","firedAt":"2023-11-14T22:13:25Z",
+      "endedAt":"2023-11-14T22:13:26Z","fired":true,"peakValue":"4e+00","lastValue":"4e+00"})"))
+      << j.dump();
+  EXPECT_EQ(j["data"]["history"][1]["startedAt"], "2023-11-14T22:13:21Z");
+  EXPECT_EQ(get_json("/api/v1/alerts/history?limit=1")["data"]["history"].size(), 1u);
+  EXPECT_EQ(get_json("/api/v1/alerts/history?limit=x", 400)["errorType"], "bad_data");
+}
+
 TEST_F(AlertingEndpointsTest, RulesGroupedWithTypeFilter) {
   registry_.gauge("queue_depth", "Depth.").get().set(7);
   alerting::RuleGroup g;

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <mutex>
 #include <string>
 
@@ -14,6 +15,30 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::string content_type;
+  std::string headers;  // the raw response header lines ("Name: value\r\n" ...)
+
+  // The value of the first response header `name` (case-insensitive), "" when absent.
+  std::string header(const std::string& name) const {
+    size_t pos = 0;
+    while (pos < headers.size()) {
+      size_t end = headers.find("\r\n", pos);
+      if (end == std::string::npos) end = headers.size();
+      const std::string line = headers.substr(pos, end - pos);
+      pos = end + 2;
+      const size_t colon = line.find(':');
+      if (colon != name.size()) continue;
+      bool same = true;
+      for (size_t i = 0; i < colon; ++i) {
+        same = same && std::tolower(static_cast<unsigned char>(line[i])) ==
+                           std::tolower(static_cast<unsigned char>(name[i]));
+      }
+      if (!same) continue;
+      size_t v = colon + 1;
+      while (v < line.size() && line[v] == ' ') ++v;
+      return line.substr(v);
+    }
+    return "";
+  }
 };
 
 inline size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -42,6 +67,8 @@ inline HttpResponse http(const std::string& method, const std::string& url,
   if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &res.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_body);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &res.headers);
   res.code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
   char* ct = nullptr;

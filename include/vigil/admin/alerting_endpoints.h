@@ -4,7 +4,13 @@
 //
 // Registers (available when vigil is built with VIGIL_BUILD_ALERTING):
 //   GET    /api/v1/alerts            {"status":"success","data":{"alerts":[{labels, annotations,
-//                                    state, activeAt, value}]}} (Prometheus /api/v1/alerts)
+//                                    state, activeAt, value, silencedBy (vigil's own, when
+//                                    silenced)}]}} (Prometheus /api/v1/alerts)
+//   GET    /api/v1/alerts/history[?limit=N]
+//                                    {"status":"success","data":{"history":[{name, group, labels,
+//                                    annotations, severity, startedAt, firedAt (when it fired),
+//                                    endedAt, fired, peakValue, lastValue}]}}: alerts that ended,
+//                                    newest first (vigil's own; limit default 50, at most 1000)
 //   GET    /api/v1/rules[?type=alert|record]
 //                                    {"status":"success","data":{"groups":[{name, file, interval,
 //                                    limit, rules:[...], evaluationTime, lastEvaluation}]}}

@@ -1,0 +1,132 @@
+// tests/dashboard/dashboard_lib_test.js: the dashboard page's logic (web/dashboard_lib.js):
+// formatting, the PromQL each chart runs, series building for uPlot, health rows, defaults.
+//   node tests/dashboard/dashboard_lib_test.js [path/to/web/dashboard_lib.js]
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const D = require(process.argv[2] || path.join(__dirname, '../../web/dashboard_lib.js'));
+
+test('formatValue', () => {
+  assert.equal(D.formatValue(0), '0');
+  assert.equal(D.formatValue(12.3456), '12.3');
+  assert.equal(D.formatValue(9999), '9999');
+  assert.equal(D.formatValue(12345), '12.3k');
+  assert.equal(D.formatValue(1234567), '1.23M');
+  assert.equal(D.formatValue(-2.5e9), '-2.5G');
+  assert.equal(D.formatValue('1.5'), '1.5');
+  assert.equal(D.formatValue('NaN'), 'NaN');
+  assert.equal(D.formatValue('+Inf'), '+Inf');
+  assert.equal(D.formatValue(-Infinity), '-Inf');
+  assert.equal(D.formatValue(null), '');
+  assert.equal(D.formatValue(512, 'bytes'), '512 B');
+  assert.equal(D.formatValue(30203904, 'bytes'), '28.8 MiB');
+  assert.equal(D.formatValue(0.35, 'seconds'), '350 ms');
+  assert.equal(D.formatValue(0.0000425, 'seconds'), '42.5 µs');
+  assert.equal(D.formatValue(4.1123, 'seconds'), '4.11 s');
+  assert.equal(D.formatValue(0.1143, 'ratio'), '11.4%');
+  assert.equal(D.formatValue(3, 'dollars'), '3 dollars');
+  assert.equal(D.formatDuration(1500000), '1.5 ms');
+});
+
+test('formatAgo', () => {
+  assert.equal(D.formatAgo(95, 100), '5 s ago');
+  assert.equal(D.formatAgo('2023-11-14T22:13:20Z', 1700000000 + 180), '3 min ago');
+  assert.equal(D.formatAgo(100, 100 + 7200), '2 h ago');
+  assert.equal(D.formatAgo(0, 100), '');
+  assert.equal(D.formatAgo(200, 100), '0 s ago');  // clock skew: never negative
+});
+
+test('formatLabels keeps HTML as text and sorts', () => {
+  assert.equal(D.formatLabels({b: '<script>x</script>', a: '1', __name__: 'm'}),
+               'a="1", b="<script>x</script>"');
+  assert.equal(D.formatLabels({alertname: 'X', severity: 'info', dep: 'db'}, ['alertname', 'severity']),
+               'dep="db"');
+  assert.equal(D.formatLabels(undefined), '');
+});
+
+test('unitOf', () => {
+  assert.equal(D.unitOf('process_resident_memory_bytes', ''), 'bytes');
+  assert.equal(D.unitOf('agent_request_duration_seconds', ''), 'seconds');
+  assert.equal(D.unitOf('agent_worker_utilization_ratio', ''), 'ratio');
+  assert.equal(D.unitOf('llm_cost', 'dollars'), 'dollars');
+  assert.equal(D.unitOf('agent_requests', ''), '');
+});
+
+test('chartQueries', () => {
+  assert.deepEqual(D.chartQueries({name: 'agent_requests', type: 'counter'}, '', '1m'),
+                   [{query: 'sum (rate(agent_requests_total[1m]))', legend: 'per second', unit: ''}]);
+  assert.deepEqual(D.chartQueries({name: 'agent_requests', type: 'counter'}, 'status', '5m'),
+                   [{query: 'sum by (status) (rate(agent_requests_total[5m]))', legend: 'per second', unit: ''}]);
+  const h = D.chartQueries({name: 'lat_seconds', type: 'histogram'}, 'route');
+  assert.deepEqual(h.map((q) => q.query), [
+    'histogram_quantile(0.5, sum by (le, route) (rate(lat_seconds_bucket[1m])))',
+    'histogram_quantile(0.9, sum by (le, route) (rate(lat_seconds_bucket[1m])))',
+    'histogram_quantile(0.99, sum by (le, route) (rate(lat_seconds_bucket[1m])))']);
+  assert.deepEqual(h.map((q) => q.legend), ['p50', 'p90', 'p99']);
+  assert.equal(h[0].unit, 'seconds');
+  assert.deepEqual(D.chartQueries({name: 'mem_bytes', type: 'gauge'}, ''),
+                   [{query: 'mem_bytes', legend: '', unit: 'bytes'}]);
+  assert.deepEqual(D.chartQueries({name: 'q', type: 'gauge'}, 'pool').map((q) => q.query), ['sum by (pool) (q)']);
+  // A "by" that is not a label name is ignored (it would be PromQL injection otherwise).
+  assert.equal(D.chartQueries({name: 'q', type: 'gauge'}, 'a) or vector(1')[0].query, 'q');
+  assert.deepEqual(D.chartQueries({name: 'build', type: 'info'}, ''), []);
+});
+
+test('buildSeries aligns timestamps and fills gaps with null', () => {
+  const built = D.buildSeries([
+    {legend: 'p50', result: [{metric: {}, values: [[10, '1'], [20, '2']]}]},
+    {legend: 'p99', result: [{metric: {}, values: [[20, '5'], [30, 'NaN']]}]},
+  ]);
+  assert.deepEqual(built.xs, [10, 20, 30]);
+  assert.deepEqual(built.series, [
+    {label: 'p50', values: [1, 2, null]},
+    {label: 'p99', values: [null, 5, null]},
+  ]);
+  assert.equal(built.dropped, 0);
+  const many = D.buildSeries([{legend: '', query: 'q', result: [1, 2, 3].map((i) => ({metric: {i: String(i)}, values: [[1, '1']]}))}], 2);
+  assert.deepEqual(many.series.map((s) => s.label), ['i="1"', 'i="2"']);
+  assert.equal(many.dropped, 1);
+  const plain = D.buildSeries([{legend: '', query: 'up', result: [{metric: {}, values: [[1, '1']]}]}]);
+  assert.equal(plain.series[0].label, 'up');
+  assert.equal(D.lastValue([1, 2, null]), 2);
+  assert.equal(D.lastValue([null]), null);
+});
+
+test('healthRows', () => {
+  const rows = D.healthRows({status: 'fail', checks: {
+    'vector_store:responseTime': [{status: 'fail', output: 'connection refused', observedValue: 3000,
+                                    observedUnit: 'ms', groups: ['readiness', 'dependencies']}],
+    'models': [{status: 'pass'}],
+    'process_memory:rss': [{status: 'pass', observedValue: 35352576, observedUnit: 'bytes'}],
+    'dispatch_loop:heartbeat': [{status: 'pass', observedValue: 0.0360000002, observedUnit: 's'}],
+    'version': [{status: 'pass', observedValue: '1.2.3'}]}});
+  assert.deepEqual(rows, [
+    {name: 'vector_store:responseTime', status: 'fail', output: 'connection refused', observed: '3000 ms',
+     groups: 'readiness, dependencies'},
+    {name: 'models', status: 'pass', output: '', observed: '', groups: ''},
+    {name: 'process_memory:rss', status: 'pass', output: '', observed: '33.7 MiB', groups: ''},
+    {name: 'dispatch_loop:heartbeat', status: 'pass', output: '', observed: '0.036 s', groups: ''},
+    {name: 'version', status: 'pass', output: '', observed: '1.2.3', groups: ''}]);
+  assert.deepEqual(D.healthRows({status: 'pass'}), []);
+});
+
+test('familiesFromMetadata and defaultFamilies', () => {
+  const fams = D.familiesFromMetadata({
+    process_resident_memory_bytes: [{type: 'gauge', help: 'RSS', unit: ''}],
+    agent_requests: [{type: 'counter', help: 'Requests', unit: '', labels: ['status']}],
+    build: [{type: 'info', help: '', unit: ''}],
+    vigil_admin_http_requests: [{type: 'counter', help: '', unit: ''}],
+    agent_request_duration_seconds: [{type: 'histogram', help: '', unit: ''}],
+    agent_requests_rejected: [{type: 'counter', help: '', unit: ''}],
+  });
+  assert.deepEqual(fams.map((f) => f.name), ['agent_request_duration_seconds', 'agent_requests',
+                                             'agent_requests_rejected', 'process_resident_memory_bytes',
+                                             'vigil_admin_http_requests']);
+  assert.deepEqual(fams[1].labels, ['status']);
+  assert.deepEqual(D.defaultFamilies(fams), ['agent_requests', 'agent_request_duration_seconds',
+                                             'process_resident_memory_bytes']);
+  // Without a *_requests counter, another counter about requests.
+  assert.deepEqual(D.defaultFamilies(fams.filter((f) => f.name !== 'agent_requests')),
+                   ['agent_requests_rejected', 'agent_request_duration_seconds', 'process_resident_memory_bytes']);
+});

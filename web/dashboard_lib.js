@@ -1,0 +1,208 @@
+// web/dashboard_lib.js: the dashboard's logic without the DOM (formatting, queries, series), so
+// node can test it (tests/dashboard/dashboard_lib_test.js). Loaded by the page as a plain script
+// (window.VigilDash) and by node as a module.
+(function (root) {
+  'use strict';
+
+  // 1234567 -> "1.23M"; bytes -> "12.3 MiB"; seconds -> "350 ms". Non-finite: "NaN", "+Inf".
+  function formatValue(v, unit) {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'string') v = v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v);
+    if (Number.isNaN(v)) return 'NaN';
+    if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+    const a = Math.abs(v);
+    if (unit === 'bytes') {
+      const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+      let i = 0;
+      let x = v;
+      while (Math.abs(x) >= 1024 && i < units.length - 1) {
+        x /= 1024;
+        i++;
+      }
+      return (i === 0 ? String(Math.round(x)) : trim(x, 3)) + ' ' + units[i];
+    }
+    if (unit === 'seconds') {
+      if (a === 0) return '0 s';
+      if (a < 1e-3) return trim(v * 1e6, 3) + ' µs';
+      if (a < 1) return trim(v * 1e3, 3) + ' ms';
+      return trim(v, 3) + ' s';
+    }
+    if (unit === 'ratio') return trim(v * 100, 3) + '%';
+    const suffix = unit ? ' ' + unit : '';
+    if (a >= 1e9) return trim(v / 1e9, 3) + 'G' + suffix;
+    if (a >= 1e6) return trim(v / 1e6, 3) + 'M' + suffix;
+    if (a >= 1e4) return trim(v / 1e3, 3) + 'k' + suffix;
+    // Below 10k: whole numbers from 100 up (9999 stays 9999), 3 significant digits under it.
+    return (a >= 100 ? String(Math.round(v)) : trim(v, 3)) + suffix;
+  }
+
+  // At most `digits` significant digits, no trailing zeros.
+  function trim(v, digits) {
+    if (v === 0) return '0';
+    return String(Number(v.toPrecision(Math.max(1, digits))));
+  }
+
+  // Nanoseconds -> "1.5 ms".
+  function formatDuration(ns) {
+    return formatValue(Number(ns) / 1e9, 'seconds');
+  }
+
+  // Unix seconds (or an RFC 3339 string) -> "12 s ago" relative to nowSeconds.
+  function formatAgo(t, nowSeconds) {
+    const secs = typeof t === 'string' ? Date.parse(t) / 1000 : Number(t);
+    if (!Number.isFinite(secs) || secs <= 0) return '';
+    const d = Math.max(0, nowSeconds - secs);
+    if (d < 60) return Math.round(d) + ' s ago';
+    if (d < 3600) return Math.round(d / 60) + ' min ago';
+    if (d < 86400) return trim(d / 3600, 2) + ' h ago';
+    return trim(d / 86400, 2) + ' d ago';
+  }
+
+  // {a: "1", b: "<x>"} -> 'a="1", b="<x>"' (text: the caller sets it with textContent).
+  function formatLabels(metric, skip) {
+    const parts = [];
+    for (const k of Object.keys(metric || {}).sort()) {
+      if (k === '__name__' || (skip && skip.indexOf(k) >= 0)) continue;
+      parts.push(k + '="' + metric[k] + '"');
+    }
+    return parts.join(', ');
+  }
+
+  // The unit a family's values are in, from its metadata unit or name suffix.
+  function unitOf(name, unit) {
+    if (unit) return unit;
+    if (/_bytes(_total)?$/.test(name)) return 'bytes';
+    if (/_seconds(_total)?$/.test(name)) return 'seconds';
+    if (/_ratio$/.test(name)) return 'ratio';
+    return '';
+  }
+
+  const labelNameRe = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+  // The PromQL a chart of family `f` ({name, type, labels}) runs, grouped by label `by` ('' for
+  // one total): rates of counters, p50/p90/p99 of histograms, gauges as they are. `rateWindow`
+  // e.g. "1m". Returns [{query, legend, unit}] or [] for a family that cannot be charted.
+  function chartQueries(f, by, rateWindow) {
+    const w = rateWindow || '1m';
+    if (by && !labelNameRe.test(by)) by = '';
+    const grp = by ? ' by (' + by + ')' : '';
+    const unit = unitOf(f.name, f.unit);
+    switch (f.type) {
+      case 'counter':
+        return [{query: 'sum' + grp + ' (rate(' + f.name + '_total[' + w + ']))',
+                 legend: 'per second', unit: unit === 'seconds' ? '' : unit}];
+      case 'histogram': {
+        const le = by ? 'le, ' + by : 'le';
+        return [0.5, 0.9, 0.99].map((q) => ({
+          query: 'histogram_quantile(' + q + ', sum by (' + le + ') (rate(' + f.name +
+              '_bucket[' + w + '])))',
+          legend: 'p' + Math.round(q * 100), unit: unit}));
+      }
+      case 'summary':
+        return [{query: by ? 'max' + grp + ' (' + f.name + ')' : f.name, legend: '', unit: unit}];
+      case 'gauge':
+        return [{query: by ? 'sum' + grp + ' (' + f.name + ')' : f.name, legend: '', unit: unit}];
+      default:
+        return [];
+    }
+  }
+
+  // Prometheus range results (one per query, with the query's legend) -> uPlot's columns:
+  // {xs, series: [{label, values}]}: one x per distinct timestamp, null where a series has no
+  // point. At most maxSeries series (the rest counted in `dropped`).
+  function buildSeries(results, maxSeries) {
+    const limit = maxSeries || 12;
+    const times = new Set();
+    const raw = [];
+    let dropped = 0;
+    for (const r of results) {
+      for (const s of r.result || []) {
+        if (raw.length >= limit) {
+          dropped++;
+          continue;
+        }
+        for (const p of s.values) times.add(p[0]);
+        const lbl = formatLabels(s.metric);
+        const label = r.legend ? (lbl ? r.legend + ' ' + lbl : r.legend) : (lbl || r.query || '');
+        raw.push({label: label, values: s.values});
+      }
+    }
+    const xs = Array.from(times).sort((a, b) => a - b);
+    const pos = new Map(xs.map((t, i) => [t, i]));
+    const series = raw.map((s) => {
+      const ys = new Array(xs.length).fill(null);
+      for (const p of s.values) {
+        const v = Number(p[1]);
+        ys[pos.get(p[0])] = Number.isFinite(v) ? v : null;
+      }
+      return {label: s.label, values: ys};
+    });
+    return {xs: xs, series: series, dropped: dropped};
+  }
+
+  // The last non-null value of a column, or null.
+  function lastValue(values) {
+    for (let i = values.length - 1; i >= 0; i--) {
+      if (values[i] !== null) return values[i];
+    }
+    return null;
+  }
+
+  // A health+json report -> rows {name, status, output, observed, groups}.
+  function healthRows(report) {
+    const rows = [];
+    const checks = (report && report.checks) || {};
+    for (const key of Object.keys(checks)) {
+      for (const c of checks[key]) {
+        let observed = '';
+        if (typeof c.observedValue === 'number') {
+          const bytes = c.observedUnit === 'bytes';
+          observed = formatValue(c.observedValue, bytes ? 'bytes' : '') +
+              (c.observedUnit && !bytes ? ' ' + c.observedUnit : '');
+        } else if (c.observedValue !== undefined) {
+          observed = String(c.observedValue) + (c.observedUnit ? ' ' + c.observedUnit : '');
+        }
+        rows.push({name: key + (c.componentId ? ' (' + c.componentId + ')' : ''),
+                   status: c.status || '', output: c.output || '', observed: observed,
+                   groups: (c.groups || []).join(', ')});
+      }
+    }
+    return rows;
+  }
+
+  // Chooses the families charted on a first visit: request rates, latencies, memory, CPU.
+  function defaultFamilies(families) {
+    const picks = [];
+    const own = (f) => !/^vigil_/.test(f.name);
+    const requests = families.find((f) => f.type === 'counter' && /requests$/.test(f.name) && own(f)) ||
+        families.find((f) => f.type === 'counter' && /request/.test(f.name) && own(f));
+    const want = [
+      (f) => f === requests,
+      (f) => f.type === 'histogram' && /(duration|latency)/.test(f.name) && own(f),
+      (f) => f.name === 'process_resident_memory_bytes',
+      (f) => f.name === 'process_cpu_seconds',
+    ];
+    for (const w of want) {
+      const f = families.find((x) => w(x) && picks.indexOf(x.name) < 0);
+      if (f) picks.push(f.name);
+    }
+    return picks;
+  }
+
+  // Prometheus /api/v1/metadata data -> [{name, type, help, unit, labels}] sorted by name.
+  function familiesFromMetadata(data) {
+    return Object.keys(data || {}).sort().map((name) => {
+      const m = data[name][0] || {};
+      return {name: name, type: m.type || 'unknown', help: m.help || '', unit: m.unit || '',
+              labels: m.labels || []};
+    }).filter((f) => f.type !== 'info' && f.type !== 'unknown');
+  }
+
+  const api = {formatValue, formatDuration, formatAgo, formatLabels, unitOf, chartQueries,
+               buildSeries, lastValue, healthRows, defaultFamilies, familiesFromMetadata};
+  if (typeof module !== 'undefined' && module.exports) {
+    module.exports = api;
+  } else {
+    root.VigilDash = api;
+  }
+})(typeof window !== 'undefined' ? window : this);
