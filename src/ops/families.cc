@@ -184,8 +184,16 @@ ExpositionFamilies parse_exposition_families(std::string_view text) {
                          "summary, info, untyped";
           return result;
         }
+        const std::string raw = name;
         if (type == metrics::MetricType::kCounter) strip_suffix(name, "_total");
         if (type == metrics::MetricType::kInfo) strip_suffix(name, "_info");
+        // A # HELP before the # TYPE made the family under the sample's name: rename it.
+        if (auto it = index.find(raw); raw != name && it != index.end() && !index.contains(name)) {
+          const std::size_t at = it->second;
+          index.erase(it);
+          index.emplace(name, at);
+          families[at].name = name;
+        }
         family(name).type = type;
       } else if (words[0] == "UNIT") {
         FamilyInfo* f = owner(name);
