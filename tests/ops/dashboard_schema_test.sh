@@ -26,17 +26,8 @@ node=$(command -v node || true)
 [[ -n "$node" ]] || unavailable "node not found (Debian: nodejs)"
 command -v npm >/dev/null 2>&1 || unavailable "npm not found (Debian: npm)"
 
-mkdir -p "$work"
-cp "$src/package.json" "$src/package-lock.json" "$src/check.mjs" "$work/"
-stamp="$work/node_modules/.vigil-lock-sha256"
-want=$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  echo "dashboard-schema: npm ci in ${work}"
-  if ! (cd "$work" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error); then
-    unavailable "npm ci failed (is the npm registry reachable?)"
-  fi
-  echo "$want" >"$stamp"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../npm_ci.sh"
+vigil_npm_ci "$work" "$src" check.mjs || unavailable "npm ci failed (is the npm registry reachable?)"
 
 "$node" "$work/check.mjs" "$work/ts" "$dashboards"/*.json
 
