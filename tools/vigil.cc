@@ -293,7 +293,7 @@ constexpr Command kCommands[] = {
      "--verify.receivers, exit status 1 when they differ from the list given. Exit status: 0\n"
      "routed (and verified), 1 the file is invalid or the receivers differ, 2 bad usage.\n",
      &routes_test},
-    {"dashboard", "--metrics FILE [-o DIR] [--title T] [--job J] ...",
+    {"dashboard", "--metrics FILE [-o DIR]...",
      "Write Grafana dashboards for the metrics of a /metrics exposition",
      "Reads a Prometheus text exposition (curl -s http://HOST:PORT/metrics > FILE; - reads\n"
      "stdin), learns its families (names, types, units, label names) and writes one dashboard\n"

@@ -1121,7 +1121,8 @@ GrafanaDashboard render(const Board& board, const GrafanaOptions& o, const std::
                {"uid", d.uid},
                {"version", 1},
                {"weekStart", ""}};
-  d.json = dash.dump(2) + "\n";
+  // Help texts come from outside (a saved exposition): invalid UTF-8 is replaced, not thrown.
+  d.json = dash.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   return d;
 }
 

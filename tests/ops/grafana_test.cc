@@ -292,4 +292,13 @@ TEST(ExpositionFamilies, MalformedInputIsAnErrorWithTheLine) {
   EXPECT_TRUE(ops::parse_exposition_families(""));
 }
 
+// Found by fuzz_exposition_families: help text that is not UTF-8 must not make the JSON throw.
+TEST(ExpositionFamilies, InvalidUtf8HelpIsReplacedInTheDashboard) {
+  const auto r = ops::parse_exposition_families("# HELP x_bytes bad \xff\x9f help\nx_bytes 1\n");
+  ASSERT_TRUE(r) << r.error;
+  const auto ds = ops::grafana_dashboards(*r.families);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_NE(json::parse(ds[0].json).dump().find("bad \xEF\xBF\xBD"), std::string::npos);
+}
+
 }  // namespace
