@@ -14,21 +14,10 @@ bin=$1
 src=$2
 work=$3
 
-unavailable() {
-  if [[ -n "${CI:-}" ]]; then
-    echo "otlp-interop: FAIL: $1" >&2
-    exit 1
-  fi
-  echo "otlp-interop: SKIP: $1" >&2
-  exit 77
-}
-
-node=$(command -v node || true)
-[[ -n "$node" ]] || unavailable "node not found (Debian: nodejs)"
-command -v npm >/dev/null 2>&1 || unavailable "npm not found (Debian: npm)"
-
 source "$(dirname "${BASH_SOURCE[0]}")/../npm_ci.sh"
-vigil_npm_ci "$work" "$src" receiver.js || unavailable "npm ci failed (is the npm registry reachable?)"
+vigil_require_node otlp-interop
+vigil_npm_ci "$work" "$src" receiver.js ||
+  vigil_unavailable otlp-interop "npm ci failed (is the npm registry reachable?)"
 
 export VIGIL_NODE="$node"
 export VIGIL_OTLP_RECEIVER="$work/receiver.js"

@@ -14,20 +14,10 @@ src=$1
 work=$2
 dashboards=$3
 
-unavailable() {
-  if [[ -n "${CI:-}" ]]; then
-    echo "dashboard-schema: FAIL: $1" >&2
-    exit 1
-  fi
-  echo "dashboard-schema: SKIP: $1" >&2
-  exit 77
-}
-node=$(command -v node || true)
-[[ -n "$node" ]] || unavailable "node not found (Debian: nodejs)"
-command -v npm >/dev/null 2>&1 || unavailable "npm not found (Debian: npm)"
-
 source "$(dirname "${BASH_SOURCE[0]}")/../npm_ci.sh"
-vigil_npm_ci "$work" "$src" check.mjs || unavailable "npm ci failed (is the npm registry reachable?)"
+vigil_require_node dashboard-schema
+vigil_npm_ci "$work" "$src" check.mjs ||
+  vigil_unavailable dashboard-schema "npm ci failed (is the npm registry reachable?)"
 
 "$node" "$work/check.mjs" "$work/ts" "$dashboards"/*.json
 
