@@ -2,7 +2,7 @@
 # pkg-config files, from what vigil_add_library() recorded (cmake/VigilLibrary.cmake). Included
 # from the top-level CMakeLists.txt when VIGIL_INSTALL is ON, after src/.
 #
-# Per component <c> (core, metrics, trace, trace_spdlog, health, exporters, admin):
+# Per component <c> (core, metrics, trace, trace_spdlog, health, ops, exporters, admin):
 #   include/vigil/<its HEADERS>                      public headers
 #   <libdir>/libvigil_<c>.a                          the library
 #   <libdir>/cmake/vigil/vigil-<c>-targets.cmake     its own export set: imported target vigil::<c>

@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -44,6 +46,7 @@
 #include "vigil/health/monitor.h"
 #include "vigil/metrics/process_collector.h"
 #include "vigil/metrics/registry.h"
+#include "vigil/ops/grafana.h"
 #include "vigil/trace/config.h"
 #include "vigil/trace/tracez.h"
 
@@ -91,6 +94,47 @@ int wait_for_stop(const sigset_t& signals, std::optional<double> duration) {
     if (sig > 0) return sig;
     // -1 with EAGAIN: the wait timed out; EINTR: interrupted by another signal. Check again.
   }
+}
+
+// --write-dashboards DIR: the demo's Grafana dashboards, generated from its registry as a run
+// with delivery (--alertmanager, --webhook) fills it: the delivery families are registered here
+// (its threads start and stop at once; nothing is sent). The server and the simulation do not
+// start. deploy/grafana/dashboards holds the output; tests/ops/dashboards_stale_test.sh checks it.
+int write_dashboards(const std::string& dir, vigil::metrics::Registry& registry,
+                     vigil::alerting::AlertManager& manager) {
+  namespace fs = std::filesystem;
+  {
+    vigil::demo::DemoDelivery delivery(manager, registry,
+                                       {.alertmanagers = {"http://127.0.0.1:9093"},
+                                        .webhooks = {"http://127.0.0.1:9/"},
+                                        .routes_file = "",
+                                        .state_path = ""},
+                                       "http://127.0.0.1:9464");
+    delivery.shutdown();
+  }
+  vigil::ops::GrafanaOptions options;
+  options.title = "vigil demo";
+  options.uid_prefix = "";
+  options.tags = {"vigil", "vigil-demo"};
+  options.job = "vigil-demo";  // deploy/prometheus/prometheus.yml's job
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    std::cerr << kProgram << ": cannot create " << dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  for (const vigil::ops::GrafanaDashboard& d : vigil::ops::grafana_dashboards(registry, options)) {
+    const fs::path path = fs::path(dir) / d.file_name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << d.json;
+    out.close();
+    if (!out) {
+      std::cerr << kProgram << ": cannot write " << path.string() << "\n";
+      return 1;
+    }
+    std::cout << kProgram << ": wrote " << path.string() << " (" << d.title << ")\n";
+  }
+  return 0;
 }
 
 // The process environment, except that without OTEL_TRACES_EXPORTER and without an OTLP
@@ -310,6 +354,14 @@ int main(int argc, char** argv) {
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
     return 2;
+  }
+  if (!options.write_dashboards.empty()) {
+    try {
+      return write_dashboards(options.write_dashboards, registry, alerting->manager());
+    } catch (const vigil::Error& e) {
+      std::cerr << kProgram << ": " << e.what() << "\n";
+      return 1;
+    }
   }
   std::unique_ptr<demo::DemoDelivery> delivery;
   try {

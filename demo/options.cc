@@ -74,8 +74,8 @@ ParseResult parse_args(std::span<const std::string_view> args) {
     if (name != "--listen" && name != "--duration" && name != "--rate" && name != "--workers" &&
         name != "--outage-every" && name != "--outage-for" && name != "--warmup" &&
         name != "--eval-interval" && name != "--rules" && name != "--write-slo-rules" &&
-        name != "--alertmanager" && name != "--webhook" && name != "--routes" &&
-        name != "--state") {
+        name != "--write-dashboards" && name != "--alertmanager" && name != "--webhook" &&
+        name != "--routes" && name != "--state") {
       r.error = "unknown argument " + quote(arg);
       return r;
     }
@@ -124,6 +124,12 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         return r;
       }
       r.options.write_slo_rules = std::string(value);
+    } else if (name == "--write-dashboards") {
+      if (value.empty()) {
+        r.error = "--write-dashboards needs a directory";
+        return r;
+      }
+      r.options.write_dashboards = std::string(value);
     } else if (name == "--eval-interval") {
       double d = 0;
       if (!parse_double(value, d) || d < 0.1 || d > 3600) {
@@ -179,8 +185,8 @@ std::string usage(std::string_view program) {
   u += R"( [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
        [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
        [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
-       [--write-slo-rules FILE] [--alertmanager URL]... [--webhook URL]...
-       [--routes FILE] [--state FILE] [--help]
+       [--write-slo-rules FILE] [--write-dashboards DIR] [--alertmanager URL]...
+       [--webhook URL]... [--routes FILE] [--state FILE] [--help]
 
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
 executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
@@ -203,6 +209,9 @@ fire or resolve are printed.
   --no-default-rules   do not load deploy/prometheus/alert_rules.yml
   --write-slo-rules FILE
                        write the Prometheus rule file of the demo's SLO and exit
+  --write-dashboards DIR
+                       write the demo's Grafana dashboards (JSON) into DIR and exit
+                       (the checked-in ones: deploy/grafana/dashboards)
   --alertmanager URL   post alerts to this Alertmanager (base URL, e.g.
                        http://127.0.0.1:9093; repeatable), as Prometheus does
   --webhook URL        deliver alerts to this URL as Alertmanager's webhook payload

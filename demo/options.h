@@ -3,8 +3,8 @@
 //   vigil-demo [--listen HOST:PORT] [--duration SECONDS] [--rate N] [--workers N]
 //              [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
 //              [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
-//              [--write-slo-rules FILE] [--alertmanager URL]... [--webhook URL]...
-//              [--routes FILE] [--state FILE] [--help]
+//              [--write-slo-rules FILE] [--write-dashboards DIR] [--alertmanager URL]...
+//              [--webhook URL]... [--routes FILE] [--state FILE] [--help]
 //
 //   std::vector<std::string_view> args(argv + 1, argv + argc);
 //   vigil::demo::ParseResult r = vigil::demo::parse_args(args);
@@ -44,6 +44,8 @@ struct DemoOptions {
   bool no_default_rules = false;
   // --write-slo-rules FILE: write the demo SLO's Prometheus rule file and exit.
   std::string write_slo_rules;
+  // --write-dashboards DIR: write the demo's Grafana dashboards (docs/dashboards.md) and exit.
+  std::string write_dashboards;
   // Where alerts are delivered (demo/delivery.h): Alertmanager base URLs, webhook URLs, an
   // alertmanager.yml-style routing file.
   std::vector<std::string> alertmanagers;

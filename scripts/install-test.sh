@@ -56,6 +56,9 @@ fi
 if [[ -x "$tmp/cmake-build/consumer_alerting" ]]; then
   "$tmp/cmake-build/consumer_alerting"
 fi
+if [[ -x "$tmp/cmake-build/consumer_ops" ]]; then
+  "$tmp/cmake-build/consumer_ops"
+fi
 
 # Only the metrics dependencies: any find_package of another component's package fails.
 disabled=()

@@ -5,6 +5,8 @@
 //   vigil routes check FILE...  check alertmanager.yml-style routing files (amtool check-config)
 //   vigil routes test FILE label=value...   the receivers an alert goes to (amtool config routes
 //                               test)
+//   vigil dashboard --metrics FILE [-o DIR] [--title T] [--job J] ...
+//                               Grafana dashboards for the families of a /metrics exposition
 //   vigil --help                the commands
 //   vigil rules --help          the commands under `rules`
 //
@@ -15,7 +17,10 @@
 // Exit status: 0 success, 1 a check failed, 2 bad usage (unknown command, missing argument).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <ostream>
 #include <span>
@@ -27,6 +32,7 @@
 #include "vigil/alerting/routing.h"
 #include "vigil/alerting/rule_file.h"
 #include "vigil/core/error.h"
+#include "vigil/ops/grafana.h"
 
 namespace {
 
@@ -171,6 +177,84 @@ int routes_test(const Args& args, Io& io) {
 
 // ---- the command table ---------------------------------------------------------------------
 
+// `vigil dashboard --metrics FILE [-o DIR] [options]`: the Grafana dashboards of vigil::ops for
+// the families of a Prometheus text exposition (a service's /metrics saved to FILE, or - for
+// stdin), one JSON file per dashboard in DIR.
+int dashboard(const Args& args, Io& io) {
+  std::string metrics_file;
+  std::string dir = ".";
+  vigil::ops::GrafanaOptions options;
+  bool tags_given = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    const bool has_value = i + 1 < args.size();
+    auto value = [&]() { return std::string(args[++i]); };
+    if (!has_value &&
+        (a == "--metrics" || a == "-o" || a == "--title" || a == "--job" || a == "--datasource" ||
+         a == "--uid-prefix" || a == "--tag" || a == "--refresh")) {
+      io.err << "vigil dashboard: " << a << " needs a value\n";
+      return kExitUsage;
+    }
+    if (a == "--metrics") {
+      metrics_file = value();
+    } else if (a == "-o") {
+      dir = value();
+    } else if (a == "--title") {
+      options.title = value();
+    } else if (a == "--job") {
+      options.job = value();
+    } else if (a == "--datasource") {
+      options.datasource = value();
+    } else if (a == "--uid-prefix") {
+      options.uid_prefix = value();
+    } else if (a == "--refresh") {
+      options.refresh = value();
+    } else if (a == "--tag") {
+      if (!tags_given) options.tags.clear();
+      tags_given = true;
+      options.tags.push_back(value());
+    } else {
+      io.err << "vigil dashboard: unknown argument '" << a << "' (see vigil dashboard --help)\n";
+      return kExitUsage;
+    }
+  }
+  if (metrics_file.empty()) {
+    io.err << "vigil dashboard: missing --metrics FILE (a /metrics exposition; - for stdin)\n";
+    return kExitUsage;
+  }
+  std::string text;
+  if (metrics_file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(metrics_file, std::ios::binary);
+    if (!in) {
+      io.err << "vigil dashboard: cannot read " << metrics_file << "\n";
+      return kExitFailed;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const vigil::ops::ExpositionFamilies families = vigil::ops::parse_exposition_families(text);
+  if (!families) {
+    io.err << "vigil dashboard: " << metrics_file << ": " << families.error << "\n";
+    return kExitFailed;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (const vigil::ops::GrafanaDashboard& d :
+       vigil::ops::grafana_dashboards(*families.families, options)) {
+    const std::filesystem::path path = std::filesystem::path(dir) / d.file_name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << d.json;
+    out.close();
+    if (!out) {
+      io.err << "vigil dashboard: cannot write " << path.string() << "\n";
+      return kExitFailed;
+    }
+    io.out << "wrote " << path.string() << " (" << d.title << ", uid " << d.uid << ")\n";
+  }
+  return kExitOk;
+}
+
 struct Command {
   std::string_view words;     // "rules check": the words that select the command
   std::string_view synopsis;  // its arguments, for usage lines
@@ -209,6 +293,17 @@ constexpr Command kCommands[] = {
      "--verify.receivers, exit status 1 when they differ from the list given. Exit status: 0\n"
      "routed (and verified), 1 the file is invalid or the receivers differ, 2 bad usage.\n",
      &routes_test},
+    {"dashboard", "--metrics FILE [-o DIR]...",
+     "Write Grafana dashboards for the metrics of a /metrics exposition",
+     "Reads a Prometheus text exposition (curl -s http://HOST:PORT/metrics > FILE; - reads\n"
+     "stdin), learns its families (names, types, units, label names) and writes one dashboard\n"
+     "JSON per kind (overview, llm, health, system; docs/dashboards.md) into DIR (default .).\n"
+     "Options: --title T (dashboards \"T / Overview\", ...; default vigil), --job J (the job\n"
+     "variable's default), --datasource NAME (default Prometheus), --uid-prefix P, --tag T\n"
+     "(repeatable; default vigil), --refresh INTERVAL (default 30s). The demo's dashboards come\n"
+     "from `vigil-demo --write-dashboards DIR` instead. Exit status: 0 written, 1 the file\n"
+     "cannot be read or parsed, 2 bad usage.\n",
+     &dashboard},
 };
 
 std::vector<std::string_view> split_words(std::string_view s) {

@@ -39,17 +39,8 @@ command -v npm >/dev/null 2>&1 || unavailable "npm not found (Debian: npm)"
 command -v python3 >/dev/null 2>&1 || unavailable "python3 not found"
 command -v curl >/dev/null 2>&1 || unavailable "curl not found"
 
-mkdir -p "$work"
-cp "$src/package.json" "$src/package-lock.json" "$src/receiver.js" "$work/"
-stamp="$work/node_modules/.vigil-lock-sha256"
-want=$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  log "npm ci in ${work}"
-  if ! (cd "$work" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error); then
-    unavailable "npm ci failed (is the npm registry reachable?)"
-  fi
-  echo "$want" >"$stamp"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../npm_ci.sh"
+vigil_npm_ci "$work" "$src" receiver.js || unavailable "npm ci failed (is the npm registry reachable?)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-demo-trace-test.XXXXXX")
 receiver_pid=""

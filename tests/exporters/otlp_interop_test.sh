@@ -14,30 +14,10 @@ bin=$1
 src=$2
 work=$3
 
-unavailable() {
-  if [[ -n "${CI:-}" ]]; then
-    echo "otlp-interop: FAIL: $1" >&2
-    exit 1
-  fi
-  echo "otlp-interop: SKIP: $1" >&2
-  exit 77
-}
-
-node=$(command -v node || true)
-[[ -n "$node" ]] || unavailable "node not found (Debian: nodejs)"
-command -v npm >/dev/null 2>&1 || unavailable "npm not found (Debian: npm)"
-
-mkdir -p "$work"
-cp "$src/package.json" "$src/package-lock.json" "$src/receiver.js" "$work/"
-stamp="$work/node_modules/.vigil-lock-sha256"
-want=$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  echo "otlp-interop: npm ci in ${work}"
-  if ! (cd "$work" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error); then
-    unavailable "npm ci failed (is the npm registry reachable?)"
-  fi
-  echo "$want" >"$stamp"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../npm_ci.sh"
+vigil_require_node otlp-interop
+vigil_npm_ci "$work" "$src" receiver.js ||
+  vigil_unavailable otlp-interop "npm ci failed (is the npm registry reachable?)"
 
 export VIGIL_NODE="$node"
 export VIGIL_OTLP_RECEIVER="$work/receiver.js"
