@@ -1162,6 +1162,13 @@ void GuardrailMonitor::resume(std::string who) {
 
 const std::string& GuardrailMonitor::name() const noexcept { return impl_->name; }
 
+const MonitorOptions& GuardrailMonitor::options() const noexcept { return impl_->options; }
+
+std::vector<std::string> GuardrailMonitor::cohorts() const {
+  if (!impl_->source) return {};
+  return impl_->source->cohorts();
+}
+
 MonitorStatus GuardrailMonitor::status() const {
   const Impl& m = *impl_;
   MonitorStatus s;

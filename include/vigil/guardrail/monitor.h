@@ -241,6 +241,10 @@ class GuardrailMonitor {
 
   // ---- reading
   const std::string& name() const noexcept;
+  // The options it was made with (validated; never changes).
+  const MonitorOptions& options() const noexcept;
+  // The cohorts the source has seen (empty without a source).
+  std::vector<std::string> cohorts() const;
   MonitorStatus status() const;
   // Decisions, newest first (from SQLite when the audit database works, else from memory).
   std::vector<Decision> decisions(const DecisionQuery& query = {}) const;
