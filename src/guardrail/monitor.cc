@@ -718,6 +718,10 @@ struct GuardrailMonitor::Impl {
       fixed = baseline;
     }
     d.mode = mode_now;
+    // The source is sampled even without a baseline: a later set_baseline_window reads the
+    // history ("the hour before the deploy").
+    std::string err;
+    const bool sampled = source && source->sample(d.time, &err);
     if (mode_now == "none") {
       d.result = Result::kInconclusive;
       d.reason = "no baseline: set_baseline, set_baseline_window or compare_cohorts first";
@@ -728,10 +732,10 @@ struct GuardrailMonitor::Impl {
       d.reason = "no live source (MonitorOptions::source): only check(snapshot) works";
       return finish(self, std::move(d));
     }
-    std::string err;
-    if (!source->sample(d.time, &err)) {
+    if (!sampled) {
       d.result = Result::kError;
-      d.reason = "the source could not be sampled: " + (err.empty() ? "time went back" : err);
+      d.reason = "the source could not be sampled: " +
+                 (err.empty() ? std::string("the clock went back") : err);
       return finish(self, std::move(d));
     }
     if (mode_now == "fixed") {
