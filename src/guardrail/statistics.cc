@@ -14,10 +14,13 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A figure for a reason: 4 significant digits ("0.9512", "1.2e-30", "inf").
+// A figure for a reason: whole numbers as they are ("30000"), others with 4 significant digits
+// ("0.9512", "1.2e-30", "inf").
 std::string num(double v) {
   char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
+  const bool whole = std::abs(v) < 1e15 && v == std::trunc(v);
+  const auto r = whole ? std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v))
+                       : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
   return std::string(buf, r.ptr);
 }
 
