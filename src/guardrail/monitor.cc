@@ -531,7 +531,6 @@ struct GuardrailMonitor::Impl {
 
   void install_alert(const std::string& reason) {
     if (options.alerts == nullptr) return;
-    std::weak_ptr<std::atomic<bool>> weak = alert_flag;
     auto flag = alert_flag;
     alerting::RuleGroup g;
     g.name = "guardrail/" + name;
