@@ -254,6 +254,9 @@ tsan_test() {
     fi &&
     if [[ -x build/tsan/tests/alerting/alertmanager_client_tsan_test ]]; then
       build/tsan/tests/alerting/alertmanager_client_tsan_test
+    fi &&
+    if [[ -x build/tsan/tests/guardrail/guardrail_source_tsan_test ]]; then  # wt-gr-source
+      build/tsan/tests/guardrail/guardrail_source_tsan_test
     fi
 }
 
