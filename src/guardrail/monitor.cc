@@ -410,9 +410,7 @@ struct GuardrailMonitor::Impl {
         run->timed_out = true;
         ++action_timeouts;
       } else {
-        run->done = true;
-        runs.erase(std::remove(runs.begin(), runs.end(), run), runs.end());
-        runs_cv.notify_all();
+        run->done = true;  // the watchdog leaves it alone from now on
         if (run->timed_out)
           record = false;  // stays "timeout"
         else if (outcome != "ok")
@@ -439,6 +437,13 @@ struct GuardrailMonitor::Impl {
     if (record && audit && audit->ok()) {
       std::lock_guard alock(audit_mu);
       audit->record_action(name, run->decision_id, out);
+    }
+    if (!timeout) {
+      // Finished once its outcome is recorded: wait_for_actions() then sees it in the audit
+      // trail, and the worker is free for the next trigger.
+      std::lock_guard lock(mu);
+      runs.erase(std::remove(runs.begin(), runs.end(), run), runs.end());
+      runs_cv.notify_all();
     }
   }
 
@@ -467,7 +472,7 @@ struct GuardrailMonitor::Impl {
       std::vector<std::shared_ptr<ActionRun>> late;
       for (const auto& r : runs) {
         const int64_t ns = r->started_ns.load();
-        if (r->timed_out) continue;
+        if (r->timed_out || r->done) continue;
         if (ns == 0) {  // queued or about to start: look again soon
           next = std::min(next, now_s + std::min<Steady::duration>(options.action_timeout,
                                                                    std::chrono::milliseconds(50)));

@@ -236,7 +236,8 @@ class GuardrailMonitor {
   Decision check_now();
   void pause(std::string who = "");  // checks are skipped (recorded) until resume()
   void resume(std::string who = "");
-  // Waits until every started action finished or `timeout` passed; true when none is running.
+  // Waits until every started action finished (its outcome recorded, in the audit database too)
+  // or `timeout` passed; true when none is running.
   bool wait_for_actions(std::chrono::milliseconds timeout);
 
   // ---- reading
