@@ -341,6 +341,7 @@ struct GuardrailMonitor::Impl {
   std::condition_variable watchdog_cv;  // under mu
   bool stop_watchdog = false;           // under mu
   bool closing = false;                 // under mu: the destructor runs
+  bool detached = false;                // under mu: the destructor returned (or is returning)
 
   explicit Impl(MonitorOptions o) : options(std::move(o)), judge(options.judge) {}
 
@@ -428,11 +429,18 @@ struct GuardrailMonitor::Impl {
         }
       }
     }
-    if (timeout) {
-      run->slot->timeouts.inc();
-    } else {
-      run->slot->duration.observe(seconds);
-      if (record && outcome != "ok") run->slot->errors.inc();
+    {
+      // Under mu: once the destructor has set `detached`, the registry may be gone (an action
+      // that hung past the destructor's wait finishes without metrics).
+      std::lock_guard lock(mu);
+      if (!detached) {
+        if (timeout) {
+          run->slot->timeouts.inc();
+        } else {
+          run->slot->duration.observe(seconds);
+          if (record && outcome != "ok") run->slot->errors.inc();
+        }
+      }
     }
     if (record && audit && audit->ok()) {
       std::lock_guard alock(audit_mu);
@@ -917,6 +925,7 @@ GuardrailMonitor::~GuardrailMonitor() {
   for (const auto& slot : slots) slot->pool->shutdown(deadline);
   {
     std::lock_guard lock(m.mu);
+    m.detached = true;
     m.stop_watchdog = true;
     m.watchdog_cv.notify_all();
   }
