@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "../guardrail/guide_snapshots.h"
 #include "http_client.h"
 #include "vigil/admin/server.h"
 #include "vigil/core/error.h"
@@ -30,12 +31,9 @@ using testing::http;
 constexpr int64_t kT0 = 1'700'000'000;  // 2023-11-14T22:13:20Z
 constexpr const char* kToken = "s3cret-token";
 
-const PerformanceSnapshot kBaseline{
-    .success_rate = 0.95, .p50_latency = 700, .p95_latency = 1500, .error_rate = 0.02};
-const PerformanceSnapshot kBad{
-    .success_rate = 0.85, .p50_latency = 720, .p95_latency = 1600, .error_rate = 0.03};
-const PerformanceSnapshot kGood{
-    .success_rate = 0.95, .p50_latency = 705, .p95_latency = 1520, .error_rate = 0.02};
+const PerformanceSnapshot& kBaseline = guardrail::testing::kGuideBaseline;
+const PerformanceSnapshot& kBad = guardrail::testing::kGuideBad;
+const PerformanceSnapshot& kGood = guardrail::testing::kGuideGood;
 
 class GuardrailEndpointsTest : public ::testing::Test {
  protected:

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "guide_snapshots.h"
 #include "vigil/alerting/manager.h"
 #include "vigil/alerting/rule.h"
 #include "vigil/core/error.h"
@@ -41,12 +42,9 @@ struct FakeClock {
   TimePoint now() const { return TimePoint(std::chrono::nanoseconds(ns->load())); }
 };
 
-const PerformanceSnapshot kBaseline{
-    .success_rate = 0.95, .p50_latency = 700, .p95_latency = 1500, .error_rate = 0.02};
-const PerformanceSnapshot kBad{
-    .success_rate = 0.85, .p50_latency = 720, .p95_latency = 1600, .error_rate = 0.03};
-const PerformanceSnapshot kGood{
-    .success_rate = 0.95, .p50_latency = 705, .p95_latency = 1520, .error_rate = 0.02};
+const PerformanceSnapshot& kBaseline = testing::kGuideBaseline;
+const PerformanceSnapshot& kBad = testing::kGuideBad;
+const PerformanceSnapshot& kGood = testing::kGuideGood;
 
 MonitorOptions options_with(metrics::Registry& reg, const FakeClock& clock,
                             std::string name = "test") {
