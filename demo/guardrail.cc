@@ -1,5 +1,6 @@
 #include "guardrail.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -44,7 +45,11 @@ DemoGuardrail::DemoGuardrail(metrics::Registry& registry, DemoGuardrailOptions o
   mo.source = source_;
   mo.cohort = release;
   mo.interval = options_.interval;
-  mo.window = 30s;  // the hard error-rate limit looks at v2's last 30 s
+  // In cohort mode the Judge decides (JudgeOptions: the success rate's mSPRT, Mann-Whitney on
+  // the latency); of the thresholds only the error rate's hard limit applies, to v2's last 30 s:
+  // here a backstop for a release that fails half of its requests.
+  mo.thresholds = guardrail::default_thresholds(-0.08, 0.30, 0.5);
+  mo.window = 30s;
   // v2 has no traffic outside a release: "no verdict" is the normal state then, not a problem.
   mo.inconclusive_limit = 1'000'000;
   mo.cooldown = 60s;
@@ -125,7 +130,9 @@ void DemoGuardrail::print_decision() {
   std::vector<guardrail::Decision> recent = monitor_->decisions({.limit = 50});
   for (const guardrail::Decision& d : recent) {
     if (!d.triggered) continue;
-    std::string out = prefix() + "GUARDRAIL " + std::string(guardrail::result_name(d.result)) +
+    std::string result(guardrail::result_name(d.result));
+    for (char& ch : result) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string out = prefix() + "GUARDRAIL " + result +
                       " " + d.monitor + " (decision " + std::to_string(d.id) + ", " +
                       std::to_string(d.current_requests) + " requests of v2 against " +
                       std::to_string(d.baseline_requests) + " of v1): " + d.reason;
