@@ -60,8 +60,10 @@ DemoGuardrail::DemoGuardrail(metrics::Registry& registry, DemoGuardrailOptions o
   monitor_->on_trigger("route-to-stable", [this, stable](const guardrail::RollbackTrigger& t) {
     share_.store(0, std::memory_order_relaxed);  // the simulator stops using v2 at once
     rolled_back_.store(true, std::memory_order_relaxed);
-    print(prefix() + "GUARDRAIL ROLLBACK " + kMonitorName + " on " + t.metric_name + ": " +
-          t.reason + " -> all traffic back to " + stable);
+    print(prefix() + "GUARDRAIL ROLLBACK " + kMonitorName + ": " +
+          std::string(kVersions[kReleaseVersion]) + " failed on " + t.metric_name + " (" +
+          fmt(t.observed_value) + " against " + fmt(t.baseline_value) + " for " + stable +
+          "): all traffic back to " + stable);
     { std::lock_guard lock(mu_); }
     cv_.notify_all();
   });
@@ -132,13 +134,13 @@ void DemoGuardrail::print_decision() {
     if (!d.triggered) continue;
     std::string result(guardrail::result_name(d.result));
     for (char& ch : result) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    std::string out = prefix() + "GUARDRAIL " + result +
-                      " " + d.monitor + " (decision " + std::to_string(d.id) + ", " +
-                      std::to_string(d.current_requests) + " requests of v2 against " +
-                      std::to_string(d.baseline_requests) + " of v1): " + d.reason;
+    std::string out = prefix() + "GUARDRAIL " + result + " " + d.monitor + ", decision " +
+                      std::to_string(d.id) + " (" + std::to_string(d.current_requests) +
+                      " requests of " + std::string(kVersions[kReleaseVersion]) + " against " +
+                      std::to_string(d.baseline_requests) + " of " +
+                      std::string(kVersions[kStableVersion]) + "):";
     for (const guardrail::ConditionResult& c : d.conditions) {
-      out += "\n    " + c.metric + ": " + std::string(guardrail::result_name(c.result)) + ": " +
-             c.reason;
+      out += "\n    " + c.reason;  // "<metric> <result>: <figures and statistics>"
     }
     for (const guardrail::ActionOutcome& a : d.actions) {
       out += "\n    action " + a.action + ": " + a.outcome + " (" + fmt(a.duration_seconds * 1000) +

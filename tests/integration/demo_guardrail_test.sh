@@ -136,10 +136,10 @@ read -r id metric outcome <<<"$found"
 pass "decision $id: fail on $metric at t=$((SECONDS - started_a))s, route-to-stable: ok"
 
 grep -q "RELEASE v2 takes 30% of the traffic" "$tmp/a.log" || fail "the console does not show the release"
-grep -q "GUARDRAIL ROLLBACK model-release" "$tmp/a.log" || fail "the console does not show the rollback"
-grep -q "GUARDRAIL FAIL model-release (decision" "$tmp/a.log" ||
+grep -q "GUARDRAIL ROLLBACK model-release: v2 failed on" "$tmp/a.log" || fail "the console does not show the rollback"
+grep -q "GUARDRAIL FAIL model-release, decision" "$tmp/a.log" ||
   fail "the console does not show the decision"
-grep -q "action route-to-stable: ok" "$tmp/a.log" || fail "the console does not show the action's outcome"
+grep -q "^    action route-to-stable: ok" "$tmp/a.log" || fail "the console does not show the action's outcome"
 pass "the console shows the release, the rollback, the decision and its conditions"
 
 read -r v1_before v2_before < <(requests_by_version "$base_a")
