@@ -297,6 +297,9 @@ struct GuardrailMonitor::Impl {
   metrics::Registry* registry = nullptr;
   MetricFamilies fam{};
   std::unique_ptr<detail::GuardrailAudit> audit;
+  // Orders a decision's write and its actions' outcome writes (an outcome written before the
+  // decision row would be replaced by the decision's "running").
+  std::mutex audit_mu;
   std::shared_ptr<std::atomic<bool>> alert_flag = std::make_shared<std::atomic<bool>>(false);
 
   // ---- under check_mu: the comparison
@@ -433,7 +436,10 @@ struct GuardrailMonitor::Impl {
       run->slot->duration.observe(seconds);
       if (record && outcome != "ok") run->slot->errors.inc();
     }
-    if (record && audit && audit->ok()) audit->record_action(name, run->decision_id, out);
+    if (record && audit && audit->ok()) {
+      std::lock_guard alock(audit_mu);
+      audit->record_action(name, run->decision_id, out);
+    }
   }
 
   static void run_action(const std::shared_ptr<Impl>& self, const std::shared_ptr<ActionRun>& run,
@@ -525,7 +531,6 @@ struct GuardrailMonitor::Impl {
 
   void install_alert(const std::string& reason) {
     if (options.alerts == nullptr) return;
-    std::weak_ptr<std::atomic<bool>> weak = alert_flag;
     auto flag = alert_flag;
     alerting::RuleGroup g;
     g.name = "guardrail/" + name;
@@ -649,6 +654,7 @@ struct GuardrailMonitor::Impl {
       install_alert(trigger->reason);
     }
     if (audit && audit->ok()) {
+      std::lock_guard alock(audit_mu);
       Decision copy;
       {
         std::lock_guard lock(mu);

@@ -3,8 +3,8 @@
 #include "vigil/guardrail/statistics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 #include "vigil/core/error.h"
@@ -14,19 +14,22 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A figure for a reason: 4 significant digits ("0.9512", "1.2e-30").
+// A figure for a reason: whole numbers as they are ("30000"), others with 4 significant digits
+// ("0.9512", "1.2e-30", "inf").
 std::string num(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
+  const bool whole = std::abs(v) < 1e15 && v == std::trunc(v);
+  const auto r = whole ? std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v))
+                       : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 4);
+  return std::string(buf, r.ptr);
 }
 
-// A relative change as a signed percentage ("+30.5%", "-2%").
+// A relative change as a signed percentage ("+30.5%", "-2%", "+inf%").
 std::string percent(double v) {
-  if (std::isinf(v)) return v > 0 ? "+inf%" : "-inf%";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.3g%%", v * 100);
-  return buf;
+  std::string s = v >= 0 ? "+" : "";
+  s += num(v * 100);
+  s += '%';
+  return s;
 }
 
 bool in_open_unit(double v) { return v > 0 && v < 1; }  // false for NaN

@@ -4,10 +4,13 @@
 #include "vigil/guardrail/monitor.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -449,6 +452,75 @@ TEST(GuardrailMonitor, MemoryRingAndQueries) {
   EXPECT_EQ(window[0].id, 5u);
   EXPECT_EQ(window[1].id, 4u);
   EXPECT_EQ(m.decisions({.limit = 1}).size(), 1u);
+}
+
+TEST(GuardrailMonitor, AuditTrailSurvivesARestart) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vigil_gr_monitor_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "vigil.db").string();
+  std::filesystem::remove(path);
+  metrics::Registry reg;
+  FakeClock clock;
+  MonitorOptions o = options_with(reg, clock, "persisted");
+  o.audit_path = path;
+  o.cooldown = 1h;
+  TimePoint trigger_time;
+  {
+    GuardrailMonitor m(o);
+    ASSERT_EQ(m.status().audit_error, "");
+    m.on_trigger("rollback", [](const RollbackTrigger&) {});
+    m.set_baseline(kBaseline);
+    m.check(kGood);
+    clock.advance(1s);
+    trigger_time = clock.now();
+    ASSERT_TRUE(m.check(kBad).has_value());
+    ASSERT_TRUE(m.wait_for_actions(10s));
+    m.pause("ops");
+  }
+  {
+    GuardrailMonitor m(o);
+    ASSERT_EQ(m.status().audit_error, "");
+    auto ds = m.decisions();
+    ASSERT_EQ(ds.size(), 2u);
+    EXPECT_EQ(ds[0].id, 2u);
+    EXPECT_TRUE(ds[0].triggered);
+    EXPECT_EQ(ds[0].result, Result::kFail);
+    EXPECT_EQ(ds[0].metric, "success_rate");
+    EXPECT_EQ(ds[0].time, trigger_time);
+    ASSERT_EQ(ds[0].actions.size(), 1u);
+    EXPECT_EQ(ds[0].actions[0].action, "rollback");
+    EXPECT_EQ(ds[0].actions[0].outcome, "ok");
+    EXPECT_EQ(ds[1].id, 1u);
+    EXPECT_EQ(ds[1].result, Result::kPass);
+    auto es = m.events();
+    ASSERT_EQ(es.size(), 2u);
+    EXPECT_EQ(es[0].kind, "pause");
+    EXPECT_EQ(es[1].kind, "baseline");
+    // The cooldown is restored from the last trigger: no new trigger within the hour.
+    EXPECT_EQ(m.status().last_trigger, trigger_time);
+    EXPECT_EQ(m.status().rearm_not_before, trigger_time + 1h);
+    m.set_baseline(kBaseline);
+    clock.advance(10min);
+    EXPECT_TRUE(m.check(kBad).has_value());
+    EXPECT_EQ(m.status().triggers, 0u);
+    EXPECT_EQ(m.decisions({.limit = 1}).at(0).id, 3u);  // ids go on
+  }
+  // A file that is not a database: the monitor works without it and says why.
+  const std::string junk = (dir / "junk.db").string();
+  {
+    std::ofstream f(junk);
+    f << "this is not a database, not at all, it is plain text of some length";
+  }
+  o.audit_path = junk;
+  {
+    GuardrailMonitor m(o);
+    EXPECT_NE(m.status().audit_error, "");
+    m.set_baseline(kBaseline);
+    EXPECT_TRUE(m.check(kBad).has_value());
+    EXPECT_EQ(m.decisions().size(), 1u);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

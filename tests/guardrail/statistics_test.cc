@@ -270,5 +270,189 @@ TEST(JudgeOptions, ValidateNamesTheOptionAndTheRule) {
   EXPECT_NO_THROW(Judge({.latency_metric = Metric::kP99Latency}));
 }
 
+// ---- the Judge
+
+WindowCounts counts(uint64_t successes, uint64_t requests, std::vector<double> bounds = {},
+                    std::vector<uint64_t> buckets = {}) {
+  WindowCounts w;
+  w.requests = requests;
+  w.successes = successes;
+  w.errors = requests - successes;
+  w.bounds = std::move(bounds);
+  w.buckets = std::move(buckets);
+  return w;
+}
+
+TEST(Judge, TooLittleTrafficIsInconclusive) {
+  Judge judge;  // min_requests 100
+  const Judgement j = judge.look(counts(950, 1000), counts(40, 50));
+  EXPECT_EQ(j.result, Result::kInconclusive);
+  EXPECT_EQ(j.look, 1);
+  EXPECT_EQ(j.baseline_requests, 1000u);
+  EXPECT_EQ(j.canary_requests, 50u);
+  ASSERT_EQ(j.conditions.size(), 1u);  // no histograms: no latency condition
+  const ConditionResult& c = j.conditions[0];
+  EXPECT_EQ(c.metric, "success_rate");
+  EXPECT_EQ(c.result, Result::kInconclusive);
+  EXPECT_DOUBLE_EQ(c.baseline, 0.95);
+  EXPECT_DOUBLE_EQ(c.observed, 0.8);
+  EXPECT_EQ(c.reason,
+            "success_rate: inconclusive, too little traffic to judge (baseline 1000 requests, "
+            "canary 50; at least 100 in each are needed)");
+  EXPECT_EQ(j.reason, c.reason);
+  // Even a canary that fails everything.
+  EXPECT_EQ(judge.look(counts(950, 1000), counts(0, 99)).result, Result::kInconclusive);
+  // No requests at all: NaN rates, inconclusive, no crash.
+  const Judgement empty = Judge().look(counts(0, 0), counts(0, 0));
+  EXPECT_EQ(empty.result, Result::kInconclusive);
+  EXPECT_TRUE(std::isnan(empty.conditions[0].baseline));
+}
+
+// The by-hand mSPRT above (950/1000 against 900/1000: p = 8.95e-4) through the Judge.
+TEST(Judge, SignificantDropBeyondToleranceFails) {
+  Judge judge;
+  const Judgement j = judge.look(counts(950, 1000), counts(900, 1000));
+  EXPECT_EQ(j.result, Result::kFail);
+  ASSERT_EQ(j.conditions.size(), 1u);
+  const ConditionResult& c = j.conditions[0];
+  EXPECT_EQ(c.result, Result::kFail);
+  EXPECT_DOUBLE_EQ(c.baseline, 0.95);
+  EXPECT_DOUBLE_EQ(c.observed, 0.9);
+  EXPECT_DOUBLE_EQ(c.threshold, -0.02);
+  EXPECT_NEAR(c.statistic, -4.2337713, 1e-6);
+  EXPECT_NEAR(c.p_value, 8.9508400e-4, 1e-10);
+  EXPECT_DOUBLE_EQ(c.alpha, 0.01);
+  EXPECT_EQ(c.reason,
+            "success_rate fail: canary 0.9 (900 of 1000 requests) against baseline 0.95 (950 of "
+            "1000), a change of -0.05 beyond the tolerance of -0.02; mSPRT z = -4.234, likelihood "
+            "ratio 1117, always-valid p = 0.0008951 <= alpha 0.01: a significant drop");
+  EXPECT_EQ(j.reason, c.reason);
+}
+
+TEST(Judge, SignificantDropWithinTolerancePasses) {
+  Judge judge;  // tolerance 0.02
+  // 95% against 94% on 100,000 each: z = -9.8, p = 6.5e-20, but a drop of 1 point only.
+  const Judgement j = judge.look(counts(95000, 100000), counts(94000, 100000));
+  EXPECT_EQ(j.result, Result::kPass);
+  EXPECT_NEAR(j.conditions[0].p_value, 6.4761954e-20, 1e-26);
+  EXPECT_THAT(j.reason, HasSubstr("a change of -0.01 within the tolerance of -0.02"));
+  EXPECT_THAT(j.reason, HasSubstr("a significant drop"));
+  // A tolerance of 0 fails it.
+  EXPECT_EQ(
+      Judge({.success_tolerance = 0}).look(counts(95000, 100000), counts(94000, 100000)).result,
+      Result::kFail);
+}
+
+TEST(Judge, NotSignificantPasses) {
+  Judge judge;
+  // 950/1000 against 945/1000: Lambda = 0.2214, 1 / Lambda > 1, p = 1.
+  const Judgement j = judge.look(counts(950, 1000), counts(945, 1000));
+  EXPECT_EQ(j.result, Result::kPass);
+  EXPECT_EQ(j.conditions[0].p_value, 1);
+  EXPECT_THAT(j.reason, HasSubstr("always-valid p = 1 > alpha 0.01: not significant"));
+}
+
+TEST(Judge, ABetterCanaryPasses) {
+  Judge judge({.success_tolerance = 0});
+  const Judgement j = judge.look(counts(900, 1000), counts(950, 1000));
+  EXPECT_EQ(j.result, Result::kPass);
+  EXPECT_THAT(j.reason, HasSubstr("but the canary is not worse"));
+}
+
+// Bounds {1, 2, 4}; baseline {100, 100, 0, 0}, canary {50, 50, 100, 0}.
+//   p95 (rank 190 of 200): baseline 1 + 1 * 90/100 = 1.9; canary 2 + 2 * 90/100 = 3.8: +100%.
+//   U = 50*(0 + 50) + 50*(100 + 50) + 100*(200 + 0) = 30000 of 40000 pairs; ties 150, 150, 100:
+//   sum(t^3 - t) = 7749600; Var = 40000/12 * (401 - 7749600/(400*399)) = 1174812.03;
+//   z = 10000 / 1083.8875 = 9.2260501; p = 1.4039796e-20 <= 0.01 / (1 x 2).
+TEST(Judge, LatencyShiftFails) {
+  const std::vector<double> bounds{1, 2, 4};
+  Judge judge;
+  const Judgement j = judge.look(counts(190, 200, bounds, {100, 100, 0, 0}),
+                                 counts(190, 200, bounds, {50, 50, 100, 0}));
+  EXPECT_EQ(j.result, Result::kFail);
+  ASSERT_EQ(j.conditions.size(), 2u);
+  EXPECT_EQ(j.conditions[0].result, Result::kPass);  // same success rate
+  const ConditionResult& c = j.conditions[1];
+  EXPECT_EQ(c.metric, "p95_latency");
+  EXPECT_EQ(c.result, Result::kFail);
+  EXPECT_DOUBLE_EQ(c.baseline, 1.9);
+  EXPECT_DOUBLE_EQ(c.observed, 3.8);
+  EXPECT_DOUBLE_EQ(c.threshold, 0.1);
+  EXPECT_NEAR(c.statistic, 9.2260501, 1e-6);
+  EXPECT_NEAR(c.p_value, 1.4039796e-20, 1e-26);
+  EXPECT_DOUBLE_EQ(c.alpha, 0.005);
+  EXPECT_EQ(c.reason,
+            "p95_latency fail: canary 3.8 against baseline 1.9, a change of +100% beyond the "
+            "tolerance of +10%; Mann-Whitney over 200 canary and 200 baseline latencies: U = "
+            "30000, P(canary slower) = 0.75, z = 9.226, one-sided p = 1.404e-20 <= alpha 0.005 "
+            "(latency look 1: 0.01 / (1 x 2)): significantly slower");
+  EXPECT_EQ(j.reason, c.reason);  // the failing condition decides
+  EXPECT_EQ(judge.latency_looks(), 1);
+  // The second latency look is at 0.01 / 6.
+  const Judgement second = judge.look(counts(190, 200, bounds, {100, 100, 0, 0}),
+                                      counts(190, 200, bounds, {50, 50, 100, 0}));
+  EXPECT_DOUBLE_EQ(second.conditions[1].alpha, 0.01 / 6);
+  EXPECT_EQ(second.look, 2);
+  judge.reset();
+  EXPECT_EQ(judge.looks(), 0);
+  EXPECT_EQ(judge.latency_looks(), 0);
+}
+
+TEST(Judge, LatencyWithinTolerancePasses) {
+  // Bounds {1, 2}: baseline {100, 100, 0}: p95 1.9; canary {50, 100, 50}: p95 in +Inf, so the
+  // highest finite bound 2: +5.3%, within 10%, though Mann-Whitney is significant.
+  const std::vector<double> bounds{1, 2};
+  Judge judge;
+  const Judgement j =
+      judge.look(counts(190, 200, bounds, {100, 100, 0}), counts(190, 200, bounds, {50, 100, 50}));
+  EXPECT_EQ(j.result, Result::kPass);
+  const ConditionResult& c = j.conditions[1];
+  EXPECT_EQ(c.result, Result::kPass);
+  EXPECT_LT(c.p_value, c.alpha);
+  EXPECT_THAT(c.reason, HasSubstr("a change of +5.263% within the tolerance of +10%"));
+  EXPECT_THAT(c.reason, HasSubstr("significantly slower"));
+  // On a pass the reason carries every condition.
+  EXPECT_THAT(j.reason, HasSubstr("success_rate pass"));
+  EXPECT_THAT(j.reason, HasSubstr("; p95_latency pass"));
+}
+
+TEST(Judge, LatencyNeedsMatchingBucketsAndEnoughObservations) {
+  Judge judge;
+  // Different bounds: the latency condition cannot compare.
+  Judgement j =
+      judge.look(counts(190, 200, {1, 2}, {100, 100, 0}), counts(190, 200, {1, 3}, {100, 100, 0}));
+  EXPECT_EQ(j.result, Result::kInconclusive);
+  ASSERT_EQ(j.conditions.size(), 2u);
+  EXPECT_EQ(j.conditions[0].result, Result::kPass);
+  EXPECT_EQ(j.conditions[1].result, Result::kInconclusive);
+  EXPECT_THAT(j.reason, HasSubstr("the cohorts' latency histograms differ"));
+  // Buckets of the wrong size.
+  j = judge.look(counts(190, 200, {1, 2}, {100, 100}), counts(190, 200, {1, 2}, {100, 100, 0}));
+  EXPECT_EQ(j.conditions[1].result, Result::kInconclusive);
+  // One cohort without a histogram.
+  j = judge.look(counts(190, 200), counts(190, 200, {1, 2}, {100, 100, 0}));
+  EXPECT_EQ(j.conditions[1].result, Result::kInconclusive);
+  // Enough requests, too few latency observations.
+  j = judge.look(counts(190, 200, {1, 2}, {10, 10, 0}), counts(190, 200, {1, 2}, {100, 100, 0}));
+  EXPECT_EQ(j.conditions[1].result, Result::kInconclusive);
+  EXPECT_THAT(j.conditions[1].reason,
+              HasSubstr("too little traffic to judge (baseline 20 latency observations, canary "
+                        "200; at least 100 in each are needed)"));
+  EXPECT_EQ(judge.latency_looks(), 0);  // the latency test has not run yet
+  EXPECT_EQ(judge.looks(), 4);
+}
+
+TEST(Judge, OtherLatencyQuantiles) {
+  const std::vector<double> bounds{1, 2, 4};
+  Judge judge({.latency_metric = Metric::kP50Latency});
+  const Judgement j = judge.look(counts(190, 200, bounds, {100, 100, 0, 0}),
+                                 counts(190, 200, bounds, {50, 50, 100, 0}));
+  const ConditionResult& c = j.conditions[1];
+  EXPECT_EQ(c.metric, "p50_latency");
+  EXPECT_DOUBLE_EQ(c.baseline, 1);  // rank 100: the top of the first bucket
+  EXPECT_DOUBLE_EQ(c.observed, 2);  // rank 100: the top of the second
+  EXPECT_EQ(c.result, Result::kFail);
+}
+
 }  // namespace
 }  // namespace vigil::guardrail
