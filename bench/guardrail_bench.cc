@@ -61,11 +61,11 @@ struct Workload {
     for (int i = 0; i < 7; ++i) step();
   }
 
-  // Some traffic, then a sample 10 s later.
+  // Some traffic (the same for both cohorts, so the check passes), then a sample 10 s later.
   void step() {
     for (size_t i = 0; i < counters.size(); ++i) counters[i].inc(i % 3 == 0 ? 25 : 1);
     for (size_t i = 0; i < histograms.size(); ++i) {
-      histograms[i].observe(0.02 * static_cast<double>(i % 7 + 1));
+      histograms[i].observe(0.02 * static_cast<double>(i / 2 % 7 + 1));
     }
     now += seconds(10);
     source->sample(now);
@@ -128,6 +128,19 @@ void BM_GuardrailThresholds(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GuardrailThresholds)->Unit(benchmark::kMicrosecond);
+
+// A check that fails: the trigger with its reason in words (string formatting).
+void BM_GuardrailThresholdsTrigger(benchmark::State& state) {
+  Workload w(0, 1);
+  const auto stable = w.source->last("v1", seconds(60))->snapshot();
+  auto canary = w.source->last("v2", seconds(60))->snapshot();
+  canary.success_rate -= 0.1;
+  for (auto _ : state) {
+    auto trigger = guardrail::evaluate_thresholds(stable, canary, w.thresholds);
+    benchmark::DoNotOptimize(trigger);
+  }
+}
+BENCHMARK(BM_GuardrailThresholdsTrigger)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

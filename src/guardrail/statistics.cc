@@ -295,6 +295,9 @@ Judgement Judge::look(const WindowCounts& baseline, const WindowCounts& canary) 
                  std::to_string(canary.bounds.size()) + " bounds and " +
                  std::to_string(canary.buckets.size()) + " buckets)";
     } else if (baseline.latency_count() < needed || canary.latency_count() < needed) {
+      const double q = quantile_of(options_.latency_metric);
+      c.baseline = bucket_quantile(q, baseline.bounds, baseline.buckets);  // for information
+      c.observed = bucket_quantile(q, canary.bounds, canary.buckets);
       c.result = Result::kInconclusive;
       c.reason = too_little(c.metric, baseline.latency_count(), canary.latency_count(), needed,
                             "latency observations");

@@ -18,8 +18,9 @@ struct detail::RegistryAccess {
   static std::unique_ptr<T> make(Args&&... args) {
     return std::unique_ptr<T>(new T(std::forward<Args>(args)...));
   }
-  static void collect(const CallbackFamily& f, MetricSink& sink, std::atomic<uint64_t>& errors) {
-    f.collect(sink, errors);
+  static void collect(const CallbackFamily& f, MetricSink& sink, std::atomic<uint64_t>& errors,
+                      bool empty_too = false) {
+    f.collect(sink, errors, empty_too);
   }
 };
 
@@ -168,9 +169,10 @@ size_t CallbackFamily::size() const {
   return entries_.size();
 }
 
-void CallbackFamily::collect(MetricSink& sink, std::atomic<uint64_t>& errors) const {
+void CallbackFamily::collect(MetricSink& sink, std::atomic<uint64_t>& errors,
+                             bool empty_too) const {
   std::lock_guard lock(mu_);
-  if (entries_.empty()) return;
+  if (entries_.empty() && !empty_too) return;
   FamilyDesc desc;
   desc.name = name_;
   desc.help = help_;
@@ -550,19 +552,7 @@ bool Registry::read_family(std::string_view name, MetricSink& sink) const {
     family->read(sink);
     return true;
   }
-  if (callback->size() == 0) {
-    FamilyDesc desc;
-    desc.name = callback->name();
-    desc.help = callback->help();
-    desc.unit = callback->options().unit;
-    desc.type = callback->type();
-    desc.label_names = callback->label_names();
-    desc.const_labels = callback->options().const_labels;
-    sink.begin_family(desc);
-    sink.end_family();
-    return true;
-  }
-  detail::RegistryAccess::collect(*callback, sink, impl_->collector_errors);
+  detail::RegistryAccess::collect(*callback, sink, impl_->collector_errors, true);
   return true;
 }
 

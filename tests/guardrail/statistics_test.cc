@@ -438,6 +438,8 @@ TEST(Judge, LatencyNeedsMatchingBucketsAndEnoughObservations) {
   EXPECT_THAT(j.conditions[1].reason,
               HasSubstr("too little traffic to judge (baseline 20 latency observations, canary "
                         "200; at least 100 in each are needed)"));
+  EXPECT_DOUBLE_EQ(j.conditions[1].baseline, 1.9);  // the figures, for information
+  EXPECT_DOUBLE_EQ(j.conditions[1].observed, 1.9);
   EXPECT_EQ(judge.latency_looks(), 0);  // the latency test has not run yet
   EXPECT_EQ(judge.looks(), 4);
 }

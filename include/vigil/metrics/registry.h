@@ -56,7 +56,8 @@ class CallbackFamily {
   friend struct detail::RegistryAccess;  // made and collected by Registry
   CallbackFamily(std::string name, std::string help, MetricType type,
                  std::vector<std::string> label_names, MetricOptions options);
-  void collect(MetricSink& sink, std::atomic<uint64_t>& errors) const;
+  // `empty_too`: begin_family and end_family also without series (Registry::read_family).
+  void collect(MetricSink& sink, std::atomic<uint64_t>& errors, bool empty_too = false) const;
 
   struct Entry {
     std::vector<std::string> values;
