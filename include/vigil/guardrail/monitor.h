@@ -44,9 +44,12 @@
 //
 // Actions: on_trigger callbacks run on library-owned threads (one per action, so an action that
 // hangs or throws does not stop the others; a throw or a run longer than action_timeout is
-// counted and recorded), started within 10 ms of the decision (bench/README.md, "Guardrails").
+// counted and recorded), started within 10 ms of the decision (bench/README.md, "Guardrails: the
+// monitor"). wait_for_actions() waits for them.
 // With `alerts` set, the monitor also adds a C++ rule to that AlertManager that fires
-// (GuardrailTriggered{guardrail="<name>"}, severity critical) while the monitor is triggered.
+// (GuardrailTriggered{guardrail="<name>"}, severity critical, in the rule group
+// "guardrail/<name>"; removed with the monitor, so the AlertManager must outlive it) while the
+// monitor is triggered.
 //
 // Audit: every baseline change, verdict, pause and action outcome is recorded: in memory (the
 // last `memory_decisions`) and, with audit_path, in SQLite (tables guardrail_*; may be the same
