@@ -404,7 +404,11 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
       auto& h = llm.Add({{"provider", s(m.provider)}, {"model", s(m.model)}}, llm_b);
       for (double v : {0.3, 0.7, 1.9, 6.0}) h.Observe(v);
       for (const char* st : {"success", "error", "timeout", "rate_limited"}) {
-        requests.Add({{"provider", s(m.provider)}, {"model", s(m.model)}, {"status", st}})
+        requests
+            .Add({{"provider", s(m.provider)},
+                  {"model", s(m.model)},
+                  {"status", st},
+                  {"version", "v1"}})
             .Increment();
       }
     }
@@ -413,10 +417,9 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
                       .Help("End-to-end latency")
                       .Register(*r);
     for (const auto& p : kProviders) {
-      req_d
-          .Add({{"provider", s(p)}},
-               Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80})
-          .Observe(1.2);
+      const Histogram::BucketBoundaries b = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80};
+      req_d.Add({{"provider", s(p)}, {"version", "v1"}}, b).Observe(1.2);
+      req_d.Add({{"provider", s(p)}, {"version", "v2"}}, b);
     }
     auto& tpr =
         BuildHistogram().Name("llm_tokens_per_request").Help("Tokens per request").Register(*r);

@@ -41,9 +41,10 @@ struct DemoRegistry {
       m.cost.inc(0.0123);
       for (double s : {0.3, 0.7, 1.9, 6.0}) m.llm_latency.observe(s);
       for (const char* st : statuses)
-        g->requests.labels(kModels[i].provider, kModels[i].model, st).inc();
+        g->requests.labels(kModels[i].provider, kModels[i].model, st, "v1").inc();
     }
-    for (auto& h : g->request_latency) h.observe(1.2);
+    // Without a release only v1 serves (the v2 latency series exist, empty).
+    for (auto& h : g->request_latency) h[vigil::demo::kStableVersion].observe(1.2);
     g->prompt_tokens_per_request.observe(900);
     g->completion_tokens_per_request.observe(250);
     g->queue_wait.observe(0.0003);

@@ -20,8 +20,9 @@ metrics::MetricOptions unit(std::string u) {
 GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
     : requests(registry.counter("agent_requests_total",
                                 "Agent requests handled by the gateway, by the model that served "
-                                "them and their outcome (success, error, timeout, rate_limited)",
-                                {"provider", "model", "status"})),
+                                "them, their outcome (success, error, timeout, rate_limited) and "
+                                "the gateway's model version (v1 stable, v2 a release)",
+                                {"provider", "model", "status", "version"})),
       tool_calls(registry.counter("tool_executions_total",
                                   "Tool executions by tool and outcome (success, error, timeout)",
                                   {"tool", "status"})),
@@ -52,11 +53,14 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
 
   auto& request_duration = registry.histogram(
       "agent_request_duration_seconds",
-      "End-to-end latency of an agent request (cache, LLM calls and tools), by provider",
-      {"provider"}, {.buckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80}},
+      "End-to-end latency of an agent request (cache, LLM calls and tools), by provider and "
+      "model version",
+      {"provider", "version"}, {.buckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80}},
       unit("seconds"));
   for (size_t i = 0; i < kProviders.size(); ++i) {
-    request_latency[i] = request_duration.labels(kProviders[i]);
+    for (size_t v = 0; v < kVersions.size(); ++v) {
+      request_latency[i][v] = request_duration.labels(kProviders[i], kVersions[v]);
+    }
   }
 
   auto& tokens_per_request = registry.histogram(

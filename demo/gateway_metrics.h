@@ -3,7 +3,7 @@
 //   vigil::metrics::Registry registry;
 //   vigil::demo::GatewayMetrics m(registry);
 //   m.models[0].prompt_tokens.inc(812);                               // fixed labels: a handle
-//   m.requests.labels("openai", "gpt-4o", "rate_limited").inc();       // varying labels: lookup
+//   m.requests.labels("openai", "gpt-4o", "rate_limited", "v1").inc();  // varying labels: lookup
 //
 // The pattern vigil is built for: families are registered at start-up, and every series whose
 // labels are known up front (one per model, per tool, per pipeline step, per cache) is resolved
@@ -91,6 +91,13 @@ inline constexpr std::array<PipelineSpec, 2> kPipelines = {{
 
 inline constexpr std::array<std::string_view, 2> kCaches = {"response", "tool"};
 
+// The versions of the gateway's model (the `version` label of agent_requests_total and
+// agent_request_duration_seconds): the stable one, and the release that --bad-release-at rolls
+// out to a share of the traffic (demo/guardrail.h).
+inline constexpr std::array<std::string_view, 2> kVersions = {"v1", "v2"};
+inline constexpr size_t kStableVersion = 0;
+inline constexpr size_t kReleaseVersion = 1;
+
 struct GatewayMetrics {
   explicit GatewayMetrics(metrics::Registry& registry);
 
@@ -115,15 +122,16 @@ struct GatewayMetrics {
   };
 
   // Families looked up per event (labels vary with the outcome).
-  metrics::Family<metrics::Counter>& requests;        // agent_requests_total{provider,model,status}
+  // agent_requests_total{provider,model,status,version}
+  metrics::Family<metrics::Counter>& requests;
   metrics::Family<metrics::Counter>& tool_calls;      // tool_executions_total{tool,status}
   metrics::Family<metrics::Counter>& pipeline_runs;   // pipeline_runs_total{pipeline,status}
   metrics::Family<metrics::Counter>& pipeline_steps;  // pipeline_steps_total{pipeline,step,status}
 
   // Resolved handles.
   std::array<ModelHandles, kModels.size()> models;
-  std::array<metrics::Histogram, kProviders.size()>
-      request_latency;                               // agent_request_duration_seconds{provider}
+  // agent_request_duration_seconds{provider,version}: [provider][version]
+  std::array<std::array<metrics::Histogram, kVersions.size()>, kProviders.size()> request_latency;
   metrics::Histogram prompt_tokens_per_request;      // llm_tokens_per_request{kind="prompt"}
   metrics::Histogram completion_tokens_per_request;  // llm_tokens_per_request{kind="completion"}
   metrics::Histogram queue_wait;                     // agent_queue_wait_seconds

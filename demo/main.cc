@@ -5,6 +5,7 @@
 //   vigil-demo --outage-every 30 --outage-for 10  # /health/ready goes 503 for 10 s of every 30
 //   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 vigil-demo   # traces to a collector
 //   vigil-demo --outage-every 20 --outage-for 15 --rules my-alerts.yml  # alerts on the console
+//   vigil-demo --bad-release-at 10 --state /tmp/demo.db  # a bad model release, rolled back
 //
 // See docs/demo.md for what it simulates and the metrics it exports.
 #include <pthread.h>
@@ -40,6 +41,10 @@
 #include "vigil/admin/dashboard_endpoint.h"
 #include "vigil/admin/notification_endpoints.h"
 #define VIGIL_DEMO_ALERTING_ENDPOINTS 1
+#endif
+#ifdef VIGIL_DEMO_GUARDRAIL
+#include "guardrail.h"
+#include "vigil/admin/guardrail_endpoints.h"
 #endif
 #include "vigil/core/error.h"
 #include "vigil/health/heartbeat.h"
@@ -205,7 +210,14 @@ std::string summary_line(const vigil::demo::SimulationTotals& t, double seconds)
       static_cast<unsigned long long>(t.tool_failures), hit_rate,
       static_cast<unsigned long long>(t.pipeline_runs),
       static_cast<unsigned long long>(t.pipeline_failures));
-  return buf;
+  std::string line = buf;
+  if (t.release_requests > 0) {
+    std::snprintf(buf, sizeof buf, "; the release v2 served %llu requests (%llu failed)",
+                  static_cast<unsigned long long>(t.release_requests),
+                  static_cast<unsigned long long>(t.release_failed));
+    line += buf;
+  }
+  return line;
 }
 
 }  // namespace
@@ -342,6 +354,31 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+#ifdef VIGIL_DEMO_GUARDRAIL
+  // The model release and its guardrail: v2 against v1, rolled back when it is worse.
+  std::unique_ptr<demo::DemoGuardrail> guardrail;
+  try {
+    guardrail = std::make_unique<demo::DemoGuardrail>(
+        registry,
+        demo::DemoGuardrailOptions{.bad_release_at_seconds = options.bad_release_at_seconds,
+                                   .release_share = options.release_share,
+                                   .interval = std::chrono::milliseconds(
+                                       std::llround(options.guardrail_interval_seconds * 1000)),
+                                   .state_path = options.state_path,
+                                   .elapsed =
+                                       [demo_started] {
+                                         return std::chrono::duration<double>(
+                                                    std::chrono::steady_clock::now() - demo_started)
+                                             .count();
+                                       },
+                                   .alerts = &alerting->manager()});
+  } catch (const vigil::Error& e) {
+    // The rest of the demo does not depend on it: go on without a release and a guardrail.
+    std::cerr << kProgram << ": note: the guardrail cannot run (" << e.what()
+              << "); no model release\n";
+  }
+#endif
+
   std::unique_ptr<admin::Server> server;
   try {
     // VIGIL_ADMIN_TOKEN: the bearer token that unlocks health details, /debug/* and /api/* when
@@ -373,6 +410,9 @@ int main(int argc, char** argv) {
     // The live dashboard at / (charts from an in-process ring of the registry's samples).
     admin::add_dashboard_endpoint(*server, registry, {.title = "agent-gateway (vigil-demo)"});
 #endif
+#ifdef VIGIL_DEMO_GUARDRAIL
+    if (guardrail) admin::add_guardrail_endpoints(*server, {&guardrail->monitor()});
+#endif
     server->start();
     // Delivery: where alerts go (--alertmanager, --webhook, --routes, the environment), with
     // links back to this server.
@@ -392,16 +432,25 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  demo::Simulator simulator(
-      *gateway, {.rate = options.rate,
-                 .workers = options.workers,
-                 .on_tick = [&dispatch_heartbeat] { dispatch_heartbeat.beat(); },
-                 .vector_store_up = [&dependencies] { return dependencies.vector_store_up(); },
-                 .tracer = tracer});
+  demo::SimulatorOptions simulator_options{
+      .rate = options.rate,
+      .workers = options.workers,
+      .on_tick = [&dispatch_heartbeat] { dispatch_heartbeat.beat(); },
+      .vector_store_up = [&dependencies] { return dependencies.vector_store_up(); },
+      .tracer = tracer};
+#ifdef VIGIL_DEMO_GUARDRAIL
+  if (demo::DemoGuardrail* g = guardrail.get()) {
+    simulator_options.release_share = [g] { return g->release_share(); };
+  }
+#endif
+  demo::Simulator simulator(*gateway, std::move(simulator_options));
   const auto started = std::chrono::steady_clock::now();
   dependencies.start();
   simulator.start();
   alerting->start();
+#ifdef VIGIL_DEMO_GUARDRAIL
+  if (guardrail) guardrail->start();
+#endif
 
   const std::string url = server->url();
   std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
@@ -449,6 +498,12 @@ int main(int argc, char** argv) {
   std::cout << "; " << url << "/api/v1/notifications";
 #endif
   std::cout << "\n";
+#ifdef VIGIL_DEMO_GUARDRAIL
+  if (guardrail) {
+    std::cout << "  Guardrail:       " << guardrail->description() << "; " << url
+              << "/api/v1/guardrails, " << url << "/api/v1/guardrails/decisions\n";
+  }
+#endif
   std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
             << std::flush;
 
@@ -459,6 +514,9 @@ int main(int argc, char** argv) {
               << std::flush;
   }
   delivery->shutdown();  // sends what is queued (5 s at most)
+#ifdef VIGIL_DEMO_GUARDRAIL
+  if (guardrail) guardrail->stop();
+#endif
   alerting->stop();
   simulator.stop();
   dependencies.stop();

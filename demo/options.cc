@@ -75,7 +75,8 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         name != "--outage-every" && name != "--outage-for" && name != "--warmup" &&
         name != "--eval-interval" && name != "--rules" && name != "--write-slo-rules" &&
         name != "--write-dashboards" && name != "--alertmanager" && name != "--webhook" &&
-        name != "--routes" && name != "--state") {
+        name != "--routes" && name != "--state" && name != "--bad-release-at" &&
+        name != "--release-share" && name != "--guardrail-interval") {
       r.error = "unknown argument " + quote(arg);
       return r;
     }
@@ -137,6 +138,28 @@ ParseResult parse_args(std::span<const std::string_view> args) {
         return r;
       }
       r.options.eval_interval_seconds = d;
+    } else if (name == "--bad-release-at") {
+      double d = 0;
+      if (!parse_double(value, d) || d < 0 || d > 1e6) {
+        r.error = "--bad-release-at " + quote(value) +
+                  ": expected seconds since the start, from 0 up to 1000000";
+        return r;
+      }
+      r.options.bad_release_at_seconds = d;
+    } else if (name == "--release-share") {
+      double d = 0;
+      if (!parse_double(value, d) || d <= 0 || d > 1) {
+        r.error = "--release-share " + quote(value) + ": expected a fraction in (0, 1], e.g. 0.3";
+        return r;
+      }
+      r.options.release_share = d;
+    } else if (name == "--guardrail-interval") {
+      double d = 0;
+      if (!parse_double(value, d) || d < 0.05 || d > 3600) {
+        r.error = "--guardrail-interval " + quote(value) + ": expected seconds from 0.05 to 3600";
+        return r;
+      }
+      r.options.guardrail_interval_seconds = d;
     } else if (name == "--rate") {
       double rate = 0;
       if (!parse_double(value, rate) || rate <= 0 || rate > 100'000) {
@@ -186,13 +209,15 @@ std::string usage(std::string_view program) {
        [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
        [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
        [--write-slo-rules FILE] [--write-dashboards DIR] [--alertmanager URL]...
-       [--webhook URL]... [--routes FILE] [--state FILE] [--help]
+       [--webhook URL]... [--routes FILE] [--state FILE] [--bad-release-at SECONDS]
+       [--release-share FRACTION] [--guardrail-interval SECONDS] [--help]
 
 Simulates an AI agent gateway (LLM calls to openai, anthropic and local models, tool
 executions, caches, pipelines) instrumented with vigil, and serves its metrics and its
 health probes (/health/live, /health/ready, /health/startup, /health). Alert rules
 (deploy/prometheus/alert_rules.yml, C++ rules, an SLO) are evaluated in-process; alerts that
-fire or resolve are printed.
+fire or resolve are printed. A guardrail compares the model release v2 with the stable v1
+and rolls it back (/api/v1/guardrails).
 
   --listen HOST:PORT   admin server address (default 127.0.0.1:9464; port 0 picks a free port)
   --duration SECONDS   stop after this long (default: run until Ctrl-C / SIGTERM)
@@ -217,8 +242,17 @@ fire or resolve are printed.
   --webhook URL        deliver alerts to this URL as Alertmanager's webhook payload
                        (repeatable; grouped by alertname, group_wait 2s)
   --routes FILE        route and deliver with this alertmanager.yml-style file instead
-  --state FILE         keep alert state, silences, history and the notification log in
-                       this SQLite file (survives a crash or restart)
+  --state FILE         keep alert state, silences, history, the notification log and the
+                       guardrail's audit trail in this SQLite file (survives a crash or
+                       restart)
+  --bad-release-at SECONDS
+                       a model release: from this time on, version v2 serves
+                       --release-share of the requests, fails more and is slower; the
+                       guardrail judges it against v1 and rolls it back (default: no release)
+  --release-share FRACTION
+                       the share of the requests v2 takes, in (0, 1] (default 0.3)
+  --guardrail-interval SECONDS
+                       how often the guardrail judges v2 against v1 (default 2; at least 0.05)
   --help               print this text and exit
 
 Slack, email and PagerDuty are configured from the environment (secrets stay out of the

@@ -4,7 +4,8 @@
 //              [--outage-every SECONDS] [--outage-for SECONDS] [--warmup SECONDS]
 //              [--eval-interval SECONDS] [--rules FILE]... [--no-default-rules]
 //              [--write-slo-rules FILE] [--write-dashboards DIR] [--alertmanager URL]...
-//              [--webhook URL]... [--routes FILE] [--state FILE] [--help]
+//              [--webhook URL]... [--routes FILE] [--state FILE] [--bad-release-at SECONDS]
+//              [--release-share FRACTION] [--guardrail-interval SECONDS] [--help]
 //
 //   std::vector<std::string_view> args(argv + 1, argv + argc);
 //   vigil::demo::ParseResult r = vigil::demo::parse_args(args);
@@ -51,8 +52,15 @@ struct DemoOptions {
   std::vector<std::string> alertmanagers;
   std::vector<std::string> webhooks;
   std::string routes_file;
-  // --state FILE: SQLite database of alert state, silences, history and the notification log.
+  // --state FILE: SQLite database of alert state, silences, history, the notification log and
+  // the guardrail's audit trail.
   std::string state_path;
+  // --bad-release-at SECONDS: the model release v2 takes --release-share of the traffic then
+  // (demo/guardrail.h); nullopt: no release.
+  std::optional<double> bad_release_at_seconds;
+  double release_share = 0.3;
+  // How often the guardrail judges v2 against v1 (>= 0.05).
+  double guardrail_interval_seconds = 2;
   // --help was given: print usage and exit 0.
   bool help = false;
 };

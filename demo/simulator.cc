@@ -82,9 +82,10 @@ size_t model_index(std::string_view model) {
 }  // namespace
 
 struct Simulator::Counters {
-  std::atomic<uint64_t> requests{0}, succeeded{0}, failed{0}, rejected{0}, llm_calls{0},
-      prompt_tokens{0}, completion_tokens{0}, cost_microdollars{0}, tool_calls{0}, tool_failures{0},
-      cache_hits{0}, cache_misses{0}, pipeline_runs{0}, pipeline_failures{0};
+  std::atomic<uint64_t> requests{0}, succeeded{0}, failed{0}, release_requests{0},
+      release_failed{0}, rejected{0}, llm_calls{0}, prompt_tokens{0}, completion_tokens{0},
+      cost_microdollars{0}, tool_calls{0}, tool_failures{0}, cache_hits{0}, cache_misses{0},
+      pipeline_runs{0}, pipeline_failures{0};
 
   static void add(std::atomic<uint64_t>& a, uint64_t v = 1) noexcept {
     a.fetch_add(v, std::memory_order_relaxed);
@@ -118,9 +119,12 @@ class RequestSimulator {
   double chat(Span& request, uint64_t start_ns) {
     const size_t mi = model_dist_(rng_);
     const ModelSpec& model = kModels[mi];
+    const double share = options_.release_share ? options_.release_share() : 0.0;
+    const size_t version = share > 0 && uniform() < share ? kReleaseVersion : kStableVersion;
     double seconds = lognormal(0.002, 0.3);  // response cache lookup
     request.set_attribute("gen_ai.system", model.provider)
-        .set_attribute("gen_ai.request.model", model.model);
+        .set_attribute("gen_ai.request.model", model.model)
+        .set_attribute("agent.model_version", kVersions[version]);
 
     std::string_view status = "success";
     uint64_t prompt_total = 0, completion_total = 0;
@@ -169,6 +173,11 @@ class RequestSimulator {
       }
       if (status == "success") cache_insert(kResponseCache);
     }
+    if (version == kReleaseVersion) {
+      // The release is worse: slower, and some of its answers are rejected.
+      seconds *= options_.release_latency_factor;
+      if (status == "success" && uniform() < options_.release_extra_failure) status = "error";
+    }
 
     request.set_attribute("agent.status", status)
         .set_attribute("agent.iterations", iterations_done)
@@ -180,14 +189,14 @@ class RequestSimulator {
       request.set_status(StatusCode::kError, std::string("llm_call failed: ").append(status));
     }
     const SpanIds ids(request);
+    metrics::Histogram& latency = m_.request_latency[provider_index(model.provider)][version];
     if (ids.valid) {
-      m_.request_latency[provider_index(model.provider)].observe(
-          seconds, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
-      m_.requests.labels(model.provider, model.model, status)
+      latency.observe(seconds, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
+      m_.requests.labels(model.provider, model.model, status, kVersions[version])
           .inc(1, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
     } else {
-      m_.request_latency[provider_index(model.provider)].observe(seconds);
-      m_.requests.labels(model.provider, model.model, status).inc();
+      latency.observe(seconds);
+      m_.requests.labels(model.provider, model.model, status, kVersions[version]).inc();
     }
     if (prompt_total > 0) m_.prompt_tokens_per_request.observe(static_cast<double>(prompt_total));
     if (completion_total > 0) {
@@ -201,6 +210,10 @@ class RequestSimulator {
     }
     Simulator::Counters::add(c_.requests);
     Simulator::Counters::add(status == "success" ? c_.succeeded : c_.failed);
+    if (version == kReleaseVersion) {
+      Simulator::Counters::add(c_.release_requests);
+      if (status != "success") Simulator::Counters::add(c_.release_failed);
+    }
     return seconds;
   }
 
@@ -547,6 +560,8 @@ SimulationTotals Simulator::totals() const noexcept {
   t.requests = get(c.requests);
   t.succeeded = get(c.succeeded);
   t.failed = get(c.failed);
+  t.release_requests = get(c.release_requests);
+  t.release_failed = get(c.release_failed);
   t.rejected = get(c.rejected);
   t.llm_calls = get(c.llm_calls);
   t.prompt_tokens = get(c.prompt_tokens);

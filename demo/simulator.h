@@ -13,7 +13,9 @@
 // per-model and per-tool distributions. Workers sleep for 1/100 of each simulated duration, so
 // the gauges (active requests, queue depth) behave like a real gateway's while the CPU cost
 // stays small (a few microseconds of work per request). While the vector store is down
-// (SimulatorOptions::vector_store_up), the "search" tool fails fast with status "error".
+// (SimulatorOptions::vector_store_up), the "search" tool fails fast with status "error". Chat
+// requests are served by the model version "v1", or by the release "v2" for the share
+// SimulatorOptions::release_share says (worse: more failures, slower).
 //
 // Tracing: every request is a trace. The dispatcher starts the "request" span (kind server; a
 // "pipeline_run" span for pipelines) when the request arrives and queues it with the job; the
@@ -55,6 +57,13 @@ struct SimulatorOptions {
   std::function<bool()> vector_store_up;
   // Where the request spans go; nullptr: no tracing (a no-op tracer).
   vigil::trace::Tracer* tracer = nullptr;
+  // The model release (demo/guardrail.h): the share of chat requests, in [0, 1], that the
+  // release "v2" serves, read for every request (empty: always 0, every request is "v1"). A v2
+  // request fails (status "error": the new model's answer is rejected) with the extra chance
+  // `release_extra_failure` and takes `release_latency_factor` times as long.
+  std::function<double()> release_share;
+  double release_extra_failure = 0.15;
+  double release_latency_factor = 1.8;
 };
 
 // What the simulation did so far.
@@ -62,6 +71,8 @@ struct SimulationTotals {
   uint64_t requests = 0;  // chat requests served (any status)
   uint64_t succeeded = 0;
   uint64_t failed = 0;
+  uint64_t release_requests = 0;  // of them, served by the release "v2"
+  uint64_t release_failed = 0;
   uint64_t rejected = 0;  // turned away: queue full
   uint64_t llm_calls = 0;
   uint64_t prompt_tokens = 0;

@@ -130,8 +130,10 @@ std::string set_up(SqliteDb& db) {
     if (!st) return db.last_error();
     while (st->step()) {
       const std::string name = st->text(0);
-      // nlog_*: the dispatcher's notification log may share the file.
-      if (kOwnTables.count(name) == 0 && name.rfind("nlog_", 0) != 0) {
+      // nlog_*: the dispatcher's notification log may share the file; guardrail_*: the
+      // guardrails' audit trail (it may have created the file first).
+      if (kOwnTables.count(name) == 0 && name.rfind("nlog_", 0) != 0 &&
+          name.rfind("guardrail_", 0) != 0) {
         return db.path() + ": not a vigil alert state database (it has a table \"" + name +
                "\" and no vigil schema version); not touching it";
       }

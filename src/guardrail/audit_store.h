@@ -9,14 +9,16 @@
 //   auto recent = audit->decisions("model-release", {.limit = 20});
 //
 // Tables (PRAGMA user_version is the alerting state store's; these tables are versioned by a row
-// in guardrail_meta): guardrail_decisions (monitor, id) -> the decision (conditions and actions
-// as JSON), guardrail_actions (monitor, decision id, action) -> its outcome, guardrail_events
+// in guardrail_meta): guardrail_decisions (monitor, id) -> the decision (its conditions as a
+// JSON array), guardrail_actions (monitor, decision id, action) -> its outcome (the decision's
+// actions are these rows: an outcome is updated in place), guardrail_events
 // (seq) -> baseline changes, pauses. The file may be the alerting engine's state database: other
 // tables are left alone. Times are nanoseconds since the Unix epoch.
 //
 // A database that cannot be used (not a database, corrupt, not writable, a newer schema) leaves
 // the store disabled: ok() false, error() says why, every call a no-op returning false/empty.
-// A write that fails later sets error() and returns false (the caller counts it).
+// A write that fails later sets error() and returns false (the caller counts it); ok() is false
+// until a later write succeeds.
 //
 // Thread-safety: every member is safe from any thread (one connection under a mutex).
 #pragma once
@@ -60,7 +62,8 @@ class GuardrailAudit {
   // Appends an event (its id assigned and returned, 0 on failure).
   uint64_t record_event(const guardrail::AuditEvent& event);
 
-  // Newest first, with their action outcomes. An empty monitor means every monitor.
+  // Newest first (time, then id), with their action outcomes. An empty monitor means every
+  // monitor; query.limit 0 means no limit.
   std::vector<guardrail::Decision> decisions(std::string_view monitor,
                                              const guardrail::DecisionQuery& query) const;
   std::vector<guardrail::AuditEvent> events(std::string_view monitor,

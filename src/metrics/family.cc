@@ -416,10 +416,14 @@ uint64_t FamilyBase::invalid_label_values() const noexcept {
   return index_->invalid_values.load(std::memory_order_relaxed);
 }
 
-void FamilyBase::collect(MetricSink& sink) const {
+void FamilyBase::collect(MetricSink& sink) const { visit(sink, true); }
+
+void FamilyBase::read(MetricSink& sink) const { visit(sink, false); }
+
+void FamilyBase::visit(MetricSink& sink, bool collection) const {
   std::shared_lock lock(index_->lock);
   const FamilyIndex& ix = *index_;
-  if (ix.count == 0 && ix.overflow == nullptr) return;
+  if (collection && ix.count == 0 && ix.overflow == nullptr) return;
   FamilyDesc desc;
   desc.name = name_;
   desc.help = help_;
@@ -427,7 +431,9 @@ void FamilyBase::collect(MetricSink& sink) const {
   desc.type = type_;
   desc.label_names = label_names_;
   desc.const_labels = options_.const_labels;
-  if (ExemplarStore* store = exemplar_store(stats_)) store->begin_collection();
+  if (collection) {
+    if (ExemplarStore* store = exemplar_store(stats_)) store->begin_collection();
+  }
   sink.begin_family(desc);
   std::vector<std::string_view> views(label_names_.size());
   auto emit_node = [&](const SeriesNode& n) {

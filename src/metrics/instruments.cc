@@ -161,7 +161,8 @@ template <>
 void Family<Counter>::emit(MetricSink& sink, LabelValues labels,
                            const detail::SeriesNode& node) const {
   const double value = detail::sum_counter_cells(node.cell);
-  if (detail::ExemplarStore* store = detail::exemplar_store(stats_)) {
+  if (detail::ExemplarStore* store = detail::exemplar_store(stats_);
+      store != nullptr && sink.wants_exemplars()) {
     thread_local detail::ExemplarStore::Snapshot snapshot;
     if (store->snapshot(node, 1, snapshot)) {
       sink.counter_with_exemplar(labels, value, node.created, snapshot.points.front());
@@ -231,7 +232,8 @@ void Family<Histogram>::emit(MetricSink& sink, LabelValues labels,
   p.cumulative = counts;
   p.count = counts.back();
   p.created = node.created;
-  if (detail::ExemplarStore* store = detail::exemplar_store(stats_)) {
+  if (detail::ExemplarStore* store = detail::exemplar_store(stats_);
+      store != nullptr && sink.wants_exemplars()) {
     thread_local detail::ExemplarStore::Snapshot snapshot;
     if (store->snapshot(node, static_cast<uint32_t>(counts.size()), snapshot)) {
       p.exemplars = snapshot.by_slot;

@@ -18,8 +18,9 @@ struct detail::RegistryAccess {
   static std::unique_ptr<T> make(Args&&... args) {
     return std::unique_ptr<T>(new T(std::forward<Args>(args)...));
   }
-  static void collect(const CallbackFamily& f, MetricSink& sink, std::atomic<uint64_t>& errors) {
-    f.collect(sink, errors);
+  static void collect(const CallbackFamily& f, MetricSink& sink, std::atomic<uint64_t>& errors,
+                      bool empty_too = false) {
+    f.collect(sink, errors, empty_too);
   }
 };
 
@@ -108,6 +109,11 @@ bool same_const_labels(const MetricOptions& a, const MetricOptions& b) {
          a.cardinality_limit == b.cardinality_limit && a.idle_expiry == b.idle_expiry;
 }
 
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 // Collects nothing but rethrows nothing: a sink adapter used for the registry's own families.
 struct OwnFamily {
   std::string name;
@@ -163,9 +169,10 @@ size_t CallbackFamily::size() const {
   return entries_.size();
 }
 
-void CallbackFamily::collect(MetricSink& sink, std::atomic<uint64_t>& errors) const {
+void CallbackFamily::collect(MetricSink& sink, std::atomic<uint64_t>& errors,
+                             bool empty_too) const {
   std::lock_guard lock(mu_);
-  if (entries_.empty()) return;
+  if (entries_.empty() && !empty_too) return;
   FamilyDesc desc;
   desc.name = name_;
   desc.help = help_;
@@ -204,8 +211,9 @@ struct Registry::Impl {
     bool listed = true;
   };
   mutable std::mutex mu;
-  std::vector<Entry> entries;                            // registration order; never shrinks
-  std::unordered_map<std::string, size_t> by_name;       // family name -> entry
+  std::vector<Entry> entries;  // registration order; never shrinks
+  // family name -> entry (transparent: read_family looks up string views)
+  std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name;
   std::unordered_map<std::string, std::string> samples;  // sample name -> family name
   mutable std::atomic<uint64_t> collector_errors{0};
 
@@ -513,6 +521,39 @@ void Registry::collect(MetricSink& sink) const {
     sink.counter({}, static_cast<double>(n), now_created);
     sink.end_family();
   }
+}
+
+bool Registry::read_family(std::string_view name, MetricSink& sink) const {
+  const detail::FamilyBase* family = nullptr;
+  const CallbackFamily* callback = nullptr;
+  {
+    std::lock_guard lock(impl_->mu);
+    // The name as given, else without the suffix a counter or info metric may be registered
+    // with (heterogeneous lookups: no allocation).
+    auto it = impl_->by_name.find(name);
+    for (std::string_view suffix : {std::string_view("_total"), std::string_view("_info")}) {
+      if (it != impl_->by_name.end()) break;
+      if (name.size() > suffix.size() && name.ends_with(suffix)) {
+        it = impl_->by_name.find(name.substr(0, name.size() - suffix.size()));
+      }
+    }
+    if (it == impl_->by_name.end()) return false;
+    const Impl::Entry& e = impl_->entries[it->second];
+    if (auto* f = std::get_if<std::unique_ptr<detail::FamilyBase>>(&e.owned)) {
+      family = f->get();
+    } else if (auto* c = std::get_if<std::unique_ptr<CallbackFamily>>(&e.owned)) {
+      callback = c->get();
+    } else {
+      return false;  // a collector's family
+    }
+  }
+  // Families live as long as the registry: safe to read without the registry's lock.
+  if (family != nullptr) {
+    family->read(sink);
+    return true;
+  }
+  detail::RegistryAccess::collect(*callback, sink, impl_->collector_errors, true);
+  return true;
 }
 
 std::vector<Registry::FamilySummary> Registry::list() const {

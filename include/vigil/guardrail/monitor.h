@@ -44,9 +44,12 @@
 //
 // Actions: on_trigger callbacks run on library-owned threads (one per action, so an action that
 // hangs or throws does not stop the others; a throw or a run longer than action_timeout is
-// counted and recorded), started within 10 ms of the decision (bench/README.md, "Guardrails").
+// counted and recorded), started within 10 ms of the decision (bench/README.md, "Guardrails: the
+// monitor"). wait_for_actions() waits for them.
 // With `alerts` set, the monitor also adds a C++ rule to that AlertManager that fires
-// (GuardrailTriggered{guardrail="<name>"}, severity critical) while the monitor is triggered.
+// (GuardrailTriggered{guardrail="<name>"}, severity critical, in the rule group
+// "guardrail/<name>"; removed with the monitor, so the AlertManager must outlive it) while the
+// monitor is triggered.
 //
 // Audit: every baseline change, verdict, pause and action outcome is recorded: in memory (the
 // last `memory_decisions`) and, with audit_path, in SQLite (tables guardrail_*; may be the same
@@ -236,11 +239,16 @@ class GuardrailMonitor {
   Decision check_now();
   void pause(std::string who = "");  // checks are skipped (recorded) until resume()
   void resume(std::string who = "");
-  // Waits until every started action finished or `timeout` passed; true when none is running.
+  // Waits until every started action finished (its outcome recorded, in the audit database too)
+  // or `timeout` passed; true when none is running.
   bool wait_for_actions(std::chrono::milliseconds timeout);
 
   // ---- reading
   const std::string& name() const noexcept;
+  // The options it was made with (validated; never changes).
+  const MonitorOptions& options() const noexcept;
+  // The cohorts the source has seen (empty without a source).
+  std::vector<std::string> cohorts() const;
   MonitorStatus status() const;
   // Decisions, newest first (from SQLite when the audit database works, else from memory).
   std::vector<Decision> decisions(const DecisionQuery& query = {}) const;

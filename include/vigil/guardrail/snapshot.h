@@ -79,10 +79,12 @@ struct Threshold {
 std::vector<Threshold> default_thresholds(double success_delta = -0.08, double latency_delta = 0.30,
                                           double error_rate = 0.15);
 
-// Throws vigil::Error naming the threshold and the rule broken: a non-finite limit; a kValue
-// limit on a rate outside [0, 1] or a negative latency; a delta whose sign cannot describe a
-// regression (success_rate kBelow a positive change, error_rate or a latency kAbove a negative
-// change, and the mirror cases); a kRelative limit at or below -1.
+// Throws vigil::Error naming the threshold and the rule broken: an unknown metric, change or
+// bound; a non-finite limit; a kValue limit on a rate outside [0, 1] or a negative latency; a
+// delta whose sign cannot describe a regression (success_rate kBelow a positive change, error_rate
+// or a latency kAbove a negative change, and the mirror cases: a delta threshold must fire on a
+// drop of success_rate (kBelow, limit <= 0) or a rise of the others (kAbove, limit >= 0)); a
+// kRelative limit at or below -1; a kAbsolute change of a rate beyond [-1, 1].
 void validate(const Threshold& threshold);
 
 // What check() returns when a threshold is crossed (guide 000's RollbackTrigger).
@@ -99,8 +101,9 @@ struct RollbackTrigger {
 };
 
 // Compares `current` with `baseline`: the first of `thresholds` (in order) that is crossed, or
-// nullopt. A threshold on a figure that is NaN in either snapshot is skipped. `time` is
-// current.timestamp.
+// nullopt. A threshold on a figure that is NaN in either snapshot is skipped (for Change::kValue
+// only the current figure counts). A crossing by less than rounding (1e-9, relative to limits
+// beyond 1) is not one: 0.87 against 0.95 is at -0.08, not below. `time` is current.timestamp.
 std::optional<RollbackTrigger> evaluate_thresholds(const PerformanceSnapshot& baseline,
                                                    const PerformanceSnapshot& current,
                                                    std::span<const Threshold> thresholds);

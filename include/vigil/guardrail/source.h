@@ -57,8 +57,10 @@ struct LiveSourceOptions {
   std::string cohort_label;
   // Only series with these label values count (e.g. {{"route", "/v1/chat"}}).
   std::vector<std::pair<std::string, std::string>> filter;
-  // How far back windows may reach: samples older than this are dropped (at most
-  // max_samples kept).
+  // How far back windows may reach: samples older than this are dropped, except the newest one
+  // at or before (latest - retention), so that a window of the whole retention stays exact (at
+  // most max_samples kept per cohort). A cohort without series for longer than this is
+  // forgotten.
   std::chrono::milliseconds retention{std::chrono::hours(1) + std::chrono::minutes(5)};
   size_t max_samples = 4096;
   size_t max_cohorts = 64;  // cohorts beyond this are not tracked (counted in dropped_cohorts())
@@ -67,16 +69,21 @@ struct LiveSourceOptions {
 class LiveSource {
  public:
   // Throws vigil::Error for options that cannot work (no requests family or outcome label, no
-  // success value, a value in both success_values and error_values, retention <= 0, a filter or
-  // cohort label that is the outcome label).
+  // success value, a value in both success_values and error_values, retention <= 0,
+  // max_samples < 2, max_cohorts < 1, a filter or cohort label that is the outcome label, a
+  // filter asking one label for two values).
   explicit LiveSource(LiveSourceOptions options);
   ~LiveSource();
   LiveSource(const LiveSource&) = delete;
   LiveSource& operator=(const LiveSource&) = delete;
 
   // Reads the families now and keeps the cumulative counts of every cohort as the sample at
-  // `now` (times must not go backwards; an earlier time is ignored and returns false). Returns
-  // false with `error` set when a family is missing or has the wrong type or labels.
+  // `now` (times must not go backwards; an earlier time is ignored and returns false; the same
+  // time again replaces the latest sample). Returns false with `error` set when a family is
+  // missing or has the wrong type or labels; a failed sample changes nothing. A cohort seen for
+  // the first time counts from zero at the previous sample (a canary's first requests count);
+  // requests made before the first sample never count. Cost: ~2 us for the shape (two
+  // cohorts, 8 series), ~0.13 us more per series of the two families.
   bool sample(TimePoint now, std::string* error = nullptr);
 
   // Counts of `cohort` from the sample at or just before `from` (the oldest kept when none is

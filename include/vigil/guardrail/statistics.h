@@ -131,12 +131,16 @@ class Judge {
   Judgement look(const WindowCounts& baseline, const WindowCounts& canary);
   void reset();  // a new comparison (a new release, a new baseline)
   int looks() const noexcept { return looks_; }
+  // Looks at which the latency test ran (both cohorts with enough observations and the same
+  // buckets): the k in look_alpha(latency_alpha, k).
+  int latency_looks() const noexcept { return latency_looks_; }
   const JudgeOptions& options() const noexcept { return options_; }
 
  private:
   JudgeOptions options_;
   SequentialSuccessTest success_;
   int looks_ = 0;
+  int latency_looks_ = 0;
 };
 
 }  // namespace vigil::guardrail

@@ -94,6 +94,10 @@ class MetricSink {
   // An info series: its labels carry the information; its value is always 1.
   virtual void info(LabelValues labels) = 0;
   virtual void end_family() = 0;
+  // False: the sink ignores exemplars, so families skip copying them (counter() is called
+  // instead of counter_with_exemplar(), HistogramPoint::exemplars stays empty). Readers of
+  // values only (Registry::read_family) say false.
+  virtual bool wants_exemplars() const { return true; }
 };
 
 // Something that produces families at collection time (the process collector, a bridge to

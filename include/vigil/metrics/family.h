@@ -88,6 +88,10 @@ class FamilyBase {
 
   // Emits the family to `sink` (begin_family, series, end_family). Skips empty families.
   void collect(MetricSink& sink) const;
+  // A read of the current values for in-process readers (Registry::read_family): like
+  // collect(), but begin_family and end_family come also when the family has no series, and
+  // the read does not count as a collection (exemplars kept for the next scrape are not aged).
+  void read(MetricSink& sink) const;
 
  protected:
   // The series for `values`, created if needed, with a reference added for the caller.
@@ -104,6 +108,7 @@ class FamilyBase {
   SeriesNode* find_locked(uint64_t hash, std::span<const std::string_view> values) const;
   SeriesNode* create_locked(uint64_t hash, std::span<const std::string_view> values);
   SeriesNode* acquire_slow(std::span<const std::string_view> values);
+  void visit(MetricSink& sink, bool collection) const;
   uint32_t clock_seconds() const noexcept;
 
   std::string name_;

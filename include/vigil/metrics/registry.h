@@ -56,7 +56,8 @@ class CallbackFamily {
   friend struct detail::RegistryAccess;  // made and collected by Registry
   CallbackFamily(std::string name, std::string help, MetricType type,
                  std::vector<std::string> label_names, MetricOptions options);
-  void collect(MetricSink& sink, std::atomic<uint64_t>& errors) const;
+  // `empty_too`: begin_family and end_family also without series (Registry::read_family).
+  void collect(MetricSink& sink, std::atomic<uint64_t>& errors, bool empty_too = false) const;
 
   struct Entry {
     std::vector<std::string> values;
@@ -117,6 +118,20 @@ class Registry {
   // Emits every family, then the registry's own vigil_* families, to `sink`. Also expires
   // idle series of families that have idle_expiry set.
   void collect(MetricSink& sink) const;
+
+  // Reads one family: emits the family called `name` (as registered, e.g. "x_total", or as its
+  // family name "x") to `sink`: begin_family, its series, end_family, also when it has no
+  // series yet (so a reader learns its type and label names). Values only, for in-process
+  // readers such as vigil::guardrail::LiveSource: a name lookup and one pass over that family's
+  // series under its reader lock (recording is not slowed down), no idle expiry, no exemplar
+  // ageing, exemplars only if the sink wants_exemplars(). False when no family of that name is
+  // listed (collectors cannot be read by name).
+  //
+  //   struct Total : vigil::metrics::MetricSink { double sum = 0; ...
+  //     void counter(LabelValues, double v, double) override { sum += v; } };
+  //   Total t;
+  //   if (registry.read_family("http_requests_total", t)) use(t.sum);
+  bool read_family(std::string_view name, MetricSink& sink) const;
 
   struct FamilySummary {
     std::string name;  // family name (without _total / _info)
