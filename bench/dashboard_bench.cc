@@ -44,11 +44,12 @@ constexpr int kRounds = 181;  // 15 minutes at 5 s, both ends
 // Varies the demo's metrics a little between samples, so rates and quantiles are not flat.
 void traffic(vigil::demo::GatewayMetrics& g, int round) {
   for (size_t i = 0; i < kModels.size(); ++i) {
-    g.requests.labels(kModels[i].provider, kModels[i].model, "success").inc(10 + round % 7);
+    g.requests.labels(kModels[i].provider, kModels[i].model, "success", "v1").inc(10 + round % 7);
     g.models[i].llm_latency.observe(0.2 + 0.1 * (round % 13));
     g.models[i].prompt_tokens.inc(800 + round);
   }
-  for (auto& h : g.request_latency) h.observe(0.5 + 0.05 * (round % 20));
+  for (auto& h : g.request_latency)
+    h[vigil::demo::kStableVersion].observe(0.5 + 0.05 * (round % 20));
   g.active_requests.set(round % 9);
 }
 
