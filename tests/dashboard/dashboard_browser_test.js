@@ -101,7 +101,9 @@ function check(ok, what) {
     // The outage: readiness fails and VectorStoreOutage fires; the views change.
     await page.waitForFunction(() => document.querySelector('#health').dataset.ready === 'fail',
                                null, {timeout: 30000});
-    check(readyBefore === 'pass', 'the health view went from pass to fail (readiness)');
+    // Before the outage readiness is pass, or warn when a simulated provider answers slowly.
+    check(readyBefore === 'pass' || readyBefore === 'warn',
+          'the health view went from ' + readyBefore + ' to fail (readiness)');
     await page.waitForFunction(
         () => (document.querySelector('#alerts').dataset.firing || '').includes('VectorStoreOutage'),
         null, {timeout: 15000});
