@@ -10,14 +10,15 @@
 #   release-test  ctest: every test, unit and integration
 #   bench-smoke   each benchmark binary runs its first benchmark briefly (compiles and starts)
 #   install       scripts/install-test.sh: install build/release, build consumers against it
-#   asan-build    build/asan (preset "asan-ubsan"): the unit test executables only
-#                 (target vigil_unit_tests)
-#   asan-test     ctest -L unit under ASan + UBSan
+#   asan-build    build/fuzz (clang, ASan + UBSan, libFuzzer coverage): the library once, then
+#                 the libFuzzer targets and the unit test executables (targets vigil_fuzzers,
+#                 vigil_unit_tests). One sanitized build of the library serves both: building it
+#                 twice (gcc ASan for the tests, clang for the fuzzers) was a third of CI's time.
+#   asan-test     ctest -L unit in build/fuzz, under ASan + UBSan
 #   tsan-build    build/tsan (preset "tsan"): the concurrent metrics, trace, health and admin
 #                 server tests only
 #                 (target vigil_tsan_tests)
 #   tsan-test     those tests under ThreadSanitizer
-#   fuzz-build    build/fuzz: libFuzzer targets (clang; target vigil_fuzzers)
 #   fuzz          each fuzz target run for VIGIL_FUZZ_SECONDS (10)
 #
 # Overlap (VIGIL_PARALLEL=1; off by default, see below): the test stages leave a core mostly idle (ctest runs
@@ -264,14 +265,16 @@ tsan_test() {
     fi
 }
 
-fuzz_build() {
+sanitized_build() {
   # -g1: line tables only (crash reports keep file:line), a quarter less compile time than -g.
+  # Asserts stay on (no -DNDEBUG), as in a debug build; tests/CMakeLists.txt compiles the tests
+  # at -O1.
   CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-    -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1" \
+    -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF \
     -DVIGIL_BUILD_DEMO=OFF -DVIGIL_BUILD_EXAMPLES=OFF \
     -DVIGIL_INSTALL=OFF -DVIGIL_WERROR=OFF &&
-    cmake --build build/fuzz -j "$jobs" --target vigil_fuzzers
+    cmake --build build/fuzz -j "$jobs" --target vigil_fuzzers vigil_unit_tests
 }
 
 fuzz_run() {
@@ -302,14 +305,11 @@ fi
 sanitizers=1
 [[ "${VIGIL_SKIP_ASAN:-0}" == 1 ]] && sanitizers=0
 if [[ $sanitizers -eq 1 ]]; then
-  stage asan-build configure_and_build_target asan-ubsan build/asan vigil_unit_tests \
-    -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
-    -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF
+  stage asan-build sanitized_build
   stage tsan-build configure_and_build_target tsan build/tsan vigil_tsan_tests \
     -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
     -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF
-  stage fuzz-build fuzz_build
-  stage_after fuzz-build fuzz fuzz_run
+  stage_after asan-build fuzz fuzz_run
 fi
 
 if [[ $release_ok -eq 1 ]]; then
@@ -327,12 +327,12 @@ else
 fi
 
 if [[ $sanitizers -eq 0 ]]; then
-  for s in asan-build asan-test tsan-build tsan-test fuzz-build fuzz; do
+  for s in asan-build asan-test tsan-build tsan-test fuzz; do
     skip_stage "$s" "VIGIL_SKIP_ASAN=1"
   done
 else
   if finish asan-build; then
-    run_stage asan-test run_ctest --preset asan-ubsan -L unit -j "$ctest_jobs" || true
+    run_stage asan-test run_ctest --test-dir build/fuzz -L unit -j "$ctest_jobs" || true
   else
     skip_stage asan-test "asan build failed"
   fi
@@ -342,7 +342,6 @@ else
     skip_stage tsan-test "tsan build failed"
   fi
   if [[ "$parallel" == 1 ]]; then
-    finish fuzz-build || true
     finish fuzz || true
   fi
 fi

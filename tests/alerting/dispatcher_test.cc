@@ -1005,7 +1005,8 @@ TEST(DispatcherFlood, BoundedAndFastAgainstASlowReceiver) {
   }
   // A generous bound that only a blocking submit() would break (the figure is in
   // bench/README.md); sanitizer builds (unoptimised, instrumented) are ~10x slower.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(NDEBUG)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || !defined(NDEBUG) || \
+    defined(VIGIL_SANITIZED_TESTS)
   constexpr auto kBound = 60s;
 #else
   constexpr auto kBound = 2s;

@@ -418,8 +418,18 @@ bool has_topk_tie(const pq::Expr& e, const pq::Storage& storage, int64_t t) {
       (e.agg == pq::AggregateOp::kTopk || e.agg == pq::AggregateOp::kBottomk)) {
     pq::EvalResult in = pq::evaluate(*e.args.back(), storage, t);
     if (in.ok()) {
+      // NaNs are equal for this purpose (two of them are a tie as much as two 1s are); they are
+      // kept out of the sort, whose ordering they would break.
       std::vector<double> vs;
-      for (const auto& s : in.vector) vs.push_back(s.v);
+      int nans = 0;
+      for (const auto& s : in.vector) {
+        if (std::isnan(s.v)) {
+          ++nans;
+        } else {
+          vs.push_back(s.v);
+        }
+      }
+      if (nans >= 2) return true;
       std::sort(vs.begin(), vs.end());
       if (std::adjacent_find(vs.begin(), vs.end()) != vs.end()) return true;
     }
