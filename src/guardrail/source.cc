@@ -41,6 +41,11 @@ uint64_t to_count(double v) noexcept { return v > 0 ? static_cast<uint64_t>(std:
 // Outcome classes of a request counter series.
 constexpr uint8_t kSuccess = 1;
 constexpr uint8_t kError = 2;
+constexpr uint8_t kSuccessCounter =
+    4;  // a series of the success counter (LiveSourceOptions::successes)
+
+// Which family a ReadSink reads.
+enum class Read { kRequests, kSuccesses, kLatency };
 
 // Where a label's value comes from in one family: a label of the series or a constant label.
 struct LabelSource {
@@ -63,7 +68,8 @@ struct Row {
 // Reads one family into rows: checks its type and labels, applies the filter.
 class ReadSink final : public metrics::MetricSink {
  public:
-  ReadSink(const LiveSourceOptions& o, bool latency) : options_(o), latency_(latency) {}
+  ReadSink(const LiveSourceOptions& o, Read kind)
+      : options_(o), latency_(kind == Read::kLatency), successes_(kind == Read::kSuccesses) {}
 
   void reset() {
     began_ = false;
@@ -78,8 +84,12 @@ class ReadSink final : public metrics::MetricSink {
 
   void begin_family(const metrics::FamilyDesc& f) override {
     began_ = true;
-    const std::string_view what = latency_ ? "latency histogram " : "request counter ";
-    const std::string name = latency_ ? options_.latency : options_.requests;
+    const std::string_view what = latency_     ? "latency histogram "
+                                  : successes_ ? "success counter "
+                                               : "request counter ";
+    const std::string name = latency_     ? options_.latency
+                             : successes_ ? options_.successes
+                                          : options_.requests;
     const MetricType want = latency_ ? MetricType::kHistogram : MetricType::kCounter;
     if (f.type != want) {
       error_ = std::string(what) + quoted(name) + " is a " + std::string(to_string(f.type)) +
@@ -107,7 +117,10 @@ class ReadSink final : public metrics::MetricSink {
                " (its labels: " + (have.empty() ? "none" : have) + ")";
       return false;
     };
-    if (!latency_ && !resolve(options_.outcome_label, outcome_)) return;
+    if (!latency_ && !successes_ && options_.successes.empty() &&
+        !resolve(options_.outcome_label, outcome_)) {
+      return;
+    }
     if (!options_.cohort_label.empty() && !resolve(options_.cohort_label, cohort_)) return;
     filter_.resize(options_.filter.size());
     for (size_t i = 0; i < options_.filter.size(); ++i) {
@@ -118,13 +131,17 @@ class ReadSink final : public metrics::MetricSink {
 
   void counter(LabelValues labels, double value, double) override {
     if (!error_.empty() || !matches(labels)) return;
-    const std::string_view outcome = outcome_.get(labels);
     uint8_t cls = 0;
-    if (contains(options_.success_values, outcome)) {
-      cls = kSuccess;
-    } else if (options_.error_values.empty() || contains(options_.error_values, outcome)) {
-      cls = kError;
-    }
+    if (successes_) {
+      cls = kSuccessCounter;
+    } else if (options_.successes.empty()) {
+      const std::string_view outcome = outcome_.get(labels);
+      if (contains(options_.success_values, outcome)) {
+        cls = kSuccess;
+      } else if (options_.error_values.empty() || contains(options_.error_values, outcome)) {
+        cls = kError;
+      }
+    }  // else a request of the total counter: its outcome is in the success counter
     Row& row = add(labels);
     row.cls = cls;
     row.value = value;
@@ -191,6 +208,7 @@ class ReadSink final : public metrics::MetricSink {
 
   const LiveSourceOptions& options_;
   const bool latency_;
+  const bool successes_;
   bool began_ = false;
   std::string error_;
   LabelSource outcome_, cohort_;
@@ -237,16 +255,17 @@ struct LiveSource::Impl {
   explicit Impl(const LiveSourceOptions& o)
       : options(o),
         registry(o.registry != nullptr ? o.registry : &metrics::Registry::global()),
-        request_sink(o, false),
-        latency_sink(o, true) {}
+        request_sink(o, Read::kRequests),
+        success_sink(o, Read::kSuccesses),
+        latency_sink(o, Read::kLatency) {}
 
   const LiveSourceOptions& options;
   metrics::Registry* registry;
 
   // ---- sampling (sample_mu) ----
   std::mutex sample_mu;
-  ReadSink request_sink, latency_sink;
-  NameMap<SeriesState> request_series, latency_series;
+  ReadSink request_sink, success_sink, latency_sink;
+  NameMap<SeriesState> request_series, success_series, latency_series;
   std::unordered_set<std::string> refused;  // cohorts not tracked (beyond max_cohorts)
   Bounds bounds;                            // the latency histogram's current bounds
   uint64_t epoch = 0;
@@ -296,6 +315,10 @@ void LiveSource::Impl::absorb(SeriesState& s, bool latency) {
     for (size_t i = 0; i < s.buckets.size(); ++i) c.off_buckets[i] += s.buckets[i];
     return;
   }
+  if ((s.cls & kSuccessCounter) != 0) {
+    c.off_successes += s.value;
+    return;
+  }
   c.off_requests += s.value;
   if ((s.cls & kSuccess) != 0) c.off_successes += s.value;
   if ((s.cls & kError) != 0) c.off_errors += s.value;
@@ -327,6 +350,10 @@ void LiveSource::Impl::apply(const ReadSink& sink, NameMap<SeriesState>& series,
     } else {
       if (row.value < s.value) absorb(s, false);
       s.value = row.value;
+      if ((s.cls & kSuccessCounter) != 0) {
+        c.successes += row.value;
+        continue;
+      }
       c.requests += row.value;
       if ((s.cls & kSuccess) != 0) c.successes += row.value;
       if ((s.cls & kError) != 0) c.errors += row.value;
@@ -368,7 +395,10 @@ void LiveSource::Impl::commit(TimePoint now, bool same_time) {
     p.time = now;
     p.requests = to_count(c.requests + c.off_requests);
     p.successes = to_count(c.successes + c.off_successes);
-    p.errors = to_count(c.errors + c.off_errors);
+    // With a success counter, errors are the requests it did not count.
+    p.errors = options.successes.empty()
+                   ? to_count(c.errors + c.off_errors)
+                   : (p.requests >= p.successes ? p.requests - p.successes : 0);
     p.bounds = bounds;
     if (bounds) {
       if (!spare.empty()) {
@@ -394,7 +424,7 @@ void LiveSource::Impl::commit(TimePoint now, bool same_time) {
   if (forgot && !refused.empty()) {
     // Room again: untracked series get a chance at the next sample.
     refused.clear();
-    for (auto* series : {&request_series, &latency_series}) {
+    for (auto* series : {&request_series, &success_series, &latency_series}) {
       std::erase_if(*series, [](const auto& kv) { return kv.second.cohort == nullptr; });
     }
   }
@@ -435,10 +465,22 @@ LiveSource::LiveSource(LiveSourceOptions options) : options_(std::move(options))
   const LiveSourceOptions& o = options_;
   auto refuse = [](const std::string& rule) { throw Error("LiveSource: " + rule); };
   if (o.requests.empty()) refuse("`requests` (the request counter family's name) is required");
-  if (o.outcome_label.empty()) {
-    refuse("`outcome_label` (the label saying how a request ended) is required");
+  if (!o.successes.empty() && !o.outcome_label.empty()) {
+    refuse(
+        "give either `outcome_label` (outcomes in the request counter) or `successes` (a "
+        "counter of successful requests), not both");
   }
-  if (o.success_values.empty()) refuse("`success_values` needs at least one outcome value");
+  if (o.successes.empty() && o.outcome_label.empty()) {
+    refuse(
+        "`outcome_label` (the label saying how a request ended) or `successes` (a counter of "
+        "successful requests) is required");
+  }
+  if (!o.successes.empty() && o.successes == o.requests) {
+    refuse("`successes` must be another family than `requests` (" + quoted(o.requests) + ")");
+  }
+  if (o.successes.empty() && o.success_values.empty()) {
+    refuse("`success_values` needs at least one outcome value");
+  }
   for (const std::string& v : o.error_values) {
     if (std::find(o.success_values.begin(), o.success_values.end(), v) != o.success_values.end()) {
       refuse("outcome value " + quoted(v) + " is in both success_values and error_values");
@@ -447,13 +489,13 @@ LiveSource::LiveSource(LiveSourceOptions options) : options_(std::move(options))
   if (o.retention.count() <= 0) refuse("`retention` must be positive");
   if (o.max_samples < 2) refuse("`max_samples` must be at least 2 (a window needs two samples)");
   if (o.max_cohorts < 1) refuse("`max_cohorts` must be at least 1");
-  if (o.cohort_label == o.outcome_label) {
+  if (!o.outcome_label.empty() && o.cohort_label == o.outcome_label) {
     refuse("the cohort label cannot be the outcome label " + quoted(o.outcome_label));
   }
   for (size_t i = 0; i < o.filter.size(); ++i) {
     const auto& [label, value] = o.filter[i];
     if (label.empty()) refuse("a filter needs a label name");
-    if (label == o.outcome_label) {
+    if (!o.outcome_label.empty() && label == o.outcome_label) {
       refuse("the filter on " + quoted(label) +
              " would drop outcomes: the outcome label cannot be filtered");
     }
@@ -490,6 +532,14 @@ bool LiveSource::sample(TimePoint now, std::string* error) {
     return fail("request counter " + quoted(options_.requests) + " is not registered");
   }
   if (!m.request_sink.error().empty()) return fail(m.request_sink.error());
+  const bool success_counter = !options_.successes.empty();
+  m.success_sink.reset();
+  if (success_counter) {
+    if (!m.registry->read_family(options_.successes, m.success_sink)) {
+      return fail("success counter " + quoted(options_.successes) + " is not registered");
+    }
+    if (!m.success_sink.error().empty()) return fail(m.success_sink.error());
+  }
   const bool latency = !options_.latency.empty();
   m.latency_sink.reset();
   if (latency) {
@@ -517,6 +567,7 @@ bool LiveSource::sample(TimePoint now, std::string* error) {
     c->live_series = 0;
   }
   m.apply(m.request_sink, m.request_series, false, now);
+  if (success_counter) m.apply(m.success_sink, m.success_series, false, now);
   if (latency) m.apply(m.latency_sink, m.latency_series, true, now);
   m.commit(now, same_time);
   if (!same_time) {

@@ -180,6 +180,42 @@ TEST(LiveSource, OutcomeClassesAndErrorValues) {
   expect_counts(plain.last("v1", seconds(10)), 2, 0, 2, "default error values");
 }
 
+TEST(LiveSource, TotalAndSuccessCountersInsteadOfAnOutcomeLabel) {
+  metrics::Registry r;
+  auto& total = r.counter("jobs_total", "Jobs", {"version"});
+  auto& ok = r.counter("jobs_succeeded_total", "Jobs that succeeded", {"version"});
+  LiveSourceOptions o{.registry = &r,
+                      .requests = "jobs_total",
+                      .successes = "jobs_succeeded_total",
+                      .cohort_label = "version"};
+  LiveSource source(o);
+  ASSERT_TRUE(source.sample(at(0)));
+  total.labels("v1").inc(40);
+  ok.labels("v1").inc(30);
+  total.labels("v2").inc(10);
+  ok.labels("v2").inc(4);
+  ASSERT_TRUE(source.sample(at(10)));
+  expect_counts(source.last("v1", seconds(10)), 40, 30, 10, "v1");
+  expect_counts(source.last("v2", seconds(10)), 10, 4, 6, "v2");
+  const PerformanceSnapshot snap = source.last("v2", seconds(10))->snapshot();
+  EXPECT_DOUBLE_EQ(snap.success_rate, 0.4);
+  EXPECT_DOUBLE_EQ(snap.error_rate, 0.6);
+
+  // A success counter that is missing or of the wrong type fails the sample with the reason.
+  LiveSource missing({.registry = &r, .requests = "jobs_total", .successes = "nope_total"});
+  std::string error;
+  EXPECT_FALSE(missing.sample(at(20), &error));
+  EXPECT_NE(error.find("success counter 'nope_total' is not registered"), std::string::npos)
+      << error;
+  EXPECT_THROW(LiveSource({.registry = &r,
+                           .requests = "jobs_total",
+                           .outcome_label = "status",
+                           .successes = "jobs_succeeded_total"}),
+               Error);
+  EXPECT_THROW(LiveSource({.registry = &r, .requests = "jobs_total", .successes = "jobs_total"}),
+               Error);
+}
+
 TEST(LiveSource, FilterAndNoCohortLabel) {
   metrics::Registry r;
   auto& requests = r.counter("http_requests_total", "Requests", {"route", "version", "status"});

@@ -1,8 +1,8 @@
 // vigil/guardrail/source.h: exact window counts from live instruments, without Prometheus.
 //
-// A LiveSource reads a request counter (with an outcome label) and optionally a latency
-// histogram from a registry, per cohort (the values of a label such as `version`), and keeps
-// the cumulative values it read at each sample() in a ring. A window's counts are the latest
+// A LiveSource reads a request counter (with an outcome label, or a total and a success counter)
+// and optionally a latency histogram from a registry, per cohort (the values of a label such as
+// `version`), and keeps the cumulative values it read at each sample() in a ring. A window's counts are the latest
 // sample minus the sample at (or just before) the window's start: exact at the sampling
 // granularity, whatever the counters' absolute values. Series that disappear or restart (a
 // cumulative value going down) are handled like Prometheus handles counter resets: the drop
@@ -45,8 +45,11 @@ struct LiveSourceOptions {
   // The request counter family, by the name it was registered with (e.g. "agent_requests_total"
   // as in registry.counter("agent_requests_total", ...)). Required.
   std::string requests;
-  // The label whose value says how a request ended. Required.
+  // The label whose value says how a request ended. Required unless `successes` is given.
   std::string outcome_label;
+  // Instead of an outcome label: a counter family of successful requests (same cohort and filter
+  // labels), `requests` then counting every request; errors are requests - successes.
+  std::string successes;
   // Outcome values counted as successes (at least one).
   std::vector<std::string> success_values = {"success"};
   // Outcome values counted as errors; empty: every value not in success_values.
