@@ -249,6 +249,7 @@ TEST_F(DashboardTest, PageAndFilesCarryAStrictContentSecurityPolicy) {
   json cfg = get_json("/dashboard/config.json");
   EXPECT_EQ(cfg["stepMs"], 5000);
   EXPECT_EQ(cfg["paths"]["health"], "/health");
+  EXPECT_EQ(cfg["paths"]["guardrails"], "/api/v1/guardrails");
 }
 
 TEST_F(DashboardTest, ReadOnlyWithoutTheTokenOnAnExposedServer) {
