@@ -246,7 +246,7 @@
       fill($('monitors'), D.guardrailRows(g.body).map((m) => {
         const verdict = el('span');
         if (m.verdict) verdict.append(badge(m.verdict), ' ', reason(m.reason));
-        return row([m.name, badge(m.state), m.mode, m.cohorts, m.figures, verdict]);
+        return row([el('span', 'nowrap', m.name), badge(m.state), m.mode, m.cohorts, m.figures, verdict]);
       }), 6, 'no guardrail monitor');
     } catch (e) {
       if (e.status === 404) { card.hidden = true; return; }
@@ -257,8 +257,8 @@
       const d = await getJSON(p + '/decisions?limit=10');
       const rows = D.decisionRows(d.body, Date.now() / 1000);
       card.dataset.decisions = rows.map((x) => x.result + ' ' + x.action).join('\n');
-      fill($('decisions'), rows.map((x) => row([x.time, badge(x.result), x.metric, x.figures,
-                                                 x.action, reason(x.reason)])),
+      fill($('decisions'), rows.map((x) => row([el('span', 'nowrap', x.time), badge(x.result), x.metric,
+                                                 x.figures, el('span', 'nowrap', x.action), reason(x.reason)])),
            6, 'no decision yet');
     } catch (e) { unavailable($('decisions'), 6, e); }
   }

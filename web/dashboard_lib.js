@@ -213,7 +213,7 @@
 
   // A monitor's baseline against its current figures: "success_rate 96.6% → 84.6%; ...". From
   // its snapshots (threshold mode) or, when those have no figure (cohort mode), from the
-  // conditions of its newest verdict that has figures.
+  // conditions of its newest pass or fail verdict (else its newest verdict) that has figures.
   function guardrailFigures(m) {
     const parts = [];
     const b = m.baseline || {};
@@ -223,7 +223,9 @@
       parts.push(k + ' ' + guardrailValue(k, b[k]) + ' → ' + guardrailValue(k, c[k]));
     }
     if (parts.length) return parts.join('; ');
-    for (const d of m.last_verdicts || []) {
+    const verdicts = m.last_verdicts || [];
+    const decided = verdicts.filter((d) => d.result === 'pass' || d.result === 'fail');
+    for (const d of decided.concat(verdicts)) {
       for (const x of d.conditions || []) {
         if (x.baseline === null || x.observed === null) continue;
         parts.push(x.metric + ' ' + guardrailValue(x.metric, x.baseline) + ' → ' +

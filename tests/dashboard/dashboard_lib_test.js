@@ -162,6 +162,11 @@ test('guardrailRows', () => {
   assert.equal(t[0].figures, 'success_rate 95% → 90%; error_rate 1% → 10%; p95_latency 0.2 → n/a');
   assert.equal(t[0].cohorts, '');
   assert.equal(t[0].verdict, '');
+  // A pass or fail verdict's figures come before a newer inconclusive one's.
+  const partial = {result: 'inconclusive', conditions: [{metric: 'error_rate', baseline: 0, observed: 0.185}]};
+  assert.equal(D.guardrailRows({monitors: [{last_verdicts: [partial, failDecision]}]})[0].figures,
+               'success_rate 96.6% → 84.6%; p95_latency 17.8 → 33.3');
+  assert.equal(D.guardrailRows({monitors: [{last_verdicts: [partial]}]})[0].figures, 'error_rate 0% → 18.5%');
   assert.deepEqual(D.guardrailRows({monitors: []}), []);
   assert.deepEqual(D.guardrailRows(null), []);
 });
