@@ -230,6 +230,38 @@
       fill($('receivers'), rows, 6, 'no receiver configured');
     } catch (e) { unavailable($('receivers'), 6, e); }
   }
+  // The Guardrails card: hidden when the process serves no guardrail (404).
+  async function pollGuardrails() {
+    const p = state.config.paths.guardrails;
+    const card = $('guardrails');
+    if (!p) { card.hidden = true; return; }
+    const reason = (text) => {
+      const s = el('span', 'reason', D.shorten(text, 160));
+      s.title = text;
+      return s;
+    };
+    try {
+      const g = await getJSON(p);
+      card.hidden = false;
+      fill($('monitors'), D.guardrailRows(g.body).map((m) => {
+        const verdict = el('span');
+        if (m.verdict) verdict.append(badge(m.verdict), ' ', reason(m.reason));
+        return row([el('span', 'nowrap', m.name), badge(m.state), m.mode, m.cohorts, m.figures, verdict]);
+      }), 6, 'no guardrail monitor');
+    } catch (e) {
+      if (e.status === 404) { card.hidden = true; return; }
+      unavailable($('monitors'), 6, e);
+      return;
+    }
+    try {
+      const d = await getJSON(p + '/decisions?limit=10');
+      const rows = D.decisionRows(d.body, Date.now() / 1000);
+      card.dataset.decisions = rows.map((x) => x.result + ' ' + x.action).join('\n');
+      fill($('decisions'), rows.map((x) => row([el('span', 'nowrap', x.time), badge(x.result), x.metric,
+                                                 x.figures, el('span', 'nowrap', x.action), reason(x.reason)])),
+           6, 'no decision yet');
+    } catch (e) { unavailable($('decisions'), 6, e); }
+  }
   async function pollTraces() {
     const p = state.config.paths.tracez;
     if (!p) { $('traces').hidden = true; return; }
@@ -259,7 +291,7 @@
       c.box.classList.add('chart-error');
       c.legend.replaceChildren(el('span', 'chart-error', e.message));
     }));
-    tasks.push(pollHealth(), pollAlerts(), pollDelivery(), pollTraces());
+    tasks.push(pollHealth(), pollAlerts(), pollGuardrails(), pollDelivery(), pollTraces());
     await Promise.allSettled(tasks);
     state.inflight = false;
     state.polls++;

@@ -198,8 +198,75 @@
     }).filter((f) => f.type !== 'info' && f.type !== 'unknown');
   }
 
+  // A guardrail figure as text: rates (success_rate, error_rate) as percentages, others as
+  // numbers; null (not a number) as "n/a".
+  function guardrailValue(metric, v) {
+    if (v === null || v === undefined) return 'n/a';
+    return formatValue(v, /_rate$/.test(metric || '') ? 'ratio' : '');
+  }
+
+  // Text cut to at most `max` characters (an ellipsis marks the cut).
+  function shorten(text, max) {
+    const t = String(text || '');
+    return t.length > max ? t.slice(0, max - 1) + '…' : t;
+  }
+
+  // A monitor's baseline against its current figures: "success_rate 96.6% → 84.6%; ...". From
+  // its snapshots (threshold mode) or, when those have no figure (cohort mode), from the
+  // conditions of its newest pass or fail verdict (else its newest verdict) that has figures.
+  function guardrailFigures(m) {
+    const parts = [];
+    const b = m.baseline || {};
+    const c = m.current || {};
+    for (const k of ['success_rate', 'error_rate', 'p95_latency']) {
+      if ((b[k] === null || b[k] === undefined) && (c[k] === null || c[k] === undefined)) continue;
+      parts.push(k + ' ' + guardrailValue(k, b[k]) + ' → ' + guardrailValue(k, c[k]));
+    }
+    if (parts.length) return parts.join('; ');
+    const verdicts = m.last_verdicts || [];
+    const decided = verdicts.filter((d) => d.result === 'pass' || d.result === 'fail');
+    for (const d of decided.concat(verdicts)) {
+      for (const x of d.conditions || []) {
+        if (x.baseline === null || x.observed === null) continue;
+        parts.push(x.metric + ' ' + guardrailValue(x.metric, x.baseline) + ' → ' +
+                   guardrailValue(x.metric, x.observed));
+      }
+      if (parts.length) return parts.join('; ');
+    }
+    return '';
+  }
+
+  // GET /api/v1/guardrails -> rows {name, state, mode, cohorts, figures, verdict, reason}.
+  function guardrailRows(body) {
+    return ((body && body.monitors) || []).map((m) => {
+      const co = m.cohorts || {};
+      const last = (m.last_verdicts || [])[0];
+      return {name: m.name || '', state: m.state || '', mode: m.mode || '',
+              cohorts: co.baseline || co.canary ? (co.baseline || '?') + ' vs ' + (co.canary || '?') : '',
+              figures: guardrailFigures(m), verdict: last ? last.result : '',
+              reason: last ? last.reason || '' : ''};
+    });
+  }
+
+  // GET /api/v1/guardrails/decisions -> rows {time, result, monitor, metric, figures, action,
+  // reason}; `nowSeconds` for the relative time.
+  function decisionRows(body, nowSeconds) {
+    return ((body && body.decisions) || []).map((d) => {
+      let figures = '';
+      if (d.metric) {
+        figures = guardrailValue(d.metric, d.observed) + ' vs baseline ' +
+            guardrailValue(d.metric, d.baseline) + ' (threshold ' +
+            (d.threshold === null || d.threshold === undefined ? 'n/a' : formatValue(d.threshold)) + ')';
+      }
+      return {time: formatAgo(d.time, nowSeconds), result: d.result || '', monitor: d.monitor || '',
+              metric: d.metric || '', figures: figures, action: d.action || 'none',
+              reason: d.reason || ''};
+    });
+  }
+
   const api = {formatValue, formatDuration, formatAgo, formatLabels, unitOf, chartQueries,
-               buildSeries, lastValue, healthRows, defaultFamilies, familiesFromMetadata};
+               buildSeries, lastValue, healthRows, defaultFamilies, familiesFromMetadata,
+               guardrailRows, decisionRows, shorten};
   if (typeof module !== 'undefined' && module.exports) {
     module.exports = api;
   } else {

@@ -804,6 +804,7 @@ Response config_handler(const Ring& ring) {
   w.string_member("alertHistory", o.alert_history_path);
   w.string_member("silences", o.silences_path);
   w.string_member("notifications", o.notifications_path);
+  w.string_member("guardrails", o.guardrails_path);
   w.close_object();
   w.key("ring");
   w.open_object();

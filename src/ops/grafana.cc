@@ -704,7 +704,7 @@ Board health_board(Catalog& cat) {
               .name = "Health and alerts",
               .description =
                   "vigil's health checks, alerts (vigil's engine and Prometheus' "
-                  "ALERTS), notification delivery and vigil's own components.",
+                  "ALERTS), guardrails, notification delivery and vigil's own components.",
               .rows = {}};
   Row health{.title = "Health", .panels = {}};
   if (const FamilyInfo* f = cat.take("vigil_health_status", MetricType::kGauge)) {
@@ -764,6 +764,49 @@ Board health_board(Catalog& cat) {
   add_generic(cat, alerts,
               cat.find([](const FamilyInfo& f) { return starts(f.name, "vigil_alerting_"); }));
   board.rows.push_back(std::move(alerts));
+
+  // Guardrails (vigil::guardrail): checks by verdict, triggers, each monitor's state and its
+  // rollback actions (duration, failures).
+  Row guardrails{.title = "Guardrails", .panels = {}};
+  if (const FamilyInfo* f = cat.take("vigil_guardrail_state", MetricType::kGauge)) {
+    guardrails.panels.push_back(stat("Guardrails triggered", "short",
+                                     sum_by("", selector(f->name, R"(state="triggered")")),
+                                     "Guardrail monitors in the triggered state (rolled back)",
+                                     {{std::nullopt, "green"}, {1, "red"}}));
+    Panel p = timeseries(
+        "Guardrail state by monitor (1 = current)", "none",
+        {{"max by (monitor, state) (" + selector(f->name) + ")", "{{monitor}} {{state}}"}},
+        f->help);
+    p.min = 0;
+    p.max = 1;
+    guardrails.panels.push_back(std::move(p));
+  }
+  if (const FamilyInfo* f = cat.take("vigil_guardrail_checks", MetricType::kCounter)) {
+    guardrails.panels.push_back(timeseries(
+        "Guardrail checks per second by result", "ops",
+        {{sum_by("monitor, result", rate(sample_name(*f))), "{{monitor}} {{result}}"}}, f->help));
+  }
+  if (const FamilyInfo* f = cat.take("vigil_guardrail_triggers", MetricType::kCounter)) {
+    guardrails.panels.push_back(
+        timeseries("Guardrail triggers per second", "ops",
+                   {{sum_by("monitor", rate(sample_name(*f))), "{{monitor}}"}}, f->help));
+  }
+  if (const FamilyInfo* f =
+          cat.take("vigil_guardrail_action_duration_seconds", MetricType::kHistogram)) {
+    guardrails.panels.push_back(timeseries(
+        "Rollback action duration p95", "s",
+        {{quantile_of("0.95", f->name, "monitor, action"), "{{monitor}} {{action}}"}}, f->help));
+  }
+  if (const FamilyInfo* f = cat.take("vigil_guardrail_action_failures", MetricType::kCounter)) {
+    guardrails.panels.push_back(
+        timeseries("Rollback action failures per second", "ops",
+                   {{sum_by("monitor, action, reason", rate(sample_name(*f))),
+                     "{{monitor}} {{action}} {{reason}}"}},
+                   f->help));
+  }
+  add_generic(cat, guardrails,
+              cat.find([](const FamilyInfo& f) { return starts(f.name, "vigil_guardrail_"); }));
+  if (!guardrails.panels.empty()) board.rows.push_back(std::move(guardrails));
 
   Row notifications{.title = "Notifications", .panels = {}};
   add_generic(cat, notifications, cat.find([](const FamilyInfo& f) {

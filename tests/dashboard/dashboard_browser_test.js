@@ -65,6 +65,20 @@ function check(ok, what) {
     const titles = await page.locator('.chart-title').allTextContents();
     log('charts: ' + titles.join(' | '));
 
+    // The Guardrails card: the bad release (t=5 s) fails and the guardrail rolls it back.
+    await page.waitForFunction(
+        () => /^fail route-to-stable: ok$/m.test(document.querySelector('#guardrails').dataset.decisions || ''),
+        null, {timeout: 30000});
+    const gr = await page.evaluate(() => ({
+      hidden: document.querySelector('#guardrails').hidden,
+      state: Array.from(document.querySelectorAll('#monitors .badge')).map((b) => b.textContent).join(','),
+      failRows: Array.from(document.querySelectorAll('#decisions tr')).filter((tr) =>
+        tr.querySelector('.badge.fail') && tr.textContent.includes('route-to-stable: ok') &&
+        tr.textContent.includes('success_rate')).length,
+    }));
+    check(!gr.hidden && gr.failRows >= 1 && gr.state.includes('triggered'),
+          'the Guardrails card shows the fail decision with the rollback (monitor badges ' + gr.state + ')');
+
     // ... and update between two polls: a chart's newest point moves on.
     await page.waitForFunction(() => Number(document.querySelector('.chart').dataset.points) > 1,
                                null, {timeout: 15000});

@@ -2,7 +2,8 @@
 # tests/dashboard/dashboard_browser_test.sh: the live dashboard in a real browser (issue 13 §5).
 # Runs vigil-demo with an early outage and a rule whose label holds HTML, opens the dashboard in
 # Debian's Chromium driven by playwright-core (executablePath: nothing is downloaded) and checks
-# charts, updates, health and alert changes, escaping and the console (dashboard_browser_test.js).
+# charts, updates, health and alert changes, the guardrail's rollback, escaping and the console
+# (dashboard_browser_test.js).
 #
 #   dashboard_browser_test.sh DEMO_BINARY SOURCE_DIR WORK_DIR
 #
@@ -53,9 +54,12 @@ groups:
 YAML
 
 log="$work/demo.log"
-# The outage comes early: the vector store is down from t=20 s to t=40 s.
+# The outage comes early: the vector store is down from t=20 s to t=40 s. A bad model release at
+# t=5 s, judged every 5 s (so the fail decision stays among the 10 newest for about 50 s), is
+# rolled back by the guardrail a few seconds later.
 "$demo" --listen 127.0.0.1:0 --duration 90 --outage-every 40 --outage-for 20 --warmup 1 \
-  --eval-interval 1 --rules "$work/html-label-rules.yml" >"$log" 2>&1 &
+  --eval-interval 1 --rules "$work/html-label-rules.yml" --bad-release-at 5 \
+  --guardrail-interval 5 >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 url=""

@@ -121,12 +121,14 @@ TEST_F(DashboardTest, CachedRangePointsStayAndNewPointsAreAdded) {
   const std::string q = "/api/v1/query_range?query=level&start=1700000000&end=1700000015&step=5";
   // Points after the last sample (t0+10 s, t0+15 s) carry the last value by lookback but are
   // not final: they are evaluated again next time.
-  EXPECT_EQ(get_json(q)["data"]["result"][0]["values"],
-            json::parse(R"([[1700000000,"1"],[1700000005,"2"],[1700000010,"2"],[1700000015,"2"]])"));
+  EXPECT_EQ(
+      get_json(q)["data"]["result"][0]["values"],
+      json::parse(R"([[1700000000,"1"],[1700000005,"2"],[1700000010,"2"],[1700000015,"2"]])"));
   g.set(7);
   sample_at(kT0 + 10000);
-  EXPECT_EQ(get_json(q)["data"]["result"][0]["values"],
-            json::parse(R"([[1700000000,"1"],[1700000005,"2"],[1700000010,"7"],[1700000015,"7"]])"));
+  EXPECT_EQ(
+      get_json(q)["data"]["result"][0]["values"],
+      json::parse(R"([[1700000000,"1"],[1700000005,"2"],[1700000010,"7"],[1700000015,"7"]])"));
   // A negative offset reads later samples: its points are not final until those exist.
   const std::string neg = "/api/v1/query_range?query=" + enc("level offset -5s") +
                           "&start=1700000000&end=1700000010&step=5";
@@ -249,6 +251,7 @@ TEST_F(DashboardTest, PageAndFilesCarryAStrictContentSecurityPolicy) {
   json cfg = get_json("/dashboard/config.json");
   EXPECT_EQ(cfg["stepMs"], 5000);
   EXPECT_EQ(cfg["paths"]["health"], "/health");
+  EXPECT_EQ(cfg["paths"]["guardrails"], "/api/v1/guardrails");
 }
 
 TEST_F(DashboardTest, ReadOnlyWithoutTheTokenOnAnExposedServer) {

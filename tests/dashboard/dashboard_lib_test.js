@@ -130,3 +130,59 @@ test('familiesFromMetadata and defaultFamilies', () => {
   assert.deepEqual(D.defaultFamilies(fams.filter((f) => f.name !== 'agent_requests')),
                    ['agent_requests_rejected', 'agent_request_duration_seconds', 'process_resident_memory_bytes']);
 });
+
+// The Guardrails card: /api/v1/guardrails and /api/v1/guardrails/decisions (cohort mode as in
+// the demo: no baseline snapshot, the figures come from the newest verdict's conditions).
+const failDecision = {
+  id: 3, time: '2023-11-14T22:13:10Z', monitor: 'model-release', mode: 'cohort', result: 'fail',
+  reason: 'success_rate fail: canary 0.8462 against baseline 0.9656', metric: 'success_rate',
+  threshold: -0.02, observed: 0.8461538, baseline: 0.9655797, triggered: true,
+  action: 'route-to-stable: ok',
+  conditions: [{metric: 'success_rate', result: 'fail', baseline: 0.9655797, observed: 0.8461538},
+               {metric: 'p95_latency', result: 'fail', baseline: 17.8209, observed: 33.2917},
+               {metric: 'error_rate', result: 'pass', baseline: 0, observed: null}]};
+const inconclusive = {
+  id: 4, time: '2023-11-14T22:13:18Z', monitor: 'model-release', result: 'inconclusive',
+  reason: 'success_rate: inconclusive, too little traffic', metric: '', threshold: 0,
+  observed: 0, baseline: 0, action: 'none',
+  conditions: [{metric: 'success_rate', result: 'inconclusive', baseline: 0.96, observed: null}]};
+
+test('guardrailRows', () => {
+  const rows = D.guardrailRows({monitors: [{
+    name: 'model-release', state: 'triggered', mode: 'cohort', baseline: null,
+    current: {success_rate: null, p95_latency: null, request_count: 0},
+    cohorts: {baseline: 'v1', canary: 'v2'}, last_verdicts: [inconclusive, failDecision]}]});
+  assert.deepEqual(rows, [{name: 'model-release', state: 'triggered', mode: 'cohort', cohorts: 'v1 vs v2',
+    figures: 'success_rate 96.6% → 84.6%; p95_latency 17.8 → 33.3',
+    verdict: 'inconclusive', reason: 'success_rate: inconclusive, too little traffic'}]);
+  // Threshold mode: the baseline and current snapshots.
+  const t = D.guardrailRows({monitors: [{name: 'api', state: 'watching', mode: 'threshold',
+    baseline: {success_rate: 0.95, p95_latency: 0.2, error_rate: 0.01},
+    current: {success_rate: 0.9, p95_latency: null, error_rate: 0.1}, last_verdicts: []}]});
+  assert.equal(t[0].figures, 'success_rate 95% → 90%; error_rate 1% → 10%; p95_latency 0.2 → n/a');
+  assert.equal(t[0].cohorts, '');
+  assert.equal(t[0].verdict, '');
+  // A pass or fail verdict's figures come before a newer inconclusive one's.
+  const partial = {result: 'inconclusive', conditions: [{metric: 'error_rate', baseline: 0, observed: 0.185}]};
+  assert.equal(D.guardrailRows({monitors: [{last_verdicts: [partial, failDecision]}]})[0].figures,
+               'success_rate 96.6% → 84.6%; p95_latency 17.8 → 33.3');
+  assert.equal(D.guardrailRows({monitors: [{last_verdicts: [partial]}]})[0].figures, 'error_rate 0% → 18.5%');
+  assert.deepEqual(D.guardrailRows({monitors: []}), []);
+  assert.deepEqual(D.guardrailRows(null), []);
+});
+
+test('decisionRows', () => {
+  const rows = D.decisionRows({decisions: [inconclusive, failDecision]}, 1700000000 + 20);
+  assert.deepEqual(rows[1], {time: '30 s ago', result: 'fail', monitor: 'model-release',
+    metric: 'success_rate', figures: '84.6% vs baseline 96.6% (threshold -0.02)',
+    action: 'route-to-stable: ok', reason: 'success_rate fail: canary 0.8462 against baseline 0.9656'});
+  assert.equal(rows[0].figures, '');  // no deciding metric
+  assert.equal(rows[0].action, 'none');
+  const p95 = D.decisionRows({decisions: [{metric: 'p95_latency', observed: 33.29, baseline: null,
+                                           threshold: 0.1, action: '<b>x</b>'}]}, 0)[0];
+  assert.equal(p95.figures, '33.3 vs baseline n/a (threshold 0.1)');
+  assert.equal(p95.action, '<b>x</b>');  // text: the page sets it with textContent
+  assert.deepEqual(D.decisionRows({}), []);
+  assert.equal(D.shorten('abcdef', 4), 'abc…');
+  assert.equal(D.shorten('abc', 4), 'abc');
+});

@@ -49,7 +49,9 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:${demo_port}']
 YAML
-env -i PATH="$PATH" "$demo" --listen "127.0.0.1:${demo_port}" --duration 120 \
+# --bad-release-at 2: a model release the guardrail rolls back a few seconds later, so the
+# guardrail panels (triggers, rollback action duration) have series.
+env -i PATH="$PATH" "$demo" --listen "127.0.0.1:${demo_port}" --duration 120 --bad-release-at 2 \
   --webhook "http://127.0.0.1:${closed_port}/" --alertmanager "http://127.0.0.1:${closed_port}" \
   >"$tmp/demo.log" 2>&1 &
 demo_pid=$!

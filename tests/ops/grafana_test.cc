@@ -177,6 +177,24 @@ TEST(GrafanaDashboards, DemoDashboardsHaveTheGuidesPanels) {
   for (const char* t : {"CPU usage (100% = one core)", "Memory usage", "Host memory used"}) {
     EXPECT_TRUE(has_title(system, t)) << t;
   }
+  // The guardrail row (vigil_guardrail_*): state, checks by result, triggers, actions.
+  const json& health = by_kind["vigil demo / Health and alerts"];
+  for (const char* t : {"Guardrails triggered", "Guardrail state by monitor (1 = current)",
+                        "Guardrail checks per second by result", "Guardrail triggers per second",
+                        "Rollback action duration p95", "Rollback action failures per second"}) {
+    EXPECT_TRUE(has_title(health, t)) << t;
+  }
+  for (const json& p : health["panels"]) {
+    if (p["title"] == "Guardrail checks per second by result") {
+      EXPECT_EQ(p["fieldConfig"]["defaults"]["unit"], "ops");
+      EXPECT_EQ(p["targets"][0]["expr"],
+                R"(sum by (monitor, result) (rate(vigil_guardrail_checks_total{job=~"$job", )"
+                R"(instance=~"$instance"}[$__rate_interval])))");
+    }
+    if (p["title"] == "Rollback action duration p95") {
+      EXPECT_EQ(p["fieldConfig"]["defaults"]["unit"], "s");
+    }
+  }
   // 002's operations-rate stat has thresholds; the error-ratio stat turns red above 5 %.
   for (const json& p : overview["panels"]) {
     if (p["title"] == "Agent error ratio") {

@@ -79,6 +79,9 @@ struct DashboardOptions {
   std::string alert_history_path = "/api/v1/alerts/history";
   std::string silences_path = "/api/v2/silences";
   std::string notifications_path = "/api/v1/notifications";
+  // The Guardrails card (vigil/admin/guardrail_endpoints.h); it hides itself when this answers
+  // 404 (no guardrail registered).
+  std::string guardrails_path = "/api/v1/guardrails";
   // Serve the page at "/" too (it replaces the server's index of registered paths there).
   bool serve_root = true;
   // false: no thread; the ring is sampled when a query arrives and a sample is due (tests).

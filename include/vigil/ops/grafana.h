@@ -16,9 +16,10 @@
 //             <x>_active_requests), request-rate and error-rate stats, uptime, business figures;
 //   llm       tokens, cost per hour, provider latency, tools (rate, errors, latency), caches (hit
 //             ratio, entries, evictions), pipelines and steps, queues;
-//   health    vigil's health checks, vigil's alerting engine, Prometheus' ALERTS, notification
-//             delivery (vigil_notifications_*, vigil_alertmanager_*), vigil's exporters and
-//             admin server;
+//   health    vigil's health checks, vigil's alerting engine, Prometheus' ALERTS, guardrails
+//             (vigil_guardrail_*: state, checks by result, triggers, rollback action duration
+//             and failures), notification delivery (vigil_notifications_*,
+//             vigil_alertmanager_*), vigil's exporters and admin server;
 //   system    process_* and system_* (the process collector): CPU, memory, threads, fds, network,
 //             load, disk.
 // Families no recipe takes get a generic panel (rate of a counter, a gauge's value, p95 of a
