@@ -21,6 +21,7 @@
 #include "core/detail/percent.h"
 #include "core/detail/rfc3339.h"
 #include "core/detail/text.h"
+#include "routes.h"
 #include "vigil/alerting/manager.h"
 #include "vigil/core/error.h"
 
@@ -554,13 +555,9 @@ Response status_handler() {
   return json_response(200, j);
 }
 
-struct Route {
-  std::string path;
-  bool prefix = false;
-  std::vector<std::string> methods;
-  Handler handler;
-  std::string description;
-};
+// GET: public on loopback, the admin token on an exposed server; POST and DELETE: always the
+// admin token (refused when the server has none): Access::kDefault, RouteSpec's default.
+using Route = detail::RouteSpec;
 
 }  // namespace
 
@@ -605,23 +602,7 @@ void add_alerting_endpoints(Server& server, alerting::AlertManager& manager,
                       [](const Request&) { return status_handler(); },
                       "Alertmanager status (minimal, for amtool)"});
   }
-  size_t done = 0;
-  try {
-    for (Route& r : routes) {
-      HandleOptions ho;
-      ho.prefix = r.prefix;
-      ho.methods = r.methods;
-      ho.description = std::move(r.description);
-      // GET: public on loopback, the admin token on an exposed server; POST and DELETE: always
-      // the admin token (refused when the server has none).
-      ho.access = Access::kDefault;
-      server.handle(r.path, std::move(r.handler), std::move(ho));
-      ++done;
-    }
-  } catch (...) {
-    for (size_t i = 0; i < done; ++i) server.remove(routes[i].path, routes[i].prefix);
-    throw;
-  }
+  detail::add_routes(server, std::move(routes));
 }
 
 }  // namespace vigil::admin

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/detail/rfc3339.h"
+#include "routes.h"
 #include "vigil/core/error.h"
 #include "vigil/guardrail/monitor.h"
 
@@ -444,14 +445,7 @@ Response post_handler(const Registry& reg, const Request& req) {
                                  {"state", std::string(guardrail::state_name(st.state))}});
 }
 
-struct Route {
-  std::string path;
-  bool prefix = false;
-  std::vector<std::string> methods;
-  Access access = Access::kDefault;
-  Handler handler;
-  std::string description;
-};
+using Route = detail::RouteSpec;
 
 }  // namespace
 
@@ -471,42 +465,28 @@ void add_guardrail_endpoints(Server& server, std::vector<guardrail::GuardrailMon
   routes.push_back({"/api/v1/guardrails",
                     false,
                     {"GET"},
-                    Access::kDefault,
                     [r](const Request&) { return list_handler(*r); },
-                    "guardrail monitors: state, baseline, current figures, last verdicts"});
+                    "guardrail monitors: state, baseline, current figures, last verdicts",
+                    Access::kDefault});
   routes.push_back({"/api/v1/guardrails/decisions",
                     false,
                     {"GET"},
-                    Access::kDefault,
                     [r](const Request& req) { return decisions_handler(*r, req); },
-                    "guardrail decisions, newest first (?monitor, since, until, limit, result)"});
+                    "guardrail decisions, newest first (?monitor, since, until, limit, result)",
+                    Access::kDefault});
   routes.push_back({"/api/v1/guardrails/events",
                     false,
                     {"GET"},
-                    Access::kDefault,
                     [r](const Request& req) { return events_handler(*r, req); },
-                    "guardrail baseline changes, pauses and resumes, newest first"});
+                    "guardrail baseline changes, pauses and resumes, newest first",
+                    Access::kDefault});
   routes.push_back({std::string(kPrefix),
                     true,
                     {"POST"},
-                    Access::kAdminToken,
                     [r](const Request& req) { return post_handler(*r, req); },
-                    "POST <name>/baseline, <name>/pause, <name>/resume (admin token)"});
-  size_t done = 0;
-  try {
-    for (Route& rt : routes) {
-      HandleOptions ho;
-      ho.prefix = rt.prefix;
-      ho.methods = rt.methods;
-      ho.description = std::move(rt.description);
-      ho.access = rt.access;
-      server.handle(rt.path, std::move(rt.handler), std::move(ho));
-      ++done;
-    }
-  } catch (...) {
-    for (size_t i = 0; i < done; ++i) server.remove(routes[i].path, routes[i].prefix);
-    throw;
-  }
+                    "POST <name>/baseline, <name>/pause, <name>/resume (admin token)",
+                    Access::kAdminToken});
+  detail::add_routes(server, std::move(routes));
 }
 
 }  // namespace vigil::admin

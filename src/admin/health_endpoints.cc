@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/detail/text.h"
+#include "routes.h"
 #include "vigil/core/error.h"
 #include "vigil/health/monitor.h"
 
@@ -91,31 +92,35 @@ void add_health_endpoints(Server& server, health::HealthMonitor& monitor,
   shared->unauthenticated = options.unauthenticated_detail.value_or(
       has_auth ? health::Detail::kStatusOnly : health::Detail::kFull);
 
-  struct Route {
-    std::string path;
-    bool prefix;
-    Handler handler;
-    std::string description;
-  };
-  std::vector<Route> routes;
+  // Probe status codes are public; details are decided by respond().
+  std::vector<detail::RouteSpec> routes;
+  constexpr Access kProbe = Access::kPublic;
   auto group_route = [&](std::string path, std::string_view group, std::string description) {
-    routes.push_back({std::move(path), false,
+    routes.push_back({std::move(path),
+                      false,
+                      {"GET"},
                       [shared, group = std::string(group)](const Request& req) {
                         return shared->respond(req, shared->monitor->evaluate(group));
                       },
-                      std::move(description)});
+                      std::move(description),
+                      kProbe});
   };
   group_route(prefix + "live", health::kLiveness, "liveness probe (application/health+json)");
   group_route(prefix + "ready", health::kReadiness, "readiness probe (application/health+json)");
   group_route(prefix + "startup", health::kStartup, "startup probe (application/health+json)");
-  routes.push_back({base, false,
+  routes.push_back({base,
+                    false,
+                    {"GET"},
                     [shared](const Request& req) {
                       return shared->respond(req, shared->monitor->evaluate_all());
                     },
-                    "health of every check (application/health+json)"});
+                    "health of every check (application/health+json)",
+                    kProbe});
   if (options.group_endpoints) {
     routes.push_back(
-        {prefix, true,
+        {prefix,
+         true,
+         {"GET"},
          [shared, prefix](const Request& req) {
            const std::string_view group = req.path.substr(std::min(prefix.size(), req.path.size()));
            if (group.empty() || group.find('/') != std::string_view::npos ||
@@ -127,25 +132,11 @@ void add_health_endpoints(Server& server, health::HealthMonitor& monitor,
            }
            return shared->respond(req, shared->monitor->evaluate(group));
          },
-         "health of a check group, e.g. " + prefix + "dependencies"});
+         "health of a check group, e.g. " + prefix + "dependencies",
+         kProbe});
   }
 
-  // All or nothing: on a clash, remove what was registered.
-  size_t done = 0;
-  try {
-    for (Route& r : routes) {
-      HandleOptions ho;
-      ho.prefix = r.prefix;
-      ho.methods = {"GET"};
-      ho.description = std::move(r.description);
-      ho.access = Access::kPublic;  // probe status codes are public; details are decided above
-      server.handle(r.path, std::move(r.handler), std::move(ho));
-      ++done;
-    }
-  } catch (...) {
-    for (size_t i = 0; i < done; ++i) server.remove(routes[i].path, routes[i].prefix);
-    throw;
-  }
+  detail::add_routes(server, std::move(routes));
 }
 
 }  // namespace vigil::admin

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/detail/rfc3339.h"
+#include "routes.h"
 #include "vigil/alerting/alertmanager_client.h"
 #include "vigil/alerting/dispatcher.h"
 
@@ -142,40 +143,29 @@ Response alertmanagers_handler(const alerting::AlertmanagerClient& c) {
 }  // namespace
 
 void add_notification_endpoints(Server& server, NotificationEndpointSources sources) {
-  struct Route {
-    std::string path;
-    Handler handler;
-    std::string description;
-  };
-  std::vector<Route> routes;
+  std::vector<detail::RouteSpec> routes;
   routes.push_back({"/api/v1/notifications",
+                    false,
+                    {"GET"},
                     [sources](const Request&) { return notifications_handler(sources); },
                     "alert delivery: receivers, queues, outcomes, last errors"});
   if (sources.dispatcher != nullptr) {
     alerting::Dispatcher* d = sources.dispatcher;
-    routes.push_back({"/api/v2/alerts/groups", [d](const Request&) { return groups_handler(*d); },
+    routes.push_back({"/api/v2/alerts/groups",
+                      false,
+                      {"GET"},
+                      [d](const Request&) { return groups_handler(*d); },
                       "the dispatcher's aggregation groups (Alertmanager API v2 shape)"});
   }
   if (sources.alertmanagers != nullptr) {
     alerting::AlertmanagerClient* c = sources.alertmanagers;
     routes.push_back({"/api/v1/alertmanagers",
+                      false,
+                      {"GET"},
                       [c](const Request&) { return alertmanagers_handler(*c); },
                       "the Alertmanager instances alerts are posted to (Prometheus shape)"});
   }
-  size_t done = 0;
-  try {
-    for (Route& r : routes) {
-      HandleOptions ho;
-      ho.methods = {"GET"};
-      ho.description = std::move(r.description);
-      ho.access = Access::kDefault;
-      server.handle(r.path, std::move(r.handler), std::move(ho));
-      ++done;
-    }
-  } catch (...) {
-    for (size_t i = 0; i < done; ++i) server.remove(routes[i].path, false);
-    throw;
-  }
+  detail::add_routes(server, std::move(routes));
 }
 
 }  // namespace vigil::admin
