@@ -17,7 +17,7 @@
 //                                (6 query_range + config.json), back to back
 //   http_cold/page_5m_*, page_15m_*, http/page_*
 //                                what the page asks now that the step grows with the range
-//                                (at most 120 points): 5 min at 5 s, 15 min at 10 s
+//                                (at most 61 points): 5 min at 5 s, 15 min at 15 s
 //   page_round_5m                page_round over the page's default 5 minutes
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
@@ -210,7 +210,7 @@ BENCHMARK_CAPTURE(BM_http_cold, query_range_gauge, chart_queries()[4])
     ->Unit(benchmark::kMicrosecond);
 
 // What the page asks since the step grows with the range (web/dashboard_lib.js rangeStep, at
-// most 120 points): its default 5 minutes at 5 s (61 points) and 15 minutes at 10 s (91).
+// most 61 points): its default 5 minutes at 5 s (61 points) and 15 minutes at 15 s (61).
 const std::string kP99ByModel =
     "histogram_quantile(0.99, sum by (le, model) (rate(llm_request_duration_seconds_bucket[1m])))";
 BENCHMARK_CAPTURE(BM_http_cold, page_5m_counter_rate, chart_queries()[0], 300, 5)
@@ -221,23 +221,23 @@ BENCHMARK_CAPTURE(BM_http_cold, page_5m_histogram_p99_by_model, kP99ByModel, 300
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http_cold, page_5m_gauge, chart_queries()[4], 300, 5)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_http_cold, page_15m_counter_rate, chart_queries()[0], 900, 10)
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_counter_rate, chart_queries()[0], 900, 15)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_http_cold, page_15m_histogram_p99, chart_queries()[3], 900, 10)
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_histogram_p99, chart_queries()[3], 900, 15)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_http_cold, page_15m_histogram_p99_by_model, kP99ByModel, 900, 10)
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_histogram_p99_by_model, kP99ByModel, 900, 15)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_http_cold, page_15m_gauge, chart_queries()[4], 900, 10)
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_gauge, chart_queries()[4], 900, 15)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http, page_5m_histogram_p99, range_path(chart_queries()[3], 0, 300, 5), false)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http, page_5m_histogram_p99_by_model, range_path(kP99ByModel, 0, 300, 5),
                   false)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_http, page_15m_histogram_p99, range_path(chart_queries()[3], 0, 900, 10),
+BENCHMARK_CAPTURE(BM_http, page_15m_histogram_p99, range_path(chart_queries()[3], 0, 900, 15),
                   false)
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_http, page_15m_histogram_p99_by_model, range_path(kP99ByModel, 0, 900, 10),
+BENCHMARK_CAPTURE(BM_http, page_15m_histogram_p99_by_model, range_path(kP99ByModel, 0, 900, 15),
                   false)
     ->Unit(benchmark::kMicrosecond);
 

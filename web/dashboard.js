@@ -141,8 +141,9 @@
   }
   async function pollChart(chart, now) {
     const range = Number($('range').value) || 300;
-    // A step that grows with the range: a chart asks at most 120 points (the endpoint's cost).
-    const step = D.rangeStep(range, state.config.stepMs / 1000, 120);
+    // A step that grows with the range: a chart asks at most 61 points (5 minutes at 5 s), which
+    // bounds the endpoint's work for a cold query (bench/README.md "Live dashboard").
+    const step = D.rangeStep(range, state.config.stepMs / 1000, 61);
     const end = Math.floor(now / step) * step;
     const start = end - range;
     const results = [];

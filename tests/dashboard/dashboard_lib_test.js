@@ -259,7 +259,10 @@ test('exporterRows', () => {
   assert.deepEqual(D.exporterRows([]), []);
 });
 
-test('rangeStep: at most ~120 points a chart', () => {
+test('rangeStep: at most 120 (or 61, as the page asks) points a chart', () => {
+  assert.equal(D.rangeStep(300, 5, 61), 5);    // the page's default: 61 points
+  assert.equal(D.rangeStep(900, 5, 61), 15);   // 15 minutes: 61 points
+  assert.equal(D.rangeStep(301, 5, 61), 10);
   assert.equal(D.rangeStep(300, 5, 120), 5);   // 61 points
   assert.equal(D.rangeStep(900, 5, 120), 10);  // 91 points
   assert.equal(D.rangeStep(595, 5, 120), 5);   // exactly 120 points
@@ -268,5 +271,6 @@ test('rangeStep: at most ~120 points a chart', () => {
   assert.equal(D.rangeStep(900, 0.4, 120), 8);  // a sub-second ring step counts as 1 s
   for (const r of [60, 300, 900, 1800, 3600, 86400]) {
     assert.ok(r / D.rangeStep(r, 5, 120) + 1 <= 120, String(r));
+    assert.ok(r / D.rangeStep(r, 5, 61) + 1 <= 61, String(r));
   }
 });
