@@ -15,6 +15,10 @@
 //                                (their points cached: a polling page's steady state)
 //   page_round                   the requests of one poll round of the default charts
 //                                (6 query_range + config.json), back to back
+//   http_cold/page_5m_*, page_15m_*, http/page_*
+//                                what the page asks now that the step grows with the range
+//                                (at most 61 points): 5 min at 5 s, 15 min at 15 s
+//   page_round_5m                page_round over the page's default 5 minutes
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 
@@ -113,13 +117,16 @@ std::string escape(const std::string& q) {
   return out;
 }
 
-// The last 15 minutes at a 5 s step, ending at the last sample (181 points). `shift_ms` moves
-// the window by that many milliseconds (a "cold" request: no point is cached yet).
-std::string range_path(const std::string& query, int shift_ms = 0) {
+// The last `range_s` seconds (15 minutes by default) at a `step_s` step (5 s), ending at the
+// last sample (181 points by default). `shift_ms` moves the window by that many milliseconds (a
+// "cold" request: no point is cached yet).
+std::string range_path(const std::string& query, int shift_ms = 0, int range_s = 900,
+                       int step_s = 5) {
   const int64_t end = kT0 + (kRounds - 1) * kStepMs - shift_ms;
-  char times[96];
-  std::snprintf(times, sizeof times, "&start=%.3f&end=%.3f&step=5",
-                static_cast<double>(end - 900'000) / 1000, static_cast<double>(end) / 1000);
+  char times[128];
+  std::snprintf(times, sizeof times, "&start=%.3f&end=%.3f&step=%d",
+                static_cast<double>(end - int64_t{range_s} * 1000) / 1000,
+                static_cast<double>(end) / 1000, step_s);
   return "/api/v1/query_range?query=" + escape(query) + times;
 }
 
@@ -170,7 +177,7 @@ void BM_http(benchmark::State& state, std::string path, bool gzip) { run_get(sta
 
 // A range query none of whose points is cached (a new chart, a first page load): every step
 // evaluated. Each iteration shifts the window by another millisecond.
-void BM_http_cold(benchmark::State& state, std::string query) {
+void BM_http_cold(benchmark::State& state, std::string query, int range_s = 900, int step_s = 5) {
   Fixture& f = fixture();
   CURL* c = curl_easy_init();
   size_t bytes = 0;
@@ -182,7 +189,7 @@ void BM_http_cold(benchmark::State& state, std::string query) {
     state.PauseTiming();
     // The trailing space keeps these points in a cache entry of their own: the warm rows below
     // measure the steady state, not points evicted by these.
-    const std::string url = f.base + range_path(query + " ", 1 + shift++ % 4000);
+    const std::string url = f.base + range_path(query + " ", 1 + shift++ % 4000, range_s, step_s);
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     state.ResumeTiming();
     curl_easy_perform(c);
@@ -200,6 +207,38 @@ BENCHMARK_CAPTURE(BM_http_cold, query_range_histogram_p99_by_model,
                   "(rate(llm_request_duration_seconds_bucket[1m])))")
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http_cold, query_range_gauge, chart_queries()[4])
+    ->Unit(benchmark::kMicrosecond);
+
+// What the page asks since the step grows with the range (web/dashboard_lib.js rangeStep, at
+// most 61 points): its default 5 minutes at 5 s (61 points) and 15 minutes at 15 s (61).
+const std::string kP99ByModel =
+    "histogram_quantile(0.99, sum by (le, model) (rate(llm_request_duration_seconds_bucket[1m])))";
+BENCHMARK_CAPTURE(BM_http_cold, page_5m_counter_rate, chart_queries()[0], 300, 5)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_5m_histogram_p99, chart_queries()[3], 300, 5)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_5m_histogram_p99_by_model, kP99ByModel, 300, 5)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_5m_gauge, chart_queries()[4], 300, 5)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_counter_rate, chart_queries()[0], 900, 15)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_histogram_p99, chart_queries()[3], 900, 15)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_histogram_p99_by_model, kP99ByModel, 900, 15)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http_cold, page_15m_gauge, chart_queries()[4], 900, 15)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http, page_5m_histogram_p99, range_path(chart_queries()[3], 0, 300, 5), false)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http, page_5m_histogram_p99_by_model, range_path(kP99ByModel, 0, 300, 5),
+                  false)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http, page_15m_histogram_p99, range_path(chart_queries()[3], 0, 900, 15),
+                  false)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_http, page_15m_histogram_p99_by_model, range_path(kP99ByModel, 0, 900, 15),
+                  false)
     ->Unit(benchmark::kMicrosecond);
 
 // The rows below repeat one request: the range rows are served from the point cache (the steady
@@ -239,6 +278,15 @@ void BM_page_round(benchmark::State& state) {
   run_get(state, paths, true);
 }
 BENCHMARK(BM_page_round)->Unit(benchmark::kMicrosecond);
+
+// The same round as the page now asks it by default: 5 minutes at 5 s.
+void BM_page_round_5m(benchmark::State& state) {
+  std::vector<std::string> paths;
+  for (const std::string& q : chart_queries()) paths.push_back(range_path(q, 0, 300, 5));
+  paths.push_back("/dashboard/config.json");
+  run_get(state, paths, true);
+}
+BENCHMARK(BM_page_round_5m)->Unit(benchmark::kMicrosecond);
 
 // The evaluation alone (no HTTP, no JSON) of a range query's 181 steps over the same ring, on
 // this thread: its CPU column is the endpoint's compute for a cold request, which stays

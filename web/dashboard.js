@@ -139,9 +139,12 @@
     }, data, chart.body);
     chart.nseries = built.series.length;
   }
-  async function pollChart(chart, end) {
-    const range = Number($('range').value) || 900;
-    const step = Math.max(1, Math.round(state.config.stepMs / 1000));
+  async function pollChart(chart, now) {
+    const range = Number($('range').value) || 300;
+    // A step that grows with the range: a chart asks at most 61 points (5 minutes at 5 s), which
+    // bounds the endpoint's work for a cold query (bench/README.md "Live dashboard").
+    const step = D.rangeStep(range, state.config.stepMs / 1000, 61);
+    const end = Math.floor(now / step) * step;
     const start = end - range;
     const results = [];
     for (const q of chart.spec.queries) {
@@ -262,6 +265,28 @@
            6, 'no decision yet');
     } catch (e) { unavailable($('decisions'), 6, e); }
   }
+  // The Exporters card: each exporter's outcomes from its self-metrics, read with instant
+  // queries (exporters are found in /api/v1/metadata's families at page load).
+  async function pollExporters() {
+    const queries = D.exporterQueries(state.families);
+    const card = $('exporters');
+    if (queries.length === 0) {
+      card.dataset.exporters = '';
+      fill($('exporter-rows'), [], 7, 'no exporter configured');
+      return;
+    }
+    try {
+      const answers = await Promise.all(queries.map(async (q) => {
+        const r = await getJSON('/api/v1/query?query=' + encodeURIComponent(q.query));
+        return {exporter: q.exporter, figure: q.figure, by: q.by, result: r.body.data.result};
+      }));
+      const rows = D.exporterRows(answers);
+      card.dataset.exporters = rows.map((x) => x.exporter).join(',');
+      fill($('exporter-rows'), rows.map((x) => row([el('span', 'nowrap', x.exporter), x.exported, x.failures,
+                                                     x.retries, x.dropped, x.bytes, x.duration])),
+           7, 'no exporter configured');
+    } catch (e) { unavailable($('exporter-rows'), 7, e); }
+  }
   async function pollTraces() {
     const p = state.config.paths.tracez;
     if (!p) { $('traces').hidden = true; return; }
@@ -285,13 +310,12 @@
     state.timer = null;
     if (state.paused || state.inflight) return;
     state.inflight = true;
-    const step = Math.max(1, Math.round(state.config.stepMs / 1000));
-    const end = Math.floor(Date.now() / 1000 / step) * step;
-    const tasks = state.charts.map((c) => pollChart(c, end).catch((e) => {
+    const now = Math.floor(Date.now() / 1000);
+    const tasks = state.charts.map((c) => pollChart(c, now).catch((e) => {
       c.box.classList.add('chart-error');
       c.legend.replaceChildren(el('span', 'chart-error', e.message));
     }));
-    tasks.push(pollHealth(), pollAlerts(), pollGuardrails(), pollDelivery(), pollTraces());
+    tasks.push(pollHealth(), pollAlerts(), pollGuardrails(), pollDelivery(), pollExporters(), pollTraces());
     await Promise.allSettled(tasks);
     state.inflight = false;
     state.polls++;

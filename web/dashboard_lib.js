@@ -264,9 +264,109 @@
     });
   }
 
+  // ---- the Exporters card ----
+  // An exporter's self-metric families are named vigil_<exporter>_...; an exporter is a name
+  // segment with at least one family whose name holds "export" (vigil_otlp_export_failures,
+  // vigil_spans_exported, and the push exporters' families when they land). Each family gives
+  // one figure, by what its name holds: fail(ures), retr(ies), drop(ped), bytes, else export(ed)
+  // (vigil_export_points counts exports), or a duration histogram. A family with an `exporter` label gives one row per label value.
+  const exporterTitles = {otlp: 'OTLP traces', spans: 'span processors'};
+  function exporterFigure(f) {
+    if (f.type === 'histogram') return /duration/.test(f.name) ? 'duration' : '';
+    if (f.type !== 'counter') return '';
+    const rest = f.name.replace(/^vigil_[a-z0-9]+_/, '');
+    if (/fail/.test(rest)) return 'failures';
+    if (/retr/.test(rest)) return 'retries';
+    if (/drop/.test(rest)) return 'dropped';
+    if (/bytes/.test(rest)) return 'bytes';
+    if (/export/.test(f.name)) return 'exported';
+    return '';
+  }
+
+  // Families ({name, type, labels}) -> the instant queries of the Exporters card:
+  // [{exporter, figure, by, query}], one per figure of each exporter (the first family wins when
+  // two give the same figure). [] when no exporter is there ("no exporter configured").
+  function exporterQueries(families) {
+    const groups = new Map();
+    for (const f of families || []) {
+      const m = /^vigil_([a-z0-9]+)_/.exec(f.name);
+      if (!m) continue;
+      if (!groups.has(m[1])) groups.set(m[1], []);
+      groups.get(m[1]).push(f);
+    }
+    const out = [];
+    for (const [key, list] of Array.from(groups.entries()).sort()) {
+      if (!list.some((f) => /export/.test(f.name))) continue;
+      const seen = new Set();
+      for (const f of list) {
+        const figure = exporterFigure(f);
+        if (!figure || seen.has(figure)) continue;
+        seen.add(figure);
+        const by = (f.labels || []).indexOf('exporter') >= 0 ? 'exporter' : '';
+        const grp = by ? ' by (' + by + ')' : '';
+        let query;
+        if (figure === 'duration') {
+          query = 'histogram_quantile(0.95, sum by (le' + (by ? ', ' + by : '') + ') (rate(' + f.name +
+              '_bucket[5m])))';
+        } else if (figure === 'exported' || figure === 'bytes') {
+          query = 'sum' + grp + ' (rate(' + f.name + '_total[1m]))';
+        } else {
+          query = 'sum' + grp + ' (' + f.name + '_total)';
+        }
+        out.push({exporter: key, figure: figure, by: by, query: query});
+      }
+    }
+    return out;
+  }
+
+  // The answers of exporterQueries' queries ([{exporter, figure, by, result}], result: an
+  // instant vector's data.result) -> rows {exporter, exported, failures, retries, dropped, bytes,
+  // duration} as text: "" for a figure the exporter has no family for, "n/a" for one without a
+  // value (no export in the window).
+  function exporterRows(answers) {
+    const figures = ['exported', 'failures', 'retries', 'dropped', 'bytes', 'duration'];
+    const rows = new Map();
+    const rowFor = (name) => {
+      if (!rows.has(name)) {
+        const r = {exporter: name};
+        for (const k of figures) r[k] = '';
+        rows.set(name, r);
+      }
+      return rows.get(name);
+    };
+    for (const a of answers || []) {
+      const title = exporterTitles[a.exporter] || a.exporter;
+      const result = a.result || [];
+      const samples = a.by ? result : result.slice(0, 1);
+      if (samples.length === 0) rowFor(title)[a.figure] = 'n/a';
+      for (const s of samples) {
+        const name = a.by ? title + ' ' + ((s.metric && s.metric[a.by]) || '?') : title;
+        const v = Number(s.value && s.value[1]);
+        let text;
+        if (!Number.isFinite(v)) text = 'n/a';
+        else if (a.figure === 'exported') text = formatValue(v) + '/s';
+        else if (a.figure === 'bytes') text = formatValue(v, 'bytes') + '/s';
+        else if (a.figure === 'duration') text = formatValue(v, 'seconds');
+        else text = formatValue(v);
+        rowFor(name)[a.figure] = text;
+      }
+    }
+    return Array.from(rows.values());
+  }
+
+  // The step (seconds) of a chart over `range` seconds: the ring's step, or a multiple of it
+  // large enough that the chart asks at most `maxPoints` points (bounds the endpoint's work).
+  function rangeStep(range, baseStep, maxPoints) {
+    const base = Math.max(1, Math.round(baseStep) || 1);
+    const max = Math.max(2, maxPoints || 120);
+    const k = Math.max(1, Math.ceil(range / (base * (max - 1))));
+    return base * k;
+  }
+
   const api = {formatValue, formatDuration, formatAgo, formatLabels, unitOf, chartQueries,
                buildSeries, lastValue, healthRows, defaultFamilies, familiesFromMetadata,
-               guardrailRows, decisionRows, shorten};
+               guardrailRows, decisionRows, shorten, exporterQueries, exporterRows,
+               rangeStep};
   if (typeof module !== 'undefined' && module.exports) {
     module.exports = api;
   } else {

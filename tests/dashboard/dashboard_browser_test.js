@@ -65,6 +65,14 @@ function check(ok, what) {
     const titles = await page.locator('.chart-title').allTextContents();
     log('charts: ' + titles.join(' | '));
 
+    // The Exporters card: the demo exports no trace without OTEL_EXPORTER_OTLP_ENDPOINT, so it
+    // has no exporter families and the card says so.
+    await page.waitForFunction(() => document.querySelector('#exporters').dataset.exporters !== undefined,
+                               null, {timeout: 10000});
+    const exporters = await page.locator('#exporter-rows').textContent();
+    check(exporters.trim() === 'no exporter configured',
+          'the Exporters card says "no exporter configured" (' + exporters.trim() + ')');
+
     // The Guardrails card: the bad release (t=5 s) fails and the guardrail rolls it back.
     await page.waitForFunction(
         () => /^fail route-to-stable: ok$/m.test(document.querySelector('#guardrails').dataset.decisions || ''),

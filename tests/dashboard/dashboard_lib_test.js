@@ -186,3 +186,91 @@ test('decisionRows', () => {
   assert.equal(D.shorten('abcdef', 4), 'abc…');
   assert.equal(D.shorten('abc', 4), 'abc');
 });
+
+// The OTLP trace exporter's and the span processors' families as /api/v1/metadata lists them
+// (src/exporters/otlp_trace_exporter.cc, src/trace/processor_internal.cc), plus neighbours that
+// are not exporters.
+const exporterFamilies = [
+  {name: 'vigil_otlp_export_duration_seconds', type: 'histogram', labels: []},
+  {name: 'vigil_otlp_export_failures', type: 'counter', labels: ['reason']},
+  {name: 'vigil_otlp_export_retries', type: 'counter', labels: []},
+  {name: 'vigil_otlp_export_sent_bytes', type: 'counter', labels: []},
+  {name: 'vigil_otlp_exported_spans', type: 'counter', labels: []},
+  {name: 'vigil_otlp_spans_dropped', type: 'counter', labels: ['reason']},
+  {name: 'vigil_spans_dropped', type: 'counter', labels: ['reason']},
+  {name: 'vigil_spans_exported', type: 'counter', labels: []},
+  {name: 'vigil_admin_requests', type: 'counter', labels: ['path']},
+  {name: 'vigil_alerting_rule_evaluations', type: 'counter', labels: []},
+  {name: 'agent_requests', type: 'counter', labels: ['model']},
+];
+
+test('exporterQueries: the OTLP exporter and the span processors', () => {
+  const q = D.exporterQueries(exporterFamilies);
+  const by = (e, f) => q.find((x) => x.exporter === e && x.figure === f);
+  assert.equal(q.length, 8);
+  assert.deepEqual(q.map((x) => x.exporter + '.' + x.figure), [
+    'otlp.duration', 'otlp.failures', 'otlp.retries', 'otlp.bytes', 'otlp.exported', 'otlp.dropped',
+    'spans.dropped', 'spans.exported']);
+  assert.equal(by('otlp', 'exported').query, 'sum (rate(vigil_otlp_exported_spans_total[1m]))');
+  assert.equal(by('otlp', 'bytes').query, 'sum (rate(vigil_otlp_export_sent_bytes_total[1m]))');
+  assert.equal(by('otlp', 'failures').query, 'sum (vigil_otlp_export_failures_total)');
+  assert.equal(by('otlp', 'dropped').query, 'sum (vigil_otlp_spans_dropped_total)');
+  assert.equal(by('otlp', 'duration').query,
+               'histogram_quantile(0.95, sum by (le) (rate(vigil_otlp_export_duration_seconds_bucket[5m])))');
+  assert.equal(by('spans', 'exported').query, 'sum (rate(vigil_spans_exported_total[1m]))');
+  // No exporter family: nothing to ask ("no exporter configured").
+  assert.deepEqual(D.exporterQueries(exporterFamilies.slice(8)), []);
+  assert.deepEqual(D.exporterQueries([]), []);
+  // The span processors alone (no OTLP exporter) are still an exporter row.
+  assert.equal(D.exporterQueries(exporterFamilies.slice(6)).length, 2);
+});
+
+test('exporterQueries: a push exporter family with an exporter label (issue 12 shape)', () => {
+  const q = D.exporterQueries([
+    {name: 'vigil_export_failures', type: 'counter', labels: ['exporter', 'reason']},
+    {name: 'vigil_export_points', type: 'counter', labels: ['exporter']},
+    {name: 'vigil_export_duration_seconds', type: 'histogram', labels: ['exporter']},
+  ]);
+  assert.deepEqual(q.map((x) => x.figure + ' ' + x.query), [
+    'failures sum by (exporter) (vigil_export_failures_total)',
+    'exported sum by (exporter) (rate(vigil_export_points_total[1m]))',
+    'duration histogram_quantile(0.95, sum by (le, exporter) (rate(vigil_export_duration_seconds_bucket[5m])))',
+  ]);
+});
+
+test('exporterRows', () => {
+  const answer = (exporter, figure, v, by, metric) => ({exporter, figure, by: by || '',
+    result: v === undefined ? [] : [{metric: metric || {}, value: [1700000000, String(v)]}]});
+  const rows = D.exporterRows([
+    answer('otlp', 'exported', 12.5), answer('otlp', 'failures', 3), answer('otlp', 'retries', 0),
+    answer('otlp', 'dropped', 120), answer('otlp', 'bytes', 20480), answer('otlp', 'duration', 'NaN'),
+    answer('spans', 'dropped', 0), answer('spans', 'exported', undefined),
+    answer('export', 'failures', 2, 'exporter', {exporter: '<b>statsd</b>'}),
+  ]);
+  assert.deepEqual(rows, [
+    {exporter: 'OTLP traces', exported: '12.5/s', failures: '3', retries: '0', dropped: '120',
+     bytes: '20 KiB/s', duration: 'n/a'},
+    {exporter: 'span processors', exported: 'n/a', failures: '', retries: '', dropped: '0',
+     bytes: '', duration: ''},
+    {exporter: 'export <b>statsd</b>', exported: '', failures: '2', retries: '', dropped: '',
+     bytes: '', duration: ''},
+  ]);
+  assert.equal(D.exporterRows([answer('otlp', 'duration', 0.0123)])[0].duration, '12.3 ms');
+  assert.deepEqual(D.exporterRows([]), []);
+});
+
+test('rangeStep: at most 120 (or 61, as the page asks) points a chart', () => {
+  assert.equal(D.rangeStep(300, 5, 61), 5);    // the page's default: 61 points
+  assert.equal(D.rangeStep(900, 5, 61), 15);   // 15 minutes: 61 points
+  assert.equal(D.rangeStep(301, 5, 61), 10);
+  assert.equal(D.rangeStep(300, 5, 120), 5);   // 61 points
+  assert.equal(D.rangeStep(900, 5, 120), 10);  // 91 points
+  assert.equal(D.rangeStep(595, 5, 120), 5);   // exactly 120 points
+  assert.equal(D.rangeStep(600, 5, 120), 10);
+  assert.equal(D.rangeStep(3600, 5, 120), 35);  // 103 points
+  assert.equal(D.rangeStep(900, 0.4, 120), 8);  // a sub-second ring step counts as 1 s
+  for (const r of [60, 300, 900, 1800, 3600, 86400]) {
+    assert.ok(r / D.rangeStep(r, 5, 120) + 1 <= 120, String(r));
+    assert.ok(r / D.rangeStep(r, 5, 61) + 1 <= 61, String(r));
+  }
+});
