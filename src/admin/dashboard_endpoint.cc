@@ -24,11 +24,13 @@
 #include "admin/dashboard_assets.h"
 #include "alerting/promql/ast.h"
 #include "alerting/promql/eval.h"
+#include "alerting/promql/eval_internal.h"
 #include "alerting/promql/parser.h"
 #include "alerting/registry_sampler.h"
 #include "core/detail/json_writer.h"
 #include "core/detail/percent.h"
 #include "core/detail/rfc3339.h"
+#include "routes.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -448,12 +450,7 @@ Response query_handler(Ring& ring, const Request& req) {
 // Labels in one string, for grouping the points of a range query by series.
 std::string series_key(const pq::Labels& labels) {
   std::string k;
-  for (const auto& [n, v] : labels) {
-    k += n;
-    k += '\xff';
-    k += v;
-    k += '\xfe';
-  }
+  pq::eval_detail::labels_key(labels, k);
   return k;
 }
 
@@ -831,13 +828,7 @@ Response asset_response(const detail::DashboardAsset& a) {
   return r;
 }
 
-struct Route {
-  std::string path;
-  bool prefix = false;
-  std::vector<std::string> methods;
-  Handler handler;
-  std::string description;
-};
+using Route = detail::RouteSpec;
 
 void validate(const DashboardOptions& o) {
   using std::chrono::milliseconds;
@@ -922,21 +913,7 @@ void add_dashboard_endpoint(Server& server, const metrics::Registry& registry,
                     {"GET"},
                     [](const Request&) { return buildinfo_handler(); },
                     "the Prometheus API version the query API follows"});
-  size_t done = 0;
-  try {
-    for (Route& r : routes) {
-      HandleOptions ho;
-      ho.prefix = r.prefix;
-      ho.methods = r.methods;
-      ho.description = std::move(r.description);
-      ho.access = Access::kDefault;
-      server.handle(r.path, std::move(r.handler), std::move(ho));
-      ++done;
-    }
-  } catch (...) {
-    for (size_t i = 0; i < done; ++i) server.remove(routes[i].path, routes[i].prefix);
-    throw;
-  }
+  detail::add_routes(server, std::move(routes));
   ring->start();
 }
 

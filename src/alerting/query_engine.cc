@@ -12,6 +12,7 @@
 
 #include "alerting/promql/ast.h"
 #include "alerting/promql/eval.h"
+#include "alerting/promql/eval_internal.h"
 #include "alerting/promql/parser.h"
 #include "alerting/registry_sampler.h"
 #include "alerting/rule_def.h"
@@ -27,15 +28,10 @@ namespace pq = alerting::promql;
 
 class QueryRuleImpl;
 
-// A stable key for a label set (sorted labels): name 0xff value 0xfe ...
+// A stable key for a label set (sorted labels).
 std::string key_of(const pq::Labels& labels) {
   std::string k;
-  for (const auto& [n, v] : labels) {
-    k += n;
-    k += '\xff';
-    k += v;
-    k += '\xfe';
-  }
+  pq::eval_detail::labels_key(labels, k);
   return k;
 }
 
