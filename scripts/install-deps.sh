@@ -59,7 +59,7 @@ for pkg in "${packages[@]}"; do
   [[ -n "${installed[$pkg]:-}" ]] || missing+=("$pkg")
 done
 
-# ==== wt-livedash ==== the dashboard's charting library (uPlot, pinned in web/package-lock.json),
+# ---- the dashboard's charting library (uPlot, pinned in web/package-lock.json),
 # embedded into vigil_admin at build time. `npm ci` only when web/node_modules does not match the
 # lock file, so a second run costs nothing. Failure is not fatal: the build then embeds a page
 # without charts (CMake says so).

@@ -256,11 +256,11 @@ tsan_test() {
     if [[ -x build/tsan/tests/alerting/alertmanager_client_tsan_test ]]; then
       build/tsan/tests/alerting/alertmanager_client_tsan_test
     fi &&
-    if [[ -x build/tsan/tests/guardrail/guardrail_source_tsan_test ]]; then  # wt-gr-source
+    if [[ -x build/tsan/tests/guardrail/guardrail_source_tsan_test ]]; then
       build/tsan/tests/guardrail/guardrail_source_tsan_test
     fi &&
     if [[ -x build/tsan/tests/guardrail/guardrail_monitor_tsan_test ]]; then
-      # wt-gr-monitor: the checking thread, actions (throwing, hanging) and readers.
+      # the checking thread, actions (throwing, hanging) and readers.
       build/tsan/tests/guardrail/guardrail_monitor_tsan_test
     fi
 }

@@ -114,7 +114,7 @@ TEST_F(AlertingEndpointsTest, AlertsInPrometheusShape) {
   EXPECT_EQ(j["data"]["alerts"][0]["activeAt"], "2023-11-14T22:13:20.25Z");
 }
 
-// ==== wt-livedash ==== /api/v1/alerts/history (the dashboard's history table).
+// ---- /api/v1/alerts/history (the dashboard's history table).
 TEST_F(AlertingEndpointsTest, HistoryNewestFirstWithLimit) {
   manager_->add_rule(AlertRule::builder()
                          .name("Hot")
