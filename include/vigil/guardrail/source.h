@@ -2,9 +2,9 @@
 //
 // A LiveSource reads a request counter (with an outcome label, or a total and a success counter)
 // and optionally a latency histogram from a registry, per cohort (the values of a label such as
-// `version`), and keeps the cumulative values it read at each sample() in a ring. A window's counts are the latest
-// sample minus the sample at (or just before) the window's start: exact at the sampling
-// granularity, whatever the counters' absolute values. Series that disappear or restart (a
+// `version`), and keeps the cumulative values it read at each sample() in a ring. A window's counts
+// are the latest sample minus the sample at (or just before) the window's start: exact at the
+// sampling granularity, whatever the counters' absolute values. Series that disappear or restart (a
 // cumulative value going down) are handled like Prometheus handles counter resets: the drop
 // counts as a reset, never as negative requests.
 //
