@@ -31,6 +31,9 @@ packages=(
   prometheus-alertmanager python3-aiosmtpd openssl
   # OTLP exporter: protoc generates C++ from the OTLP .proto files at build time
   protobuf-compiler libprotobuf-dev
+  # push exporters (issue 12): remote write compresses with snappy; integration tests push to
+  # the real Pushgateway (and Prometheus' remote-write receiver, installed below)
+  libsnappy-dev prometheus-pushgateway
   # optional log correlation target vigil::trace_spdlog (spdlog with the external fmt)
   libspdlog-dev
   # integration tests: a real Prometheus server scrapes vigil-demo (scripts use curl, python3)
