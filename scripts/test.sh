@@ -49,6 +49,13 @@ if [[ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]] && command -v ccache >/dev/null 2
   # Hits across checkouts in different directories (CI workspaces, git worktrees).
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 fi
+# The sanitizer trees build with debug line tables (-g1). ccache then hashes the working
+# directory into every key (the path is written into the debug info) unless the path is mapped
+# away: with the map (and CCACHE_BASEDIR), a checkout in another directory hits the cache. Without
+# it CI's ASan tree took 1,143 s while its release tree, built without -g, took 53 s from the
+# same cache.
+debug_prefix_map="-fdebug-prefix-map=${PWD}=."
+
 
 declare -a stage_names=() stage_results=() stage_times=()
 failed=0
@@ -183,6 +190,8 @@ finish() {
 # run_ctest ARGS...: ctest with its output kept, to add its counts to the closing summary.
 tests_passed=0
 tests_failed=0
+failed_tests=()
+failure_log=$(mktemp)
 run_ctest() {
   local log rc=0 total failed_now
   log=$(mktemp)
@@ -193,6 +202,19 @@ run_ctest() {
     tests_passed=$((tests_passed + total - failed_now))
     tests_failed=$((tests_failed + failed_now))
   fi
+  # "The following tests FAILED:" then "\t 12 - name (Failed)": kept for the closing summary, so
+  # that the end of a long log names what failed.
+  while IFS= read -r line; do
+    failed_tests+=("$line")
+  done < <(sed -n '/The following tests FAILED:/,$p' "$log" | sed -n 's/^[[:space:]]*[0-9][0-9]* - \(.*\)$/\1/p')
+  # Each failed test's output (--output-on-failure prints it after the test's result line, up to
+  # the next "Start"), its last 40 lines, for the closing summary.
+  awk '/\*\*\*(Failed|Timeout|Exception)|\(Failed\)|\(Timeout\)/ && / Test +#/ {f=1; n=0; print "---- " $0; next}
+       f && /^ +Start +[0-9]+:/ {f=0}
+       f && /^(The following tests|[0-9]+% tests passed)/ {f=0}
+       f {buf[n++ % 40] = $0}
+       !f && n > 0 {s = (n > 40) ? n - 40 : 0; for (i = s; i < n; i++) print buf[i % 40]; n = 0}
+       END {s = (n > 40) ? n - 40 : 0; for (i = s; i < n; i++) print buf[i % 40]}' "$log" >>"$failure_log"
   rm -f "$log"
   return $rc
 }
@@ -270,7 +292,7 @@ sanitized_build() {
   # Asserts stay on (no -DNDEBUG), as in a debug build; tests/CMakeLists.txt compiles the tests
   # at -O1.
   CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 ${debug_prefix_map}" \
     -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF \
     -DVIGIL_BUILD_DEMO=OFF -DVIGIL_BUILD_EXAMPLES=OFF \
     -DVIGIL_INSTALL=OFF -DVIGIL_WERROR=OFF &&
@@ -308,7 +330,8 @@ if [[ $sanitizers -eq 1 ]]; then
   stage asan-build sanitized_build
   stage tsan-build configure_and_build_target tsan build/tsan vigil_tsan_tests \
     -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_BUILD_DEMO=OFF \
-    -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF
+    -DVIGIL_BUILD_EXAMPLES=OFF -DVIGIL_INSTALL=OFF \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG ${debug_prefix_map}"
   stage_after asan-build fuzz fuzz_run
 fi
 
@@ -361,4 +384,12 @@ else
 fi
 echo "stages: ${passed} passed, ${failed} failed"
 echo "tests: ${tests_passed} passed, ${tests_failed} failed"
+if [[ ${#failed_tests[@]} -gt 0 ]]; then
+  echo
+  echo "==== failed tests (their output's last lines above each) ===="
+  cat "$failure_log"
+  echo "==== failed tests ===="
+  printf '  %s\n' "${failed_tests[@]}"
+fi
+rm -f "$failure_log"
 [[ $failed -eq 0 ]]

@@ -74,8 +74,11 @@ function check(ok, what) {
           'the Exporters card says "no exporter configured" (' + exporters.trim() + ')');
 
     // The Guardrails card: the bad release (t=5 s) fails and the guardrail rolls it back.
+    // The card reads the monitors, then the decisions: a trigger between the two reads shows the
+    // decision one poll before the monitor's badge, so wait for both.
     await page.waitForFunction(
-        () => /^fail route-to-stable: ok$/m.test(document.querySelector('#guardrails').dataset.decisions || ''),
+        () => /^fail route-to-stable: ok$/m.test(document.querySelector('#guardrails').dataset.decisions || '') &&
+            Array.from(document.querySelectorAll('#monitors .badge')).some((b) => b.textContent.includes('triggered')),
         null, {timeout: 30000});
     const gr = await page.evaluate(() => ({
       hidden: document.querySelector('#guardrails').hidden,
