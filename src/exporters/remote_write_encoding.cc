@@ -111,17 +111,21 @@ int64_t to_ms(double seconds) noexcept {
 
 // A value the user recorded that happens to be the staleness marker is sent as an ordinary NaN.
 double sample_value(double v) noexcept {
-  return std::bit_cast<uint64_t>(v) == kStaleNaNBits ? std::numeric_limits<double>::quiet_NaN()
-                                                     : v;
+  return std::bit_cast<uint64_t>(v) == kStaleNaNBits ? std::numeric_limits<double>::quiet_NaN() : v;
 }
 
 int metadata_type(MetricType t) noexcept {
   switch (t) {
-    case MetricType::kCounter: return 1;
-    case MetricType::kGauge: return 2;
-    case MetricType::kHistogram: return 3;
-    case MetricType::kSummary: return 5;
-    case MetricType::kInfo: return 6;
+    case MetricType::kCounter:
+      return 1;
+    case MetricType::kGauge:
+      return 2;
+    case MetricType::kHistogram:
+      return 3;
+    case MetricType::kSummary:
+      return 5;
+    case MetricType::kInfo:
+      return 6;
   }
   return 0;
 }
@@ -223,9 +227,15 @@ class RemoteWriteEncoder::Writer {
     std::size_t labels = 0;
     for (const Slot& s : layout_) {
       switch (s.kind) {
-        case Slot::kName: labels += name.size(); break;
-        case Slot::kExternal: labels += ext[s.index].size(); break;
-        case Slot::kExtra: labels += extra.size(); break;
+        case Slot::kName:
+          labels += name.size();
+          break;
+        case Slot::kExternal:
+          labels += ext[s.index].size();
+          break;
+        case Slot::kExtra:
+          labels += extra.size();
+          break;
         case Slot::kValue: {
           const std::string_view v = label_value(p, s.index);
           if (!v.empty()) labels += field_size(label_size(family_->label_names[s.index], v));
@@ -251,9 +261,15 @@ class RemoteWriteEncoder::Writer {
     char* const labels_begin = out;
     for (const Slot& s : layout_) {
       switch (s.kind) {
-        case Slot::kName: out = put_bytes(out, name); break;
-        case Slot::kExternal: out = put_bytes(out, ext[s.index]); break;
-        case Slot::kExtra: out = put_bytes(out, extra); break;
+        case Slot::kName:
+          out = put_bytes(out, name);
+          break;
+        case Slot::kExternal:
+          out = put_bytes(out, ext[s.index]);
+          break;
+        case Slot::kExtra:
+          out = put_bytes(out, extra);
+          break;
         case Slot::kValue: {
           const std::string_view v = label_value(p, s.index);
           if (!v.empty()) out = put_label(out, family_->label_names[s.index], v);

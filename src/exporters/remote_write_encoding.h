@@ -40,10 +40,10 @@ struct RemoteWriteEncoding {
 
 // One request.
 struct RemoteWriteBatch {
-  std::string body;            // snappy-compressed WriteRequest (raw protobuf without compress)
-  std::size_t raw_bytes = 0;   // protobuf bytes before compression
-  std::size_t series = 0;      // TimeSeries messages
-  std::size_t samples = 0;     // samples (one per series), staleness markers included
+  std::string body;           // snappy-compressed WriteRequest (raw protobuf without compress)
+  std::size_t raw_bytes = 0;  // protobuf bytes before compression
+  std::size_t series = 0;     // TimeSeries messages
+  std::size_t samples = 0;    // samples (one per series), staleness markers included
   std::size_t stale_markers = 0;
 };
 
@@ -81,8 +81,8 @@ class RemoteWriteEncoder {
   std::vector<Tracked> current_;
   std::string previous_arena_;
   std::string current_arena_;
-  std::string raw_;          // the WriteRequest being built
-  std::string scratch_;      // number formatting
+  std::string raw_;      // the WriteRequest being built
+  std::string scratch_;  // number formatting
 };
 
 }  // namespace vigil::exporters::detail

@@ -76,7 +76,8 @@ detail::RemoteWriteEncoding encoding(const RemoteWriteOptions& o) {
 // The receiver's answer, short and on one line, for error messages.
 std::string response_text(const vigil::detail::HttpResult& r) {
   std::string text(vigil::detail::trim_line(std::string_view(r.body).substr(0, 200)));
-  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return text;
 }
 
@@ -113,7 +114,8 @@ void RemoteWriteOptions::validate() const {
   for (std::size_t i = 0; i < external_labels.size(); ++i) {
     const auto& [name, value] = external_labels[i];
     const std::string problem = external_label_problem(name, value);
-    if (!problem.empty()) throw Error(std::string(kWhat) + "external label '" + name + "' " + problem);
+    if (!problem.empty())
+      throw Error(std::string(kWhat) + "external label '" + name + "' " + problem);
     for (std::size_t j = 0; j < i; ++j) {
       if (external_labels[j].first == name) {
         throw Error(std::string(kWhat) + "external label '" + name + "' is given twice");
@@ -179,7 +181,8 @@ std::optional<RemoteWriteOptions> RemoteWriteOptions::from_environment(
       return metrics::is_valid_label_name(name) ? std::string() : external_label_problem(name, "x");
     };
     auto parsed = vigil::detail::parse_kv_list(*text, kv);
-    for (const std::string& e : parsed->skipped) env.warn("VIGIL_REMOTE_WRITE_LABELS: skipped " + e);
+    for (const std::string& e : parsed->skipped)
+      env.warn("VIGIL_REMOTE_WRITE_LABELS: skipped " + e);
     for (auto& pair : parsed->pairs) {
       const std::string problem = external_label_problem(pair.key, pair.value);
       if (!problem.empty()) {
@@ -189,7 +192,8 @@ std::optional<RemoteWriteOptions> RemoteWriteOptions::from_environment(
       const auto same = std::find_if(o.external_labels.begin(), o.external_labels.end(),
                                      [&](const auto& l) { return l.first == pair.key; });
       if (same != o.external_labels.end()) {
-        env.warn("VIGIL_REMOTE_WRITE_LABELS: label '" + pair.key + "' is given twice; the last wins");
+        env.warn("VIGIL_REMOTE_WRITE_LABELS: label '" + pair.key +
+                 "' is given twice; the last wins");
         same->second = std::move(pair.value);
         continue;
       }
@@ -265,7 +269,8 @@ ExportOutcome RemoteWriteExporter::Impl::export_metrics(const MetricsSnapshot& s
     out.dropped_points += b.samples;
     const long status = report.last.status;
     if (report.outcome == vigil::detail::SendOutcome::kHttpError) {
-      out.error = std::string(kWhat) + "HTTP " + std::to_string(status) + " (" + report.detail + ")";
+      out.error =
+          std::string(kWhat) + "HTTP " + std::to_string(status) + " (" + report.detail + ")";
       if (const std::string text = response_text(report.last); !text.empty()) {
         out.error += ": " + text;
       }
