@@ -315,23 +315,27 @@ class RemoteWriteEncoder::Writer {
 
   // Closes the current request (if it has anything) into the next batch.
   void flush() {
-    if (len_ == 0) return;
+    const std::size_t size = len_ - start_;
+    if (size == 0) return;
     if (used_ == batches_.size()) batches_.emplace_back();
     RemoteWriteBatch& b = batches_[used_++];
-    b.raw_bytes = len_;
+    b.raw_bytes = size;
     b.series = series_;
     b.samples = samples_;
     b.stale_markers = stale_;
-    const char* raw = e_.raw_.data();
+    const char* raw = e_.raw_.data() + start_;
     if (e_.options_.compress) {
-      b.body.resize(snappy::MaxCompressedLength(len_));
+      // Into a buffer that only grows (a resize of the body would zero-fill it every time).
+      std::string& buf = e_.compressed_;
+      const std::size_t max = snappy::MaxCompressedLength(size);
+      if (buf.size() < max) buf.resize(max);
       std::size_t n = 0;
-      snappy::RawCompress(raw, len_, b.body.data(), &n);
-      b.body.resize(n);
+      snappy::RawCompress(raw, size, buf.data(), &n);
+      b.body.assign(buf.data(), n);
     } else {
-      b.body.assign(raw, len_);
+      b.body.assign(raw, size);
     }
-    len_ = 0;
+    start_ = len_;
     series_ = samples_ = stale_ = 0;
   }
 
@@ -365,13 +369,12 @@ class RemoteWriteEncoder::Writer {
     return p;
   }
 
+  // Remembers a series by its label bytes, which stay in e_.raw_ (kept until the next call).
+  // The hash is computed only if the series changed (see encode()).
   void track(std::string_view labels) {
     if (!e_.options_.staleness_markers) return;
-    std::string& arena = e_.current_arena_;
-    const auto offset = static_cast<uint32_t>(arena.size());
-    arena.append(labels);
-    e_.current_.push_back(
-        {std::hash<std::string_view>{}(labels), offset, static_cast<uint32_t>(labels.size())});
+    e_.current_.push_back({0, static_cast<uint32_t>(labels.data() - e_.raw_.data()),
+                           static_cast<uint32_t>(labels.size())});
   }
 
   RemoteWriteEncoder& e_;
@@ -379,7 +382,10 @@ class RemoteWriteEncoder::Writer {
   const int64_t ms_;
   const std::size_t sample_size_;
   const MetricFamily* family_ = nullptr;
-  std::size_t len_ = 0;  // bytes of the current request in e_.raw_
+  // e_.raw_ holds every request of this call one after the other: the current one is
+  // [start_, len_).
+  std::size_t start_ = 0;
+  std::size_t len_ = 0;
   std::size_t used_ = 0;
   std::size_t series_ = 0;
   std::size_t samples_ = 0;
@@ -410,7 +416,6 @@ std::size_t RemoteWriteEncoder::encode(const MetricsSnapshot& snapshot,
 
   Writer w(*this, batches, ms);
   current_.clear();
-  current_arena_.clear();
   std::string name_a;
   std::string name_b;
   std::string name_c;
@@ -477,19 +482,42 @@ std::size_t RemoteWriteEncoder::encode(const MetricsSnapshot& snapshot,
   }
 
   if (options_.staleness_markers) {
-    const auto by_hash = [](const Tracked& a, const Tracked& b) { return a.hash < b.hash; };
-    std::sort(current_.begin(), current_.end(), by_hash);
-    // previous_ is sorted: every entry whose hash is not in current_ vanished.
-    auto it = current_.begin();
-    for (const Tracked& t : previous_) {
-      while (it != current_.end() && it->hash < t.hash) ++it;
-      if (it != current_.end() && it->hash == t.hash) continue;
-      w.stale(std::string_view(previous_arena_).substr(t.offset, t.size));
+    // Usually the same series come in the same order: nothing vanished, and a comparison of
+    // the label bytes (faster than hashing them) says so.
+    const auto labels_of = [](const std::string& raw, const Tracked& t) {
+      return std::string_view(raw).substr(t.offset, t.size);
+    };
+    const bool same = previous_.size() == current_.size() &&
+                      std::equal(previous_.begin(), previous_.end(), current_.begin(),
+                                 [&](const Tracked& a, const Tracked& b) {
+                                   return labels_of(previous_raw_, a) == labels_of(raw_, b);
+                                 });
+    if (!same && !previous_.empty()) {
+      const auto by_hash = [](const Tracked& a, const Tracked& b) { return a.hash < b.hash; };
+      const auto hashed = [&](std::vector<Tracked>& out, const std::vector<Tracked>& in,
+                              const std::string& raw) {
+        out.assign(in.begin(), in.end());
+        for (Tracked& t : out) t.hash = std::hash<std::string_view>{}(labels_of(raw, t));
+      };
+      hashed(sorted_previous_, previous_, previous_raw_);
+      hashed(sorted_current_, current_, raw_);
+      std::sort(sorted_previous_.begin(), sorted_previous_.end(), by_hash);
+      std::sort(sorted_current_.begin(), sorted_current_.end(), by_hash);
+      // Every series of the previous call whose hash is not in this one's vanished.
+      auto it = sorted_current_.begin();
+      for (const Tracked& t : sorted_previous_) {
+        while (it != sorted_current_.end() && it->hash < t.hash) ++it;
+        if (it != sorted_current_.end() && it->hash == t.hash) continue;
+        w.stale(labels_of(previous_raw_, t));
+      }
     }
-    previous_.swap(current_);
-    previous_arena_.swap(current_arena_);
   }
   w.flush();
+  if (options_.staleness_markers) {
+    // This call's series (their label bytes in raw_) are the next call's previous ones.
+    previous_.swap(current_);
+    previous_raw_.swap(raw_);
+  }
   return w.used();
 }
 

@@ -67,7 +67,7 @@ class RemoteWriteEncoder {
  private:
   struct Tracked {
     uint64_t hash;
-    uint32_t offset;  // in the arena
+    uint32_t offset;  // of its label bytes in raw_ (previous_raw_ after the call)
     uint32_t size;
   };
   class Writer;
@@ -75,14 +75,16 @@ class RemoteWriteEncoder {
   RemoteWriteEncoding options_;
   std::vector<std::string> external_;  // the external labels, encoded as Label fields
   int64_t last_ms_ = INT64_MIN;
-  // Label bytes (encoded Label fields, as in a TimeSeries) of every series of the last call
-  // (previous_) and of this one (current_), sorted by hash after a call.
+  // Every series of the last call (previous_) and of this one (current_), in encoding order: the
+  // hash of its label bytes (encoded Label fields, as in a TimeSeries) and where they are.
   std::vector<Tracked> previous_;
   std::vector<Tracked> current_;
-  std::string previous_arena_;
-  std::string current_arena_;
-  std::string raw_;      // the WriteRequest being built
-  std::string scratch_;  // number formatting
+  std::vector<Tracked> sorted_previous_;  // by hash, when the series changed
+  std::vector<Tracked> sorted_current_;
+  std::string raw_;           // this call's WriteRequests, one after the other
+  std::string previous_raw_;  // the last call's (staleness markers copy labels from there)
+  std::string compressed_;    // snappy's output
+  std::string scratch_;       // number formatting
 };
 
 }  // namespace vigil::exporters::detail

@@ -253,6 +253,31 @@ TEST(RemoteWriteEncoding, StalenessMarkersForSeriesThatDisappear) {
   EXPECT_THAT(names, ElementsAre("lat_bucket+Inf", "lat_bucket1", "lat_count", "lat_sum"));
 }
 
+TEST(RemoteWriteEncoding, AReplacedSeriesAndAReorderedSnapshot) {
+  detail::RemoteWriteEncoder encoder({.metadata = false});
+  std::vector<detail::RemoteWriteBatch> batches;
+  MetricsSnapshot s;
+  s.timestamp = 1;
+  MetricFamily g = family("g", MetricType::kGauge, {"k"});
+  g.points = {point({"x"}, 1), point({"y"}, 2)};
+  s.families = {g};
+  ASSERT_EQ(encoder.encode(s, batches), 1u);
+  // As many series as before, one of them new: y gets a marker, z none.
+  s.timestamp = 2;
+  s.families[0].points = {point({"x"}, 1), point({"z"}, 3)};
+  ASSERT_EQ(encoder.encode(s, batches), 1u);
+  EXPECT_THAT(series_of(batches, 1),
+              ElementsAre(R"({__name__="g",k="x"} 1 @2000)", R"({__name__="g",k="z"} 3 @2000)",
+                          R"({__name__="g",k="y"} nan @2000)"));
+  EXPECT_EQ(batches[0].stale_markers, 1u);
+  // The same series in another order: nothing vanished.
+  s.timestamp = 3;
+  s.families[0].points = {point({"z"}, 3), point({"x"}, 1)};
+  ASSERT_EQ(encoder.encode(s, batches), 1u);
+  EXPECT_EQ(batches[0].stale_markers, 0u);
+  EXPECT_EQ(batches[0].samples, 2u);
+}
+
 TEST(RemoteWriteEncoding, ARecordedStaleNaNIsSentAsAnOrdinaryNaN) {
   detail::RemoteWriteEncoder encoder({});
   std::vector<detail::RemoteWriteBatch> batches;
