@@ -78,11 +78,14 @@ exporters::detail::RemoteWriteEncoding encoding() {
   return e;
 }
 
-template <class Workload>
+// Compress = false: the protobuf alone (the bodies are then the uncompressed requests).
+template <class Workload, bool Compress = true>
 void BM_RemoteWriteEncode(benchmark::State& state) {
   Workload w;
   exporters::MetricsSnapshot snapshot = exporters::collect_snapshot(w.registry);
-  exporters::detail::RemoteWriteEncoder encoder(encoding());
+  auto options = encoding();
+  options.compress = Compress;
+  exporters::detail::RemoteWriteEncoder encoder(options);
   std::vector<exporters::detail::RemoteWriteBatch> batches;
   std::size_t n = 0;
   for (auto _ : state) {
@@ -108,6 +111,8 @@ void BM_RemoteWriteEncode(benchmark::State& state) {
 }
 BENCHMARK_TEMPLATE(BM_RemoteWriteEncode, Flat)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_RemoteWriteEncode, Mixed)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_RemoteWriteEncode, Flat, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_RemoteWriteEncode, Mixed, false)->Unit(benchmark::kMillisecond);
 
 // The same 10,000 flat series through the generated lite classes: a WriteRequest per 2000
 // series, labels set from the same sorted layout, SerializeToString, snappy.
