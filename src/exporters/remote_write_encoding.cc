@@ -172,6 +172,14 @@ class RemoteWriteEncoder::Writer {
                      [](const Entry& a, const Entry& b) { return a.name < b.name; });
     layout_.clear();
     for (const auto& en : entries_) layout_.push_back(en.slot);
+    // The family's label names as encoded Label.name fields, written before each value.
+    value_names_.resize(f.label_names.size());
+    for (std::size_t i = 0; i < f.label_names.size(); ++i) {
+      const std::string& n = f.label_names[i];
+      std::string& field = value_names_[i];
+      field.resize(field_size(n.size()));
+      put_field(field.data(), kLabelName, n);
+    }
 
     base_ = e_.options_.prefix;
     base_ += f.name;
@@ -238,7 +246,7 @@ class RemoteWriteEncoder::Writer {
           break;
         case Slot::kValue: {
           const std::string_view v = label_value(p, s.index);
-          if (!v.empty()) labels += field_size(label_size(family_->label_names[s.index], v));
+          if (!v.empty()) labels += field_size(value_label_size(s.index, v));
           break;
         }
       }
@@ -272,7 +280,12 @@ class RemoteWriteEncoder::Writer {
           break;
         case Slot::kValue: {
           const std::string_view v = label_value(p, s.index);
-          if (!v.empty()) out = put_label(out, family_->label_names[s.index], v);
+          if (!v.empty()) {
+            *out++ = kSeriesLabel;
+            out = put_varint(out, value_label_size(s.index, v));
+            out = put_bytes(out, value_names_[s.index]);
+            out = put_field(out, kLabelValue, v);
+          }
           break;
         }
       }
@@ -347,6 +360,11 @@ class RemoteWriteEncoder::Writer {
   std::size_t le_count() const noexcept { return le_ends_.size(); }
 
  private:
+  // The size of a Label message of the family's label i with value v.
+  std::size_t value_label_size(uint32_t i, std::string_view v) const noexcept {
+    return value_names_[i].size() + field_size(v.size());
+  }
+
   static std::string_view label_value(const MetricPoint& p, uint32_t i) noexcept {
     return i < p.label_values.size() ? std::string_view(p.label_values[i]) : std::string_view();
   }
@@ -396,6 +414,7 @@ class RemoteWriteEncoder::Writer {
   };
   std::vector<Entry> entries_;
   std::vector<Slot> layout_;
+  std::vector<std::string> value_names_;
   std::string base_;
   std::string le_;
   std::vector<std::size_t> le_ends_;
