@@ -141,10 +141,11 @@ class RemoteWriteEncoder::Writer {
   // One label of a series, in sorted order.
   struct Slot {
     enum Kind : uint8_t {
-      kName,      // __name__: the variant's encoded label
-      kValue,     // the family's label `index`: its value in the point
-      kExternal,  // external label `index`: encoded once
-      kExtra,     // le / quantile: given per series
+      kName,                 // __name__: the variant's encoded label
+      kValue,                // the family's label `index`: its value in the point
+      kExternal,             // external label `index`: encoded once
+      kExtra,                // le / quantile: given per series
+      kExternalUnlessExtra,  // external label `index`, named le / quantile: when there is no extra
     };
     Kind kind;
     uint32_t index;
@@ -158,16 +159,21 @@ class RemoteWriteEncoder::Writer {
     for (std::size_t i = 0; i < f.label_names.size(); ++i) {
       entries_.push_back({f.label_names[i], {Slot::kValue, static_cast<uint32_t>(i)}});
     }
+    const std::string_view extra = f.type == MetricType::kHistogram ? "le"
+                                   : f.type == MetricType::kSummary ? "quantile"
+                                                                    : "";
     const auto& ext = e_.options_.external_labels;
     for (std::size_t i = 0; i < ext.size(); ++i) {
       if (std::find(f.label_names.begin(), f.label_names.end(), ext[i].first) !=
           f.label_names.end()) {
         continue;  // the series' own label wins
       }
-      entries_.push_back({ext[i].first, {Slot::kExternal, static_cast<uint32_t>(i)}});
+      // An external le / quantile stays on _count and _sum, not on the buckets / quantiles.
+      entries_.push_back({ext[i].first,
+                          {ext[i].first == extra ? Slot::kExternalUnlessExtra : Slot::kExternal,
+                           static_cast<uint32_t>(i)}});
     }
-    if (f.type == MetricType::kHistogram) entries_.push_back({"le", {Slot::kExtra, 0}});
-    if (f.type == MetricType::kSummary) entries_.push_back({"quantile", {Slot::kExtra, 0}});
+    if (!extra.empty()) entries_.push_back({extra, {Slot::kExtra, 0}});
     std::stable_sort(entries_.begin(), entries_.end(),
                      [](const Entry& a, const Entry& b) { return a.name < b.name; });
     layout_.clear();
@@ -241,6 +247,9 @@ class RemoteWriteEncoder::Writer {
         case Slot::kExternal:
           labels += ext[s.index].size();
           break;
+        case Slot::kExternalUnlessExtra:
+          if (extra.empty()) labels += ext[s.index].size();
+          break;
         case Slot::kExtra:
           labels += extra.size();
           break;
@@ -274,6 +283,9 @@ class RemoteWriteEncoder::Writer {
           break;
         case Slot::kExternal:
           out = put_bytes(out, ext[s.index]);
+          break;
+        case Slot::kExternalUnlessExtra:
+          if (extra.empty()) out = put_bytes(out, ext[s.index]);
           break;
         case Slot::kExtra:
           out = put_bytes(out, extra);

@@ -278,6 +278,30 @@ TEST(RemoteWriteEncoding, AReplacedSeriesAndAReorderedSnapshot) {
   EXPECT_EQ(batches[0].samples, 2u);
 }
 
+TEST(RemoteWriteEncoding, AnExternalLeOrQuantileYieldsToTheSeriesOwn) {
+  detail::RemoteWriteEncoder encoder(
+      {.external_labels = {{"le", "x"}, {"quantile", "y"}}, .metadata = false});
+  std::vector<detail::RemoteWriteBatch> batches;
+  MetricsSnapshot s;
+  s.timestamp = 1;
+  MetricFamily h = family("h", MetricType::kHistogram);
+  h.bounds = {};
+  MetricPoint hp;
+  hp.count = 2;
+  hp.sum = 3;
+  hp.buckets = {2};
+  h.points = {hp};
+  MetricFamily g = family("g", MetricType::kGauge);
+  g.points = {point({}, 4)};
+  s.families = {h, g};
+  ASSERT_EQ(encoder.encode(s, batches), 1u);
+  EXPECT_THAT(series_of(batches, 1),
+              ElementsAre(R"({__name__="h_bucket",le="+Inf",quantile="y"} 2 @1000)",
+                          R"({__name__="h_count",le="x",quantile="y"} 2 @1000)",
+                          R"({__name__="h_sum",le="x",quantile="y"} 3 @1000)",
+                          R"({__name__="g",le="x",quantile="y"} 4 @1000)"));
+}
+
 TEST(RemoteWriteEncoding, ARecordedStaleNaNIsSentAsAnOrdinaryNaN) {
   detail::RemoteWriteEncoder encoder({});
   std::vector<detail::RemoteWriteBatch> batches;

@@ -26,10 +26,10 @@
 // each with its labels (constant labels included) and the external labels, sorted by name with
 // __name__ among them; a label with an empty value is left out (the specification forbids
 // them; Prometheus treats an empty label as absent), and a series label wins over an external
-// label of the same name. Every series carries one sample per export, at the snapshot's
-// timestamp in milliseconds; timestamps never go backwards between exports (an export within
-// the same millisecond as the previous one, or after the wall clock stepped back, is sent 1 ms
-// after the previous one), so samples are in time order per series.
+// label of the same name (le and quantile included). Every series carries one sample per export, at
+// the snapshot's timestamp in milliseconds; timestamps never go backwards between exports (an
+// export within the same millisecond as the previous one, or after the wall clock stepped back, is
+// sent 1 ms after the previous one), so samples are in time order per series.
 //
 // Staleness. A series that was in the previous export and is not in this one (a removed label
 // child, an unregistered family) is sent once more with a staleness marker (the NaN whose bits
