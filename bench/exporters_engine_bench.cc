@@ -136,8 +136,8 @@ void BM_CollectSnapshot10k(benchmark::State& state) {
   }
   state.counters["series"] = static_cast<double>(series);
   state.counters["per_series"] = benchmark::Counter(
-      static_cast<double>(series), benchmark::Counter::kIsIterationInvariantRate |
-                                       benchmark::Counter::kInvert);
+      static_cast<double>(series),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_CollectSnapshot10k)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
