@@ -165,6 +165,13 @@ struct Core {
   std::chrono::milliseconds timeout{0};
 };
 
+// `from + d`, with d capped at a year so that "wait forever" (milliseconds::max()) neither
+// overflows the clock nor meets condition-variable implementations that mishandle max().
+ExportDeadline deadline_after(ExportClock::time_point from, std::chrono::milliseconds d) {
+  constexpr std::chrono::milliseconds kLongest = std::chrono::hours(24 * 365);
+  return from + std::min(d, kLongest);
+}
+
 double seconds_between(ExportClock::time_point a, ExportClock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -220,7 +227,8 @@ void run_worker(std::shared_ptr<Core> core, std::shared_ptr<Worker> worker) {
     w.status.busy = true;
     w.status.last_attempt = unix_time_seconds();
     const auto start = ExportClock::now();
-    const ExportDeadline deadline = std::min(start + core->timeout, core->final_deadline);
+    const ExportDeadline deadline =
+        std::min(deadline_after(start, core->timeout), core->final_deadline);
     lock.unlock();
 
     ExportOutcome outcome;
@@ -305,7 +313,7 @@ class PeriodicExporter::Impl {
   }
 
   bool flush(std::chrono::milliseconds timeout) {
-    const auto deadline = ExportClock::now() + timeout;
+    const auto deadline = deadline_after(ExportClock::now(), timeout);
     {
       std::lock_guard lock(core_->mu);
       if (shutting_down_) return false;
@@ -319,7 +327,7 @@ class PeriodicExporter::Impl {
   bool shutdown(std::chrono::milliseconds timeout) {
     std::lock_guard once(shutdown_mu_);
     if (shutdown_done_) return shutdown_result_;
-    const auto deadline = ExportClock::now() + timeout;
+    const auto deadline = deadline_after(ExportClock::now(), timeout);
     std::thread collector;
     {
       std::lock_guard lock(core_->mu);

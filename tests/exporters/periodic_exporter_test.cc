@@ -414,6 +414,16 @@ TEST_F(PeriodicExporterTest, ExporterAddedAfterStartRuns) {
   EXPECT_EQ(st[1].name, "b");
 }
 
+TEST_F(PeriodicExporterTest, HugeTimeoutsDoNotOverflow) {
+  auto a = state();
+  PeriodicExporter engine(source_, {.interval = 10s, .timeout = std::chrono::milliseconds::max()});
+  engine.add(fake("a", a));
+  EXPECT_TRUE(engine.flush(std::chrono::milliseconds::max()));
+  EXPECT_GT(a->last_budget, 24h);  // "forever" is capped at a year, not wrapped around
+  EXPECT_TRUE(engine.shutdown(std::chrono::milliseconds::max()));
+  EXPECT_EQ(a->calls, 2);
+}
+
 TEST_F(PeriodicExporterTest, NoExporters) {
   PeriodicExporter engine(source_, {.interval = 10ms});
   engine.start();
