@@ -3,7 +3,7 @@
 // snapshots, last error, last success), as the dashboard and operators read them.
 //
 // Registers (available when vigil is built with VIGIL_BUILD_EXPORTERS):
-//   GET /api/v1/exporters   {"status":"success","data":{"interval":10,"timeout":5,
+//   GET /api/v1/exporters   {"status":"success","data":{"interval":10.0,"timeout":5.0,
 //                           "exporters":[{"name":"statsd","exports":12,"failures":0,
 //                           "retries":0,"points":5400,"droppedPoints":0,"bytes":81234,
 //                           "skipped":0,"lastError":"","lastSuccess":"2026-11-30T13:00:10.123Z",
