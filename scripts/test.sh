@@ -284,7 +284,8 @@ tsan_test() {
     if [[ -x build/tsan/tests/guardrail/guardrail_monitor_tsan_test ]]; then
       # the checking thread, actions (throwing, hanging) and readers.
       build/tsan/tests/guardrail/guardrail_monitor_tsan_test
-    fi
+    fi &&
+    if [[ -x build/tsan/tests/exporters/exporters_engine_tsan_test ]]; then build/tsan/tests/exporters/exporters_engine_tsan_test; fi  # wt-engine: the push export engine
 }
 
 sanitized_build() {
