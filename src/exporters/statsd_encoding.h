@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,13 @@ class Packer {
   Packer(std::size_t max, Sink& sink);
   // False (and counted in oversized()) when `unit` alone is longer than max.
   bool add(std::string_view unit);
+  // Writing a unit in place: begin_unit() returns the packet buffer to append the unit to (a
+  // separator already written when needed); end_unit() checks its size as add() does;
+  // cancel_unit() takes it back out. Saves a copy per line.
+  std::string& begin_unit();
+  std::size_t unit_start() const noexcept { return start_; }
+  bool end_unit();
+  void cancel_unit() { packet_.resize(mark_); }
   void flush();
   uint64_t oversized() const noexcept { return oversized_; }
 
@@ -38,6 +46,9 @@ class Packer {
   std::size_t max_;
   Sink& sink_;
   std::string packet_;
+  std::string moved_;      // a unit that did not fit in the current packet
+  std::size_t mark_ = 0;   // packet size before the unit (separator included)
+  std::size_t start_ = 0;  // where the unit begins
   std::size_t units_ = 0;
   uint64_t oversized_ = 0;
 };
@@ -63,12 +74,20 @@ struct EncodeCounts {
   uint64_t unsendable = 0;  // NaN / infinite values
 };
 
-// Turns delta snapshots (DeltaTracker output) into lines. Keeps per-family name caches between
-// calls. Not thread-safe.
+// Turns cumulative snapshots into lines: counters, histogram and summary counts and sums as
+// the change since the previous encode() (DeltaTracker's rules: a series seen for the first time
+// sends its whole value, a value below the previous one is a reset and sends the new value),
+// gauges and quantiles as they are. Keeps, per series, the previous values and its labels
+// already encoded, so that an export costs a hash lookup and a few appends per series (the
+// snapshot is not copied, as DeltaTracker::deltas would). Series and families absent from a
+// snapshot are forgotten. Not thread-safe.
 class Encoder {
  public:
   explicit Encoder(const StatsdOptions& options);
-  void encode(const MetricsSnapshot& deltas, Packer& out, EncodeCounts& counts);
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+  ~Encoder();
+  void encode(const MetricsSnapshot& cumulative, Packer& out, EncodeCounts& counts);
 
   // prefix + name as the options say (sanitised); for raw instruments and families.
   std::string metric_name(std::string_view name) const;
@@ -77,12 +96,15 @@ class Encoder {
   std::string line_tail(std::string_view type, double sample_rate, const Tags& tags,
                         std::string* etsy_suffix) const;
   const std::string& constant_tags() const noexcept { return constant_tags_; }
+  std::size_t tracked_series() const noexcept;
 
  private:
-  struct Family;
-  void emit(const Family& fam, const MetricPoint& p, std::string_view suffix, double value,
+  struct Series;
+  struct FamilyState;
+  void emit(const FamilyState& fam, const Series& s, std::string_view suffix, double value,
             std::string_view type, std::string_view extra_key, std::string_view extra_value,
             Packer& out, EncodeCounts& counts);
+  std::string encode_labels(const FamilyState& fam, const MetricPoint& p) const;
 
   StatsdFlavor flavor_;
   StatsdEtsyLabels etsy_labels_;
@@ -92,8 +114,11 @@ class Encoder {
   bool quantiles_;
   std::string prefix_;         // with its trailing '.', or ""
   std::string constant_tags_;  // "k:v,..." or ""
-  std::string line_;           // scratch
   std::string bound_;          // scratch
+  std::string key_;            // scratch
+  uint64_t generation_ = 0;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace vigil::exporters::statsd

@@ -533,11 +533,10 @@ class StatsdExporter::Impl {
       return out;
     }
     socket.begin();
-    const MetricsSnapshot deltas = tracker.deltas(snapshot);
     Sink sink(*this, deadline);
     statsd::Packer packer(max_packet, sink);
     statsd::EncodeCounts counts;
-    encoder.encode(deltas, packer, counts);
+    encoder.encode(snapshot, packer, counts);
     drain_raw(packer, counts);
     packer.flush();
     const std::optional<Sink> ev = send_events(deadline);
@@ -629,8 +628,7 @@ class StatsdExporter::Impl {
   StatsdAddress address;
   std::size_t max_packet;
   statsd::Encoder encoder;
-  DeltaTracker tracker;
-  std::mutex send_mu;  // the socket, tracker, encoder scratch and raw draining
+  std::mutex send_mu;  // the socket, the encoder's state and raw draining
   statsd::Socket socket;
   std::string line;
   std::atomic<bool> aborted{false};
