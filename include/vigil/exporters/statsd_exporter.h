@@ -15,14 +15,18 @@
 //   engine.add(std::move(statsd));                                    // PeriodicExporter
 //
 // What a cumulative snapshot becomes (one line per value; "NAME" is the metric name below):
-//   counter    NAME:<change since the previous export>|c     (DeltaTracker; unchanged counters
-//                                                             are not sent unless
+//   counter    NAME:<change since the previous export>|c     (DeltaTracker's rules: a new
+//                                                             series sends its whole value, a
+//                                                             drop is a reset; unchanged
+//                                                             counters are not sent unless
 //                                                             send_unchanged_counters)
 //   gauge      NAME:<value>|g. Etsy: a negative value is sent as "NAME:0|g\nNAME:-5|g" in the
 //              same packet, because Etsy StatsD reads a signed gauge as a change; DogStatsD:
 //              "NAME:-5|g". A positive value never has a sign.
-//   histogram  NAME_count:<change>|c and NAME_sum:<change>|c; with histogram_buckets also
-//              NAME_bucket:<change>|c per bucket with the label le=<bound> ("+Inf" last)
+//   histogram  NAME_count:<change>|c and NAME_sum:<change>|c (none while nothing was
+//              observed); with histogram_buckets also NAME_bucket:<change>|c per bucket with
+//              the label le=<bound> ("+Inf" last). StatsD computes no quantiles from these: use
+//              a raw timer / histogram / distribution for that.
 //   summary    NAME_count and NAME_sum as histograms; with summary_quantiles (default) each
 //              quantile as NAME:<value>|g with the label quantile=<q>
 //   info       not sent (StatsD has no such type)
@@ -34,8 +38,9 @@
 // replaced by '_'. With underscores_to_dots, '_' in the family name (not the prefix) becomes '.'
 // ("http_requests" -> "http.requests").
 // Labels. DogStatsD: tags "|#k:v,k2:v2", constant tags first, then the series' labels in the
-// family's order; in keys and values ',', '|', '#', '@', CR, LF and NUL are replaced by '_'
-// (the agent would split on them), and a tag with an empty value is sent as the bare key.
+// family's order; in keys and values ',', '|', '#', CR, LF and NUL are replaced by '_' (the
+// agent would split on them; ':' too in keys), and a tag with an empty value is sent as the
+// bare key.
 // Etsy StatsD has no tags: etsy_labels says what labels become (constant tags are not sent):
 //   kAppendValues (default)  NAME.<value1>.<value2>  ("http_requests.GET.200")
 //   kAppendPairs             NAME.<key1>.<value1>...  ("http_requests.method.GET.code.200")
@@ -62,8 +67,10 @@
 //                                                     dogstatsd_stream_socket framing)
 //
 // Thread-safety: export_metrics runs on the engine's thread for this exporter. The raw
-// instruments' record() is wait-free apart from one atomic read-modify-write (any thread,
-// noexcept, no allocation); service_check() and event() may be called from any thread.
+// instruments' record() is lock-free (a compare-and-swap on the buffer's position; any thread,
+// noexcept, no allocation; ~10 ns, bench/statsd_bench.cc); service_check() and event() may be
+// called from any thread. Raw values, service checks and events are sent by the next export
+// (service checks and events at once when no export is running).
 #pragma once
 
 #include <chrono>
@@ -167,7 +174,7 @@ struct StatsdStats {
   uint64_t dropped_lines = 0;      // lines in those packets, plus the oversized ones
   uint64_t oversized_lines = 0;    // single lines longer than max_packet_size (dropped)
   uint64_t unsendable_values = 0;  // NaN / infinite values (not sent)
-  uint64_t raw_recorded = 0;       // raw values taken into the buffer
+  uint64_t raw_recorded = 0;       // raw values taken into the buffer (set members not counted)
   uint64_t raw_dropped = 0;        // raw values dropped: buffer full (or exporter gone)
   uint64_t raw_sampled_out = 0;    // raw values skipped by their sample rate
   uint64_t events_sent = 0;        // service checks and events sent
@@ -185,9 +192,9 @@ struct StatsdRawState;  // shared by an exporter and its raw instruments
 class StatsdRawInstrument {
  public:
   StatsdRawInstrument() = default;
-  // Buffers `value` (with probability sample_rate). Wait-free apart from one atomic
-  // fetch-and-add and a compare-and-swap; never blocks, throws or allocates. A full buffer drops
-  // the value (StatsdStats::raw_dropped). NaN and infinities are dropped.
+  // Buffers `value` (with probability sample_rate). Lock-free (a compare-and-swap, retried only
+  // under contention); never blocks, throws or allocates. A full buffer drops the value
+  // (StatsdStats::raw_dropped). NaN and infinities are dropped.
   void record(double value) const noexcept;
   explicit operator bool() const noexcept { return state_ != nullptr; }
 
@@ -217,8 +224,9 @@ class StatsdTimer : public StatsdRawInstrument {
 };
 
 // A set (`s`): counts distinct members per flush on the server. record(member) copies the
-// member under a short lock (the only raw instrument that takes one); members longer than 256
-// bytes, or with '|', ':', '#', ',', CR, LF or NUL, are dropped and counted.
+// member under a short lock (the only raw instrument that takes one or allocates; ~90 ns);
+// members that are empty, longer than 256 bytes, or hold '|', ':', '#', ',', CR, LF or NUL are
+// dropped and counted (StatsdStats::raw_dropped), as are members past max_set_members.
 class StatsdSet {
  public:
   StatsdSet() = default;
