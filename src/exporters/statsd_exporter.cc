@@ -12,6 +12,7 @@
 #include "core/detail/text.h"
 #include "statsd_encoding.h"
 #include "statsd_transport.h"
+#include "trace/bounded_queue.h"
 #include "vigil/core/error.h"
 
 namespace vigil::exporters {
@@ -296,8 +297,7 @@ std::string format_event(const StatsdEvent& event, const statsd::Tags& constant)
 namespace detail {
 
 struct StatsdRawState {
-  struct Cell {
-    std::atomic<uint64_t> seq{0};
+  struct Value {
     uint32_t id = 0;
     double value = 0;
   };
@@ -308,47 +308,11 @@ struct StatsdRawState {
   };
 
   StatsdRawState(std::size_t capacity, std::size_t max_set)
-      : cells(new Cell[capacity]), mask(capacity - 1), max_set_members(max_set) {
-    for (std::size_t i = 0; i < capacity; ++i) cells[i].seq.store(i, std::memory_order_relaxed);
-  }
+      : queue(capacity), max_set_members(max_set) {}
 
-  // Vyukov's bounded queue: many producers, one consumer (the export, under the send lock).
-  bool push(uint32_t id, double value) noexcept {
-    uint64_t pos = enqueue.load(std::memory_order_relaxed);
-    for (;;) {
-      Cell& c = cells[pos & mask];
-      const uint64_t seq = c.seq.load(std::memory_order_acquire);
-      const auto diff = static_cast<int64_t>(seq - pos);
-      if (diff == 0) {
-        if (enqueue.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          c.id = id;
-          c.value = value;
-          c.seq.store(pos + 1, std::memory_order_release);
-          return true;
-        }
-      } else if (diff < 0) {
-        return false;  // full
-      } else {
-        pos = enqueue.load(std::memory_order_relaxed);
-      }
-    }
-  }
-  bool pop(uint32_t& id, double& value) noexcept {
-    Cell& c = cells[dequeue & mask];
-    const uint64_t seq = c.seq.load(std::memory_order_acquire);
-    if (static_cast<int64_t>(seq - (dequeue + 1)) < 0) return false;
-    id = c.id;
-    value = c.value;
-    c.seq.store(dequeue + mask + 1, std::memory_order_release);
-    ++dequeue;
-    return true;
-  }
-
-  std::unique_ptr<Cell[]> cells;
-  const std::size_t mask;
-  alignas(64) std::atomic<uint64_t> enqueue{0};
-  alignas(64) uint64_t dequeue = 0;
-  std::atomic<uint64_t> recorded{0};
+  // Many producers (record()), one consumer (the export, under the send lock).
+  trace::detail::BoundedMpmcQueue<Value> queue;
+  uint64_t drained = 0;  // values taken out by exports (send lock)
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> sampled_out{0};
   std::atomic<bool> closed{false};
@@ -402,7 +366,8 @@ void StatsdRawInstrument::record(double value) const noexcept {
     s->sampled_out.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (!std::isfinite(value) || s->closed.load(std::memory_order_relaxed) || !s->push(id_, value)) {
+  if (!std::isfinite(value) || s->closed.load(std::memory_order_relaxed) ||
+      !s->queue.try_push({id_, value})) {
     s->dropped.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -574,13 +539,13 @@ class StatsdExporter::Impl {
       members.swap(r.set_members);
     }
     std::lock_guard lock(r.instruments_mu);
-    uint32_t id = 0;
-    double value = 0;
+    detail::StatsdRawState::Value v;
     // At most one buffer's worth: values recorded while draining wait for the next export.
-    for (std::size_t n = 0; n <= r.mask && r.pop(id, value); ++n) {
-      const auto& inst = r.instruments[id];
+    for (std::size_t n = 0; n < r.queue.capacity() && r.queue.try_pop(v); ++n) {
+      ++r.drained;
+      const auto& inst = r.instruments[v.id];
       line.assign(inst.head);
-      statsd::append_value(line, value);
+      statsd::append_value(line, v.value);
       line += inst.tail;
       ++counts.units;
       packer.add(line);
@@ -715,7 +680,10 @@ StatsdStats StatsdExporter::stats() const {
   const detail::StatsdRawState& r = *impl_->raw;
   s.raw_dropped = r.dropped.load(std::memory_order_relaxed);
   s.raw_sampled_out = r.sampled_out.load(std::memory_order_relaxed);
-  s.raw_recorded = r.enqueue.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(impl_->send_mu);
+    s.raw_recorded = r.drained + r.queue.approx_size();
+  }
   return s;
 }
 
