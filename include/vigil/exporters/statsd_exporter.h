@@ -311,8 +311,9 @@ class StatsdExporter final : public MetricExporter {
   StatsdSet set(std::string_view name,
                 const std::vector<std::pair<std::string, std::string>>& tags = {});
 
-  // DogStatsD service check / event: queued (bounded) and sent at once when the socket is free,
-  // else with the next export. False when dropped: Etsy flavour (which has neither), queue
+  // DogStatsD service check / event: queued (bounded) and sent at once when no export holds
+  // the socket (on the calling thread, waiting at most 50 ms on a full stream socket), else with
+  // the next export. False when dropped: Etsy flavour (which has neither), queue
   // full, after close(). Thread-safe; never throws except std::bad_alloc.
   bool service_check(const StatsdServiceCheck& check);
   bool event(const StatsdEvent& event);
