@@ -149,5 +149,10 @@ struct SendReport {
 // jitter draws in [0, 1). Never throws except std::bad_alloc.
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
                            const RetryPolicy& retry, const std::function<double()>& random01);
+// As above, with the caller's rule for which HTTP statuses are retried (instead of
+// retryable_status), e.g. every 5xx and 429 for APIs that ask for it (Datadog).
+SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
+                           const RetryPolicy& retry, const std::function<double()>& random01,
+                           const std::function<bool(long status)>& retryable);
 
 }  // namespace vigil::detail
