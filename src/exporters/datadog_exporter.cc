@@ -13,6 +13,7 @@
 
 #include "core/detail/gzip.h"
 #include "core/detail/http_sender.h"
+#include "core/detail/json_escape.h"
 #include "core/detail/json_writer.h"
 #include "core/detail/text.h"
 #include "vigil/core/error.h"
@@ -96,54 +97,65 @@ class SeriesWriter {
   SeriesWriter(const DatadogExporterOptions& o, double timestamp) : o_(o) {
     ts_ = static_cast<int64_t>(std::floor(timestamp));
     now_ = timestamp;
-    for (const auto& t : o.tags) const_tags_.emplace_back(utf8_prefix(t, kMaxTagChars));
+    // The constant tags and the resources member are the same for every series: rendered once.
+    for (const auto& t : o.tags) {
+      if (!const_tags_.empty()) const_tags_.push_back(',');
+      vigil::detail::append_json_string(const_tags_, utf8_prefix(t, kMaxTagChars));
+    }
+    if (!o.host.empty()) {
+      resources_ = ",\"resources\":[{\"name\":";
+      vigil::detail::append_json_string(resources_, o.host);
+      resources_ += ",\"type\":\"host\"}]";
+    }
   }
 
   void family(const MetricFamily& f) {
-    // Tags per series are built once and reused by the family's derived series.
+    const bool summary = f.type == metrics::MetricType::kSummary;
+    const bool histogram = f.type == metrics::MetricType::kHistogram;
+    const bool derived = summary || histogram;
+    const std::string name = metric_name(o_.prefix, f.name, "");
+    const std::string count_name = derived ? metric_name(o_.prefix, f.name, ".count") : "";
+    const std::string sum_name = derived ? metric_name(o_.prefix, f.name, ".sum") : "";
+    const std::string bucket_name =
+        histogram && o_.histogram_buckets ? metric_name(o_.prefix, f.name, ".bucket") : "";
+    const std::string quantile_name = summary ? metric_name(o_.prefix, f.name, ".quantile") : "";
+    const std::string_view unit = datadog_unit(f.unit);
     for (const auto& p : f.points) {
+      // The series' tags as JSON array elements, built once for its derived series.
       tags_.clear();
       for (std::size_t i = 0; i < f.label_names.size() && i < p.label_values.size(); ++i) {
         if (p.label_values[i].empty()) continue;
-        std::string tag = f.label_names[i];
-        tag.push_back(':');
-        tag.append(p.label_values[i]);
-        tags_.emplace_back(utf8_prefix(tag, kMaxTagChars));
+        tag_.assign(f.label_names[i]);
+        tag_.push_back(':');
+        tag_.append(p.label_values[i]);
+        if (!tags_.empty()) tags_.push_back(',');
+        vigil::detail::append_json_string(tags_, utf8_prefix(tag_, kMaxTagChars));
       }
       const int64_t interval =
           std::max<int64_t>(1, std::llround(p.start_time > 0 ? now_ - p.start_time : 0));
-      const std::string_view unit = datadog_unit(f.unit);
       switch (f.type) {
         case metrics::MetricType::kCounter:
-          series(metric_name(o_.prefix, f.name, ""), kCount, p.value, unit, interval);
+          series(name, kCount, p.value, unit, interval, {});
           break;
         case metrics::MetricType::kGauge:
-          series(metric_name(o_.prefix, f.name, ""), kGauge, p.value, unit, 0);
+          series(name, kGauge, p.value, unit, 0, {});
           break;
         case metrics::MetricType::kInfo:
-          series(metric_name(o_.prefix, f.name, ""), kGauge, 1, {}, 0);
+          series(name, kGauge, 1, {}, 0, {});
           break;
         case metrics::MetricType::kHistogram:
         case metrics::MetricType::kSummary: {
-          series(metric_name(o_.prefix, f.name, ".count"), kCount, static_cast<double>(p.count), {},
-                 interval);
-          series(metric_name(o_.prefix, f.name, ".sum"), kCount, p.sum, unit, interval);
-          if (f.type == metrics::MetricType::kHistogram && o_.histogram_buckets) {
-            const std::string name = metric_name(o_.prefix, f.name, ".bucket");
+          series(count_name, kCount, static_cast<double>(p.count), {}, interval, {});
+          series(sum_name, kCount, p.sum, unit, interval, {});
+          if (!bucket_name.empty()) {
             for (std::size_t b = 0; b < p.buckets.size(); ++b) {
               const double bound = b < f.bounds.size() ? f.bounds[b] : INFINITY;
-              tags_.push_back("upper_bound:" + format_double(bound));
-              series(name, kCount, static_cast<double>(p.buckets[b]), {}, interval);
-              tags_.pop_back();
+              series(bucket_name, kCount, static_cast<double>(p.buckets[b]), {}, interval,
+                     "upper_bound:" + format_double(bound));
             }
           }
-          if (f.type == metrics::MetricType::kSummary) {
-            const std::string name = metric_name(o_.prefix, f.name, ".quantile");
-            for (const auto& [q, v] : p.quantiles) {
-              tags_.push_back("quantile:" + format_double(q));
-              series(name, kGauge, v, unit, 0);
-              tags_.pop_back();
-            }
+          for (const auto& [q, v] : p.quantiles) {
+            series(quantile_name, kGauge, v, unit, 0, "quantile:" + format_double(q));
           }
           break;
         }
@@ -156,7 +168,7 @@ class SeriesWriter {
 
  private:
   void series(const std::string& name, int type, double value, std::string_view unit,
-              int64_t interval) {
+              int64_t interval, std::string_view extra_tag) {
     if (!std::isfinite(value)) value = std::isnan(value) ? 0 : (value > 0 ? 1.7e308 : -1.7e308);
     vigil::detail::JsonWriter w(buf);
     w.open_object();
@@ -173,16 +185,17 @@ class SeriesWriter {
     w.dbl(value);
     w.close_object();
     w.close_array();
-    if (!tags_.empty() || !const_tags_.empty()) {
+    if (!tags_.empty() || !const_tags_.empty() || !extra_tag.empty()) {
       w.key("tags");
       w.open_array();
-      for (const auto& t : const_tags_) {
-        w.element();
-        w.string(t);
+      w.raw(const_tags_);
+      if (!tags_.empty()) {
+        if (!const_tags_.empty()) w.raw(',');
+        w.raw(tags_);
       }
-      for (const auto& t : tags_) {
-        w.element();
-        w.string(t);
+      if (!extra_tag.empty()) {
+        if (!const_tags_.empty() || !tags_.empty()) w.raw(',');
+        w.string(extra_tag);
       }
       w.close_array();
     }
@@ -191,16 +204,7 @@ class SeriesWriter {
       w.key("interval");
       w.int64(interval);
     }
-    if (!o_.host.empty()) {
-      w.key("resources");
-      w.open_array();
-      w.element();
-      w.open_object();
-      w.string_member("name", o_.host);
-      w.string_member("type", "host");
-      w.close_object();
-      w.close_array();
-    }
+    w.raw(resources_);
     w.close_object();
     ends.push_back(buf.size());
   }
@@ -208,8 +212,10 @@ class SeriesWriter {
   const DatadogExporterOptions& o_;
   int64_t ts_ = 0;
   double now_ = 0;
-  std::vector<std::string> const_tags_;
-  std::vector<std::string> tags_;
+  std::string const_tags_;  // JSON elements, comma-separated
+  std::string resources_;   // ,"resources":[...] or ""
+  std::string tags_;        // the current series' tags, JSON elements
+  std::string tag_;
 };
 
 constexpr std::string_view kBodyOpen = "{\"series\":[";

@@ -125,10 +125,23 @@ Destination parse_destination(std::string_view d, std::string& error) {
 
 struct Entry {
   enum class Type : uint8_t { kSum, kList, kHistogram };
-  std::string name;
+  uint32_t name = 0;    // index in Encoder::names_
+  uint32_t family = 0;  // the family's ordinal, and which of its metrics (0 the family's own,
+  uint8_t sub = 0;      // 1 _count, 2 _sum): how an entry is found again
   std::string_view unit;
   Type type = Type::kSum;
-  std::vector<double> values;  // kSum: one value; kList: the values
+  // kSum: one value; kList: the values (the first inline, no allocation for one series).
+  double first = 0;
+  std::vector<double> more;
+  std::size_t nvalues = 0;
+  double value(std::size_t i) const { return i == 0 ? first : more[i - 1]; }
+  void push(double v) {
+    if (nvalues++ == 0) {
+      first = v;
+    } else {
+      more.push_back(v);
+    }
+  }
   // kHistogram: observations per bucket (not cumulative), their count and sum.
   const std::vector<double>* bounds = nullptr;
   std::vector<uint64_t> counts;
@@ -137,10 +150,18 @@ struct Entry {
   uint64_t points = 0;  // series combined into this entry
 };
 
+// Lookups by string_view without a temporary std::string.
+struct ViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+using Index = std::unordered_map<std::string, std::size_t, ViewHash, std::equal_to<>>;
+
 struct Group {
   std::vector<std::pair<std::string, std::string>> dims;
   std::vector<Entry> entries;
-  std::unordered_map<std::string, std::size_t> index;  // entry by name
 };
 
 void append_key_part(std::string& key, std::string_view part) {
@@ -171,29 +192,36 @@ class Encoder {
         }
       }
     }
+    ++family_;
     const std::string base = std::string(utf8_prefix(o_.prefix + f.name, kMaxNameChars));
     const std::string_view unit = f.unit;
+    const uint32_t name = add_name(base);
+    uint32_t count_name = 0, sum_name = 0;
+    if (f.type == metrics::MetricType::kSummary) {
+      count_name = add_name(cut(base + "_count"));
+      sum_name = add_name(cut(base + "_sum"));
+    }
     for (const auto& p : f.points) {
       switch (f.type) {
         case metrics::MetricType::kCounter:
-          add_sum(group(f, p, nullptr), base, detail::emf_unit(unit, true), p.value);
+          add_sum(group(f, p, nullptr), name, 0, detail::emf_unit(unit, true), p.value);
           break;
         case metrics::MetricType::kGauge:
-          add_list(group(f, p, nullptr), base, detail::emf_unit(unit, false), p.value);
+          add_list(group(f, p, nullptr), name, 0, detail::emf_unit(unit, false), p.value);
           break;
         case metrics::MetricType::kInfo:
-          add_list(group(f, p, nullptr), base, "None", 1);
+          add_list(group(f, p, nullptr), name, 0, "None", 1);
           break;
         case metrics::MetricType::kHistogram:
-          add_histogram(group(f, p, nullptr), base, detail::emf_unit(unit, false), f, p);
+          add_histogram(group(f, p, nullptr), name, detail::emf_unit(unit, false), f, p);
           break;
         case metrics::MetricType::kSummary: {
           Group& g = group(f, p, nullptr);
-          add_sum(g, cut(base + "_count"), "Count", static_cast<double>(p.count));
-          add_sum(g, cut(base + "_sum"), detail::emf_unit(unit, false), p.sum);
+          add_sum(g, count_name, 1, "Count", static_cast<double>(p.count));
+          add_sum(g, sum_name, 2, detail::emf_unit(unit, false), p.sum);
           for (const auto& [q, v] : p.quantiles) {
             const std::string qs = format_quantile(q);
-            add_list(group(f, p, &qs), base, detail::emf_unit(unit, false), v);
+            add_list(group(f, p, &qs), name, 0, detail::emf_unit(unit, false), v);
           }
           break;
         }
@@ -217,72 +245,95 @@ class Encoder {
   }
 
   Group& group(const MetricFamily& f, const MetricPoint& p, const std::string* quantile) {
+    // The key: the dimension (name, value) pairs in order, as they arrive.
     key_.clear();
-    dims_.clear();
+    used_.clear();
     const std::size_t max = quantile != nullptr ? kMaxDimensions - 1 : kMaxDimensions;
     for (const std::size_t i : positions_) {
-      if (dims_.size() >= max) break;
+      if (used_.size() >= max) break;
       if (i >= p.label_values.size() || p.label_values[i].empty()) continue;
+      used_.push_back(i);
+      append_key_part(key_, f.label_names[i]);
+      append_key_part(key_, p.label_values[i]);
+    }
+    if (quantile != nullptr) {
+      append_key_part(key_, "quantile");
+      append_key_part(key_, *quantile);
+    }
+    if (auto it = by_key_.find(std::string_view(key_)); it != by_key_.end()) {
+      return groups_[it->second];
+    }
+    by_key_.emplace(key_, groups_.size());
+    Group& g = groups_.emplace_back();
+    for (const std::size_t i : used_) {
       std::string name(utf8_prefix(f.label_names[i], kMaxNameChars));
       if (name == "_aws") name.push_back('_');
-      dims_.emplace_back(std::move(name),
-                         std::string(utf8_prefix(p.label_values[i], kMaxDimensionValueChars)));
+      g.dims.emplace_back(std::move(name),
+                          std::string(utf8_prefix(p.label_values[i], kMaxDimensionValueChars)));
     }
-    if (quantile != nullptr) dims_.emplace_back("quantile", *quantile);
-    for (const auto& [k, v] : dims_) {
-      append_key_part(key_, k);
-      append_key_part(key_, v);
-    }
-    auto [it, inserted] = by_key_.try_emplace(key_, groups_.size());
-    if (inserted) {
-      Group& g = groups_.emplace_back();
-      g.dims = dims_;
-    }
-    return groups_[it->second];
+    if (quantile != nullptr) g.dims.emplace_back("quantile", *quantile);
+    return g;
   }
 
   // The entry `name` of `g` (created with `type` when new); a name that collides with a
   // dimension key gets a trailing '_'.
-  Entry& entry(Group& g, std::string name, std::string_view unit, Entry::Type type) {
-    while (name == "_aws" || std::any_of(g.dims.begin(), g.dims.end(),
-                                         [&](const auto& d) { return d.first == name; })) {
-      if (name.size() >= kMaxNameChars) name.pop_back();
-      name.push_back('_');
-    }
-    auto [it, inserted] = g.index.try_emplace(name, g.entries.size());
-    if (inserted) {
-      Entry& e = g.entries.emplace_back();
-      e.name = std::move(name);
-      e.unit = unit;
-      e.type = type;
-    }
-    return g.entries[it->second];
+  uint32_t add_name(std::string name) {
+    names_.push_back(std::move(name));
+    return static_cast<uint32_t>(names_.size() - 1);
   }
 
-  void add_sum(Group& g, std::string name, std::string_view unit, double v) {
+  // The entry of the current family's metric `sub` in `g` (created when new). A family's entries
+  // are added while the family is encoded, so they are the last ones of the group.
+  Entry& entry(Group& g, uint32_t name, uint8_t sub, std::string_view unit, Entry::Type type) {
+    for (auto it = g.entries.rbegin(); it != g.entries.rend() && it->family == family_; ++it) {
+      if (it->sub == sub) return *it;
+    }
+    Entry& e = g.entries.emplace_back();
+    e.name = name;
+    e.family = family_;
+    e.sub = sub;
+    e.unit = unit;
+    e.type = type;
+    const auto taken = [&](const std::string& n) {
+      return n == "_aws" ||
+             std::any_of(g.dims.begin(), g.dims.end(), [&](const auto& d) { return d.first == n; });
+    };
+    if (taken(names_[name])) {
+      // A name that collides with a dimension key gets trailing '_'.
+      std::string renamed = names_[name];
+      while (taken(renamed)) {
+        if (renamed.size() >= kMaxNameChars) renamed.pop_back();
+        renamed.push_back('_');
+      }
+      e.name = add_name(std::move(renamed));
+    }
+    return e;
+  }
+
+  void add_sum(Group& g, uint32_t name, uint8_t sub, std::string_view unit, double v) {
     if (!std::isfinite(v)) {
       ++skipped;
       return;
     }
-    Entry& e = entry(g, std::move(name), unit, Entry::Type::kSum);
-    if (e.values.empty()) e.values.push_back(0);
-    e.values[0] += v;
+    Entry& e = entry(g, name, sub, unit, Entry::Type::kSum);
+    e.nvalues = 1;
+    e.first += v;
     ++e.points;
   }
 
-  void add_list(Group& g, std::string name, std::string_view unit, double v) {
+  void add_list(Group& g, uint32_t name, uint8_t sub, std::string_view unit, double v) {
     if (!std::isfinite(v)) {
       ++skipped;
       return;
     }
-    Entry& e = entry(g, std::move(name), unit, Entry::Type::kList);
-    e.values.push_back(v);
+    Entry& e = entry(g, name, sub, unit, Entry::Type::kList);
+    e.push(v);
     ++e.points;
   }
 
-  void add_histogram(Group& g, std::string name, std::string_view unit, const MetricFamily& f,
+  void add_histogram(Group& g, uint32_t name, std::string_view unit, const MetricFamily& f,
                      const MetricPoint& p) {
-    Entry& e = entry(g, std::move(name), unit, Entry::Type::kHistogram);
+    Entry& e = entry(g, name, 0, unit, Entry::Type::kHistogram);
     e.bounds = &f.bounds;
     if (e.counts.size() < p.buckets.size()) e.counts.resize(p.buckets.size());
     uint64_t below = 0;
@@ -348,9 +399,9 @@ class Encoder {
         rounds[0].push_back({&e, 0, 0});
         continue;
       }
-      for (std::size_t b = 0, r = 0; b < e.values.size(); b += kMaxValuesPerMetric, ++r) {
+      for (std::size_t b = 0, r = 0; b < e.nvalues; b += kMaxValuesPerMetric, ++r) {
         if (rounds.size() <= r) rounds.emplace_back();
-        rounds[r].push_back({&e, b, std::min(e.values.size(), b + kMaxValuesPerMetric)});
+        rounds[r].push_back({&e, b, std::min(e.nvalues, b + kMaxValuesPerMetric)});
       }
     }
     for (const auto& round : rounds) {
@@ -391,7 +442,7 @@ class Encoder {
     for (const Chunk* c = first; c != last; ++c) {
       w.element();
       w.open_object();
-      w.string_member("Name", c->entry->name);
+      w.string_member("Name", names_[c->entry->name]);
       w.string_member("Unit", c->entry->unit);
       if (o_.high_resolution) {
         w.key("StorageResolution");
@@ -409,20 +460,20 @@ class Encoder {
     }
     for (const Chunk* c = first; c != last; ++c) {
       const Entry& e = *c->entry;
-      w.escaped_key(e.name);
+      w.escaped_key(names_[e.name]);
       switch (e.type) {
         case Entry::Type::kSum:
-          w.dbl(e.values[0]);
+          w.dbl(e.first);
           doc.points += e.points;
           break;
         case Entry::Type::kList:
-          if (c->end - c->begin == 1 && e.values.size() == 1) {
-            w.dbl(e.values[0]);
+          if (e.nvalues == 1) {
+            w.dbl(e.first);
           } else {
             w.open_array();
             for (std::size_t i = c->begin; i < c->end; ++i) {
               w.element();
-              w.dbl(e.values[i]);
+              w.dbl(e.value(i));
             }
             w.close_array();
           }
@@ -465,9 +516,11 @@ class Encoder {
   const EmfExporterOptions& o_;
   std::vector<std::size_t> positions_;
   std::vector<Group> groups_;
-  std::unordered_map<std::string, std::size_t> by_key_;
+  Index by_key_;
+  std::vector<std::string> names_;  // metric names, by Entry::name
+  uint32_t family_ = 0;
   std::string key_;
-  std::vector<std::pair<std::string, std::string>> dims_;
+  std::vector<std::size_t> used_;
   std::vector<double> values_;
   std::vector<double> counts_;
 };
