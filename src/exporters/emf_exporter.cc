@@ -42,6 +42,10 @@ bool has_control(std::string_view s) {
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
+bool printable_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
 std::string_view utf8_prefix(std::string_view s, std::size_t n) {
   if (s.size() <= n) return s;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
@@ -579,7 +583,9 @@ void EmfExporterOptions::validate() const {
       }
     }
   }
-  if (has_control(prefix)) throw Error("EMF exporter: prefix must not contain control characters");
+  if (!printable_ascii(prefix)) {
+    throw Error("EMF exporter: prefix must be printable ASCII (CloudWatch metric names are ASCII)");
+  }
 }
 
 std::optional<EmfExporterOptions> EmfExporterOptions::from_environment(
@@ -629,8 +635,8 @@ std::optional<EmfExporterOptions> EmfExporterOptions::from_environment(
     o.all_labels_as_dimensions = false;
   }
   if (auto prefix = env.get("VIGIL_EMF_PREFIX")) {
-    if (has_control(*prefix)) {
-      env.warn("VIGIL_EMF_PREFIX has control characters: ignored");
+    if (!printable_ascii(*prefix)) {
+      env.warn("VIGIL_EMF_PREFIX must be printable ASCII: ignored");
     } else {
       o.prefix = std::move(*prefix);
     }

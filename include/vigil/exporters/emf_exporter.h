@@ -79,14 +79,14 @@ struct EmfExporterOptions {
   // When true (the default), every label of a series is a dimension (the first 30) and
   // `dimensions` is ignored.
   bool all_labels_as_dimensions = true;
-  // Prepended to every metric name as is.
+  // Prepended to every metric name as is; printable ASCII (CloudWatch metric names are ASCII).
   std::string prefix;
   // StorageResolution 1 (high-resolution metrics) on every metric.
   bool high_resolution = false;
 
   // Throws vigil::Error naming the first invalid option: a destination that is none of the
   // forms above (or a bad port), a bad namespace, more than 30 dimensions, an empty or
-  // duplicate dimension name, a prefix with control characters.
+  // duplicate dimension name, a prefix that is not printable ASCII.
   void validate() const;
 
   // Options from the environment; nullopt when VIGIL_EMF is unset (the exporter is off):
