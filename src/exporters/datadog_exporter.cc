@@ -16,22 +16,21 @@
 #include "core/detail/json_escape.h"
 #include "core/detail/json_writer.h"
 #include "core/detail/text.h"
+#include "export_text.h"
 #include "vigil/core/error.h"
 
 namespace vigil::exporters {
 
 namespace {
 
+using detail::has_control;
+using detail::utf8_prefix;
+
 constexpr std::size_t kMaxNameChars = 200;
 constexpr std::size_t kMaxTagChars = 200;
 constexpr std::string_view kSeriesPath = "/api/v2/series";
 
 enum DdType : int { kUnspecified = 0, kCount = 1, kRate = 2, kGauge = 3 };
-
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
 
 bool is_http_url(std::string_view s) {
   return vigil::detail::starts_with_icase(s, "http://") ||
@@ -55,13 +54,6 @@ std::string_view datadog_unit(std::string_view unit) {
   if (unit == "percent") return "percent";
   if (unit == "ratio") return "fraction";
   return {};
-}
-
-// Cuts `s` to at most `n` bytes without splitting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view s, std::size_t n) {
-  if (s.size() <= n) return s;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 // Datadog metric names: [A-Za-z0-9_.], at most 200 characters.

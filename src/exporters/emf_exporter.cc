@@ -23,11 +23,15 @@
 
 #include "core/detail/json_writer.h"
 #include "core/detail/text.h"
+#include "export_text.h"
 #include "vigil/core/error.h"
 
 namespace vigil::exporters {
 
 namespace {
+
+using detail::has_control;
+using detail::utf8_prefix;
 
 constexpr std::size_t kMaxMetricsPerDocument = 100;
 constexpr std::size_t kMaxValuesPerMetric = 100;
@@ -37,19 +41,8 @@ constexpr std::size_t kMaxDimensionValueChars = 1024;
 constexpr std::size_t kMaxDatagramBytes = 65000;
 constexpr int kDefaultAgentPort = 25888;
 
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 bool printable_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-}
-
-std::string_view utf8_prefix(std::string_view s, std::size_t n) {
-  if (s.size() <= n) return s;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 // ---------------------------------------------------------------------------------------------
