@@ -218,6 +218,23 @@ TEST(DatadogExporter, HistogramBucketsAndNameSanitising) {
   EXPECT_EQ(points[0], 4u);
 }
 
+TEST(DatadogExporter, EscapesLabelValues) {
+  MetricsSnapshot s;
+  s.timestamp = 1;
+  MetricFamily g{.name = "g", .type = metrics::MetricType::kGauge, .label_names = {"k"}};
+  g.points.push_back({.label_values = {"a\"b\nc\xff"}, .value = 2});
+  s.families.push_back(g);
+  DatadogExporterOptions o;
+  o.api_key = "k";
+  o.host = "h\"1";
+  std::vector<uint64_t> points;
+  auto bodies = detail::encode_datadog_series(s, o, 1u << 20, points);
+  ASSERT_EQ(bodies.size(), 1u);
+  const json body = json::parse(bodies[0]);
+  EXPECT_EQ(body["series"][0]["tags"][0], "k:a\"b\nc\xef\xbf\xbd");  // invalid UTF-8: U+FFFD
+  EXPECT_EQ(body["series"][0]["resources"][0]["name"], "h\"1");
+}
+
 MetricsSnapshot many_gauges(int n, double t = 100) {
   MetricsSnapshot s;
   s.timestamp = t;

@@ -362,6 +362,18 @@ TEST(EmfEncoding, NamesAreSanitised) {
   EXPECT_EQ(docs[0]["region"], "eu");
 }
 
+TEST(EmfEncoding, EscapesDimensionValues) {
+  MetricsSnapshot s;
+  s.timestamp = 1;
+  MetricFamily g{.name = "g", .type = metrics::MetricType::kGauge, .label_names = {"k"}};
+  g.points.push_back({.label_values = {"a\"b\nc"}, .value = 2});
+  s.families.push_back(g);
+  auto docs = parse_all(detail::encode_emf(s, {}));
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["k"], "a\"b\nc");
+  EXPECT_EQ(docs[0]["g"], 2.0);
+}
+
 TEST(EmfEncoding, UnitMapping) {
   EXPECT_EQ(detail::emf_unit("seconds", false), "Seconds");
   EXPECT_EQ(detail::emf_unit("bytes", false), "Bytes");
