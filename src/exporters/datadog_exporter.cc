@@ -84,6 +84,9 @@ std::string format_double(double v) {
 
 // Writes the series objects of one snapshot, each as one fragment of `buf` (ends[i] marks the
 // end of fragment i).
+constexpr std::string_view kBodyOpen = "{\"series\":[";
+constexpr std::string_view kBodyClose = "]}";
+
 class SeriesWriter {
  public:
   SeriesWriter(const DatadogExporterOptions& o, double timestamp) : o_(o) {
@@ -162,6 +165,8 @@ class SeriesWriter {
   void series(const std::string& name, int type, double value, std::string_view unit,
               int64_t interval, std::string_view extra_tag) {
     if (!std::isfinite(value)) value = std::isnan(value) ? 0 : (value > 0 ? 1.7e308 : -1.7e308);
+    // buf is the body of one request holding every series: {"series":[s0,s1,...
+    buf.append(ends.empty() ? kBodyOpen : std::string_view(","));
     vigil::detail::JsonWriter w(buf);
     w.open_object();
     w.string_member("metric", name);
@@ -210,11 +215,13 @@ class SeriesWriter {
   std::string tag_;
 };
 
-constexpr std::string_view kBodyOpen = "{\"series\":[";
-constexpr std::string_view kBodyClose = "]}";
-
 std::size_t fragment_begin(const SeriesWriter& s, std::size_t i) {
-  return i == 0 ? 0 : s.ends[i - 1];
+  return i == 0 ? kBodyOpen.size() : s.ends[i - 1] + 1;  // after the comma
+}
+
+// The whole of buf as one body (the common case: no copy).
+bool whole(const SeriesWriter& s, std::size_t first, std::size_t last) {
+  return first == 0 && last == s.ends.size();
 }
 
 std::string body_of(const SeriesWriter& s, std::size_t first, std::size_t last) {
@@ -265,7 +272,7 @@ std::vector<std::pair<std::size_t, std::size_t>> pack(const SeriesWriter& s,
 
 SeriesWriter write_series(const MetricsSnapshot& deltas, const DatadogExporterOptions& o) {
   SeriesWriter s(o, deltas.timestamp);
-  s.buf.reserve(deltas.series() * 160);
+  s.buf.reserve(deltas.series() * 300);
   s.ends.reserve(deltas.series() * 2);
   for (const auto& f : deltas.families) s.family(f);
   return s;
@@ -290,12 +297,17 @@ std::vector<std::string> encode_datadog_series(const MetricsSnapshot& deltas,
                                                const DatadogExporterOptions& options,
                                                std::size_t max_body_bytes,
                                                std::vector<uint64_t>& points, uint64_t* oversized) {
-  const SeriesWriter s = write_series(deltas, options);
+  SeriesWriter s = write_series(deltas, options);
   uint64_t too_big = 0;
   std::vector<std::string> bodies;
   points.clear();
   for (const auto& [first, last] : pack(s, max_body_bytes, too_big)) {
-    bodies.push_back(body_of(s, first, last));
+    if (whole(s, first, last)) {
+      s.buf.append(kBodyClose);
+      bodies.push_back(std::move(s.buf));
+    } else {
+      bodies.push_back(body_of(s, first, last));
+    }
     points.push_back(last - first);
   }
   if (oversized != nullptr) *oversized = too_big;
@@ -482,7 +494,8 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
   ExportOutcome out;
   Impl& im = *impl_;
   const MetricsSnapshot deltas = im.tracker.deltas(snapshot);
-  const SeriesWriter s = write_series(deltas, options_);
+  SeriesWriter s = write_series(deltas, options_);
+  if (!s.ends.empty()) s.buf.append(kBodyClose);  // buf is then the body of the whole export
   uint64_t oversized = 0;
   std::vector<std::pair<std::size_t, std::size_t>> todo =
       pack(s, options_.max_uncompressed_bytes, oversized);
@@ -499,20 +512,21 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
   while (!todo.empty()) {
     auto [first, last] = todo.back();
     todo.pop_back();
-    std::string body = body_of(s, first, last);
-    std::string payload;
+    std::string part;  // a copy only when the export is split
+    const std::string_view body =
+        whole(s, first, last) ? std::string_view(s.buf) : (part = body_of(s, first, last));
+    std::optional<std::string> zipped;
+    std::string_view payload = body;
     if (options_.gzip) {
-      std::optional<std::string> z = vigil::detail::gzip_compress(body);
-      if (!z) {
+      zipped = vigil::detail::gzip_compress(body);
+      if (!zipped) {
         out.dropped_points += last - first;
         out.ok = false;
         out.reason = "encoding";
         out.error = where + "gzip failed";
         continue;
       }
-      payload = std::move(*z);
-    } else {
-      payload = std::move(body);
+      payload = *zipped;
     }
     if (payload.size() > options_.max_payload_bytes) {
       if (last - first > 1) {
