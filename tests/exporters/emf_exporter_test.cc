@@ -550,6 +550,23 @@ TEST(EmfExporter, AgentDownIsCounted) {
   ::close(fd);
 }
 
+TEST(EmfExporter, UdpAgentDownIsCounted) {
+  // A UDP port nobody listens on: loopback answers the first datagram with ICMP port
+  // unreachable, and the connected socket reports it on the next send.
+  uint16_t port = 0;
+  ::close(bound_socket(SOCK_DGRAM, port));
+  EmfExporterOptions o;
+  o.destination = "udp://127.0.0.1:" + std::to_string(port);
+  EmfExporter e(o);
+  auto r =
+      e.export_metrics(sample(1, 1, {0, 0, 0, 0}, 0, 0), Clock::now() + std::chrono::seconds(2));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "connection");
+  EXPECT_GT(r.dropped_points, 0u);
+  EXPECT_EQ(r.points + r.dropped_points, 7u);  // nothing uncounted
+  EXPECT_NE(r.error.find("refused"), std::string::npos) << r.error;
+}
+
 TEST(EmfExporter, FileThatCannotBeOpenedIsCounted) {
   EmfExporterOptions o;
   o.destination = "/nonexistent-dir-vigil/metrics.log";
