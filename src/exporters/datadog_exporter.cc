@@ -270,8 +270,12 @@ std::vector<std::pair<std::size_t, std::size_t>> pack(const SeriesWriter& s,
   return ranges;
 }
 
-SeriesWriter write_series(const MetricsSnapshot& deltas, const DatadogExporterOptions& o) {
+// `reuse`: a previous export's buffer, whose memory is kept (no page faults for a fresh one).
+SeriesWriter write_series(const MetricsSnapshot& deltas, const DatadogExporterOptions& o,
+                          std::string reuse = {}) {
   SeriesWriter s(o, deltas.timestamp);
+  s.buf = std::move(reuse);
+  s.buf.clear();
   s.buf.reserve(deltas.series() * 300);
   s.ends.reserve(deltas.series() * 2);
   for (const auto& f : deltas.families) s.family(f);
@@ -447,6 +451,7 @@ struct DatadogExporter::Impl {
   vigil::detail::HttpSender sender;
   DeltaTracker tracker;
   std::mt19937_64 rng;
+  std::string buffer;     // the request body's memory, kept between exports
   mutable std::mutex mu;  // stats
   DatadogExporterStats stats;
 };
@@ -494,7 +499,12 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
   ExportOutcome out;
   Impl& im = *impl_;
   const MetricsSnapshot deltas = im.tracker.deltas(snapshot);
-  SeriesWriter s = write_series(deltas, options_);
+  SeriesWriter s = write_series(deltas, options_, std::move(im.buffer));
+  struct KeepBuffer {  // hands the buffer back for the next export, however this one ends
+    std::string& to;
+    std::string& from;
+    ~KeepBuffer() { to = std::move(from); }
+  } keep{im.buffer, s.buf};
   if (!s.ends.empty()) s.buf.append(kBodyClose);  // buf is then the body of the whole export
   uint64_t oversized = 0;
   std::vector<std::pair<std::size_t, std::size_t>> todo =

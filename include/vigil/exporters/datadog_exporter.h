@@ -41,7 +41,8 @@
 // honoured), never on other 4xx (400 bad payload, 403 bad API key); retries never pass the
 // export deadline. When a request fails, it and the requests after it are not sent: their
 // points are counted as dropped (ExportOutcome, stats(), the engine's metrics). The API key
-// travels only in the DD-API-KEY header: it never appears in errors or logs.
+// travels only in the DD-API-KEY header: it never appears in errors or logs. Between exports the
+// exporter keeps its last body's memory (about 260 bytes per series) to reuse it.
 //
 // Thread-safety: export_metrics is called by one thread at a time (the engine's); abort() and
 // stats() from any thread.
