@@ -15,6 +15,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/detail/gzip.h"
@@ -84,6 +85,28 @@ class FakeDatadog {
   mutable std::mutex mu_;
   std::vector<Request> received_;
   admin::Server server_;
+};
+
+// Listening on 127.0.0.1, never accepting: connections complete, no answer ever comes.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 8) != 0)
+      ADD_FAILURE() << "cannot listen";
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  std::string site() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
 };
 
 DatadogExporterOptions options_for(const std::string& site) {
@@ -311,16 +334,8 @@ TEST(DatadogExporter, ReceiverDownIsCountedAndTheKeyNeverShows) {
 }
 
 TEST(DatadogExporter, HangingReceiverTimesOut) {
-  // Listening, never accepting: the connection completes, no answer ever comes.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto o = options_for("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  SilentListener silent;
+  auto o = options_for(silent.site());
   DatadogExporter exporter(o);
   const auto start = Clock::now();
   auto r = exporter.export_metrics(many_gauges(3), start + milliseconds(300));
@@ -330,7 +345,21 @@ TEST(DatadogExporter, HangingReceiverTimesOut) {
   EXPECT_EQ(r.dropped_points, 3u);
   EXPECT_LT(took, std::chrono::seconds(2));
   EXPECT_EQ(r.error.find(kKey), std::string::npos);
-  ::close(fd);
+}
+
+TEST(DatadogExporter, AbortEndsAHangingExportAtOnce) {
+  SilentListener silent;
+  DatadogExporter exporter(options_for(silent.site()));
+  const auto start = Clock::now();
+  ExportOutcome r;
+  std::thread t(
+      [&] { r = exporter.export_metrics(many_gauges(3), start + std::chrono::seconds(20)); });
+  exporter.abort();  // from another thread, before or during the request
+  t.join();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "shutdown");
+  EXPECT_EQ(r.dropped_points, 3u);
 }
 
 TEST(DatadogExporter, RetriesA500ThenSucceeds) {
