@@ -412,7 +412,16 @@ class Encoder {
   detail::EmfDocument document(const Group& g, int64_t ts, const Chunk* first, const Chunk* last) {
     detail::EmfDocument doc;
     std::string& out = doc.json;
-    out.reserve(256 + 64 * static_cast<std::size_t>(last - first));
+    // Sized once: names twice, unit, numbers (histograms: two arrays), dimensions.
+    std::size_t size = 200 + o_.namespace_.size();
+    for (const auto& [k, v] : g.dims) size += 2 * k.size() + v.size() + 12;
+    for (const Chunk* c = first; c != last; ++c) {
+      const Entry& e = *c->entry;
+      size += 2 * names_[e.name].size() + 48;
+      size += e.type == Entry::Type::kHistogram ? 48 * e.counts.size() + 96
+                                                : 24 * std::max<std::size_t>(1, c->end - c->begin);
+    }
+    out.reserve(size);
     vigil::detail::JsonWriter w(out);
     w.open_object();
     w.key("_aws");
