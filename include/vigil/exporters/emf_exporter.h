@@ -34,7 +34,8 @@
 //     bound. Only non-empty buckets are listed; more than 100 are merged pairwise (count-weighted
 //     mean values) until 100 remain. Min and Max are the lowest and highest of Values (the
 //     exact ones are not known from buckets). A histogram with no new observation is not
-//     written in that export.
+//     written in that export. (The object form is the CloudWatch agent's and the OpenTelemetry
+//     Collector's; the specification's JSON schema lists only numbers and arrays.)
 //   - summary: NAME_count and NAME_sum (changes since the previous export), and NAME with an
 //     extra dimension "quantile" ("0.99") per quantile (the current values).
 //   - Units: seconds -> Seconds, milliseconds -> Milliseconds, microseconds -> Microseconds,
