@@ -472,6 +472,9 @@ DatadogExporterStats DatadogExporter::stats() const {
 
 namespace {
 
+// Datadog asks clients to retry 429 and every 5xx (and nothing else).
+bool retry_429_and_5xx(long status) noexcept { return status == 429 || status >= 500; }
+
 // Removes every occurrence of the API key from a message (a receiver could echo it back).
 std::string redact(std::string text, std::string_view key) {
   if (key.empty()) return text;
@@ -518,7 +521,6 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
     out.error = where + std::to_string(oversized) + " series larger than the payload limit";
   }
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const auto retry_5xx = [](long status) { return status == 429 || status >= 500; };
   while (!todo.empty()) {
     auto [first, last] = todo.back();
     todo.pop_back();
@@ -555,7 +557,7 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
     const auto attempt_deadline = std::min(deadline, ExportClock::now() + options_.request_timeout);
     const vigil::detail::SendReport r = vigil::detail::send_with_retry(
         im.sender, payload, attempt_deadline, options_.retry, [&] { return unit(im.rng); },
-        retry_5xx);
+        retry_429_and_5xx);
     const auto attempts = static_cast<uint64_t>(std::max(1, r.attempts));
     out.retries += attempts - 1;
     out.bytes += payload.size() * attempts;

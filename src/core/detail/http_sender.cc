@@ -305,13 +305,8 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& options, int retry,
 }
 
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
-                           const RetryPolicy& retry, const std::function<double()>& random01) {
-  return send_with_retry(sender, body, deadline, retry, random01, retryable_status);
-}
-
-SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
                            const RetryPolicy& retry, const std::function<double()>& random01,
-                           const std::function<bool(long status)>& retryable) {
+                           RetryableStatus retryable) {
   SendReport report;
   const int max_attempts = std::max(1, retry.max_attempts);
   while (true) {
@@ -335,7 +330,7 @@ SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::tim
     bool retry_it = false;
     if (r.status != 0) {
       report.outcome = SendOutcome::kHttpError;
-      retry_it = retryable ? retryable(r.status) : retryable_status(r.status);
+      retry_it = retryable != nullptr ? retryable(r.status) : retryable_status(r.status);
       if (!retry_it) {
         report.detail = "HTTP " + std::to_string(r.status) + " is not retried";
         return report;

@@ -145,14 +145,15 @@ struct SendReport {
   std::string detail;  // why it stopped, for messages ("retry after 30s exceeds the deadline")
 };
 
+// Which HTTP statuses send_with_retry retries (connection errors are always retried).
+using RetryableStatus = bool (*)(long status) noexcept;
+
 // Posts `body` and retries as `retry` says, never past `deadline`. `random01` gives
-// jitter draws in [0, 1). Never throws except std::bad_alloc.
-SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
-                           const RetryPolicy& retry, const std::function<double()>& random01);
-// As above, with the caller's rule for which HTTP statuses are retried (instead of
-// retryable_status), e.g. every 5xx and 429 for APIs that ask for it (Datadog).
+// jitter draws in [0, 1). `retryable` says which statuses are retried (by default
+// retryable_status; Prometheus remote write passes one that also retries 500, 501, ...).
+// Never throws except std::bad_alloc.
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
                            const RetryPolicy& retry, const std::function<double()>& random01,
-                           const std::function<bool(long status)>& retryable);
+                           RetryableStatus retryable = retryable_status);
 
 }  // namespace vigil::detail
