@@ -98,6 +98,51 @@ void BM_PromCpp_FamilyAddIncrement1Label(benchmark::State& state) {
 BENCHMARK(BM_PromCpp_FamilyAddIncrement1Label)->Threads(1)->Threads(2);
 #endif
 
+// instrument_operation: metrics only (tracing not set up: the no-op global provider).
+void BM_Operation_NoTracing(benchmark::State& state) {
+  const vigil::trace::OperationOptions o{.metrics = &named()};
+  for (auto _ : state) {
+    vigil::trace::instrument_operation("intervention", "do_intervention", [] {}, o);
+  }
+}
+BENCHMARK(BM_Operation_NoTracing);
+
+vigil::trace::TracerProvider& recording_provider() {
+  static auto* p = new vigil::trace::TracerProvider(vigil::trace::TracerProviderOptions{});
+  return *p;  // records every span, with no processor: the span's own cost, no export
+}
+
+// The span alone (start, two attributes, status, end), for comparison.
+void BM_Operation_SpanAlone(benchmark::State& state) {
+  vigil::trace::Tracer& tracer = recording_provider().tracer("bench");
+  for (auto _ : state) {
+    vigil::trace::Span span = tracer.start_span("intervention.do_intervention");
+    span.set_attribute("operation.type", "intervention")
+        .set_attribute("code.function.name", "do_intervention");
+    span.set_status(vigil::trace::StatusCode::kOk);
+  }
+}
+BENCHMARK(BM_Operation_SpanAlone);
+
+void BM_Operation_RecordingSpan(benchmark::State& state) {
+  const vigil::trace::OperationOptions o{.tracer = &recording_provider().tracer("bench"),
+                                         .metrics = &named()};
+  for (auto _ : state) {
+    vigil::trace::instrument_operation("intervention", "do_intervention", [] {}, o);
+  }
+}
+BENCHMARK(BM_Operation_RecordingSpan);
+
+void BM_Operation_RecordingSpanAndMemory(benchmark::State& state) {
+  const vigil::trace::OperationOptions o{.record_memory = true,
+                                         .tracer = &recording_provider().tracer("bench"),
+                                         .metrics = &named()};
+  for (auto _ : state) {
+    vigil::trace::instrument_operation("intervention", "do_intervention", [] {}, o);
+  }
+}
+BENCHMARK(BM_Operation_RecordingSpanAndMemory);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -22,7 +22,6 @@ namespace vigil::metrics {
 namespace {
 
 constexpr size_t kMaxLabels = 16;
-constexpr size_t kMaxParts = 2 + 2 * kMaxLabels;
 
 // The `reason` label values of vigil_named_metric_errors_total.
 enum Reason : int { kLabelNames, kInvalidName, kRegistration, kTooManyLabels, kReasons };
@@ -36,49 +35,73 @@ constexpr char kTimer = 't';
 
 std::atomic<uint64_t> g_next_id{1};
 
-// The key's parts: kind, name, then each label's name and value. Returns how many (0: more
-// labels than kMaxLabels).
-size_t key_parts(const char& kind, std::string_view name, LabelSet labels,
-                 std::array<std::string_view, kMaxParts>& parts) noexcept {
-  if (labels.size() > kMaxLabels) return 0;
-  size_t n = 0;
-  parts[n++] = std::string_view(&kind, 1);
-  parts[n++] = name;
+// The parts of a call's key: its name, then each label's name and value, in that order (the
+// kind is the key's first byte and is folded into the hash's seed). Visits each part; `fn`
+// returns false to stop. Returns whether every part was visited.
+template <class Fn>
+bool for_each_part(std::string_view name, LabelSet labels, Fn&& fn) {
+  if (!fn(name)) return false;
   for (const Label& l : labels) {
-    parts[n++] = l.name;
-    parts[n++] = l.value;
+    if (!fn(l.name) || !fn(l.value)) return false;
   }
-  return n;
+  return true;
+}
+
+// memcmp(a, b, n) == 0, inline for the short strings of names and labels.
+inline bool bytes_equal(const char* a, const char* b, size_t n) noexcept {
+  if (n > 16) return std::memcmp(a, b, n) == 0;
+  if (n >= 8) {
+    return detail::load64(a) == detail::load64(b) &&
+           detail::load64(a + n - 8) == detail::load64(b + n - 8);
+  }
+  if (n >= 4) {
+    return detail::load32(a) == detail::load32(b) &&
+           detail::load32(a + n - 4) == detail::load32(b + n - 4);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+uint64_t key_hash(const char& kind, std::string_view name, LabelSet labels) noexcept {
+  detail::ValuesHasher h((static_cast<uint64_t>(static_cast<unsigned char>(kind)) << 32) |
+                         labels.size());
+  // The label names are compared, not hashed: a name keeps the same label names, so hashing
+  // them would only cost time.
+  h.add(name);
+  for (const Label& l : labels) h.add(l.value);
+  return h.done();
 }
 
 // Length-prefixed parts, so that the key is exact (no separator can be forged by a value).
-std::string encode_key(std::span<const std::string_view> parts) {
-  std::string key;
-  size_t size = 0;
-  for (std::string_view p : parts) size += 4 + p.size();
-  key.reserve(size);
-  for (std::string_view p : parts) {
+std::string encode_key(const char& kind, std::string_view name, LabelSet labels) {
+  std::string key(1, kind);
+  for_each_part(name, labels, [&](std::string_view p) {
     const auto n = static_cast<uint32_t>(p.size());
     key.append(reinterpret_cast<const char*>(&n), 4);
     key.append(p);
-  }
+    return true;
+  });
   return key;
 }
 
-bool key_matches(const std::string& key, std::span<const std::string_view> parts) noexcept {
-  size_t pos = 0;
-  for (std::string_view p : parts) {
+bool key_matches(const std::string& key, const char& kind, std::string_view name,
+                 LabelSet labels) noexcept {
+  if (key.empty() || key[0] != kind) return false;
+  size_t pos = 1;
+  const bool all = for_each_part(name, labels, [&](std::string_view p) {
     if (key.size() - pos < 4) return false;
     uint32_t n;
     std::memcpy(&n, key.data() + pos, 4);
     pos += 4;
-    if (n != p.size() || key.size() - pos < n ||
-        (n != 0 && std::memcmp(key.data() + pos, p.data(), n) != 0)) {
+    if (n != p.size() || key.size() - pos < n || !bytes_equal(key.data() + pos, p.data(), n)) {
       return false;
     }
     pos += n;
-  }
-  return pos == key.size();
+    return true;
+  });
+  return all && pos == key.size();
 }
 
 std::string list_of(const std::vector<std::string>& names) {
@@ -269,22 +292,20 @@ uint64_t NamedMetrics::errors() const noexcept {
 
 NamedMetrics::Entry* NamedMetrics::find(char kind, std::string_view name,
                                         LabelSet labels) noexcept {
-  std::array<std::string_view, kMaxParts> parts;
-  const size_t n = key_parts(kind, name, labels, parts);
-  if (n == 0) [[unlikely]] {
+  if (labels.size() > kMaxLabels) [[unlikely]] {
     impl_->errors[kTooManyLabels].inc();
     return nullptr;
   }
-  const std::span<const std::string_view> key(parts.data(), n);
-  const uint64_t hash = detail::hash_values(key);
+  const uint64_t hash = key_hash(kind, name, labels);
   Slot& slot = t_slots[slot_of(id_, hash)];
-  if (slot.owner == id_ && slot.hash == hash && key_matches(slot.entry->key, key)) [[likely]] {
+  if (slot.owner == id_ && slot.hash == hash && key_matches(slot.entry->key, kind, name, labels))
+      [[likely]] {
     return slot.entry;
   }
   Entry* e = nullptr;
   std::string warning;
   try {
-    std::string encoded = encode_key(key);
+    std::string encoded = encode_key(kind, name, labels);
     std::lock_guard lock(impl_->mu);
     auto it = impl_->entries.find(encoded);
     if (it == impl_->entries.end()) {

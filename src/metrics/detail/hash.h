@@ -58,10 +58,21 @@ inline uint64_t fold_bytes(const char* p, size_t n, uint64_t h) noexcept {
 }
 
 // A fast hash of a sequence of strings (length-aware, so ("ab","c") != ("a","bc")).
+// The same, fed one string at a time (for strings that are not in one array): `count` strings.
+class ValuesHasher {
+ public:
+  explicit ValuesHasher(size_t count) noexcept : h_(0x9E3779B97F4A7C15ULL ^ count) {}
+  void add(std::string_view v) noexcept { h_ = fold_bytes(v.data(), v.size(), h_); }
+  uint64_t done() const noexcept { return mix(h_); }
+
+ private:
+  uint64_t h_;
+};
+
 inline uint64_t hash_values(std::span<const std::string_view> values) noexcept {
-  uint64_t h = 0x9E3779B97F4A7C15ULL ^ values.size();
-  for (std::string_view v : values) h = fold_bytes(v.data(), v.size(), h);
-  return mix(h);
+  ValuesHasher h(values.size());
+  for (std::string_view v : values) h.add(v);
+  return h.done();
 }
 
 }  // namespace vigil::metrics::detail
