@@ -102,7 +102,8 @@ BENCHMARK(BM_PromCpp_FamilyAddIncrement1Label)->Threads(1)->Threads(2);
 void BM_Operation_NoTracing(benchmark::State& state) {
   const vigil::trace::OperationOptions o{.metrics = &named()};
   for (auto _ : state) {
-    vigil::trace::instrument_operation("intervention", "do_intervention", [] {}, o);
+    vigil::trace::instrument_operation(
+        "intervention", "do_intervention", [] {}, o);
   }
 }
 BENCHMARK(BM_Operation_NoTracing);
@@ -128,17 +129,18 @@ void BM_Operation_RecordingSpan(benchmark::State& state) {
   const vigil::trace::OperationOptions o{.tracer = &recording_provider().tracer("bench"),
                                          .metrics = &named()};
   for (auto _ : state) {
-    vigil::trace::instrument_operation("intervention", "do_intervention", [] {}, o);
+    vigil::trace::instrument_operation(
+        "intervention", "do_intervention", [] {}, o);
   }
 }
 BENCHMARK(BM_Operation_RecordingSpan);
 
 void BM_Operation_RecordingSpanAndMemory(benchmark::State& state) {
-  const vigil::trace::OperationOptions o{.record_memory = true,
-                                         .tracer = &recording_provider().tracer("bench"),
-                                         .metrics = &named()};
+  const vigil::trace::OperationOptions o{
+      .record_memory = true, .tracer = &recording_provider().tracer("bench"), .metrics = &named()};
   for (auto _ : state) {
-    vigil::trace::instrument_operation("intervention", "do_intervention", [] {}, o);
+    vigil::trace::instrument_operation(
+        "intervention", "do_intervention", [] {}, o);
   }
 }
 BENCHMARK(BM_Operation_RecordingSpanAndMemory);
