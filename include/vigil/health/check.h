@@ -155,6 +155,7 @@ CheckFn make_check_fn(F&& f, Status on_false = Status::kFail) {
   using R = typename check_return<Fn>::type;
   auto held = std::make_shared<Fn>(std::forward<F>(f));
   return [held, on_false](std::stop_token st) -> CheckResult {
+    static_cast<void>(on_false);  // used by the bool forms only
     if constexpr (std::same_as<R, CheckResult>) {
       return invoke_check(*held, std::move(st));
     } else if constexpr (std::same_as<R, bool>) {
