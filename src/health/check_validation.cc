@@ -59,6 +59,9 @@ void validate_check(const std::string& name, const CheckFn& fn, const CheckOptio
     throw Error(what + "max_concurrent_runs must be from 1 to 64 (got " +
                 std::to_string(o.max_concurrent_runs) + ")");
   }
+  if (o.on_false != Status::kFail && o.on_false != Status::kWarn) {
+    throw Error(what + "on_false must be Status::kFail or Status::kWarn (a false cannot pass)");
+  }
 }
 
 }  // namespace vigil::health::detail

@@ -657,6 +657,14 @@ std::vector<std::string> HealthMonitor::check_names() const {
   return out;
 }
 
+std::vector<CheckReport> HealthMonitor::last_results() const {
+  std::lock_guard lock(core_->mu);
+  std::vector<CheckReport> out;
+  out.reserve(core_->checks.size());
+  for (const CheckPtr& c : core_->checks) out.push_back(detail::make_check_report(*c, true));
+  return out;
+}
+
 HealthMonitor::Stats HealthMonitor::stats() const noexcept {
   const vigil::detail::WorkerPool::Stats pool = core_->pool.stats();
   std::lock_guard lock(core_->mu);

@@ -97,15 +97,6 @@ std::optional<uint64_t> physical_memory() {
   return proc::parse_meminfo(buf).total_bytes;
 }
 
-std::optional<uint64_t> resident_bytes() {
-  std::string buf;
-  if (!proc::read_file("/proc/self/stat", buf)) return std::nullopt;
-  const std::optional<proc::ProcSelfStat> stat = proc::parse_proc_self_stat(buf);
-  const long page = sysconf(_SC_PAGESIZE);
-  if (!stat || page <= 0) return std::nullopt;
-  return stat->rss_pages * static_cast<uint64_t>(page);
-}
-
 Status level(double value, double warn, double fail) {
   if (value >= fail) return Status::kFail;
   if (value >= warn) return Status::kWarn;
@@ -117,7 +108,7 @@ Status level(double value, double warn, double fail) {
 std::function<CheckResult()> process_memory_check(ProcessMemoryOptions options) {
   check_ratios("process_memory_check", options.warn_ratio, options.fail_ratio, 1e9);
   return [options]() -> CheckResult {
-    const std::optional<uint64_t> rss = resident_bytes();
+    const std::optional<uint64_t> rss = proc::resident_bytes();
     if (!rss) return CheckResult::fail("cannot read the resident set size from /proc/self/stat");
     std::optional<uint64_t> limit;
     std::string source = "limit";

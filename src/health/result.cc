@@ -72,14 +72,15 @@ CheckResult threw(const std::exception_ptr& e) {
 }
 
 template <class T>
-CheckResult wait_and_get(std::future<T>& f, const std::stop_token& st) {
+CheckResult wait_and_get(std::future<T>& f, const std::stop_token& st,
+                         Status on_false = Status::kFail) {
   if (!f.valid()) return CheckResult::fail("asynchronous check returned an empty std::future");
   if (!wait_ready(f, st)) {
     return CheckResult::fail("abandoned: the asynchronous check did not complete in time");
   }
   try {
     if constexpr (std::is_same_v<T, bool>) {
-      return from_bool(f.get());
+      return from_bool(f.get(), on_false);
     } else {
       return f.get();
     }
@@ -90,16 +91,18 @@ CheckResult wait_and_get(std::future<T>& f, const std::stop_token& st) {
 
 }  // namespace
 
-CheckResult from_bool(bool ok) {
-  return ok ? CheckResult::pass() : CheckResult::fail("check returned false");
+CheckResult from_bool(bool ok, Status on_false) {
+  if (ok) return CheckResult::pass();
+  return on_false == Status::kWarn ? CheckResult::warn("check returned false")
+                                   : CheckResult::fail("check returned false");
 }
 
 CheckResult wait_future(std::future<CheckResult>& f, const std::stop_token& st) {
   return wait_and_get(f, st);
 }
 
-CheckResult wait_future(std::future<bool>& f, const std::stop_token& st) {
-  return wait_and_get(f, st);
+CheckResult wait_future(std::future<bool>& f, const std::stop_token& st, Status on_false) {
+  return wait_and_get(f, st, on_false);
 }
 
 }  // namespace detail

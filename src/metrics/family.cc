@@ -7,6 +7,7 @@
 #include <new>
 #include <shared_mutex>
 
+#include "detail/hash.h"
 #include "exemplars.h"
 #include "rw_spin_lock.h"
 #include "vigil/core/clock.h"
@@ -18,59 +19,6 @@ namespace {
 
 constexpr size_t kMaxLabelValueBytes = 1024;
 constexpr std::string_view kOverflowValue = "__overflow__";
-
-inline uint64_t mix(uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
-}
-
-inline uint64_t load64(const char* p) noexcept {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-inline uint64_t load32(const char* p) noexcept {
-  uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w;
-}
-
-// The bytes of one string folded into 64 bits without a call to memcpy for the tail:
-// overlapping fixed-size loads, as in wyhash and friends.
-inline uint64_t fold_bytes(const char* p, size_t n, uint64_t h) noexcept {
-  while (n > 16) {
-    h = (h ^ load64(p)) * 0x9E3779B97F4A7C15ULL;
-    h = (h ^ load64(p + 8)) * 0xC2B2AE3D27D4EB4FULL;
-    p += 16;
-    n -= 16;
-  }
-  uint64_t a, b;
-  if (n >= 8) {
-    a = load64(p);
-    b = load64(p + n - 8);
-  } else if (n >= 4) {
-    a = load32(p);
-    b = load32(p + n - 4);
-  } else if (n > 0) {
-    a = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
-        (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) | static_cast<uint8_t>(p[n - 1]);
-    b = 0;
-  } else {
-    a = b = 0;
-  }
-  h = (h ^ a) * 0x9E3779B97F4A7C15ULL;
-  h = (h ^ b ^ n) * 0xC2B2AE3D27D4EB4FULL;
-  return h ^ (h >> 31);
-}
-
-// A fast hash of a sequence of strings (length-aware, so ("ab","c") != ("a","bc")).
-uint64_t hash_values(std::span<const std::string_view> values) noexcept {
-  uint64_t h = 0x9E3779B97F4A7C15ULL ^ values.size();
-  for (std::string_view v : values) h = fold_bytes(v.data(), v.size(), h);
-  return mix(h);
-}
 
 bool values_equal(const SeriesNode& node, std::span<const std::string_view> values) noexcept {
   for (size_t i = 0; i < values.size(); ++i) {

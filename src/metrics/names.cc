@@ -8,7 +8,27 @@ namespace {
 bool is_alpha_(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// The translation rule shared by prometheus_metric_name and prometheus_label_name.
+std::string translate_name(std::string_view name, bool allow_colon) {
+  std::string out;
+  out.reserve(name.size() + 1);
+  for (const char c : name) {
+    if (is_alpha_(c) || is_digit(c) || (allow_colon && c == ':')) {
+      if (c == '_' && !out.empty() && out.back() == '_') continue;
+      if (out.empty() && is_digit(c)) out.push_back('_');
+      out.push_back(c);
+      continue;
+    }
+    if (out.empty() || out.back() != '_') out.push_back('_');
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string prometheus_metric_name(std::string_view name) { return translate_name(name, true); }
+
+std::string prometheus_label_name(std::string_view name) { return translate_name(name, false); }
 
 bool is_valid_metric_name(std::string_view name) noexcept {
   if (name.empty()) return false;

@@ -191,6 +191,15 @@ std::optional<NetBytes> parse_netstat_ip_ext(std::string_view content) noexcept 
   return std::nullopt;
 }
 
+std::optional<uint64_t> resident_bytes() noexcept {
+  static thread_local std::string buf;
+  if (!read_file("/proc/self/stat", buf)) return std::nullopt;
+  const std::optional<ProcSelfStat> stat = parse_proc_self_stat(buf);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (!stat || page <= 0) return std::nullopt;
+  return stat->rss_pages * static_cast<uint64_t>(page);
+}
+
 bool read_file(const char* path, std::string& out) noexcept {
   constexpr size_t kMinSize = 4096;
   constexpr size_t kMaxSize = size_t{4} << 20;

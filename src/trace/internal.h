@@ -63,6 +63,11 @@ struct SpanRecord {
   SpanRecord* next_free = nullptr;
   bool recording = false;
   bool status_final = false;
+  // Exceptions in flight when the span started (std::uncaught_exceptions()): more at its end
+  // means an exception is leaving its scope. Set for recording spans only.
+  int uncaught_at_start = 0;
+  bool exception_recorded = false;  // record_exception was called
+  bool ok_on_success = false;       // SpanOptions::ok_on_success
 };
 
 // `recording`: the span records data, so the record's SpanData is cleared first; a

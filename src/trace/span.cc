@@ -404,6 +404,7 @@ Span& Span::record_exception(std::string_view type, std::string_view message) no
   if (rec_ == nullptr || !rec_->recording) return *this;
   add_event("exception", {{"exception.type", type}, {"exception.message", message}});
   set_status(StatusCode::kError, message);
+  rec_->exception_recorded = true;
   return *this;
 }
 
@@ -424,6 +425,26 @@ Span& Span::update_name(std::string_view name) noexcept {
   return *this;
 }
 
+// The status an ending span gets from how its scope is left: an exception leaving it (more
+// exceptions in flight than when it started: the span is destroyed during stack unwinding) is
+// recorded as an error unless record_exception already recorded one; otherwise
+// SpanOptions::ok_on_success sets ok when the status is unset. During unwinding the exception
+// object cannot be reached from standard C++, so its type is "unknown" here (in_span and
+// instrument_operation catch it and record its type and message).
+void Span::finish_status() noexcept {
+  if (std::uncaught_exceptions() > rec_->uncaught_at_start) {
+    if (!rec_->exception_recorded) {
+      constexpr std::string_view kMessage = "an exception left the span's scope";
+      add_event("exception", {{"exception.type", "unknown"},
+                              {"exception.message", kMessage},
+                              {"exception.escaped", true}});
+      set_status(StatusCode::kError, kMessage);
+    }
+  } else if (rec_->ok_on_success && rec_->data.status.code == StatusCode::kUnset) {
+    set_status(StatusCode::kOk);
+  }
+}
+
 void Span::end_slow(uint64_t end_unix_nanos) noexcept {
   live_ = false;
   if (frame_serial_ != 0) {
@@ -435,6 +456,7 @@ void Span::end_slow(uint64_t end_unix_nanos) noexcept {
 
 // Out of line so that ending a span without a record stays short.
 [[gnu::noinline]] void Span::end_record(uint64_t end_unix_nanos) noexcept {
+  if (rec_->recording) finish_status();
   detail::SpanRecord* rec = std::exchange(rec_, nullptr);
   if (!rec->recording) {
     detail::recycle_record(rec);

@@ -2,6 +2,7 @@
 #include "vigil/trace/tracer.h"
 
 #include <atomic>
+#include <exception>
 
 #include "internal.h"
 #include "vigil/core/error.h"
@@ -112,6 +113,9 @@ Span Tracer::start_span_slow(std::string_view name, const SpanOptions& options) 
   if (recording) {
     detail::assign_string(d.name, name);
     d.kind = options.kind;
+    rec->uncaught_at_start = std::uncaught_exceptions();
+    rec->exception_recorded = false;
+    rec->ok_on_success = options.ok_on_success;
     d.start_unix_nanos =
         options.start_unix_nanos != 0 ? options.start_unix_nanos : detail::now_unix_nanos();
     d.scope = &scope_;

@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "vigil/metrics/by_name.h"  // wt-oneline
 #include "vigil/metrics/registry.h"
 
 namespace {
@@ -47,6 +48,27 @@ TEST(NoAllocation, LookupOfExistingSeriesAndRecording) {
   }
   EXPECT_EQ(g_allocations.load() - before, 0);
   EXPECT_EQ(requests.labels(method, path).value(), 1501);
+}
+
+// wt-oneline: a by-name record of an existing series allocates nothing either.
+TEST(NoAllocation, ByNameRecordOfExistingSeries) {
+  Registry r;
+  NamedMetrics m(r);
+  const std::string domain = "arithmetic";
+  m.increment("playbook.bullets.added", {{"domain", domain}});
+  m.observe("llm.latency", 0.1, {{"provider", "openai"}});
+  m.set("queue.depth", 1);
+  { auto t = m.timer("curator.apply_delta"); }
+
+  const long before = g_allocations.load();
+  for (int i = 0; i < 1000; ++i) {
+    m.increment("playbook.bullets.added", {{"domain", domain}});
+    m.observe("llm.latency", 0.001 * i, {{"provider", "openai"}});
+    m.set("queue.depth", i);
+    auto t = m.timer("curator.apply_delta");
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(m.counter("playbook.bullets.added", {{"domain", domain}}).value(), 1001);
 }
 
 }  // namespace

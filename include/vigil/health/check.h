@@ -8,6 +8,7 @@
 //
 //   CheckResult()                      [] { return db.ok() ? CheckResult::pass() : ...; }
 //   bool()                             [] { return cache.is_connected(); }   // false = fail
+//                                      (or warn, "degraded", with .on_false = Status::kWarn)
 //   CheckResult(std::stop_token)       [](std::stop_token st) { ...; if (st.stop_requested()) ... }
 //   std::future<CheckResult>()         [] { return client.async_ping(); }     // async
 //   std::future<bool>()                (and any of the above taking a std::stop_token)
@@ -73,6 +74,12 @@ struct CheckOptions {
   // function has not returned yet (a hung check). When reached, a new run is not started: it is
   // reported as failed ("skipped") and counted. 1 to 64.
   int max_concurrent_runs = 1;
+  // What a `false` from a bool (or std::future<bool>) check reports: kFail (the default,
+  // "check returned false") or kWarn (degraded: "check returned false", the group warns and
+  // stays HTTP 200), as guide 002's HealthMonitor maps `False` to DEGRADED. A timeout, an
+  // exception or a skipped run stays a failure whatever this says; checks returning a
+  // CheckResult report what they return. kPass is refused (vigil::Error).
+  Status on_false = Status::kFail;
 };
 
 namespace detail {
@@ -123,12 +130,13 @@ bool is_null_callable(const F& f) noexcept {
   }
 }
 
-// A bool becomes pass, or fail("check returned false").
-CheckResult from_bool(bool ok);
+// A bool becomes pass, or `on_false` (kFail or kWarn) with "check returned false".
+CheckResult from_bool(bool ok, Status on_false = Status::kFail);
 // Waits for an asynchronous check's future, giving up (with a fail result that the monitor
 // discards) when `st` is stopped. Exceptions from the future become fail results.
 CheckResult wait_future(std::future<CheckResult>& f, const std::stop_token& st);
-CheckResult wait_future(std::future<bool>& f, const std::stop_token& st);
+CheckResult wait_future(std::future<bool>& f, const std::stop_token& st,
+                        Status on_false = Status::kFail);
 
 }  // namespace detail
 
@@ -140,16 +148,21 @@ concept CheckCallable = detail::CheckReturn<typename detail::check_return<std::d
 namespace detail {
 
 // Adapts any CheckCallable to CheckFn. Move-only callables work (they are held by shared_ptr).
+// `on_false`: what a bool check's false reports (CheckOptions::on_false).
 template <CheckCallable F>
-CheckFn make_check_fn(F&& f) {
+CheckFn make_check_fn(F&& f, Status on_false = Status::kFail) {
   using Fn = std::decay_t<F>;
   using R = typename check_return<Fn>::type;
   auto held = std::make_shared<Fn>(std::forward<F>(f));
-  return [held](std::stop_token st) -> CheckResult {
+  return [held, on_false](std::stop_token st) -> CheckResult {
+    static_cast<void>(on_false);  // used by the bool forms only
     if constexpr (std::same_as<R, CheckResult>) {
       return invoke_check(*held, std::move(st));
     } else if constexpr (std::same_as<R, bool>) {
-      return from_bool(invoke_check(*held, std::move(st)));
+      return from_bool(invoke_check(*held, std::move(st)), on_false);
+    } else if constexpr (std::same_as<R, std::future<bool>>) {
+      R future = invoke_check(*held, st);
+      return wait_future(future, st, on_false);
     } else {
       R future = invoke_check(*held, st);
       return wait_future(future, st);

@@ -105,8 +105,9 @@ class HealthMonitor {
   template <CheckCallable F>
   void add_check(std::string name, F&& fn, CheckOptions options = {}) {
     const bool null_fn = detail::is_null_callable(fn);
+    const Status on_false = options.on_false;
     add_check_fn(std::move(name),
-                 null_fn ? detail::CheckFn() : detail::make_check_fn(std::forward<F>(fn)),
+                 null_fn ? detail::CheckFn() : detail::make_check_fn(std::forward<F>(fn), on_false),
                  std::move(options));
   }
   // add_check with options.groups set to {kLiveness}, {kReadiness} or {kStartup}.
@@ -158,6 +159,17 @@ class HealthMonitor {
   bool has_group(std::string_view group) const noexcept;
   // Names of the registered checks in registration order. Thread-safe; allocates.
   std::vector<std::string> check_names() const;
+
+  // The latest result of every registered check, in registration order, without running any
+  // check (guide 002's `last_results`): what each check reports now (after hysteresis), its
+  // output, observed value, duration and the Unix time of the run (time 0, status kFail and
+  // output "no result yet" for a check that has not run). `cached` is true in every entry.
+  // Thread-safe (a copy taken under the monitor's lock; never waits for a running check);
+  // never throws except std::bad_alloc. Cost: a copy of each check's report (~1 us per check).
+  //
+  //   for (const vigil::health::CheckReport& c : monitor.last_results())
+  //     std::cout << c.name << " " << vigil::health::to_string(c.status) << "\n";
+  std::vector<CheckReport> last_results() const;
 
   struct Stats {
     uint64_t runs = 0;            // check runs started

@@ -8,6 +8,7 @@
 // All are pure, thread-safe and cost a few nanoseconds per character.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace vigil::metrics {
@@ -20,5 +21,20 @@ bool is_valid_label_name(std::string_view name) noexcept;
 bool is_valid_unit(std::string_view unit) noexcept;
 // True for well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
 bool is_valid_utf8(std::string_view text) noexcept;
+
+// The Prometheus metric name for an OpenTelemetry-style name, by the rule of OpenTelemetry's
+// "Prometheus and OpenMetrics Compatibility" specification (the one its Prometheus exporters
+// apply): every character other than [a-zA-Z0-9_:] becomes '_', runs of '_' become one '_',
+// and a name that would start with a digit gets a leading '_'.
+//   "playbook.bullets.added" -> "playbook_bullets_added"
+//   "http.server.request.duration" -> "http_server_request_duration"
+//   "a..b--c" -> "a_b_c"    "2xx.count" -> "_2xx_count"    "ns:rule.x" -> "ns:rule_x"
+// A multi-byte UTF-8 character becomes one '_' (its bytes collapse). Empty in, empty out
+// (not a valid name). Suffixes (_total, units) are not added here. Allocates the result.
+std::string prometheus_metric_name(std::string_view name);
+// The same for a label name: ':' is replaced too ([a-zA-Z0-9_] kept), and a leading '_' is
+// added before a digit. Collapsing the '_' runs means the result never starts with the
+// reserved "__". "http.request.method" -> "http_request_method".
+std::string prometheus_label_name(std::string_view name);
 
 }  // namespace vigil::metrics

@@ -14,6 +14,11 @@
 //
 //   pool.submit(vigil::trace::wrap_in_span(tracer, "tool_execution", [] { run_tool(); }));
 //
+//   {
+//     VIGIL_SPAN("fetch", vigil::trace::SpanKind::kClient);  // a kind for the macros
+//     fetch();                                 // throws? the span ends with status error
+//   }
+//
 // Spans named after functions take their name from std::source_location::function_name()
 // without the return type and parameters ("ns::Class::method"), and get the attributes
 // code.function.name, code.file.path and code.line.number (OpenTelemetry semantic conventions).
@@ -159,7 +164,8 @@ auto wrap_in_span(Tracer& tracer, std::string_view name, Fn fn, SpanOptions opti
 }
 
 namespace detail {
-// Opens a span for a macro call site; `tracer` defaults to instrumentation_tracer().
+// Opens a span for a macro call site; `tracer` defaults to instrumentation_tracer(), the kind
+// to kInternal; a SpanOptions gives the kind and ok_on_success.
 inline Span start_site_span(const CodeLocation& where, std::string_view name = {}) noexcept {
   return start_code_span(instrumentation_tracer(), where, name);
 }
@@ -167,12 +173,37 @@ inline Span start_site_span(Tracer& tracer, const CodeLocation& where,
                             std::string_view name = {}) noexcept {
   return start_code_span(tracer, where, name);
 }
+inline Span start_site_span(SpanKind kind, const CodeLocation& where,
+                            std::string_view name = {}) noexcept {
+  return start_code_span(instrumentation_tracer(), where, name, SpanOptions{.kind = kind});
+}
+inline Span start_site_span(Tracer& tracer, SpanKind kind, const CodeLocation& where,
+                            std::string_view name = {}) noexcept {
+  return start_code_span(tracer, where, name, SpanOptions{.kind = kind});
+}
+inline Span start_site_span(const SpanOptions& options, const CodeLocation& where,
+                            std::string_view name = {}) noexcept {
+  return start_code_span(instrumentation_tracer(), where, name, options);
+}
+inline Span start_site_span(Tracer& tracer, const SpanOptions& options, const CodeLocation& where,
+                            std::string_view name = {}) noexcept {
+  return start_code_span(tracer, where, name, options);
+}
 }  // namespace detail
 
 }  // namespace vigil::trace
 
 #define VIGIL_TRACE_CONCAT_INNER(a, b) a##b
 #define VIGIL_TRACE_CONCAT(a, b) VIGIL_TRACE_CONCAT_INNER(a, b)
+
+// The macros' optional arguments, after the name: nothing, a tracer, a SpanKind, a SpanOptions,
+// or a tracer then a SpanKind or SpanOptions:
+//   VIGIL_TRACE_FUNCTION();                                  // kInternal, instrumentation tracer
+//   VIGIL_TRACE_FUNCTION(vigil::trace::SpanKind::kServer);
+//   VIGIL_SPAN("llm_call", tracer, vigil::trace::SpanKind::kClient);
+//   VIGIL_SPAN("step", (vigil::trace::SpanOptions{.ok_on_success = true}));  // parenthesised
+// An exception leaving the scope marks the span as failed (status error and an "exception"
+// event, see span.h); with ok_on_success a normal exit sets status ok.
 
 // VIGIL_TRACE_FUNCTION() or VIGIL_TRACE_FUNCTION(tracer): a span named after the enclosing
 // function, current until the end of the enclosing scope.
@@ -184,7 +215,7 @@ inline Span start_site_span(Tracer& tracer, const CodeLocation& where,
                                                   VIGIL_TRACE_CONCAT(vigil_trace_site_, __LINE__))
 
 // VIGIL_SPAN("name") or VIGIL_SPAN("name", tracer): a span with that name (and the code.*
-// attributes), current until the end of the enclosing scope.
+// attributes), current until the end of the enclosing scope. A kind or options may follow.
 #define VIGIL_SPAN(name, ...)                                                \
   static const ::vigil::trace::CodeLocation VIGIL_TRACE_CONCAT(              \
       vigil_trace_site_, __LINE__)(vigil::trace::SourceLocation::current()); \

@@ -20,6 +20,16 @@
 // and ended on another thread). Every member is noexcept; recording never blocks and never throws.
 // Limits (attributes, events, links; OTEL_SPAN_*_LIMIT) drop what exceeds them and count the
 // drops on the span.
+//
+// Exceptions: a recording span that ends while an exception is leaving its scope (it is
+// destroyed during stack unwinding: std::uncaught_exceptions() is higher than when it started)
+// gets status error "an exception left the span's scope" and an "exception" event
+// (exception.type "unknown", exception.message, exception.escaped true), unless
+// record_exception() was called on it already. Standard C++ cannot reach the exception object
+// during unwinding: for its type and message use in_span() or instrument_operation(), which
+// catch, record and rethrow. With SpanOptions::ok_on_success, a span that ends otherwise with
+// its status unset gets status ok. Cost: one std::uncaught_exceptions() call (a thread-local
+// read) at start and end of recording spans; nothing for the others.
 #pragma once
 
 #include <concepts>
@@ -181,6 +191,7 @@ class Span {
  private:
   friend class Tracer;
   void end_slow(uint64_t end_unix_nanos) noexcept;
+  void finish_status() noexcept;
   void end_record(uint64_t end_unix_nanos) noexcept;
   void set_attribute_slow(std::string_view key, const AttributeArg& value) noexcept;
 

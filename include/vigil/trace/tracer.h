@@ -67,6 +67,9 @@ struct SpanOptions {
   bool root = false;              // ignore the current span: start a new trace
   uint64_t start_unix_nanos = 0;  // 0: now
   bool make_current = true;       // become the thread's current span until it ends
+  // Set the status to ok when the span ends with its status unset and no exception leaving
+  // its scope (the guides' `span.set_status(Status(StatusCode.OK))` on success).
+  bool ok_on_success = false;
 };
 
 class TracerProvider;

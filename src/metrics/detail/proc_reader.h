@@ -91,6 +91,11 @@ std::optional<uint64_t> parse_u64(std::string_view text) noexcept;
 // false (and leaves `out` unspecified) when the file cannot be opened or read, or on bad_alloc.
 bool read_file(const char* path, std::string& out) noexcept;
 
+// The process's resident set size in bytes (rss pages of /proc/self/stat times the page size),
+// read into a per-thread buffer (no allocation after a thread's first call). nullopt when the
+// file cannot be read or parsed. Cost: one open/read/close of /proc/self/stat (~2-4 us).
+std::optional<uint64_t> resident_bytes() noexcept;
+
 // Number of entries of /proc/self/fd, not counting the descriptor used to list it. Uses
 // getdents64 with a stack buffer (no allocation; opendir allocates 32 KiB). nullopt on error
 // and on systems other than Linux.
