@@ -206,9 +206,12 @@ HttpResult HttpSender::perform(const std::string_view* body, Clock::time_point d
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     config_.method.empty() ? nullptr : config_.method.c_str());
   } else {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c.get_headers);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, nullptr);
   }
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(remaining.count()));
@@ -329,7 +332,8 @@ SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::tim
     bool retry_it = false;
     if (r.status != 0) {
       report.outcome = SendOutcome::kHttpError;
-      retry_it = retryable_status(r.status);
+      retry_it = retryable_status(r.status) ||
+                 (sender.config().retry_all_server_errors && r.status >= 500 && r.status < 600);
       if (!retry_it) {
         report.detail = "HTTP " + std::to_string(r.status) + " is not retried";
         return report;

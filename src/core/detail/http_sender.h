@@ -58,6 +58,12 @@ struct HttpConfig {
   // only need the status of an answer of unknown size (health checks).
   std::size_t stop_after_response_bytes = 0;
   std::string user_agent = "vigil/0.1";
+  // The method post() sends its body with: "" is POST; "PUT", "DELETE" (an empty body for no
+  // body), ... for APIs that want them (the Pushgateway). get() always sends GET.
+  std::string method;
+  // send_with_retry also retries 500, 501 and 505..599, not only 429/502/503/504: for receivers
+  // whose 5xx answers are all transient (Prometheus remote write, the Pushgateway).
+  bool retry_all_server_errors = false;
 };
 
 // When and how often send_with_retry tries again (see vigil/core/retry.h).
