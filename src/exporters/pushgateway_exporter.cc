@@ -133,8 +133,8 @@ void PushgatewayExporterOptions::validate() const {
     }
     if (is_grouping_label(*this, name)) {
       throw Error(w + ": constant label '" + name +
-                  "' is a grouping label (job or grouping_key); the Pushgateway rejects "
-                  "metrics that carry grouping labels: leave it out of const_labels");
+                  "' is a grouping label (job or grouping_key); the Pushgateway overwrites or "
+                  "rejects metrics that carry grouping labels: leave it out of const_labels");
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (const_labels[j].first == name) {
@@ -242,7 +242,7 @@ PushgatewayBody encode_pushgateway_body(const MetricsSnapshot& snapshot,
         problem = "metric '" + options.prefix + family.name + "' carries label '" + label +
                   "', which is in the Pushgateway grouping key (job" +
                   (options.grouping_key.empty() ? std::string() : " or grouping_key") +
-                  "); the Pushgateway rejects such metrics, so it was not pushed";
+                  "); the Pushgateway would overwrite or reject it, so it was not pushed";
       } else if (std::count(family.label_names.begin(), family.label_names.end(), label) > 1 ||
                  std::any_of(options.const_labels.begin(), options.const_labels.end(),
                              [&](const auto& kv) { return kv.first == label; })) {

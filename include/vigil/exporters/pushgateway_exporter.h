@@ -33,11 +33,13 @@
 // from the registry vanish from the group. POST (method = kPost) suits several processes that
 // share one group, each pushing its own metric names.
 //
-// Grouping labels. The Pushgateway rejects a push whose metrics carry a label of the grouping
-// key (or `job`) themselves. Constant labels that do are a configuration error (the constructor
-// throws); a family that does is refused at export: it is not sent, its points are counted as
-// dropped, and the export is a failure (reason "rejected") naming the family and the label,
-// while the other families are still pushed.
+// Grouping labels. A pushed metric must not carry a label of the grouping key (or `job`) itself:
+// the Pushgateway (1.5) overwrites that label with the grouping key's value, so the metric's own
+// value is silently lost, and rejects the whole push (400) when two series then collide.
+// vigil refuses such metrics instead: constant labels that do are a configuration error (the
+// constructor throws); a family that does is refused at export: it is not sent, its points are
+// counted as dropped, and the export is a failure (reason "rejected") naming the family and the
+// label, while the other families are still pushed.
 //
 // Delivery: vigil's HTTP client (libcurl), retried with backoff and Retry-After on 429 and every
 // 5xx and on connection errors, never on other 4xx; each call ends by its deadline. Outcomes are
