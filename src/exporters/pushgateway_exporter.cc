@@ -224,6 +224,17 @@ std::optional<PushgatewayExporterOptions> PushgatewayExporterOptions::from_envir
 PushgatewayBody encode_pushgateway_body(const MetricsSnapshot& snapshot,
                                         const PushgatewayExporterOptions& options) {
   PushgatewayBody body;
+  encode_pushgateway_body(snapshot, options, body);
+  return body;
+}
+
+void encode_pushgateway_body(const MetricsSnapshot& snapshot,
+                             const PushgatewayExporterOptions& options, PushgatewayBody& body) {
+  body.text.clear();
+  body.points = 0;
+  body.refused_points = 0;
+  body.refused_families = 0;
+  body.error.clear();
   metrics::TextSink sink(body.text, metrics::Format::kPrometheusText);
   std::string name;
   std::vector<std::string_view> values;
@@ -307,7 +318,6 @@ PushgatewayBody encode_pushgateway_body(const MetricsSnapshot& snapshot,
     sink.end_family();
   }
   sink.finish();
-  return body;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,8 +419,9 @@ class PushgatewayExporter::Impl {
 
   ExportOutcome push(PushgatewayMethod method, const MetricsSnapshot& snapshot,
                      ExportDeadline deadline) {
-    const PushgatewayBody body = encode_pushgateway_body(snapshot, options);
-    return send(method == PushgatewayMethod::kPost ? *post : *put, method_name(method), &body,
+    std::lock_guard lock(body_mu);
+    encode_pushgateway_body(snapshot, options, last_body);
+    return send(method == PushgatewayMethod::kPost ? *post : *put, method_name(method), &last_body,
                 deadline);
   }
 
@@ -419,7 +430,9 @@ class PushgatewayExporter::Impl {
   std::unique_ptr<vigil::detail::HttpSender> put, post, del;
   std::atomic<bool> aborted{false};
   std::atomic<bool> closed{false};
-  std::mutex call_mu;  // one call at a time; guards `random`
+  std::mutex body_mu;         // guards `last_body`, taken before call_mu
+  PushgatewayBody last_body;  // the last push's body, its capacity reused
+  std::mutex call_mu;         // one call at a time; guards `random`
   std::minstd_rand random{std::random_device{}()};
   mutable std::mutex stats_mu;
   PushgatewayExporterStats stats;

@@ -142,10 +142,13 @@ struct PushgatewayBody {
   uint64_t refused_families = 0;
   std::string error;  // why the first family was left out; "" when none was
 };
-// Cost: about that of the registry's own /metrics exposition (see bench/README.md). Never throws
-// except std::bad_alloc.
+// Cost: linear in the bytes written (see bench/README.md). Never throws except std::bad_alloc.
 PushgatewayBody encode_pushgateway_body(const MetricsSnapshot& snapshot,
                                         const PushgatewayExporterOptions& options);
+// The same into `body`, reusing its text's capacity (no allocation or page faults once it has
+// grown: what the exporter does between exports).
+void encode_pushgateway_body(const MetricsSnapshot& snapshot,
+                             const PushgatewayExporterOptions& options, PushgatewayBody& body);
 
 // What one exporter has done since it was created. Counters only grow.
 struct PushgatewayExporterStats {
