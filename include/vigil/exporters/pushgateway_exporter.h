@@ -157,7 +157,7 @@ struct PushgatewayExporterStats {
   uint64_t failures = 0;        // calls that failed (not sent, refused or not delivered)
   uint64_t retries = 0;         // attempts after the first
   uint64_t refused_points = 0;  // series of families carrying a grouping label
-  uint64_t sent_bytes = 0;      // request bodies sent
+  uint64_t sent_bytes = 0;      // request body bytes, every attempt counted
   std::string last_error;
 };
 
