@@ -652,6 +652,7 @@ TEST(PushgatewayExporter, AbortEndsACallInFlightAndLaterCalls) {
   });
   auto o = options_for(gw.url());
   o.timeout = milliseconds(10000);
+  o.delete_on_close = true;
   PushgatewayExporter exporter(o);
   ExportOutcome r;
   std::thread t([&] { r = exporter.push(small_snapshot(), in(milliseconds(10000))); });
@@ -667,7 +668,25 @@ TEST(PushgatewayExporter, AbortEndsACallInFlightAndLaterCalls) {
   r = exporter.push(small_snapshot(), in(milliseconds(1000)));
   EXPECT_EQ(r.reason, "shutdown");
   EXPECT_EQ(r.requests, 0u);
-  exporter.close();  // no DELETE after abort, even when asked
+  exporter.close();  // no DELETE after abort
+  EXPECT_EQ(gw.requests().size(), 1u);
+}
+
+TEST(PushgatewayExporter, TheCallersDeadlineWinsOverTheTimeout) {
+  Gate gate;
+  FakePushgateway gw([&](int) {
+    gate.wait();
+    return admin::Response{};
+  });
+  auto o = options_for(gw.url());
+  o.timeout = milliseconds(10000);
+  PushgatewayExporter exporter(o);
+  const auto start = Clock::now();
+  const ExportOutcome r = exporter.export_metrics(small_snapshot(), in(milliseconds(300)));
+  const auto took = Clock::now() - start;
+  gate.release();
+  EXPECT_LT(took, milliseconds(1200));
+  EXPECT_EQ(r.reason, "timeout");
 }
 
 TEST(PushgatewayExporter, CloseDeletesTheGroupWhenAskedOnce) {
