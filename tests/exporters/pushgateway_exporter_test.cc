@@ -560,24 +560,39 @@ TEST(PushgatewayExporter, DownIsAConnectionFailureWithinTheDeadline) {
   EXPECT_NE(r.error.find("Pushgateway PUT http://127.0.0.1:"), std::string::npos) << r.error;
 }
 
-TEST(PushgatewayExporter, HangingPushgatewayTimesOut) {
+// One export against a Pushgateway that never answers: with `timeout` and a caller's deadline
+// `deadline` from now. Returns the outcome and how long the call took.
+std::pair<ExportOutcome, Clock::duration> export_to_hanging(milliseconds timeout,
+                                                            milliseconds deadline) {
   Gate gate;
   FakePushgateway gw([&](int) {
     gate.wait();
     return admin::Response{};
   });
   auto o = options_for(gw.url());
-  o.timeout = milliseconds(300);
+  o.timeout = timeout;
   PushgatewayExporter exporter(o);
   const auto start = Clock::now();
-  const ExportOutcome r = exporter.push(small_snapshot(), in(milliseconds(5000)));
+  const ExportOutcome r = exporter.export_metrics(small_snapshot(), in(deadline));
   const auto took = Clock::now() - start;
   gate.release();
+  return {r, took};
+}
+
+TEST(PushgatewayExporter, HangingPushgatewayTimesOut) {
+  const auto [r, took] = export_to_hanging(milliseconds(300), milliseconds(5000));
   EXPECT_LT(took, milliseconds(1200));
   EXPECT_GE(took, milliseconds(250));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.reason, "timeout");
   EXPECT_EQ(r.dropped_points, 2u);
+}
+
+TEST(PushgatewayExporter, TheCallersDeadlineWinsOverTheTimeout) {
+  const auto [r, took] = export_to_hanging(milliseconds(10000), milliseconds(300));
+  EXPECT_LT(took, milliseconds(1200));
+  EXPECT_GE(took, milliseconds(250));
+  EXPECT_EQ(r.reason, "timeout");
 }
 
 TEST(PushgatewayExporter, ServerErrorIsRetried) {
@@ -670,23 +685,6 @@ TEST(PushgatewayExporter, AbortEndsACallInFlightAndLaterCalls) {
   EXPECT_EQ(r.requests, 0u);
   exporter.close();  // no DELETE after abort
   EXPECT_EQ(gw.requests().size(), 1u);
-}
-
-TEST(PushgatewayExporter, TheCallersDeadlineWinsOverTheTimeout) {
-  Gate gate;
-  FakePushgateway gw([&](int) {
-    gate.wait();
-    return admin::Response{};
-  });
-  auto o = options_for(gw.url());
-  o.timeout = milliseconds(10000);
-  PushgatewayExporter exporter(o);
-  const auto start = Clock::now();
-  const ExportOutcome r = exporter.export_metrics(small_snapshot(), in(milliseconds(300)));
-  const auto took = Clock::now() - start;
-  gate.release();
-  EXPECT_LT(took, milliseconds(1200));
-  EXPECT_EQ(r.reason, "timeout");
 }
 
 TEST(PushgatewayExporter, CloseDeletesTheGroupWhenAskedOnce) {
