@@ -445,6 +445,8 @@ struct DatadogExporter::Impl {
             .headers = {{"DD-API-KEY", o.api_key}},
             .certificate_file = o.certificate_file,
             .max_response_bytes = 4096,
+            // Datadog asks clients to retry 429 and every 5xx (and nothing else).
+            .retry_all_server_errors = true,
         }),
         rng(std::random_device{}()) {}
 
@@ -471,9 +473,6 @@ DatadogExporterStats DatadogExporter::stats() const {
 }
 
 namespace {
-
-// Datadog asks clients to retry 429 and every 5xx (and nothing else).
-bool retry_429_and_5xx(long status) noexcept { return status == 429 || status >= 500; }
 
 // Removes every occurrence of the API key from a message (a receiver could echo it back).
 std::string redact(std::string text, std::string_view key) {
@@ -556,8 +555,7 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
     }
     const auto attempt_deadline = std::min(deadline, ExportClock::now() + options_.request_timeout);
     const vigil::detail::SendReport r = vigil::detail::send_with_retry(
-        im.sender, payload, attempt_deadline, options_.retry, [&] { return unit(im.rng); },
-        retry_429_and_5xx);
+        im.sender, payload, attempt_deadline, options_.retry, [&] { return unit(im.rng); });
     const auto attempts = static_cast<uint64_t>(std::max(1, r.attempts));
     out.retries += attempts - 1;
     out.bytes += payload.size() * attempts;

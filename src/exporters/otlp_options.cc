@@ -7,6 +7,7 @@
 
 #include "core/detail/kv_list.h"
 #include "core/detail/text.h"
+#include "http_options.h"
 #include "vigil/core/error.h"
 #include "vigil/exporters/otlp_trace_exporter.h"
 
@@ -19,41 +20,9 @@ constexpr std::string_view kDefaultEndpoint = "http://localhost:4318/v1/traces";
 using vigil::detail::ascii_lower;
 using vigil::detail::trim;
 
-// RFC 9110 tchar.
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u)) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
-bool sendable_value(std::string_view s) noexcept {
-  return std::none_of(s.begin(), s.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-// "http://" or "https://" followed by a host. Returns an error message, "" when fine.
-std::string check_endpoint(std::string_view url) {
-  std::size_t host_at = 0;
-  if (vigil::detail::starts_with_icase(url, "http://")) {
-    host_at = 7;
-  } else if (vigil::detail::starts_with_icase(url, "https://")) {
-    host_at = 8;
-  } else {
-    return "must start with http:// or https://";
-  }
-  const std::string_view rest = url.substr(host_at);
-  if (rest.empty() || rest.front() == '/' || rest.front() == ':' || rest.front() == '?') {
-    return "has no host";
-  }
-  if (std::any_of(url.begin(), url.end(),
-                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
-    return "contains spaces or control characters";
-  }
-  return {};
-}
+using vigil::detail::check_http_url;
+using vigil::detail::is_http_token;
+using vigil::detail::sendable_header_value;
 
 // The value of the signal-specific variable, else of the generic one.
 struct Setting {
@@ -88,10 +57,10 @@ std::vector<std::pair<std::string, std::string>> parse_otlp_headers(
   vigil::detail::KvListOptions options;
   options.skip_bad_members = true;
   options.check_key = [](std::string_view key) -> std::string {
-    return is_token(key) ? "" : "is not a valid header name";
+    return is_http_token(key) ? "" : "is not a valid header name";
   };
   options.check_value = [](std::string_view value) -> std::string {
-    return sendable_value(value) ? "" : "decodes to CR, LF or NUL";
+    return sendable_header_value(value) ? "" : "decodes to CR, LF or NUL";
   };
   vigil::detail::ParseResult<vigil::detail::KvList> parsed =
       vigil::detail::parse_kv_list(text, options);
@@ -106,31 +75,13 @@ std::vector<std::pair<std::string, std::string>> parse_otlp_headers(
 }
 
 void OtlpTraceExporterOptions::validate() const {
-  const std::string problem = check_endpoint(endpoint);
+  const std::string problem = check_http_url(endpoint);
   if (!problem.empty()) {
     throw Error("OTLP exporter: endpoint '" + endpoint + "' " + problem);
   }
-  for (const auto& [name, value] : headers) {
-    if (!is_token(name)) {
-      throw Error("OTLP exporter: header name '" + name + "' is not an HTTP token");
-    }
-    if (!sendable_value(value)) {
-      throw Error("OTLP exporter: the value of header '" + name + "' contains CR, LF or NUL");
-    }
-  }
+  vigil::detail::validate_headers(headers, "OTLP exporter");
   if (timeout.count() <= 0) throw Error("OTLP exporter: timeout must be positive");
-  if (retry.max_attempts < 1 || retry.max_attempts > 100) {
-    throw Error("OTLP exporter: retry.max_attempts must be in [1, 100]");
-  }
-  if (retry.initial_backoff.count() < 0 || retry.max_backoff < retry.initial_backoff) {
-    throw Error("OTLP exporter: retry backoffs must satisfy 0 <= initial_backoff <= max_backoff");
-  }
-  if (!(retry.multiplier >= 1.0) || retry.multiplier > 100.0) {
-    throw Error("OTLP exporter: retry.multiplier must be in [1, 100]");
-  }
-  if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0)) {
-    throw Error("OTLP exporter: retry.jitter must be in [0, 1]");
-  }
+  vigil::detail::validate_retry(retry, "OTLP exporter");
 }
 
 OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace::Environment& env) {
@@ -139,7 +90,7 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
   // Endpoint: the traces variable as is; the generic one with v1/traces appended.
   bool have_endpoint = false;
   if (auto s = lookup(env, "ENDPOINT", true)) {
-    const std::string problem = check_endpoint(s->value);
+    const std::string problem = check_http_url(s->value);
     if (problem.empty()) {
       o.endpoint = s->value;
       have_endpoint = true;
@@ -149,7 +100,7 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
   }
   if (!have_endpoint) {
     if (auto s = lookup(env, "ENDPOINT", false)) {
-      const std::string problem = check_endpoint(s->value);
+      const std::string problem = check_http_url(s->value);
       if (problem.empty()) {
         std::string url = s->value;
         if (url.back() != '/') url += '/';

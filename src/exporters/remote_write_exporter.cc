@@ -23,12 +23,6 @@ namespace {
 constexpr std::string_view kWhat = "remote write exporter: ";
 constexpr std::size_t kDefaultMaxSamples = 2000;
 
-// The Prometheus Remote-Write 1.0 specification: senders MUST retry on 5xx, MAY on 429, MUST NOT
-// on other 4xx.
-bool retryable_remote_write(long status) noexcept {
-  return status == 429 || (status >= 500 && status <= 599);
-}
-
 // Headers that the exporter sets itself.
 bool reserved_header(std::string_view name) noexcept {
   using vigil::detail::iequals;
@@ -59,6 +53,9 @@ vigil::detail::HttpConfig http_config(const RemoteWriteOptions& o) {
   c.client_key_file = o.client_key_file;
   c.max_response_bytes = 1024;  // enough for the receiver's error text
   c.user_agent = "vigil-remote-write/0.1";
+  // The remote write 1.0 specification: senders MUST retry on 5xx, MAY on 429, MUST NOT on
+  // other 4xx.
+  c.retry_all_server_errors = true;
   return c;
 }
 
@@ -251,7 +248,7 @@ ExportOutcome RemoteWriteExporter::Impl::export_metrics(const MetricsSnapshot& s
     }
     const detail::RemoteWriteBatch& b = batches[i++];
     const vigil::detail::SendReport report = vigil::detail::send_with_retry(
-        sender, b.body, deadline, options.retry, random01, &retryable_remote_write);
+        sender, b.body, deadline, options.retry, random01);
     out.retries += static_cast<uint64_t>(std::max(0, report.attempts - 1));
     if (report.last.status != 0 || report.attempts > 1) {
       out.bytes += b.body.size() * static_cast<uint64_t>(report.attempts);
@@ -274,7 +271,7 @@ ExportOutcome RemoteWriteExporter::Impl::export_metrics(const MetricsSnapshot& s
       if (const std::string text = response_text(report.last); !text.empty()) {
         out.error += ": " + text;
       }
-      if (!retryable_remote_write(status)) {
+      if (!vigil::detail::retried_status(sender.config(), status)) {
         // The receiver refused this request's data; the next requests may still be fine.
         rejected = true;
         continue;

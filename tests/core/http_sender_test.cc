@@ -245,6 +245,37 @@ TEST(RetryPolicy, RetryAfterHttpDate) {
   EXPECT_FALSE(parse_retry_after(std::string(100, 'A'), base));
 }
 
+TEST(HttpSenderMethod, PostSendsItsBodyWithTheConfiguredMethod) {
+  OneShotServer server(response(200, ""));
+  HttpSender sender({.url = server.url(), .content_type = "text/plain", .method = "PUT"});
+  EXPECT_EQ(sender.post("x 1\n", in(milliseconds(5000))).status, 200);
+  const std::string req = server.request();
+  EXPECT_EQ(req.rfind("PUT /probe HTTP/1.1\r\n", 0), 0u) << req;
+  EXPECT_EQ(req.substr(req.size() - 4), "x 1\n");
+}
+
+TEST(HttpSenderMethod, GetIsAGetWhateverTheMethod) {
+  OneShotServer server(response(200, ""));
+  HttpSender sender({.url = server.url(), .method = "DELETE"});
+  EXPECT_EQ(sender.get(in(milliseconds(5000))).status, 200);
+  const std::string req = server.request();
+  EXPECT_EQ(req.rfind("GET /probe HTTP/1.1\r\n", 0), 0u) << req;
+}
+
+TEST(HttpSenderMethod, A500IsRetriedOnlyWhenAsked) {
+  for (const bool all : {false, true}) {
+    OneShotServer first(response(500, "boom"));
+    HttpSender sender({.url = first.url(), .retry_all_server_errors = all});
+    RetryPolicy retry;
+    retry.max_attempts = 2;
+    retry.initial_backoff = milliseconds(1);
+    retry.max_backoff = milliseconds(1);
+    // A second attempt gets no answer (OneShotServer answers once) and times out.
+    const SendReport r = send_with_retry(sender, "b", in(milliseconds(500)), retry, nullptr);
+    EXPECT_EQ(r.attempts, all ? 2 : 1) << all;
+  }
+}
+
 TEST(RetryPolicy, ExponentialBackoffWithJitter) {
   RetryPolicy o;
   o.initial_backoff = milliseconds(100);

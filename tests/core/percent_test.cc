@@ -1,10 +1,12 @@
-// core/detail/percent.h: the one percent-decoder.
+// core/detail/percent.h: the one percent-decoder and encoder (and core/detail/base64.h).
 #include "core/detail/percent.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "core/detail/base64.h"
 
 namespace vigil::detail {
 namespace {
@@ -55,6 +57,30 @@ TEST(PercentDecode, NulOnlyWhenAllowed) {
 TEST(PercentDecode, PlusIsASpaceOnlyWhenAsked) {
   EXPECT_EQ(percent_decode("a+b%2B").value, "a+b+");
   EXPECT_EQ(percent_decode("a+b%2B", {.plus_is_space = true}).value, "a b+");
+}
+
+TEST(PercentEncode, KeepsUnreservedAndEncodesTheRest) {
+  std::string out = "p:";
+  append_percent_encoded(out, "aZ09-._~ /?%\xc3\xb6");
+  EXPECT_EQ(out, "p:aZ09-._~%20%2F%3F%25%C3%B6");
+  EXPECT_EQ(percent_decode(out.substr(2)).value, "aZ09-._~ /?%\xc3\xb6");
+}
+
+TEST(Base64, StandardAndUrlSafeAlphabets) {
+  std::string out;
+  append_base64(out, "");
+  EXPECT_EQ(out, "");
+  append_base64(out, "/var/tmp");
+  EXPECT_EQ(out, "L3Zhci90bXA=");
+  out.clear();
+  append_base64(out, "\xfb\xff");
+  EXPECT_EQ(out, "+/8=");
+  out.clear();
+  append_base64(out, "\xfb\xff", Base64Alphabet::kUrlSafe);
+  EXPECT_EQ(out, "-_8=");
+  out.clear();
+  append_base64(out, "abc", Base64Alphabet::kUrlSafe);
+  EXPECT_EQ(out, "YWJj");
 }
 
 }  // namespace

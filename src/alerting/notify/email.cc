@@ -11,6 +11,7 @@
 
 #include "alerting/notify/http_channel.h"
 #include "alerting/notify/notification_template.h"
+#include "core/detail/base64.h"
 #include "core/detail/smtp_sender.h"
 #include "core/detail/text.h"
 #include "vigil/alerting/notifiers.h"
@@ -27,28 +28,6 @@ bool is_ascii(std::string_view s) {
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-void append_base64(std::string& out, std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(in[i]) << 16) |
-                       (static_cast<uint8_t>(in[i + 1]) << 8) | static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-}
-
 // A header value: as it is when ASCII, else RFC 2047 "B" encoded words of UTF-8 (each at most 75
 // characters, split between code points), folded onto continuation lines.
 std::string encode_header_value(std::string_view v) {
@@ -61,7 +40,7 @@ std::string encode_header_value(std::string_view v) {
     while (end < v.size() && end > i && (static_cast<unsigned char>(v[end]) & 0xC0) == 0x80) --end;
     if (!out.empty()) out += "\r\n ";
     out += "=?UTF-8?B?";
-    append_base64(out, v.substr(i, end - i));
+    vigil::detail::append_base64(out, v.substr(i, end - i));
     out += "?=";
     i = end;
   }

@@ -206,9 +206,12 @@ HttpResult HttpSender::perform(const std::string_view* body, Clock::time_point d
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     config_.method.empty() ? nullptr : config_.method.c_str());
   } else {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c.get_headers);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, nullptr);
   }
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(remaining.count()));
@@ -304,9 +307,13 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& options, int retry,
   return std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, scaled)));
 }
 
+bool retried_status(const HttpConfig& config, long status) noexcept {
+  return retryable_status(status) ||
+         (config.retry_all_server_errors && status >= 500 && status < 600);
+}
+
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
-                           const RetryPolicy& retry, const std::function<double()>& random01,
-                           RetryableStatus retryable) {
+                           const RetryPolicy& retry, const std::function<double()>& random01) {
   SendReport report;
   const int max_attempts = std::max(1, retry.max_attempts);
   while (true) {
@@ -330,7 +337,7 @@ SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::tim
     bool retry_it = false;
     if (r.status != 0) {
       report.outcome = SendOutcome::kHttpError;
-      retry_it = retryable != nullptr ? retryable(r.status) : retryable_status(r.status);
+      retry_it = retried_status(sender.config(), r.status);
       if (!retry_it) {
         report.detail = "HTTP " + std::to_string(r.status) + " is not retried";
         return report;

@@ -58,6 +58,12 @@ struct HttpConfig {
   // only need the status of an answer of unknown size (health checks).
   std::size_t stop_after_response_bytes = 0;
   std::string user_agent = "vigil/0.1";
+  // The method post() sends its body with: "" is POST; "PUT", "DELETE" (an empty body for no
+  // body), ... for APIs that want them (the Pushgateway). get() always sends GET.
+  std::string method;
+  // send_with_retry also retries 500, 501 and 505..599, not only 429/502/503/504: for receivers
+  // whose 5xx answers are all transient (Prometheus remote write, the Pushgateway).
+  bool retry_all_server_errors = false;
 };
 
 // When and how often send_with_retry tries again (see vigil/core/retry.h).
@@ -145,15 +151,14 @@ struct SendReport {
   std::string detail;  // why it stopped, for messages ("retry after 30s exceeds the deadline")
 };
 
-// Which HTTP statuses send_with_retry retries (connection errors are always retried).
-using RetryableStatus = bool (*)(long status) noexcept;
+// Whether send_with_retry retries an answer with `status` for a sender configured with `config`:
+// retryable_status, and with retry_all_server_errors every 5xx. (Connection errors are always
+// retried.)
+bool retried_status(const HttpConfig& config, long status) noexcept;
 
-// Posts `body` and retries as `retry` says, never past `deadline`. `random01` gives
-// jitter draws in [0, 1). `retryable` says which statuses are retried (by default
-// retryable_status; Prometheus remote write passes one that also retries 500, 501, ...).
-// Never throws except std::bad_alloc.
+// Posts `body` and retries as `retry` says (the statuses retried_status names), never past
+// `deadline`. `random01` gives jitter draws in [0, 1). Never throws except std::bad_alloc.
 SendReport send_with_retry(HttpSender& sender, std::string_view body, Clock::time_point deadline,
-                           const RetryPolicy& retry, const std::function<double()>& random01,
-                           RetryableStatus retryable = retryable_status);
+                           const RetryPolicy& retry, const std::function<double()>& random01);
 
 }  // namespace vigil::detail

@@ -27,4 +27,19 @@ ParseResult<std::string> percent_decode(std::string_view in, PercentDecodeOption
   return ParseResult<std::string>::ok(std::move(out));
 }
 
+void append_percent_encoded(std::string& out, std::string_view in) {
+  for (const char c : in) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHexUpper[u >> 4];
+      out += kHexUpper[u & 15];
+    }
+  }
+}
+
 }  // namespace vigil::detail
