@@ -25,10 +25,13 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using testing::Clock;
+using testing::expected_cumulative;
 using testing::FakeCollector;
 using ::testing::HasSubstr;
+using testing::kNow;
 using testing::kSpanIdHex;
 using testing::kTraceIdHex;
+using testing::kv;
 using testing::RefusingPort;
 namespace pbc = opentelemetry::proto::collector::metrics::v1;
 namespace pbm = opentelemetry::proto::metrics::v1;
@@ -171,90 +174,6 @@ json decode_protobuf(const std::string& body) {
   pbc::ExportMetricsServiceRequest r;
   EXPECT_TRUE(r.ParseFromString(body));
   return to_json(r);
-}
-
-// ---- the expectation, computed by hand from test_metrics.h ------------------------------------
-
-json kv(const std::string& k, const std::string& v) {
-  return {{"key", k}, {"value", {{"stringValue", v}}}};
-}
-
-constexpr const char* kNow = "1700000100500000000";
-
-// `unknown_start`: what the exporter uses for series without a start time.
-json expected_cumulative(const std::string& unknown_start) {
-  const json env = kv("env", "test");
-  const json exemplar_get = {{"filteredAttributes", {kv("user", "alice")}},
-                             {"timeUnixNano", "1700000099500000000"},
-                             {"asDouble", 1},
-                             {"spanId", kSpanIdHex},
-                             {"traceId", kTraceIdHex}};
-  const json exemplar_bucket = {{"timeUnixNano", "1700000098000000000"},
-                                {"asDouble", 0.25},
-                                {"spanId", kSpanIdHex},
-                                {"traceId", kTraceIdHex}};
-  json metrics = json::array();
-  metrics.push_back({{"name", "app_http_requests"},
-                     {"description", "Requests served"},
-                     {"sum",
-                      {{"dataPoints",
-                        {{{"attributes", {env, kv("method", "GET"), kv("code", "200")}},
-                          {"startTimeUnixNano", "1700000000500000000"},
-                          {"timeUnixNano", kNow},
-                          {"asDouble", 42},
-                          {"exemplars", {exemplar_get}}},
-                         {{"attributes", {env, kv("method", "POST"), kv("code", "500")}},
-                          {"startTimeUnixNano", unknown_start},
-                          {"timeUnixNano", kNow},
-                          {"asDouble", 3}}}},
-                       {"aggregationTemporality", 2},
-                       {"isMonotonic", true}}}});
-  metrics.push_back(
-      {{"name", "app_temperature"},
-       {"description", "Room temperature"},
-       {"unit", "Cel"},
-       {"gauge",
-        {{"dataPoints", {{{"attributes", {env}}, {"timeUnixNano", kNow}, {"asDouble", -3.5}}}}}}});
-  metrics.push_back(
-      {{"name", "app_request_duration"},
-       {"description", "Request latency"},
-       {"unit", "s"},
-       {"histogram",
-        {{"dataPoints",
-          {{{"attributes", {env, kv("route", "/a")}},
-            {"startTimeUnixNano", "1700000000000000000"},
-            {"timeUnixNano", kNow},
-            {"count", "10"},
-            {"sum", 4.25},
-            {"bucketCounts", {"2", "3", "4", "1"}},  // per bucket, from cumulative 2,5,9,10
-            {"explicitBounds", {0.1, 0.5, 1}},
-            {"exemplars", {exemplar_bucket}}}}},
-         {"aggregationTemporality", 2}}}});
-  metrics.push_back(
-      {{"name", "app_rpc_latency"},
-       {"unit", "s"},
-       {"summary",
-        {{"dataPoints",
-          {{{"attributes", {env}},
-            {"startTimeUnixNano", "1700000001000000000"},
-            {"timeUnixNano", kNow},
-            {"count", "7"},
-            {"sum", 2.5},
-            {"quantileValues",
-             {{{"quantile", 0.5}, {"value", 0.25}}, {{"quantile", 0.99}, {"value", 0.875}}}}}}}}}});
-  metrics.push_back({{"name", "app_build_info"},
-                     {"description", "Build information"},
-                     {"sum",
-                      {{"dataPoints",
-                        {{{"attributes", {env, kv("version", "1.2.3")}},
-                          {"startTimeUnixNano", unknown_start},
-                          {"timeUnixNano", kNow},
-                          {"asInt", "1"}}}},
-                       {"aggregationTemporality", 2}}}});
-  return {{"resourceMetrics",
-           {{{"resource", {{"attributes", {kv("service.name", "checkout")}}}},
-             {"scopeMetrics",
-              {{{"scope", {{"name", "vigil"}, {"version", "1.0"}}}, {"metrics", metrics}}}}}}}};
 }
 
 struct Encoding {

@@ -3,6 +3,7 @@
 // interop). Times are exact in binary (whole or half seconds), so nanoseconds are exact.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -91,6 +92,95 @@ inline MetricsSnapshot make_test_snapshot(uint64_t scale = 1, double timestamp =
   empty.name = "unused";
   empty.type = metrics::MetricType::kCounter;
   return snap;
+}
+
+// ---- the expectation, computed by hand from make_test_snapshot() -----------------------------
+// In the OTLP/JSON form (which the protobuf tests decode into the same shape), with the options
+// the tests use: prefix "app_", constant attribute env=test, resource service.name=checkout,
+// scope vigil 1.0, cumulative temporality.
+
+using nlohmann::json;
+
+inline json kv(const std::string& k, const std::string& v) {
+  return {{"key", k}, {"value", {{"stringValue", v}}}};
+}
+
+inline constexpr const char* kNow = "1700000100500000000";
+
+// `unknown_start`: what the exporter uses for series without a start time.
+inline json expected_cumulative(const std::string& unknown_start) {
+  const json env = kv("env", "test");
+  const json exemplar_get = {{"filteredAttributes", {kv("user", "alice")}},
+                             {"timeUnixNano", "1700000099500000000"},
+                             {"asDouble", 1},
+                             {"spanId", kSpanIdHex},
+                             {"traceId", kTraceIdHex}};
+  const json exemplar_bucket = {{"timeUnixNano", "1700000098000000000"},
+                                {"asDouble", 0.25},
+                                {"spanId", kSpanIdHex},
+                                {"traceId", kTraceIdHex}};
+  json metrics = json::array();
+  metrics.push_back({{"name", "app_http_requests"},
+                     {"description", "Requests served"},
+                     {"sum",
+                      {{"dataPoints",
+                        {{{"attributes", {env, kv("method", "GET"), kv("code", "200")}},
+                          {"startTimeUnixNano", "1700000000500000000"},
+                          {"timeUnixNano", kNow},
+                          {"asDouble", 42},
+                          {"exemplars", {exemplar_get}}},
+                         {{"attributes", {env, kv("method", "POST"), kv("code", "500")}},
+                          {"startTimeUnixNano", unknown_start},
+                          {"timeUnixNano", kNow},
+                          {"asDouble", 3}}}},
+                       {"aggregationTemporality", 2},
+                       {"isMonotonic", true}}}});
+  metrics.push_back(
+      {{"name", "app_temperature"},
+       {"description", "Room temperature"},
+       {"unit", "Cel"},
+       {"gauge",
+        {{"dataPoints", {{{"attributes", {env}}, {"timeUnixNano", kNow}, {"asDouble", -3.5}}}}}}});
+  metrics.push_back(
+      {{"name", "app_request_duration"},
+       {"description", "Request latency"},
+       {"unit", "s"},
+       {"histogram",
+        {{"dataPoints",
+          {{{"attributes", {env, kv("route", "/a")}},
+            {"startTimeUnixNano", "1700000000000000000"},
+            {"timeUnixNano", kNow},
+            {"count", "10"},
+            {"sum", 4.25},
+            {"bucketCounts", {"2", "3", "4", "1"}},  // per bucket, from cumulative 2,5,9,10
+            {"explicitBounds", {0.1, 0.5, 1}},
+            {"exemplars", {exemplar_bucket}}}}},
+         {"aggregationTemporality", 2}}}});
+  metrics.push_back(
+      {{"name", "app_rpc_latency"},
+       {"unit", "s"},
+       {"summary",
+        {{"dataPoints",
+          {{{"attributes", {env}},
+            {"startTimeUnixNano", "1700000001000000000"},
+            {"timeUnixNano", kNow},
+            {"count", "7"},
+            {"sum", 2.5},
+            {"quantileValues",
+             {{{"quantile", 0.5}, {"value", 0.25}}, {{"quantile", 0.99}, {"value", 0.875}}}}}}}}}});
+  metrics.push_back({{"name", "app_build_info"},
+                     {"description", "Build information"},
+                     {"sum",
+                      {{"dataPoints",
+                        {{{"attributes", {env, kv("version", "1.2.3")}},
+                          {"startTimeUnixNano", unknown_start},
+                          {"timeUnixNano", kNow},
+                          {"asInt", "1"}}}},
+                       {"aggregationTemporality", 2}}}});
+  return {{"resourceMetrics",
+           {{{"resource", {{"attributes", {kv("service.name", "checkout")}}}},
+             {"scopeMetrics",
+              {{{"scope", {{"name", "vigil"}, {"version", "1.0"}}}, {"metrics", metrics}}}}}}}};
 }
 
 }  // namespace vigil::exporters::testing
