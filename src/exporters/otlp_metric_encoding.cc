@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/detail/json_escape.h"
 #include "core/detail/json_writer.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "otlp_encoding.h"
@@ -295,17 +296,50 @@ void string_attribute(JsonWriter& w, std::string_view key, std::string_view valu
   w.close_object();
 }
 
-void write_point_attributes(JsonWriter& w, const MetricEncoding& how, const MetricFamily& f,
+// What every point of an export, or of a family, shares, rendered once.
+struct JsonShared {
+  std::string now;        // "\"<time_unix_nano>\""
+  std::string constants;  // the constant attributes' elements, comma-separated
+};
+struct JsonFamily {
+  std::vector<std::string> label_heads;  // {"key":"<name>","value":{"stringValue":
+  std::string bounds;                    // [b1,b2,...]
+};
+
+JsonFamily render_family(const MetricFamily& f) {
+  JsonFamily out;
+  out.label_heads.reserve(f.label_names.size());
+  for (const std::string& name : f.label_names) {
+    std::string& head = out.label_heads.emplace_back("{\"key\":");
+    vigil::detail::append_json_string(head, name);
+    head += ",\"value\":{\"stringValue\":";
+  }
+  JsonWriter w(out.bounds);
+  w.open_array();
+  for (double b : f.bounds) {
+    w.element();
+    w.dbl(b);
+  }
+  w.close_array();
+  return out;
+}
+
+void write_point_attributes(JsonWriter& w, const JsonShared& shared, const JsonFamily& jf,
                             const MetricPoint& p) {
-  const std::size_t n = std::min(f.label_names.size(), p.label_values.size());
-  const bool constants = how.attributes != nullptr && !how.attributes->empty();
-  if (n == 0 && !constants) return;
+  const std::size_t n = std::min(jf.label_heads.size(), p.label_values.size());
+  if (n == 0 && shared.constants.empty()) return;
   w.key("attributes");
   w.open_array();
-  if (constants) {
-    for (const auto& [k, v] : *how.attributes) string_attribute(w, k, v);
+  if (!shared.constants.empty()) {
+    w.element();
+    w.raw_value(shared.constants);
   }
-  for (std::size_t i = 0; i < n; ++i) string_attribute(w, f.label_names[i], p.label_values[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    w.element();
+    w.raw(jf.label_heads[i]);
+    w.string(p.label_values[i]);
+    w.raw("}}");
+  }
   w.close_array();
 }
 
@@ -339,17 +373,19 @@ void write_exemplar(JsonWriter& w, const ExemplarValue& e) {
   w.close_object();
 }
 
-void write_times(JsonWriter& w, uint64_t start, uint64_t now) {
+void write_times(JsonWriter& w, uint64_t start, const JsonShared& shared) {
   if (start != 0) {
     w.key("startTimeUnixNano");
     w.uint_string(start);
   }
   w.key("timeUnixNano");
-  w.uint_string(now);
+  w.raw_value(shared.now);
 }
 
-void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp, uint64_t now) {
+void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp,
+                  const JsonShared& shared) {
   const MetricFamily& f = *fp.family;
+  const JsonFamily jf = render_family(f);
   const int temporality = fp.delta ? pb_metrics::AGGREGATION_TEMPORALITY_DELTA
                                    : pb_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE;
   w.element();
@@ -376,8 +412,8 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       for (const MetricPoint& p : f.points) {
         w.element();
         w.open_object();
-        write_point_attributes(w, how, f, p);
-        write_times(w, gauge ? 0 : start_nanos(how, p, fp.delta), now);
+        write_point_attributes(w, shared, jf, p);
+        write_times(w, gauge ? 0 : start_nanos(how, p, fp.delta), shared);
         if (f.type == MetricType::kInfo) {
           w.key("asInt");
           w.int_string(1);
@@ -413,8 +449,8 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       for (const MetricPoint& p : f.points) {
         w.element();
         w.open_object();
-        write_point_attributes(w, how, f, p);
-        write_times(w, start_nanos(how, p, fp.delta), now);
+        write_point_attributes(w, shared, jf, p);
+        write_times(w, start_nanos(how, p, fp.delta), shared);
         w.key("count");
         w.uint_string(p.count);
         w.key("sum");
@@ -430,12 +466,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
           }
           w.close_array();
           w.key("explicitBounds");
-          w.open_array();
-          for (double b : f.bounds) {
-            w.element();
-            w.dbl(b);
-          }
-          w.close_array();
+          w.raw_value(jf.bounds);
         }
         if (how.exemplars) {
           bool any = false;
@@ -466,8 +497,8 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       for (const MetricPoint& p : f.points) {
         w.element();
         w.open_object();
-        write_point_attributes(w, how, f, p);
-        write_times(w, start_nanos(how, p, false), now);
+        write_point_attributes(w, shared, jf, p);
+        write_times(w, start_nanos(how, p, false), shared);
         w.key("count");
         w.uint_string(p.count);
         w.key("sum");
@@ -560,7 +591,7 @@ bool encode_metrics_protobuf(const MetricsSnapshot& snapshot, const MetricEncodi
 void encode_metrics_json(const MetricsSnapshot& snapshot, const MetricEncoding& how,
                          std::string& out) {
   out.clear();
-  out.reserve(256 + snapshot.series() * 200);
+  out.reserve(256 + snapshot.series() * 320);
   JsonWriter w(out);
   w.open_object();
   w.key("resourceMetrics");
@@ -586,10 +617,18 @@ void encode_metrics_json(const MetricsSnapshot& snapshot, const MetricEncoding& 
   w.close_object();
   w.key("metrics");
   w.open_array();
-  const uint64_t now = unix_nanos(snapshot.timestamp);
+  JsonShared shared;
+  {
+    JsonWriter sw(shared.now);
+    sw.uint_string(unix_nanos(snapshot.timestamp));
+    JsonWriter cw(shared.constants);
+    if (how.attributes != nullptr) {
+      for (const auto& [k, v] : *how.attributes) string_attribute(cw, k, v);
+    }
+  }
   for (std::size_t i = 0; i < snapshot.families.size(); ++i) {
     if (snapshot.families[i].points.empty()) continue;
-    write_family(w, how, plan(snapshot, how, i), now);
+    write_family(w, how, plan(snapshot, how, i), shared);
   }
   w.close_array();
   w.close_object();
