@@ -44,7 +44,9 @@
 // Delivery: one POST per export (the whole snapshot), retried on 429, 502, 503, 504 and on
 // connection errors with backoff, honouring Retry-After, never on 400 or other 4xx, all within the
 // earlier of the engine's deadline and `timeout`. A partial success (rejected_data_points) counts
-// those points as dropped (reason "rejected"); the call still succeeds.
+// those points as dropped (reason "rejected"); the call still succeeds. With delta temporality
+// the window of a failed export is not sent again (its points are counted as dropped): the next
+// export carries the changes after it.
 //
 // Threading: export_metrics is called by the engine on this exporter's thread, one call at a
 // time; abort() may be called from any thread; stats() too.
@@ -104,8 +106,8 @@ struct OtlpMetricExporterOptions {
   trace::Resource resource;
   std::string scope_name = "vigil";  // InstrumentationScope.name (not empty)
   std::string scope_version;         // InstrumentationScope.version ("" : left out)
-  // Prepended to every metric name, e.g. "myapp_" (then a valid metric name prefix:
-  // [a-zA-Z_:][a-zA-Z0-9_:.]*).
+  // Prepended to every metric name, e.g. "myapp_" (itself a valid metric name:
+  // [a-zA-Z_:][a-zA-Z0-9_:]*).
   std::string prefix;
   // Constant attributes added to every data point (before the series' labels); keys are
   // non-empty and unique.
