@@ -524,6 +524,24 @@ TEST(OtlpMetricExporter, PartialSuccessCountsRejectedPoints) {
   EXPECT_THAT(stats.last_error, HasSubstr("bad point"));
 }
 
+TEST(OtlpMetricExporter, UnreadableSuccessBodiesMeanAccepted) {
+  FakeCollector collector([](int n) {
+    if (n == 0) {
+      return admin::Response{
+          .status = 200, .content_type = "application/x-protobuf", .body = "\xff\xff\x01garbage"};
+    }
+    return admin::Response{.status = 200, .content_type = "application/json", .body = "{not json"};
+  });
+  OtlpMetricExporter exporter(options_for(collector.endpoint()));
+  for (int i = 0; i < 2; ++i) {
+    const ExportOutcome r = exporter.export_metrics(testing::make_test_snapshot(), far());
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.points, kPoints);
+    EXPECT_EQ(r.dropped_points, 0u);
+  }
+  EXPECT_EQ(exporter.stats().partial_successes, 0u);
+}
+
 TEST(OtlpMetricExporter, BadRequestAndServerErrorAreNotRetried) {
   // OTLP/HTTP retries 429, 502, 503 and 504 only: 400 and 500 fail at once.
   for (int code : {400, 500}) {
