@@ -14,13 +14,16 @@
 
 #include "core/detail/json_writer.h"
 #include "google/rpc/status.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "otlp_encoding_pb.h"
 #include "vigil/trace/resource.h"
 
 namespace vigil::exporters::detail {
 namespace {
 
 namespace pb_collector = opentelemetry::proto::collector::trace::v1;
+namespace pb_metrics_collector = opentelemetry::proto::collector::metrics::v1;
 namespace pb_trace = opentelemetry::proto::trace::v1;
 namespace pb_common = opentelemetry::proto::common::v1;
 using nlohmann::json;
@@ -218,8 +221,8 @@ void write_value(JsonWriter& w, const trace::AttributeValue& value) {
 }
 
 template <typename List>
-void write_attributes(JsonWriter& w, const List& attributes) {
-  w.key("attributes");
+void write_attributes(JsonWriter& w, const List& attributes, std::string_view key = "attributes") {
+  w.key(key);
   w.open_array();
   for (const trace::KeyValue& kv : attributes) {
     w.element();
@@ -367,6 +370,22 @@ std::string printable_prefix(std::string_view body, std::size_t max) {
 
 }  // namespace
 
+void write_resource_json(JsonWriter& w, const trace::Resource& resource) {
+  w.open_object();
+  write_attributes(w, resource.attributes());
+  w.close_object();
+}
+
+void write_attributes_json(JsonWriter& w, std::span<const trace::KeyValue> attributes,
+                           std::string_view key) {
+  write_attributes(w, attributes, key);
+}
+
+void resource_to_proto(const trace::Resource& resource,
+                       opentelemetry::proto::resource::v1::Resource* out) {
+  to_proto(resource.attributes(), out->mutable_attributes());
+}
+
 bool encode_protobuf(std::span<const trace::SpanData* const> spans, std::string& out,
                      std::string& error) {
   google::protobuf::Arena arena;
@@ -453,7 +472,9 @@ std::string encode_json(std::span<const trace::SpanData* const> spans) {
 }
 
 std::optional<PartialSuccess> parse_export_response(std::string_view body,
-                                                    std::string_view content_type) {
+                                                    std::string_view content_type,
+                                                    OtlpSignal signal) {
+  const bool metrics = signal == OtlpSignal::kMetrics;
   if (body.empty()) return std::nullopt;
   if (is_json(content_type)) {
     const json j = json::parse(body.begin(), body.end(), nullptr, false);
@@ -461,7 +482,8 @@ std::optional<PartialSuccess> parse_export_response(std::string_view body,
     const json* ps = member(j, "partialSuccess", "partial_success");
     if (ps == nullptr || !ps->is_object()) return std::nullopt;
     PartialSuccess out;
-    if (const json* r = member(*ps, "rejectedSpans", "rejected_spans")) {
+    if (const json* r = metrics ? member(*ps, "rejectedDataPoints", "rejected_data_points")
+                                : member(*ps, "rejectedSpans", "rejected_spans")) {
       out.rejected_spans = json_int64(*r).value_or(0);
     }
     if (const json* m = member(*ps, "errorMessage", "error_message"); m && m->is_string()) {
@@ -470,14 +492,24 @@ std::optional<PartialSuccess> parse_export_response(std::string_view body,
     if (out.rejected_spans == 0 && out.error_message.empty()) return std::nullopt;
     return out;
   }
-  pb_collector::ExportTraceServiceResponse response;
-  if (body.size() > static_cast<std::size_t>(INT32_MAX) ||
-      !response.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
-      !response.has_partial_success()) {
-    return std::nullopt;
+  if (body.size() > static_cast<std::size_t>(INT32_MAX)) return std::nullopt;
+  PartialSuccess out;
+  if (metrics) {
+    pb_metrics_collector::ExportMetricsServiceResponse response;
+    if (!response.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+        !response.has_partial_success()) {
+      return std::nullopt;
+    }
+    out = {response.partial_success().rejected_data_points(),
+           response.partial_success().error_message()};
+  } else {
+    pb_collector::ExportTraceServiceResponse response;
+    if (!response.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+        !response.has_partial_success()) {
+      return std::nullopt;
+    }
+    out = {response.partial_success().rejected_spans(), response.partial_success().error_message()};
   }
-  PartialSuccess out{response.partial_success().rejected_spans(),
-                     response.partial_success().error_message()};
   if (out.rejected_spans == 0 && out.error_message.empty()) return std::nullopt;
   return out;
 }

@@ -11,6 +11,14 @@
 
 #include "vigil/trace/span_data.h"
 
+namespace vigil::detail {
+class JsonWriter;
+}  // namespace vigil::detail
+
+namespace vigil::trace {
+class Resource;
+}  // namespace vigil::trace
+
 namespace vigil::exporters::detail {
 
 // Spans are grouped into one ResourceSpans per distinct resource and one ScopeSpans per
@@ -27,17 +35,30 @@ bool encode_protobuf(std::span<const trace::SpanData* const> spans, std::string&
 // left out. Invalid UTF-8 in strings is replaced by U+FFFD. Never throws except std::bad_alloc.
 std::string encode_json(std::span<const trace::SpanData* const> spans);
 
-// An ExportTraceServiceResponse's partial_success.
+// The OTLP/JSON value of a resource, {"attributes":[...]}, written where the writer stands (after
+// a key or element()). For every signal's encoder. Never throws except std::bad_alloc.
+void write_resource_json(vigil::detail::JsonWriter& w, const trace::Resource& resource);
+// A list of attributes as OTLP/JSON: the "attributes" key (or `key`) and its array.
+void write_attributes_json(vigil::detail::JsonWriter& w,
+                           std::span<const trace::KeyValue> attributes,
+                           std::string_view key = "attributes");
+
+// The signal whose Export*ServiceResponse is parsed.
+enum class OtlpSignal { kTraces, kMetrics };
+
+// An Export{Trace,Metrics}ServiceResponse's partial_success: rejected_spans or
+// rejected_data_points.
 struct PartialSuccess {
-  int64_t rejected_spans = 0;
+  int64_t rejected_spans = 0;  // (data points for metrics)
   std::string error_message;
 };
 
 // Parses a 2xx response body: protobuf, or JSON when `content_type` says JSON. nullopt when the
-// body has no partial_success (or is empty, or cannot be parsed: the spans were accepted either
+// body has no partial_success (or is empty, or cannot be parsed: the data was accepted either
 // way). Never throws except std::bad_alloc.
 std::optional<PartialSuccess> parse_export_response(std::string_view body,
-                                                    std::string_view content_type);
+                                                    std::string_view content_type,
+                                                    OtlpSignal signal = OtlpSignal::kTraces);
 
 // A short description of an error response body (google.rpc.Status in protobuf or JSON, or
 // the start of a text body); "" when there is nothing readable. Never throws except

@@ -1,4 +1,6 @@
 // OtlpTraceExporterOptions: validation, OTEL_EXPORTER_OTLP_* variables, header lists.
+#include "otlp_options.h"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -14,9 +16,6 @@
 namespace vigil::exporters {
 namespace {
 
-constexpr std::chrono::milliseconds kDefaultTimeout{10000};
-constexpr std::string_view kDefaultEndpoint = "http://localhost:4318/v1/traces";
-
 using vigil::detail::ascii_lower;
 using vigil::detail::trim;
 
@@ -29,10 +28,14 @@ struct Setting {
   std::string name;
   std::string value;
 };
-std::optional<Setting> lookup(const trace::Environment& env, std::string_view suffix, bool traces) {
-  const std::string name =
-      std::string(traces ? "OTEL_EXPORTER_OTLP_TRACES_" : "OTEL_EXPORTER_OTLP_") +
-      std::string(suffix);
+std::optional<Setting> lookup_setting(const trace::Environment& env, std::string_view suffix,
+                                      std::string_view signal) {
+  std::string name = "OTEL_EXPORTER_OTLP_";
+  if (!signal.empty()) {
+    name += signal;
+    name += '_';
+  }
+  name += suffix;
   if (auto v = env.get(name)) return Setting{name, *v};
   return std::nullopt;
 }
@@ -74,22 +77,43 @@ std::vector<std::pair<std::string, std::string>> parse_otlp_headers(
   return out;
 }
 
-void OtlpTraceExporterOptions::validate() const {
-  const std::string problem = check_http_url(endpoint);
-  if (!problem.empty()) {
-    throw Error("OTLP exporter: endpoint '" + endpoint + "' " + problem);
+namespace detail {
+
+std::vector<std::pair<std::string, std::string>> otlp_request_headers(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : headers) {
+    if (vigil::detail::iequals(name, "content-type") ||
+        vigil::detail::iequals(name, "content-encoding")) {
+      continue;
+    }
+    out.emplace_back(name, value);
   }
-  vigil::detail::validate_headers(headers, "OTLP exporter");
-  if (timeout.count() <= 0) throw Error("OTLP exporter: timeout must be positive");
-  vigil::detail::validate_retry(retry, "OTLP exporter");
+  return out;
 }
 
-OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace::Environment& env) {
-  OtlpTraceExporterOptions o;
+void validate_otlp_settings(std::string_view who, std::string_view endpoint,
+                            const std::vector<std::pair<std::string, std::string>>& headers,
+                            std::chrono::milliseconds timeout, const RetryOptions& retry) {
+  const std::string w(who);
+  const std::string problem = check_http_url(endpoint);
+  if (!problem.empty()) {
+    throw Error(w + ": endpoint '" + std::string(endpoint) + "' " + problem);
+  }
+  vigil::detail::validate_headers(headers, w);
+  if (timeout.count() <= 0) throw Error(w + ": timeout must be positive");
+  vigil::detail::validate_retry(retry, w);
+}
 
-  // Endpoint: the traces variable as is; the generic one with v1/traces appended.
+void read_otlp_environment(const trace::Environment& env, std::string_view signal,
+                           std::string_view path, const OtlpHttpSettings& o) {
+  const auto lookup = [&env, signal](std::string_view suffix, bool specific) {
+    return lookup_setting(env, suffix, specific ? signal : std::string_view());
+  };
+
+  // Endpoint: the signal's variable as is; the generic one with `path` appended.
   bool have_endpoint = false;
-  if (auto s = lookup(env, "ENDPOINT", true)) {
+  if (auto s = lookup("ENDPOINT", true)) {
     const std::string problem = check_http_url(s->value);
     if (problem.empty()) {
       o.endpoint = s->value;
@@ -99,21 +123,21 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
     }
   }
   if (!have_endpoint) {
-    if (auto s = lookup(env, "ENDPOINT", false)) {
+    if (auto s = lookup("ENDPOINT", false)) {
       const std::string problem = check_http_url(s->value);
       if (problem.empty()) {
         std::string url = s->value;
         if (url.back() != '/') url += '/';
-        o.endpoint = url + "v1/traces";
+        o.endpoint = url + std::string(path);
       } else {
-        warn_bad(env, *s, problem, kDefaultEndpoint);
+        warn_bad(env, *s, problem, o.endpoint);
       }
     }
   }
 
-  // Headers: generic first, the traces list wins per (case-insensitive) name.
-  for (bool traces : {false, true}) {
-    auto s = lookup(env, "HEADERS", traces);
+  // Headers: generic first, the signal's list wins per (case-insensitive) name.
+  for (bool specific : {false, true}) {
+    auto s = lookup("HEADERS", specific);
     if (!s) continue;
     std::vector<std::string> errors;
     auto parsed = parse_otlp_headers(s->value, &errors);
@@ -130,8 +154,8 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
     }
   }
 
-  for (bool traces : {true, false}) {
-    auto s = lookup(env, "PROTOCOL", traces);
+  for (bool specific : {true, false}) {
+    auto s = lookup("PROTOCOL", specific);
     if (!s) continue;
     const std::string v = ascii_lower(trim(s->value));
     if (v == "http/protobuf") {
@@ -146,8 +170,8 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
     break;
   }
 
-  for (bool traces : {true, false}) {
-    auto s = lookup(env, "COMPRESSION", traces);
+  for (bool specific : {true, false}) {
+    auto s = lookup("COMPRESSION", specific);
     if (!s) continue;
     const std::string v = ascii_lower(trim(s->value));
     if (v == "gzip") {
@@ -160,8 +184,8 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
     break;
   }
 
-  for (bool traces : {true, false}) {
-    auto s = lookup(env, "TIMEOUT", traces);
+  for (bool specific : {true, false}) {
+    auto s = lookup("TIMEOUT", specific);
     if (!s) continue;
     const std::string_view v = trim(s->value);
     int64_t ms = 0;
@@ -175,18 +199,29 @@ OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace:
       o.timeout = std::chrono::milliseconds(ms);
     } else {
       warn_bad(env, *s, "must be a positive number of milliseconds",
-               std::to_string(kDefaultTimeout.count()));
+               std::to_string(o.timeout.count()));
     }
     break;
   }
 
-  const auto either = [&env](std::string_view suffix) {
-    auto s = lookup(env, suffix, true);
-    return s ? s : lookup(env, suffix, false);
+  const auto either = [&lookup](std::string_view suffix) {
+    auto s = lookup(suffix, true);
+    return s ? s : lookup(suffix, false);
   };
   if (auto s = either("CERTIFICATE")) o.certificate_file = s->value;
   if (auto s = either("CLIENT_CERTIFICATE")) o.client_certificate_file = s->value;
   if (auto s = either("CLIENT_KEY")) o.client_key_file = s->value;
+}
+
+}  // namespace detail
+
+void OtlpTraceExporterOptions::validate() const {
+  detail::validate_otlp_settings("OTLP exporter", endpoint, headers, timeout, retry);
+}
+
+OtlpTraceExporterOptions OtlpTraceExporterOptions::from_environment(const trace::Environment& env) {
+  OtlpTraceExporterOptions o;
+  detail::read_otlp_environment(env, "TRACES", "v1/traces", detail::settings_of(o));
   return o;
 }
 

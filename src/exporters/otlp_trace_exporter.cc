@@ -9,8 +9,8 @@
 
 #include "core/detail/gzip.h"
 #include "core/detail/http_sender.h"
-#include "core/detail/text.h"
 #include "otlp_encoding.h"
+#include "otlp_options.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -37,38 +37,13 @@ enum Reason : std::size_t {
 constexpr std::string_view kReasonNames[kReasons] = {"rejected",   "http_error", "timeout",
                                                      "connection", "shutdown",   "encoding"};
 
-std::string_view content_type_of(OtlpProtocol p) {
-  return p == OtlpProtocol::kHttpJson ? "application/json" : "application/x-protobuf";
-}
-
-vigil::detail::HttpConfig http_config(const OtlpTraceExporterOptions& o) {
-  vigil::detail::HttpConfig c;
-  c.url = o.endpoint;
-  c.content_type = std::string(content_type_of(o.protocol));
-  c.gzip = o.compression == OtlpCompression::kGzip;
-  for (const auto& [name, value] : o.headers) {
-    // The exporter owns these two; a user header of the same name would contradict the body.
-    if (vigil::detail::iequals(name, "content-type") ||
-        vigil::detail::iequals(name, "content-encoding")) {
-      continue;
-    }
-    c.headers.emplace_back(name, value);
-  }
-  c.certificate_file = o.certificate_file;
-  c.client_certificate_file = o.client_certificate_file;
-  c.client_key_file = o.client_key_file;
-  c.max_response_bytes = o.max_response_bytes;
-  c.user_agent = "vigil-otlp-exporter/0.1";
-  return c;
-}
-
 }  // namespace
 
 class OtlpTraceExporter::Impl {
  public:
   explicit Impl(OtlpTraceExporterOptions o)
       : options((o.validate(), std::move(o))),
-        sender(http_config(options)),
+        sender(detail::otlp_http_config(options)),
         rng(std::random_device{}()) {
     if (options.self_metrics == nullptr) return;  // the handles stay unbound: count nowhere
     metrics::Registry& r = *options.self_metrics;

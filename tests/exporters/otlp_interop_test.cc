@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "otlp_receiver.h"
 #include "test_spans.h"
 #include "vigil/exporters/otlp_trace_exporter.h"
 #include "vigil/metrics/registry.h"
@@ -36,91 +37,7 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// One receiver process; killed (SIGTERM, then SIGKILL) by the destructor.
-class Receiver {
- public:
-  explicit Receiver(const std::string& plan = "[]") {
-    const char* node = std::getenv("VIGIL_NODE");
-    const char* script = std::getenv("VIGIL_OTLP_RECEIVER");
-    if (node == nullptr || script == nullptr) return;
-    char tmpl[] = "/tmp/vigil-otlp-interop.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return;
-    dir_ = tmpl;
-    port_file_ = dir_ + "/port";
-    out_file_ = dir_ + "/received.jsonl";
-    std::vector<std::string> args = {node,      script,   "--port-file", port_file_,      "--out",
-                                     out_file_, "--plan", plan,          "--max-seconds", "120"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, node, nullptr, nullptr, argv.data(), environ) != 0) {
-      pid_ = -1;
-      return;
-    }
-    const auto until = Clock::now() + std::chrono::seconds(15);
-    while (Clock::now() < until) {
-      std::ifstream in(port_file_);
-      int port = 0;
-      if (in >> port && port > 0) {
-        port_ = port;
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-  }
-  ~Receiver() {
-    stop();
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    const auto until = Clock::now() + std::chrono::seconds(3);
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > until) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    pid_ = -1;
-  }
-  bool running() const { return port_ > 0; }
-  std::string endpoint() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces";
-  }
-  std::vector<json> records() const {
-    std::vector<json> out;
-    std::ifstream in(out_file_);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string dir_, port_file_, out_file_;
-};
-
-#define REQUIRE_RECEIVER(r)                                                            \
-  do {                                                                                 \
-    if (std::getenv("VIGIL_NODE") == nullptr) GTEST_SKIP() << "VIGIL_NODE is not set"; \
-    ASSERT_TRUE((r).running()) << "the Node.js receiver did not start";                \
-  } while (0)
+using testing::Receiver;
 
 OtlpTraceExporterOptions options_for(const Receiver& r, metrics::Registry& registry,
                                      OtlpProtocol protocol, OtlpCompression compression) {

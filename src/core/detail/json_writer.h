@@ -34,6 +34,11 @@ class JsonWriter {
 
   void raw(std::string_view s) { out_.append(s); }
   void raw(char c) { out_.push_back(c); }
+  // A complete value rendered earlier (e.g. by another JsonWriter), written as it is.
+  void raw_value(std::string_view s) {
+    out_.append(s);
+    need_comma_ = true;
+  }
 
   // "key": with a comma before it unless it is the first member of its object. `k` is written
   // as it is: a name the code chose, with nothing to escape.

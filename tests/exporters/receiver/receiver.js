@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// tests/exporters/receiver/receiver.js: an OTLP/HTTP trace receiver for vigil's interop tests.
+// tests/exporters/receiver/receiver.js: an OTLP/HTTP trace and metric receiver for vigil's interop
+// tests. Requests to a path ending in /v1/metrics are ExportMetricsServiceRequest's (exemplar
+// ids as hex, like span ids; no flags from the wire), all others ExportTraceServiceRequest's.
 //
 // It decodes ExportTraceServiceRequest with the generated protobuf root shipped by the official
 // @opentelemetry/otlp-transformer package (an independent decoder: vigil's own .proto files and
@@ -9,7 +11,7 @@
 //                           must be a field the official definitions know (lowerCamelCase)
 // and gunzips bodies sent with Content-Encoding: gzip. Each request is appended to the --out
 // file as one JSON line: {n, method, path, contentType, contentEncoding, headers, errors,
-// request} where `request` is the decoded message in one normalised form for both encodings
+// request, signal} where `request` is the decoded message in one normalised form for both encodings
 // (ids as lowercase hex, 64-bit integers as strings, enums as numbers) plus the span and link
 // `flags`, read from the raw protobuf wire (field 16 / 6) because the 0.52 definitions predate
 // them.
@@ -19,7 +21,7 @@
 // It listens on 127.0.0.1 on a free port and writes the port to --port-file once listening.
 // --plan is a JSON array of responses, the n-th request gets plan[n] (the last one repeats):
 //   {"status": 503, "headers": {"Retry-After": "1"}, "delayMs": 0,
-//    "partial": {"rejectedSpans": 2, "errorMessage": "..."}}
+//    "partial": {"rejectedSpans": 2, "errorMessage": "..."}}  (metrics: rejectedDataPoints)
 // The default answers 200 with an empty ExportTraceServiceResponse in the request's encoding.
 // It exits on SIGTERM/SIGINT, or by itself after --max-seconds (default 120).
 'use strict';
@@ -30,9 +32,21 @@ const zlib = require('zlib');
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
 const $protobuf = require('protobufjs/minimal');
 
-const v1 = root.opentelemetry.proto.collector.trace.v1;
-const Request = v1.ExportTraceServiceRequest;
-const Response = v1.ExportTraceServiceResponse;
+const traceV1 = root.opentelemetry.proto.collector.trace.v1;
+const metricsV1 = root.opentelemetry.proto.collector.metrics.v1;
+const SIGNALS = {
+  traces: {
+    Request: traceV1.ExportTraceServiceRequest,
+    Response: traceV1.ExportTraceServiceResponse,
+  },
+  metrics: {
+    Request: metricsV1.ExportMetricsServiceRequest,
+    Response: metricsV1.ExportMetricsServiceResponse,
+  },
+};
+function signalOf(path) {
+  return /\/v1\/metrics(\?|$)/.test(path) ? 'metrics' : 'traces';
+}
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -156,20 +170,60 @@ function checkKeys(json, decoded, path, errors) {
 
 const HEX = { traceId: 32, spanId: 16, parentSpanId: 16 };
 
+// An OTLP/JSON hex id into bytes for fromObject, checking its form.
+function fixHexId(obj, key, where, errors) {
+  if (!(key in obj)) return;
+  const v = obj[key];
+  const re = new RegExp(`^[0-9a-f]{${HEX[key]}}$`);
+  if (typeof v !== 'string' || !re.test(v)) {
+    errors.push(`${where}.${key}: '${v}' is not ${HEX[key]} lowercase hex digits`);
+  }
+  obj[key] = Buffer.from(String(v), 'hex');
+}
+
+// Calls fn(exemplar, where) for every exemplar of a metrics request (decoded or JSON).
+function forEachExemplar(req, fn) {
+  (req.resourceMetrics || []).forEach((rm, a) => {
+    (rm.scopeMetrics || []).forEach((sm, b) => {
+      (sm.metrics || []).forEach((m, c) => {
+        for (const kind of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
+          if (!m[kind]) continue;
+          (m[kind].dataPoints || []).forEach((p, d) => {
+            (p.exemplars || []).forEach((e, f) => {
+              fn(e, `resourceMetrics[${a}].scopeMetrics[${b}].metrics[${c}].${kind}` +
+                    `.dataPoints[${d}].exemplars[${f}]`);
+            });
+          });
+        }
+      });
+    });
+  });
+}
+
+// Exemplar ids to hex in a decoded metrics request, in place.
+function metricIdsToHex(req) {
+  forEachExemplar(req, (e) => {
+    for (const k of ['traceId', 'spanId']) if (k in e) e[k] = hex(e[k]);
+  });
+  return req;
+}
+
+// OTLP/JSON metrics: exemplar ids are hex; converted for fromObject.
+function metricsJsonToProtoObject(json, errors) {
+  const copy = JSON.parse(JSON.stringify(json));
+  forEachExemplar(copy, (e, where) => {
+    fixHexId(e, 'traceId', where, errors);
+    fixHexId(e, 'spanId', where, errors);
+  });
+  return copy;
+}
+
 // OTLP/JSON: ids are hex (not base64 as in plain proto3 JSON). Converts them for fromObject and
 // collects the flags, which the 0.52 definitions do not have.
 function jsonToProtoObject(json, errors) {
   const copy = JSON.parse(JSON.stringify(json));
   const flags = [];
-  const fixId = (obj, key, where) => {
-    if (!(key in obj)) return;
-    const v = obj[key];
-    const re = new RegExp(`^[0-9a-f]{${HEX[key]}}$`);
-    if (typeof v !== 'string' || !re.test(v)) {
-      errors.push(`${where}.${key}: '${v}' is not ${HEX[key]} lowercase hex digits`);
-    }
-    obj[key] = Buffer.from(String(v), 'hex');
-  };
+  const fixId = (obj, key, where) => fixHexId(obj, key, where, errors);
   (copy.resourceSpans || []).forEach((rs, a) => {
     (rs.scopeSpans || []).forEach((ss, b) => {
       (ss.spans || []).forEach((s, c) => {
@@ -207,7 +261,10 @@ const server = http.createServer((req, res) => {
       receivedAtMs: Date.now(),
       errors: [],
       request: null,
+      signal: signalOf(req.url),
     };
+    const { Request, Response } = SIGNALS[record.signal];
+    const metrics = record.signal === 'metrics';
     let body = Buffer.concat(chunks);
     const isJson = record.contentType.startsWith('application/json');
     try {
@@ -215,20 +272,27 @@ const server = http.createServer((req, res) => {
       else if (record.contentEncoding) record.errors.push(`unexpected Content-Encoding ${record.contentEncoding}`);
       if (isJson) {
         const json = JSON.parse(body.toString('utf8'));
-        const { object, flags } = jsonToProtoObject(json, record.errors);
+        const { object, flags } = metrics
+          ? { object: metricsJsonToProtoObject(json, record.errors), flags: null }
+          : jsonToProtoObject(json, record.errors);
+        const toHex = metrics ? metricIdsToHex : idsToHex;
         // verify() checks the message fromObject built (it takes in-memory values, not the
         // proto3 JSON forms such as int64 strings).
         const message = Request.fromObject(object);
         const invalid = Request.verify(message);
         if (invalid) record.errors.push(`verify: ${invalid}`);
         const withDefaults = Request.toObject(message, { ...TO_OBJECT, defaults: true });
-        checkKeys(json, idsToHex(JSON.parse(JSON.stringify(withDefaults))), '$', record.errors);
-        record.request = idsToHex(Request.toObject(message, TO_OBJECT));
-        attachFlags(record.request, flags);
+        checkKeys(json, toHex(JSON.parse(JSON.stringify(withDefaults))), '$', record.errors);
+        record.request = toHex(Request.toObject(message, TO_OBJECT));
+        if (!metrics) attachFlags(record.request, flags);
       } else if (record.contentType === 'application/x-protobuf') {
         const message = Request.decode(body);
-        record.request = idsToHex(Request.toObject(message, TO_OBJECT));
-        attachFlags(record.request, wireFlags(body));
+        if (metrics) {
+          record.request = metricIdsToHex(Request.toObject(message, TO_OBJECT));
+        } else {
+          record.request = idsToHex(Request.toObject(message, TO_OBJECT));
+          attachFlags(record.request, wireFlags(body));
+        }
       } else {
         record.errors.push(`unexpected Content-Type ${record.contentType}`);
       }
