@@ -46,6 +46,12 @@
 #include "guardrail.h"
 #include "vigil/admin/guardrail_endpoints.h"
 #endif
+#ifdef VIGIL_DEMO_EXPORTERS
+#include "vigil/admin/exporter_endpoints.h"
+#include "vigil/exporters/metric_environment.h"
+#include "vigil/exporters/statsd_adapters.h"
+#include "vigil/exporters/statsd_exporter.h"
+#endif
 #include "vigil/core/error.h"
 #include "vigil/health/heartbeat.h"
 #include "vigil/health/monitor.h"
@@ -219,6 +225,46 @@ std::string summary_line(const vigil::demo::SimulationTotals& t, double seconds)
   }
   return line;
 }
+
+#ifdef VIGIL_DEMO_EXPORTERS
+// Push export (docs/exporters.md): the exporters the environment turns on, on one engine over the
+// demo's registry (its own figures included). A DogStatsD exporter also gets the alerts as
+// events and service checks.
+struct PushExport {
+  std::unique_ptr<vigil::exporters::PeriodicExporter> engine;
+  std::string description =
+      "off (VIGIL_STATSD_ADDRESS, VIGIL_EMF, VIGIL_PUSHGATEWAY_URL, "
+      "VIGIL_REMOTE_WRITE_URL, VIGIL_DATADOG_API_KEY or "
+      "OTEL_METRICS_EXPORTER=otlp turn exporters on: docs/exporters.md)";
+  int alert_callback = -1;
+};
+
+PushExport start_push_export(vigil::metrics::Registry& registry,
+                             vigil::alerting::AlertManager& manager) {
+  PushExport out;
+  auto config =
+      vigil::exporters::metric_exporters_from_environment(vigil::trace::Environment(), &registry);
+  if (config.exporters.empty()) return out;
+  out.engine = std::make_unique<vigil::exporters::PeriodicExporter>(registry, config.engine);
+  std::string names;
+  for (auto& e : config.exporters) {
+    if (e->name() == "dogstatsd") {
+      if (auto* statsd = dynamic_cast<vigil::exporters::StatsdExporter*>(e.get())) {
+        out.alert_callback = vigil::exporters::attach_alerts(manager, *statsd);
+      }
+    }
+    names += (names.empty() ? "" : ", ") + std::string(e->name());
+    out.engine->add(std::move(e));
+  }
+  out.engine->start();
+  char every[64];
+  std::snprintf(every, sizeof every, " every %gs (timeout %gs)",
+                static_cast<double>(config.engine.interval.count()) / 1000.0,
+                static_cast<double>(config.engine.timeout.count()) / 1000.0);
+  out.description = names + every;
+  return out;
+}
+#endif
 
 }  // namespace
 
@@ -401,6 +447,9 @@ int main(int argc, char** argv) {
     }
   }
   std::unique_ptr<demo::DemoDelivery> delivery;
+#ifdef VIGIL_DEMO_EXPORTERS
+  PushExport push;
+#endif
   try {
     admin::add_metrics_endpoint(*server, registry);
     admin::add_health_endpoints(*server, *monitor);
@@ -426,6 +475,10 @@ int main(int argc, char** argv) {
 #ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
     admin::add_notification_endpoints(*server, {.dispatcher = delivery->dispatcher(),
                                                 .alertmanagers = delivery->alertmanagers()});
+#endif
+#ifdef VIGIL_DEMO_EXPORTERS
+    push = start_push_export(registry, alerting->manager());
+    if (push.engine) admin::add_exporter_endpoints(*server, *push.engine);
 #endif
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
@@ -504,6 +557,11 @@ int main(int argc, char** argv) {
               << "/api/v1/guardrails, " << url << "/api/v1/guardrails/decisions\n";
   }
 #endif
+#ifdef VIGIL_DEMO_EXPORTERS
+  std::cout << "  Push export:     " << push.description;
+  if (push.engine) std::cout << "; " << url << "/api/v1/exporters";
+  std::cout << "\n";
+#endif
   std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
             << std::flush;
 
@@ -520,6 +578,10 @@ int main(int argc, char** argv) {
   alerting->stop();
   simulator.stop();
   dependencies.stop();
+#ifdef VIGIL_DEMO_EXPORTERS
+  if (push.alert_callback >= 0) alerting->manager().remove_callback(push.alert_callback);
+  if (push.engine) push.engine->shutdown(std::chrono::seconds(5));  // the last values, pushed
+#endif
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server->stop();
