@@ -285,7 +285,17 @@ tsan_test() {
       # the checking thread, actions (throwing, hanging) and readers.
       build/tsan/tests/guardrail/guardrail_monitor_tsan_test
     fi &&
-    if [[ -x build/tsan/tests/exporters/exporters_engine_tsan_test ]]; then build/tsan/tests/exporters/exporters_engine_tsan_test; fi  # wt-engine: the push export engine
+    if [[ -x build/tsan/tests/exporters/exporters_engine_tsan_test ]]; then
+      # the push export engine: recording, scrapes, exports, flush and shutdown
+      build/tsan/tests/exporters/exporters_engine_tsan_test
+    fi &&
+    if [[ -x build/tsan/tests/exporters/exporters_statsd_tsan_test ]]; then
+      build/tsan/tests/exporters/exporters_statsd_tsan_test \
+        --gtest_filter='StatsdExporter.Raw*:StatsdExporter.ServiceChecksAndEvents:StatsdExporter.FullSocketsDropAndMeetTheDeadline'
+    fi &&
+    if [[ -x build/tsan/tests/exporters/exporters_pushgateway_tsan_test ]]; then
+      build/tsan/tests/exporters/exporters_pushgateway_tsan_test --gtest_filter='PushgatewayExporter.*'
+    fi
 }
 
 sanitized_build() {
