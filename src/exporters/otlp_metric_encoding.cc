@@ -12,6 +12,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "otlp_encoding.h"
 #include "otlp_encoding_pb.h"
+#include "protobuf_wire.h"
 #include "vigil/exporters/otlp_metric_exporter.h"
 
 namespace vigil::exporters::detail {
@@ -89,26 +90,22 @@ class Wire {
   explicit Wire(std::string& out) : out_(out) {}
 
   void varint(uint64_t v) {
-    while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out_.push_back(static_cast<char>(v));
+    char b[kMaxVarintSize];
+    put(b, put_varint(b, v));
   }
-  void tag(uint32_t field, uint32_t wire_type) { varint((field << 3) | wire_type); }
+  void tag(uint32_t field, WireType type) { varint(wire_tag(field, type)); }
   void string(uint32_t field, std::string_view s) {
-    tag(field, 2);
-    varint(s.size());
+    char b[2 * kMaxVarintSize];
+    put(b, put_varint(put_tag(b, field, WireType::kLengthDelimited), s.size()));
     out_.append(s);
   }
   void raw_fixed64(uint64_t v) {
     char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    out_.append(b, 8);
+    put(b, put_fixed64(b, v));
   }
   void fixed64(uint32_t field, uint64_t v) {
-    tag(field, 1);
-    raw_fixed64(v);
+    char b[kMaxVarintSize + 8];
+    put(b, put_fixed64(put_tag(b, field, WireType::kFixed64), v));
   }
   void fixed64_nonzero(uint32_t field, uint64_t v) {
     if (v != 0) fixed64(field, v);
@@ -118,13 +115,13 @@ class Wire {
     if (std::bit_cast<uint64_t>(v) != 0) dbl(field, v);  // -0.0 is not the default
   }
   void uint(uint32_t field, uint64_t v) {
-    tag(field, 0);
-    varint(v);
+    char b[2 * kMaxVarintSize];
+    put(b, put_varint(put_tag(b, field, WireType::kVarint), v));
   }
   // A length-delimited field whose content follows; close() writes its length. One byte is
   // set aside for the length; a longer content is moved to make room.
   std::size_t open(uint32_t field) {
-    tag(field, 2);
+    tag(field, WireType::kLengthDelimited);
     out_.push_back('\0');
     return out_.size();
   }
@@ -134,20 +131,19 @@ class Wire {
       out_[content_at - 1] = static_cast<char>(len);
       return;
     }
-    char head[10];
-    std::size_t n = 0;
-    uint64_t v = len;
-    while (v >= 0x80) {
-      head[n++] = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    head[n++] = static_cast<char>(v);
+    char head[kMaxVarintSize];
+    const std::size_t n = static_cast<std::size_t>(put_varint(head, len) - head);
     out_.insert(content_at, n - 1, '\0');
     std::memcpy(out_.data() + content_at - 1, head, n);
   }
   void append(std::string_view bytes) { out_.append(bytes); }
 
  private:
+  // Appends the bytes [begin, end) of a stack buffer.
+  void put(const char* begin, const char* end) {
+    out_.append(begin, static_cast<std::size_t>(end - begin));
+  }
+
   std::string& out_;
 };
 
@@ -233,7 +229,7 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
         w.fixed64_nonzero(4, p.count);
         w.dbl(5, p.sum);  // optional: always written
         if (p.buckets.size() == f.bounds.size() + 1) {
-          w.tag(6, 2);  // packed fixed64
+          w.tag(6, WireType::kLengthDelimited);  // packed fixed64
           w.varint(8 * p.buckets.size());
           uint64_t below = 0;
           for (uint64_t cumulative : p.buckets) {
@@ -241,7 +237,7 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
             below = std::max(below, cumulative);
           }
           if (!f.bounds.empty()) {
-            w.tag(7, 2);  // packed double
+            w.tag(7, WireType::kLengthDelimited);  // packed double
             w.varint(8 * f.bounds.size());
             for (double b : f.bounds) w.raw_fixed64(std::bit_cast<uint64_t>(b));
           }
