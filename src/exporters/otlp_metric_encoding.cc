@@ -168,6 +168,19 @@ void wire_point_attributes(Wire& w, uint32_t field, const MetricEncoding& how,
   }
 }
 
+// Opens a data point (field 1 of its Gauge / Sum / Histogram / Summary) and writes what every
+// kind begins with: the attributes (field `attributes_field`), start_time_unix_nano (2, left
+// out when 0) and time_unix_nano (3). Returns what close() takes.
+std::size_t wire_point_head(Wire& w, uint32_t attributes_field, const MetricEncoding& how,
+                            const MetricFamily& f, const MetricPoint& p, uint64_t start,
+                            uint64_t now) {
+  const std::size_t dp = w.open(1);
+  wire_point_attributes(w, attributes_field, how, f, p);
+  w.fixed64_nonzero(2, start);
+  w.fixed64_nonzero(3, now);
+  return dp;
+}
+
 void wire_exemplar(Wire& w, uint32_t field, const ExemplarValue& e) {
   const SplitExemplar s = split(e);
   const std::size_t at = w.open(field);
@@ -200,10 +213,8 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
       const bool gauge = f.type == MetricType::kGauge;
       const std::size_t data = w.open(gauge ? 5 : 7);  // Metric.gauge / Metric.sum
       for (const MetricPoint& p : f.points) {
-        const std::size_t dp = w.open(1);  // NumberDataPoint
-        wire_point_attributes(w, 7, how, f, p);
-        if (!gauge) w.fixed64_nonzero(2, start_nanos(how, p, fp.delta));
-        w.fixed64_nonzero(3, now);
+        const std::size_t dp =  // NumberDataPoint
+            wire_point_head(w, 7, how, f, p, gauge ? 0 : start_nanos(how, p, fp.delta), now);
         if (f.type == MetricType::kInfo) {
           w.fixed64(6, 1);  // as_int (sfixed64)
         } else {
@@ -222,10 +233,8 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
     case MetricType::kHistogram: {
       const std::size_t data = w.open(9);
       for (const MetricPoint& p : f.points) {
-        const std::size_t dp = w.open(1);  // HistogramDataPoint
-        wire_point_attributes(w, 9, how, f, p);
-        w.fixed64_nonzero(2, start_nanos(how, p, fp.delta));
-        w.fixed64_nonzero(3, now);
+        const std::size_t dp =  // HistogramDataPoint
+            wire_point_head(w, 9, how, f, p, start_nanos(how, p, fp.delta), now);
         w.fixed64_nonzero(4, p.count);
         w.dbl(5, p.sum);  // optional: always written
         if (p.buckets.size() == f.bounds.size() + 1) {
@@ -256,10 +265,8 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
     case MetricType::kSummary: {
       const std::size_t data = w.open(11);
       for (const MetricPoint& p : f.points) {
-        const std::size_t dp = w.open(1);  // SummaryDataPoint
-        wire_point_attributes(w, 7, how, f, p);
-        w.fixed64_nonzero(2, start_nanos(how, p, false));
-        w.fixed64_nonzero(3, now);
+        const std::size_t dp =  // SummaryDataPoint
+            wire_point_head(w, 7, how, f, p, start_nanos(how, p, false), now);
         w.fixed64_nonzero(4, p.count);
         w.dbl_nonzero(5, p.sum);
         for (const auto& [q, v] : p.quantiles) {
@@ -369,7 +376,13 @@ void write_exemplar(JsonWriter& w, const ExemplarValue& e) {
   w.close_object();
 }
 
-void write_times(JsonWriter& w, uint64_t start, const JsonShared& shared) {
+// Opens a data point's object and writes what every kind begins with: its attributes, its start
+// time (left out when 0) and its time.
+void write_point_head(JsonWriter& w, const JsonShared& shared, const JsonFamily& jf,
+                      const MetricPoint& p, uint64_t start) {
+  w.element();
+  w.open_object();
+  write_point_attributes(w, shared, jf, p);
   if (start != 0) {
     w.key("startTimeUnixNano");
     w.uint_string(start);
@@ -406,10 +419,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       w.key("dataPoints");
       w.open_array();
       for (const MetricPoint& p : f.points) {
-        w.element();
-        w.open_object();
-        write_point_attributes(w, shared, jf, p);
-        write_times(w, gauge ? 0 : start_nanos(how, p, fp.delta), shared);
+        write_point_head(w, shared, jf, p, gauge ? 0 : start_nanos(how, p, fp.delta));
         if (f.type == MetricType::kInfo) {
           w.key("asInt");
           w.int_string(1);
@@ -443,10 +453,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       w.key("dataPoints");
       w.open_array();
       for (const MetricPoint& p : f.points) {
-        w.element();
-        w.open_object();
-        write_point_attributes(w, shared, jf, p);
-        write_times(w, start_nanos(how, p, fp.delta), shared);
+        write_point_head(w, shared, jf, p, start_nanos(how, p, fp.delta));
         w.key("count");
         w.uint_string(p.count);
         w.key("sum");
@@ -491,10 +498,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       w.key("dataPoints");
       w.open_array();
       for (const MetricPoint& p : f.points) {
-        w.element();
-        w.open_object();
-        write_point_attributes(w, shared, jf, p);
-        write_times(w, start_nanos(how, p, false), shared);
+        write_point_head(w, shared, jf, p, start_nanos(how, p, false));
         w.key("count");
         w.uint_string(p.count);
         w.key("sum");
