@@ -12,6 +12,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "otlp_encoding.h"
 #include "otlp_encoding_pb.h"
+#include "protobuf_wire.h"
 #include "vigil/exporters/otlp_metric_exporter.h"
 
 namespace vigil::exporters::detail {
@@ -89,26 +90,22 @@ class Wire {
   explicit Wire(std::string& out) : out_(out) {}
 
   void varint(uint64_t v) {
-    while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out_.push_back(static_cast<char>(v));
+    char b[kMaxVarintSize];
+    put(b, put_varint(b, v));
   }
-  void tag(uint32_t field, uint32_t wire_type) { varint((field << 3) | wire_type); }
+  void tag(uint32_t field, WireType type) { varint(wire_tag(field, type)); }
   void string(uint32_t field, std::string_view s) {
-    tag(field, 2);
-    varint(s.size());
+    char b[2 * kMaxVarintSize];
+    put(b, put_varint(put_tag(b, field, WireType::kLengthDelimited), s.size()));
     out_.append(s);
   }
   void raw_fixed64(uint64_t v) {
     char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    out_.append(b, 8);
+    put(b, put_fixed64(b, v));
   }
   void fixed64(uint32_t field, uint64_t v) {
-    tag(field, 1);
-    raw_fixed64(v);
+    char b[kMaxVarintSize + 8];
+    put(b, put_fixed64(put_tag(b, field, WireType::kFixed64), v));
   }
   void fixed64_nonzero(uint32_t field, uint64_t v) {
     if (v != 0) fixed64(field, v);
@@ -118,13 +115,13 @@ class Wire {
     if (std::bit_cast<uint64_t>(v) != 0) dbl(field, v);  // -0.0 is not the default
   }
   void uint(uint32_t field, uint64_t v) {
-    tag(field, 0);
-    varint(v);
+    char b[2 * kMaxVarintSize];
+    put(b, put_varint(put_tag(b, field, WireType::kVarint), v));
   }
   // A length-delimited field whose content follows; close() writes its length. One byte is
   // set aside for the length; a longer content is moved to make room.
   std::size_t open(uint32_t field) {
-    tag(field, 2);
+    tag(field, WireType::kLengthDelimited);
     out_.push_back('\0');
     return out_.size();
   }
@@ -134,20 +131,19 @@ class Wire {
       out_[content_at - 1] = static_cast<char>(len);
       return;
     }
-    char head[10];
-    std::size_t n = 0;
-    uint64_t v = len;
-    while (v >= 0x80) {
-      head[n++] = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    head[n++] = static_cast<char>(v);
+    char head[kMaxVarintSize];
+    const std::size_t n = static_cast<std::size_t>(put_varint(head, len) - head);
     out_.insert(content_at, n - 1, '\0');
     std::memcpy(out_.data() + content_at - 1, head, n);
   }
   void append(std::string_view bytes) { out_.append(bytes); }
 
  private:
+  // Appends the bytes [begin, end) of a stack buffer.
+  void put(const char* begin, const char* end) {
+    out_.append(begin, static_cast<std::size_t>(end - begin));
+  }
+
   std::string& out_;
 };
 
@@ -170,6 +166,19 @@ void wire_point_attributes(Wire& w, uint32_t field, const MetricEncoding& how,
   for (std::size_t i = 0; i < n; ++i) {
     wire_string_attribute(w, field, f.label_names[i], p.label_values[i]);
   }
+}
+
+// Opens a data point (field 1 of its Gauge / Sum / Histogram / Summary) and writes what every
+// kind begins with: the attributes (field `attributes_field`), start_time_unix_nano (2, left
+// out when 0) and time_unix_nano (3). Returns what close() takes.
+std::size_t wire_point_head(Wire& w, uint32_t attributes_field, const MetricEncoding& how,
+                            const MetricFamily& f, const MetricPoint& p, uint64_t start,
+                            uint64_t now) {
+  const std::size_t dp = w.open(1);
+  wire_point_attributes(w, attributes_field, how, f, p);
+  w.fixed64_nonzero(2, start);
+  w.fixed64_nonzero(3, now);
+  return dp;
 }
 
 void wire_exemplar(Wire& w, uint32_t field, const ExemplarValue& e) {
@@ -204,10 +213,8 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
       const bool gauge = f.type == MetricType::kGauge;
       const std::size_t data = w.open(gauge ? 5 : 7);  // Metric.gauge / Metric.sum
       for (const MetricPoint& p : f.points) {
-        const std::size_t dp = w.open(1);  // NumberDataPoint
-        wire_point_attributes(w, 7, how, f, p);
-        if (!gauge) w.fixed64_nonzero(2, start_nanos(how, p, fp.delta));
-        w.fixed64_nonzero(3, now);
+        const std::size_t dp =  // NumberDataPoint
+            wire_point_head(w, 7, how, f, p, gauge ? 0 : start_nanos(how, p, fp.delta), now);
         if (f.type == MetricType::kInfo) {
           w.fixed64(6, 1);  // as_int (sfixed64)
         } else {
@@ -226,14 +233,12 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
     case MetricType::kHistogram: {
       const std::size_t data = w.open(9);
       for (const MetricPoint& p : f.points) {
-        const std::size_t dp = w.open(1);  // HistogramDataPoint
-        wire_point_attributes(w, 9, how, f, p);
-        w.fixed64_nonzero(2, start_nanos(how, p, fp.delta));
-        w.fixed64_nonzero(3, now);
+        const std::size_t dp =  // HistogramDataPoint
+            wire_point_head(w, 9, how, f, p, start_nanos(how, p, fp.delta), now);
         w.fixed64_nonzero(4, p.count);
         w.dbl(5, p.sum);  // optional: always written
         if (p.buckets.size() == f.bounds.size() + 1) {
-          w.tag(6, 2);  // packed fixed64
+          w.tag(6, WireType::kLengthDelimited);  // packed fixed64
           w.varint(8 * p.buckets.size());
           uint64_t below = 0;
           for (uint64_t cumulative : p.buckets) {
@@ -241,7 +246,7 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
             below = std::max(below, cumulative);
           }
           if (!f.bounds.empty()) {
-            w.tag(7, 2);  // packed double
+            w.tag(7, WireType::kLengthDelimited);  // packed double
             w.varint(8 * f.bounds.size());
             for (double b : f.bounds) w.raw_fixed64(std::bit_cast<uint64_t>(b));
           }
@@ -260,10 +265,8 @@ void encode_family(Wire& w, const MetricEncoding& how, const FamilyPlan& fp, uin
     case MetricType::kSummary: {
       const std::size_t data = w.open(11);
       for (const MetricPoint& p : f.points) {
-        const std::size_t dp = w.open(1);  // SummaryDataPoint
-        wire_point_attributes(w, 7, how, f, p);
-        w.fixed64_nonzero(2, start_nanos(how, p, false));
-        w.fixed64_nonzero(3, now);
+        const std::size_t dp =  // SummaryDataPoint
+            wire_point_head(w, 7, how, f, p, start_nanos(how, p, false), now);
         w.fixed64_nonzero(4, p.count);
         w.dbl_nonzero(5, p.sum);
         for (const auto& [q, v] : p.quantiles) {
@@ -373,7 +376,13 @@ void write_exemplar(JsonWriter& w, const ExemplarValue& e) {
   w.close_object();
 }
 
-void write_times(JsonWriter& w, uint64_t start, const JsonShared& shared) {
+// Opens a data point's object and writes what every kind begins with: its attributes, its start
+// time (left out when 0) and its time.
+void write_point_head(JsonWriter& w, const JsonShared& shared, const JsonFamily& jf,
+                      const MetricPoint& p, uint64_t start) {
+  w.element();
+  w.open_object();
+  write_point_attributes(w, shared, jf, p);
   if (start != 0) {
     w.key("startTimeUnixNano");
     w.uint_string(start);
@@ -410,10 +419,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       w.key("dataPoints");
       w.open_array();
       for (const MetricPoint& p : f.points) {
-        w.element();
-        w.open_object();
-        write_point_attributes(w, shared, jf, p);
-        write_times(w, gauge ? 0 : start_nanos(how, p, fp.delta), shared);
+        write_point_head(w, shared, jf, p, gauge ? 0 : start_nanos(how, p, fp.delta));
         if (f.type == MetricType::kInfo) {
           w.key("asInt");
           w.int_string(1);
@@ -447,10 +453,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       w.key("dataPoints");
       w.open_array();
       for (const MetricPoint& p : f.points) {
-        w.element();
-        w.open_object();
-        write_point_attributes(w, shared, jf, p);
-        write_times(w, start_nanos(how, p, fp.delta), shared);
+        write_point_head(w, shared, jf, p, start_nanos(how, p, fp.delta));
         w.key("count");
         w.uint_string(p.count);
         w.key("sum");
@@ -495,10 +498,7 @@ void write_family(JsonWriter& w, const MetricEncoding& how, const FamilyPlan& fp
       w.key("dataPoints");
       w.open_array();
       for (const MetricPoint& p : f.points) {
-        w.element();
-        w.open_object();
-        write_point_attributes(w, shared, jf, p);
-        write_times(w, start_nanos(how, p, false), shared);
+        write_point_head(w, shared, jf, p, start_nanos(how, p, false));
         w.key("count");
         w.uint_string(p.count);
         w.key("sum");

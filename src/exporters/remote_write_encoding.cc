@@ -9,74 +9,40 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 
 #include "metrics/text_format.h"
+#include "protobuf_wire.h"
 
 namespace vigil::exporters::detail {
 namespace {
 
 using metrics::MetricType;
 
-// Tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
-constexpr char kRequestSeries = 0x0A;    // WriteRequest.timeseries = 1
-constexpr char kRequestMetadata = 0x1A;  // WriteRequest.metadata = 3
-constexpr char kSeriesLabel = 0x0A;      // TimeSeries.labels = 1 (and Exemplar.labels = 1)
-constexpr char kSeriesSample = 0x12;     // TimeSeries.samples = 2
-constexpr char kSeriesExemplar = 0x1A;   // TimeSeries.exemplars = 3
-constexpr char kLabelName = 0x0A;        // Label.name = 1
-constexpr char kLabelValue = 0x12;       // Label.value = 2
-constexpr char kSampleValue = 0x09;      // Sample.value = 1 (double)
-constexpr char kSampleTime = 0x10;       // Sample.timestamp = 2 (int64)
-constexpr char kExemplarValue = 0x11;    // Exemplar.value = 2 (double)
-constexpr char kExemplarTime = 0x18;     // Exemplar.timestamp = 3 (int64)
-constexpr char kMetaType = 0x08;         // MetricMetadata.type = 1
-constexpr char kMetaName = 0x12;         // MetricMetadata.metric_family_name = 2
-constexpr char kMetaHelp = 0x22;         // MetricMetadata.help = 4
-constexpr char kMetaUnit = 0x2A;         // MetricMetadata.unit = 5
-
-constexpr std::size_t varint_size(uint64_t v) noexcept {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-char* put_varint(char* p, uint64_t v) noexcept {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-char* put_bytes(char* p, std::string_view s) noexcept {
-  if (!s.empty()) std::memcpy(p, s.data(), s.size());
-  return p + s.size();
-}
-
-// A length-delimited field: tag, length, bytes.
-std::size_t field_size(std::size_t n) noexcept { return 1 + varint_size(n) + n; }
-
-char* put_field(char* p, char tag, std::string_view s) noexcept {
-  *p++ = tag;
-  p = put_varint(p, s.size());
-  return put_bytes(p, s);
-}
-
-char* put_double(char* p, double v) noexcept {
-  uint64_t bits = std::bit_cast<uint64_t>(v);
-  for (int i = 0; i < 8; ++i) {
-    *p++ = static_cast<char>(bits & 0xFF);
-    bits >>= 8;
-  }
-  return p;
-}
+constexpr char kRequestSeries =
+    wire_tag_byte(1, WireType::kLengthDelimited);  // WriteRequest.timeseries = 1
+constexpr char kRequestMetadata =
+    wire_tag_byte(3, WireType::kLengthDelimited);  // WriteRequest.metadata = 3
+constexpr char kSeriesLabel = wire_tag_byte(
+    1, WireType::kLengthDelimited);  // TimeSeries.labels = 1 (and Exemplar.labels = 1)
+constexpr char kSeriesSample =
+    wire_tag_byte(2, WireType::kLengthDelimited);  // TimeSeries.samples = 2
+constexpr char kSeriesExemplar =
+    wire_tag_byte(3, WireType::kLengthDelimited);  // TimeSeries.exemplars = 3
+constexpr char kLabelName = wire_tag_byte(1, WireType::kLengthDelimited);   // Label.name = 1
+constexpr char kLabelValue = wire_tag_byte(2, WireType::kLengthDelimited);  // Label.value = 2
+constexpr char kSampleValue = wire_tag_byte(1, WireType::kFixed64);  // Sample.value = 1 (double)
+constexpr char kSampleTime = wire_tag_byte(2, WireType::kVarint);    // Sample.timestamp = 2 (int64)
+constexpr char kExemplarValue =
+    wire_tag_byte(2, WireType::kFixed64);  // Exemplar.value = 2 (double)
+constexpr char kExemplarTime =
+    wire_tag_byte(3, WireType::kVarint);                         // Exemplar.timestamp = 3 (int64)
+constexpr char kMetaType = wire_tag_byte(1, WireType::kVarint);  // MetricMetadata.type = 1
+constexpr char kMetaName =
+    wire_tag_byte(2, WireType::kLengthDelimited);  // MetricMetadata.metric_family_name = 2
+constexpr char kMetaHelp = wire_tag_byte(4, WireType::kLengthDelimited);  // MetricMetadata.help = 4
+constexpr char kMetaUnit = wire_tag_byte(5, WireType::kLengthDelimited);  // MetricMetadata.unit = 5
 
 // A Label message's size (without its own tag and length).
 std::size_t label_size(std::string_view name, std::string_view value) noexcept {
