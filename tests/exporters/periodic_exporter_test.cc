@@ -336,6 +336,9 @@ TEST_F(PeriodicExporterTest, ShutdownDeadlineAbortsHangingExportAndCountsDrops) 
   engine.add(fake("fast", fast));
   EXPECT_FALSE(engine.flush(10ms));
   ASSERT_TRUE(slow->wait([&] { return slow->in_export; }));
+  // The fast exporter has taken the flushed snapshot too (else the final one would replace it
+  // in its mailbox: one export, not two).
+  ASSERT_TRUE(fast->wait([&] { return fast->calls >= 1; }));
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_FALSE(engine.shutdown(200ms));
   const auto took = std::chrono::steady_clock::now() - t0;
