@@ -452,6 +452,7 @@ struct DatadogExporter::Impl {
 
   vigil::detail::HttpSender sender;
   DeltaTracker tracker;
+  MetricsSnapshot deltas;  // the last deltas; kept so that the next ones reuse its memory
   std::mt19937_64 rng;
   std::string buffer;     // the request body's memory, kept between exports
   mutable std::mutex mu;  // stats
@@ -500,8 +501,8 @@ ExportOutcome DatadogExporter::export_metrics(const MetricsSnapshot& snapshot,
                                               ExportDeadline deadline) {
   ExportOutcome out;
   Impl& im = *impl_;
-  const MetricsSnapshot deltas = im.tracker.deltas(snapshot);
-  SeriesWriter s = write_series(deltas, options_, std::move(im.buffer));
+  im.tracker.deltas_into(snapshot, im.deltas);
+  SeriesWriter s = write_series(im.deltas, options_, std::move(im.buffer));
   struct KeepBuffer {  // hands the buffer back for the next export, however this one ends
     std::string& to;
     std::string& from;

@@ -653,6 +653,7 @@ std::optional<EmfExporterOptions> EmfExporterOptions::from_environment(
 struct EmfExporter::Impl {
   Destination dest;
   DeltaTracker tracker;
+  MetricsSnapshot deltas;  // the last deltas; kept so that the next ones reuse its memory
   std::atomic<bool> aborted{false};
   std::mutex io_mu;  // fd / file (close() may come from another thread)
   FILE* file = nullptr;
@@ -771,7 +772,8 @@ ExportOutcome EmfExporter::export_metrics(const MetricsSnapshot& snapshot,
                                           ExportDeadline deadline) {
   ExportOutcome out;
   Impl& im = *impl_;
-  const MetricsSnapshot deltas = im.tracker.deltas(snapshot);
+  im.tracker.deltas_into(snapshot, im.deltas);
+  const MetricsSnapshot& deltas = im.deltas;
   Encoder enc(options_);
   for (const auto& f : deltas.families) enc.family(f);
   std::vector<detail::EmfDocument> docs = enc.finish(deltas.timestamp);

@@ -126,6 +126,7 @@ class OtlpMetricExporter::Impl {
   vigil::detail::HttpSender sender;
   const double created;  // start time of series whose own is unknown
   DeltaTracker tracker;
+  MetricsSnapshot deltas;  // the last deltas; kept so that the next ones reuse its memory
 
   mutable std::mutex stats_mu;
   OtlpMetricExporterStats stats;
@@ -157,8 +158,7 @@ ExportOutcome OtlpMetricExporter::Impl::export_metrics(const MetricsSnapshot& sn
   ExportOutcome out;
   // Deltas are taken even when nothing is sent, so that the next window starts here.
   const bool delta = options.temporality != OtlpTemporality::kCumulative;
-  MetricsSnapshot deltas;
-  if (delta) deltas = tracker.deltas(snapshot);
+  if (delta) tracker.deltas_into(snapshot, deltas);
   const uint64_t n = snapshot.series();
   out.points = n;
   if (n == 0) return out;  // nothing to send: no request

@@ -104,24 +104,6 @@ class SnapshotSink final : public metrics::MetricSink {
   std::vector<std::string> consts_;
 };
 
-// A series' identity: the family name and its label values, each length-prefixed so that no
-// value can imitate a separator.
-void append_part(std::string& key, std::string_view part) {
-  const auto n = static_cast<uint32_t>(part.size());
-  key.append(reinterpret_cast<const char*>(&n), sizeof n);
-  key.append(part);
-}
-
-std::string series_key(std::string_view family, const std::vector<std::string>& labels) {
-  std::string key;
-  std::size_t size = family.size() + 4;
-  for (const auto& l : labels) size += l.size() + 4;
-  key.reserve(size);
-  append_part(key, family);
-  for (const auto& l : labels) append_part(key, l);
-  return key;
-}
-
 bool tracks(metrics::MetricType t) {
   return t == metrics::MetricType::kCounter || t == metrics::MetricType::kHistogram ||
          t == metrics::MetricType::kSummary;
@@ -137,6 +119,19 @@ MetricsSnapshot collect_snapshot(const metrics::Registry& registry, SnapshotOpti
   return out;
 }
 
+// A series' identity within its family: its label values, hashed and compared as they are
+// (no key string is built per lookup). Not noexcept on purpose: libstdc++ then caches each
+// node's hash, so a bucket scan compares hashes instead of rehashing label vectors.
+struct LabelsHash {
+  std::size_t operator()(const std::vector<std::string>& labels) const {
+    std::size_t h = 0x9e3779b97f4a7c15ULL ^ labels.size();
+    for (const auto& l : labels) {
+      h ^= std::hash<std::string_view>{}(l) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    }
+    return h;
+  }
+};
+
 struct DeltaTracker::State {
   struct Previous {
     double value = 0;
@@ -145,36 +140,66 @@ struct DeltaTracker::State {
     std::vector<uint64_t> buckets;
     double window_start = 0;  // start of the window the next delta covers
     uint64_t generation = 0;
-    std::string family;
-    std::vector<std::string> labels;
   };
-  std::unordered_map<std::string, Previous> series;
+  // Per family name, then per label values.
+  using Series = std::unordered_map<std::vector<std::string>, Previous, LabelsHash>;
+  struct Family {
+    Series series;
+    // The previous call's points in order (nodes of `series`, stable until erased; all were
+    // seen in that call, so none is erased before this call rebuilds the list): registries
+    // emit series in the same order every time, so point i is usually order[i] and needs no
+    // hash lookup, only a comparison of its label values.
+    std::vector<Series::value_type*> order;
+  };
+  std::unordered_map<std::string, Family> families;
+  std::size_t tracked = 0;
   uint64_t generation = 0;
 };
 
 MetricsSnapshot DeltaTracker::deltas(const MetricsSnapshot& cumulative) {
+  MetricsSnapshot out;
+  deltas_into(cumulative, out);
+  return out;
+}
+
+void DeltaTracker::deltas_into(const MetricsSnapshot& cumulative, MetricsSnapshot& out) {
   if (!state_) state_ = std::make_shared<State>();
   State& st = *state_;
   const uint64_t gen = ++st.generation;
-  MetricsSnapshot out = cumulative;
+  if (&out != &cumulative) out = cumulative;  // copy-assignment reuses out's allocations
   for (auto& f : out.families) {
     if (!tracks(f.type)) continue;
-    for (auto& p : f.points) {
-      auto [it, inserted] = st.series.try_emplace(series_key(f.name, p.label_values));
-      State::Previous& prev = it->second;
+    State::Family& fam = st.families[f.name];
+    State::Series& series = fam.series;
+    const bool histogram = f.type == metrics::MetricType::kHistogram;
+    for (std::size_t i = 0; i < f.points.size(); ++i) {
+      MetricPoint& p = f.points[i];
+      State::Series::value_type* node = nullptr;
+      bool inserted = false;
+      if (i < fam.order.size() && fam.order[i]->first == p.label_values) {
+        node = fam.order[i];
+      } else {
+        auto it = series.find(p.label_values);
+        inserted = it == series.end();
+        if (inserted) {
+          it = series.emplace(p.label_values, State::Previous{}).first;
+          ++st.tracked;
+        }
+        node = &*it;
+        if (i < fam.order.size()) {
+          fam.order[i] = node;
+        } else {
+          fam.order.push_back(node);
+        }
+      }
+      State::Previous& prev = node->second;
       // The window this delta covers starts where the previous one ended (or at the series'
       // start); remembered before `prev` moves on.
       const double start =
           inserted ? (p.start_time > 0 ? p.start_time : cumulative.timestamp) : prev.window_start;
-      if (inserted) {
-        prev.family = f.name;
-        prev.labels = p.label_values;
-      }
       const double value = p.value;
       const uint64_t count = p.count;
       const double sum = p.sum;
-      std::vector<uint64_t> buckets;
-      if (f.type == metrics::MetricType::kHistogram) buckets = p.buckets;
       // Prometheus' reset rule: a value below the previous one means the series restarted, and
       // the whole new value is the change.
       const bool reset = !inserted && (value < prev.value || count < prev.count);
@@ -182,43 +207,59 @@ MetricsSnapshot DeltaTracker::deltas(const MetricsSnapshot& cumulative) {
         p.value = value - prev.value;
         p.count = count - prev.count;
         p.sum = sum - prev.sum;
-        if (prev.buckets.size() == p.buckets.size()) {
-          for (std::size_t i = 0; i < p.buckets.size(); ++i) {
-            const uint64_t b = p.buckets[i];
-            p.buckets[i] = b >= prev.buckets[i] ? b - prev.buckets[i] : b;
+      }
+      if (histogram) {
+        if (!inserted && !reset && prev.buckets.size() == p.buckets.size()) {
+          // Delta and remember in one pass, without allocating.
+          for (std::size_t k = 0; k < p.buckets.size(); ++k) {
+            const uint64_t b = p.buckets[k];
+            p.buckets[k] = b >= prev.buckets[k] ? b - prev.buckets[k] : b;
+            prev.buckets[k] = b;
           }
+        } else {
+          prev.buckets.assign(p.buckets.begin(), p.buckets.end());
         }
+      } else {
+        prev.buckets.clear();
       }
       prev.value = value;
       prev.count = count;
       prev.sum = sum;
-      prev.buckets = std::move(buckets);
       prev.window_start = cumulative.timestamp;
       prev.generation = gen;
       p.start_time = start;
     }
+    fam.order.resize(f.points.size());
   }
   vanished_.clear();
-  for (auto it = st.series.begin(); it != st.series.end();) {
-    if (it->second.generation != gen) {
-      vanished_.emplace_back(std::move(it->second.family), std::move(it->second.labels));
-      it = st.series.erase(it);
+  for (auto fit = st.families.begin(); fit != st.families.end();) {
+    State::Series& series = fit->second.series;
+    for (auto it = series.begin(); it != series.end();) {
+      if (it->second.generation != gen) {
+        auto node = series.extract(it++);
+        vanished_.emplace_back(fit->first, std::move(node.key()));
+        --st.tracked;
+      } else {
+        ++it;
+      }
+    }
+    if (series.empty()) {
+      fit = st.families.erase(fit);
     } else {
-      ++it;
+      ++fit;
     }
   }
-  return out;
 }
 
 double DeltaTracker::window_start(std::string_view family,
                                   const std::vector<std::string>& labels) const {
   if (!state_) return 0;
-  auto it = state_->series.find(series_key(family, labels));
-  return it == state_->series.end() ? 0 : it->second.window_start;
+  auto fit = state_->families.find(std::string(family));
+  if (fit == state_->families.end()) return 0;
+  auto it = fit->second.series.find(labels);
+  return it == fit->second.series.end() ? 0 : it->second.window_start;
 }
 
-std::size_t DeltaTracker::tracked_series() const noexcept {
-  return state_ ? state_->series.size() : 0;
-}
+std::size_t DeltaTracker::tracked_series() const noexcept { return state_ ? state_->tracked : 0; }
 
 }  // namespace vigil::exporters

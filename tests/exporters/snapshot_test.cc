@@ -389,5 +389,119 @@ TEST(DeltaTracker, FromARealRegistry) {
   EXPECT_EQ(point(d, "job_seconds", {})->buckets, (std::vector<uint64_t>{1, 2}));
 }
 
+// ---- deltas_into and the order fast path (series reordered, inserted, removed)
+
+std::vector<double> values(const MetricsSnapshot& s) {
+  std::vector<double> out;
+  for (const auto& p : s.families[0].points) out.push_back(p.value);
+  return out;
+}
+
+std::vector<double> starts(const MetricsSnapshot& s) {
+  std::vector<double> out;
+  for (const auto& p : s.families[0].points) out.push_back(p.start_time);
+  return out;
+}
+
+TEST(DeltaTracker, DeltasIntoReusedOutputFollowsReorderedSeries) {
+  DeltaTracker t;
+  MetricsSnapshot out;
+  MetricsSnapshot s;
+  s.timestamp = 10;
+  s.families = {
+      counter_family("c", {counter_point("a", 1), counter_point("b", 2), counter_point("c", 3)})};
+  t.deltas_into(s, out);
+  EXPECT_EQ(values(out), (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(out.timestamp, 10);
+
+  // Another order: matched by labels, not by position.
+  s.timestamp = 20;
+  s.families = {
+      counter_family("c", {counter_point("c", 6), counter_point("a", 2), counter_point("b", 2)})};
+  t.deltas_into(s, out);
+  EXPECT_EQ(values(out), (std::vector<double>{3, 1, 0}));
+  EXPECT_EQ(starts(out), (std::vector<double>{10, 10, 10}));
+  EXPECT_EQ(out.families[0].points[0].label_values, (std::vector<std::string>{"c"}));
+
+  // A series inserted in the middle.
+  s.timestamp = 30;
+  s.families = {counter_family("c", {counter_point("c", 6), counter_point("x", 5),
+                                     counter_point("a", 4), counter_point("b", 2)})};
+  t.deltas_into(s, out);
+  EXPECT_EQ(values(out), (std::vector<double>{0, 5, 2, 0}));
+  EXPECT_EQ(starts(out), (std::vector<double>{20, 30, 20, 20}));
+  EXPECT_EQ(t.tracked_series(), 4u);
+
+  // Shrunk to one series (the output shrinks too); the others vanish.
+  s.timestamp = 40;
+  s.families = {counter_family("c", {counter_point("a", 5)})};
+  t.deltas_into(s, out);
+  EXPECT_EQ(values(out), (std::vector<double>{1}));
+  EXPECT_EQ(t.tracked_series(), 1u);
+  auto vanished = t.vanished();
+  std::sort(vanished.begin(), vanished.end());
+  EXPECT_EQ(vanished, (std::vector<std::pair<std::string, std::vector<std::string>>>{
+                          {"c", {"b"}}, {"c", {"c"}}, {"c", {"x"}}}));
+
+  // A vanished series back: first sight again.
+  s.timestamp = 50;
+  s.families = {counter_family("c", {counter_point("a", 5), counter_point("b", 1)})};
+  t.deltas_into(s, out);
+  EXPECT_EQ(values(out), (std::vector<double>{0, 1}));
+  EXPECT_EQ(starts(out), (std::vector<double>{40, 50}));
+  EXPECT_EQ(t.window_start("c", {"b"}), 50);
+}
+
+TEST(DeltaTracker, DeltasIntoInPlaceAndSameAsDeltas) {
+  DeltaTracker a;
+  DeltaTracker b;
+  MetricsSnapshot s;
+  s.timestamp = 10;
+  s.families = {histogram_family(1, 3, 4, 2.5),
+                counter_family("c", {counter_point("a", 4), counter_point("b", 9)})};
+  MetricsSnapshot in_place = s;
+  b.deltas_into(in_place, in_place);
+  a.deltas(s);
+  EXPECT_EQ(in_place.families[0].points[0].buckets, (std::vector<uint64_t>{1, 3, 4}));
+
+  s.timestamp = 20;
+  s.families = {histogram_family(2, 5, 7, 4.0),
+                counter_family("c", {counter_point("b", 10), counter_point("a", 7)})};
+  in_place = s;
+  b.deltas_into(in_place, in_place);
+  const MetricsSnapshot d2 = a.deltas(s);
+  for (const MetricsSnapshot* d : {static_cast<const MetricsSnapshot*>(&in_place), &d2}) {
+    const MetricPoint& h = d->families[0].points[0];
+    EXPECT_EQ(h.buckets, (std::vector<uint64_t>{1, 2, 3}));
+    EXPECT_EQ(h.count, 3u);
+    EXPECT_DOUBLE_EQ(h.sum, 1.5);
+    EXPECT_EQ(h.start_time, 10);
+    EXPECT_EQ(d->families[1].points[0].value, 1);  // b: 9 -> 10
+    EXPECT_EQ(d->families[1].points[1].value, 3);  // a: 4 -> 7
+    EXPECT_EQ(d->timestamp, 20);
+  }
+}
+
+TEST(DeltaTracker, SameFamilyNameTwiceInOneSnapshot) {
+  // Two families of one name (a registry never emits that, hand-made snapshots may): their
+  // series are one set, matched by labels.
+  DeltaTracker t;
+  MetricsSnapshot s;
+  s.timestamp = 1;
+  s.families = {counter_family("c", {counter_point("a", 1)}),
+                counter_family("c", {counter_point("b", 2), counter_point("d", 3)})};
+  t.deltas(s);
+  EXPECT_EQ(t.tracked_series(), 3u);
+  s.timestamp = 2;
+  s.families[0].points[0].value = 4;
+  s.families[1].points[1].value = 5;
+  const MetricsSnapshot d = t.deltas(s);
+  EXPECT_EQ(d.families[0].points[0].value, 3);
+  EXPECT_EQ(d.families[1].points[0].value, 0);
+  EXPECT_EQ(d.families[1].points[1].value, 2);
+  EXPECT_TRUE(t.vanished().empty());
+  EXPECT_EQ(t.tracked_series(), 3u);
+}
+
 }  // namespace
 }  // namespace vigil::exporters
