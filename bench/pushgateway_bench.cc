@@ -1,7 +1,7 @@
 // Pushgateway export cost: the push body (Prometheus text format 0.0.4) of a 10,000-series
 // snapshot, written by encode_pushgateway_body, next to collecting the snapshot and to the
 // registry's own /metrics serialization of the same series. The network round trip is not
-// measured. Figures in bench/README.md (section wt-pushgw).
+// measured. Figures in bench/README.md (Pushgateway section).
 #include <benchmark/benchmark.h>
 
 #include <string>

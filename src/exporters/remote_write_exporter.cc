@@ -247,8 +247,8 @@ ExportOutcome RemoteWriteExporter::Impl::export_metrics(const MetricsSnapshot& s
       break;
     }
     const detail::RemoteWriteBatch& b = batches[i++];
-    const vigil::detail::SendReport report = vigil::detail::send_with_retry(
-        sender, b.body, deadline, options.retry, random01);
+    const vigil::detail::SendReport report =
+        vigil::detail::send_with_retry(sender, b.body, deadline, options.retry, random01);
     out.retries += static_cast<uint64_t>(std::max(0, report.attempts - 1));
     if (report.last.status != 0 || report.attempts > 1) {
       out.bytes += b.body.size() * static_cast<uint64_t>(report.attempts);

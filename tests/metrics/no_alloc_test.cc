@@ -7,7 +7,7 @@
 #include <new>
 #include <string>
 
-#include "vigil/metrics/by_name.h"  // wt-oneline
+#include "vigil/metrics/by_name.h"
 #include "vigil/metrics/registry.h"
 
 namespace {
@@ -50,7 +50,7 @@ TEST(NoAllocation, LookupOfExistingSeriesAndRecording) {
   EXPECT_EQ(requests.labels(method, path).value(), 1501);
 }
 
-// wt-oneline: a by-name record of an existing series allocates nothing either.
+// a by-name record of an existing series allocates nothing either.
 TEST(NoAllocation, ByNameRecordOfExistingSeries) {
   Registry r;
   NamedMetrics m(r);

@@ -284,7 +284,7 @@ TEST(Instrument, WrapCarriesContextOntoExecutorAndThreads) {
   }
 }
 
-// wt-oneline: RAII spans and the span macros record an exception that leaves their scope
+// RAII spans and the span macros record an exception that leaves their scope
 // (status error, an "exception" event), may mark success as ok (SpanOptions::ok_on_success),
 // and the macros take a span kind: the guides' `with tracer.start_as_current_span(...)`.
 std::string event_attr(const SpanData& s, size_t event, std::string_view key) {

@@ -50,10 +50,11 @@ struct ExemplarValue {
 struct MetricPoint {
   // Label values in the order of MetricFamily::label_names (constant labels first).
   std::vector<std::string> label_values;
-  double value = 0;       // counter (cumulative), gauge; 1 for info
-  double start_time = 0;  // Unix seconds the series started (counter, histogram, summary); 0: unknown
-  uint64_t count = 0;     // histogram, summary
-  double sum = 0;         // histogram, summary
+  double value = 0;  // counter (cumulative), gauge; 1 for info
+  double start_time =
+      0;               // Unix seconds the series started (counter, histogram, summary); 0: unknown
+  uint64_t count = 0;  // histogram, summary
+  double sum = 0;      // histogram, summary
   // Histogram: cumulative bucket counts, MetricFamily::bounds.size() + 1 entries (the last is
   // +Inf and equals count).
   std::vector<uint64_t> buckets;
@@ -142,15 +143,15 @@ using ExportDeadline = ExportClock::time_point;
 // What one export call did. Every point that did not reach the destination is counted in
 // dropped_points with a reason; nothing is dropped silently.
 struct ExportOutcome {
-  bool ok = true;              // false: the export failed (error says why)
-  std::string error;           // "" when ok; never carries secrets (API keys, passwords)
-  std::string reason;          // short failure class for metrics: http_error, timeout,
-                               // connection, shutdown, encoding, io, rejected, limit
-  uint64_t points = 0;         // points (series values) delivered
-  uint64_t dropped_points = 0; // points not delivered
-  uint64_t bytes = 0;          // bytes written to the wire (after compression)
-  uint64_t requests = 0;       // requests / packets / documents sent
-  uint64_t retries = 0;        // attempts after the first
+  bool ok = true;               // false: the export failed (error says why)
+  std::string error;            // "" when ok; never carries secrets (API keys, passwords)
+  std::string reason;           // short failure class for metrics: http_error, timeout,
+                                // connection, shutdown, encoding, io, rejected, limit
+  uint64_t points = 0;          // points (series values) delivered
+  uint64_t dropped_points = 0;  // points not delivered
+  uint64_t bytes = 0;           // bytes written to the wire (after compression)
+  uint64_t requests = 0;        // requests / packets / documents sent
+  uint64_t retries = 0;         // attempts after the first
 };
 
 class MetricExporter {
@@ -208,12 +209,12 @@ struct ExporterStatus {
   uint64_t points = 0;
   uint64_t dropped_points = 0;
   uint64_t bytes = 0;
-  uint64_t skipped = 0;        // snapshots replaced while the exporter was busy
-  std::string last_error;      // "" when none yet
-  double last_success = 0;     // Unix seconds; 0: never
-  double last_attempt = 0;     // Unix seconds; 0: never
-  double last_duration = 0;    // seconds, the last export call
-  bool busy = false;           // an export call is running now
+  uint64_t skipped = 0;      // snapshots replaced while the exporter was busy
+  std::string last_error;    // "" when none yet
+  double last_success = 0;   // Unix seconds; 0: never
+  double last_attempt = 0;   // Unix seconds; 0: never
+  double last_duration = 0;  // seconds, the last export call
+  bool busy = false;         // an export call is running now
 };
 
 // Collects `source` every interval on a library-owned thread and hands each snapshot to every
