@@ -16,8 +16,9 @@ class Joined {
   Joined(std::string_view a, std::string_view b, std::string_view c = {}) noexcept {
     const size_t n = a.size() + b.size() + c.size();
     if (n <= sizeof(buf_)) {
-      std::memcpy(buf_, a.data(), a.size());
-      std::memcpy(buf_ + a.size(), b.data(), b.size());
+      // (memcpy from an empty view's null data() is undefined: skip empty parts)
+      if (!a.empty()) std::memcpy(buf_, a.data(), a.size());
+      if (!b.empty()) std::memcpy(buf_ + a.size(), b.data(), b.size());
       if (!c.empty()) std::memcpy(buf_ + a.size() + b.size(), c.data(), c.size());
       view_ = std::string_view(buf_, n);
       return;

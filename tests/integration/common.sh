@@ -64,7 +64,9 @@ stop_process() {
     log "$name (pid $pid) did not stop on SIGTERM within 5 s: SIGKILL"
     kill -KILL "$pid" 2>/dev/null
   fi
-  wait "$pid" 2>/dev/null
+  # A process ended by the signal reports 128+N here: not a failure (and under set -e, in an
+  # EXIT trap, it would replace the script's exit status).
+  wait "$pid" 2>/dev/null || true
   return 0
 }
 

@@ -82,7 +82,9 @@ done
 log "ok   /api/v1/exporters: dogstatsd, emf and pushgateway exporting, no failures"
 
 # The engine's own figures are metrics too (the dashboard's Exporters card reads them).
-curl -sf "$url/metrics" | grep -q '^vigil_metric_exports_total{exporter="pushgateway"} [1-9]' ||
+# (to a file first: grep -q would close the pipe early and, with pipefail, fail on curl's SIGPIPE)
+curl -sf "$url/metrics" >"$tmp/metrics.txt" || fail "GET /metrics failed"
+grep -q '^vigil_metric_exports_total{exporter="pushgateway"} [1-9]' "$tmp/metrics.txt" ||
   fail "vigil_metric_exports_total{exporter=\"pushgateway\"} missing from /metrics"
 
 # What each destination holds.
