@@ -366,7 +366,7 @@ if [[ $sanitizers -eq 0 ]]; then
   done
 else
   if finish asan-build; then
-    run_stage asan-test run_ctest --test-dir build/fuzz -L unit -j "$ctest_jobs" || true
+    run_stage asan-test run_ctest --test-dir build/fuzz -L unit -j "$ctest_jobs" --output-on-failure || true
   else
     skip_stage asan-test "asan build failed"
   fi
