@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fake_collector.h"
+#include "snapshot_builders.h"
 #include "vigil/admin/server.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
@@ -71,21 +72,8 @@ TEST(PushgatewayPath, DotSegmentsAreBase64) {
 // ---------------------------------------------------------------------------------------------
 // Body
 
-MetricFamily family(std::string name, metrics::MetricType type,
-                    std::vector<std::string> labels = {}) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.type = type;
-  f.label_names = std::move(labels);
-  return f;
-}
-
-MetricPoint point(std::vector<std::string> labels, double value) {
-  MetricPoint p;
-  p.label_values = std::move(labels);
-  p.value = value;
-  return p;
-}
+using vigil::exporters::testing::family;
+using vigil::exporters::testing::point;
 
 // A snapshot with one family of each type.
 MetricsSnapshot sample_snapshot() {

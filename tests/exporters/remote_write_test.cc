@@ -19,6 +19,7 @@
 #include "fake_collector.h"
 #include "prometheus/remote.pb.h"
 #include "remote_write_encoding.h"
+#include "snapshot_builders.h"
 #include "vigil/admin/server.h"
 #include "vigil/core/error.h"
 #include "vigil/exporters/remote_write_exporter.h"
@@ -34,20 +35,8 @@ using ::testing::HasSubstr;
 // ---------------------------------------------------------------------------------------------
 // Snapshots built by hand.
 
-MetricFamily family(std::string name, MetricType type, std::vector<std::string> labels = {}) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.type = type;
-  f.label_names = std::move(labels);
-  return f;
-}
-
-MetricPoint point(std::vector<std::string> labels, double value) {
-  MetricPoint p;
-  p.label_values = std::move(labels);
-  p.value = value;
-  return p;
-}
+using vigil::exporters::testing::family;
+using vigil::exporters::testing::point;
 
 MetricsSnapshot sample_snapshot() {
   MetricsSnapshot s;
