@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <string>
 #include <utility>
@@ -203,6 +204,66 @@ struct ProductionCollector::Impl {
   };
   std::vector<Folded> folded;
 
+  // The request series by the addresses of its interned label values (each value is interned
+  // in its BoundedValues, "other" is a static, "" is null), so a resolved series is found with
+  // a few multiplies and pointer compares instead of Family::labels' hashing and string
+  // compares. Insert-only, at most kSeriesSlots / 2 series (then Family::labels is used).
+  static constexpr size_t kSeriesSlots = 2048;
+  static constexpr size_t kMaxProbes = 8;
+  struct RequestSeries {
+    std::array<const char*, kMaxRequestLabels + 3> keys{};
+    Histogram histogram;
+  };
+  std::unique_ptr<std::atomic<RequestSeries*>[]> series_slots =
+      std::make_unique<std::atomic<RequestSeries*>[]>(kSeriesSlots);
+  std::mutex series_mu;
+  std::vector<std::unique_ptr<RequestSeries>> series_storage;  // under series_mu
+
+  static const char* key_of(std::string_view v) noexcept { return v.empty() ? nullptr : v.data(); }
+
+  Histogram* request_series(const std::string_view* values, size_t n) noexcept {
+    uint64_t hash = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < n; ++i) {
+      hash = (hash ^ reinterpret_cast<uintptr_t>(key_of(values[i]))) * 0xbf58476d1ce4e5b9ULL;
+      hash ^= hash >> 29;
+    }
+    const auto matches = [&](const RequestSeries& s) {
+      for (size_t i = 0; i < n; ++i) {
+        if (s.keys[i] != key_of(values[i])) return false;
+      }
+      return true;
+    };
+    size_t slot = hash & (kSeriesSlots - 1);
+    for (size_t probe = 0; probe < kMaxProbes; ++probe) {
+      RequestSeries* s = series_slots[slot].load(std::memory_order_acquire);
+      if (s == nullptr) break;
+      if (matches(*s)) return &s->histogram;
+      slot = (slot + 1) & (kSeriesSlots - 1);
+    }
+    // Slow path: resolve the series and remember it.
+    try {
+      std::lock_guard<std::mutex> lock(series_mu);
+      if (series_storage.size() >= kSeriesSlots / 2) return nullptr;
+      slot = hash & (kSeriesSlots - 1);
+      for (size_t probe = 0; probe < kMaxProbes; ++probe) {
+        RequestSeries* s = series_slots[slot].load(std::memory_order_relaxed);
+        if (s == nullptr) {
+          auto entry = std::make_unique<RequestSeries>();
+          for (size_t i = 0; i < n; ++i) entry->keys[i] = key_of(values[i]);
+          entry->histogram = requests->labels(std::span<const std::string_view>(values, n));
+          series_storage.push_back(std::move(entry));
+          series_slots[slot].store(series_storage.back().get(), std::memory_order_release);
+          return &series_storage.back()->histogram;
+        }
+        if (matches(*s)) return &s->histogram;
+        slot = (slot + 1) & (kSeriesSlots - 1);
+      }
+    } catch (...) {
+      error();
+    }
+    return nullptr;  // probes exhausted or out of memory: the caller looks the series up
+  }
+
   void error() noexcept { errors.fetch_add(1, std::memory_order_relaxed); }
   uint64_t folded_total() const noexcept {
     uint64_t n = 0;
@@ -332,7 +393,12 @@ void ProductionCollector::record_request_outcome(std::string_view endpoint,
   if (matched != labels.size()) m.error();  // an undeclared label: ignored, counted
   values[m.error_label] =
       error_type.empty() ? std::string_view() : m.error_types->admit(error_type);
-  try {
+  Histogram* h = m.request_series(values.data(), m.error_label + 1);
+  if (h != nullptr) {
+    h->observe(latency.count());
+    return;
+  }
+  try {  // the series cache is full: the family's own lookup
     m.requests->labels(std::span<const std::string_view>(values.data(), m.error_label + 1))
         .observe(latency.count());
   } catch (...) {
