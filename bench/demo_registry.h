@@ -4,7 +4,9 @@
 // running the simulator (admin_server_bench, dashboard_bench).
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string_view>
 
 #include "gateway_metrics.h"  // demo/
 #include "vigil/metrics/process_collector.h"
@@ -49,14 +51,16 @@ struct DemoRegistry {
     g->completion_tokens_per_request.observe(250);
     g->queue_wait.observe(0.0003);
     for (size_t i = 0; i < kTools.size(); ++i) {
-      for (double s : {0.01, 0.2, 0.5}) g->tools[i].latency.observe(s);
-      for (const char* st : {"success", "error", "timeout"})
-        g->tool_calls.labels(kTools[i].name, st).inc();
+      // One success, one error and one timeout per tool, 0.01 s, 0.2 s and 0.5 s.
+      g->collector.record_tool_execution(kTools[i].name, true, std::chrono::milliseconds(10));
+      g->collector.record_tool_execution(kTools[i].name, false, std::chrono::milliseconds(200));
+      g->collector.record_tool_execution_outcome(kTools[i].name, "timeout",
+                                                 std::chrono::milliseconds(500));
     }
-    for (auto& c : g->caches) {
-      c.hits.inc(10);
-      c.misses.inc(3);
-      c.evictions.inc(1);
+    for (std::string_view c : vigil::demo::kCaches) {
+      for (int i = 0; i < 10; ++i) g->collector.record_cache_hit(c);
+      for (int i = 0; i < 3; ++i) g->collector.record_cache_miss(c);
+      g->collector.record_cache_eviction(c);
     }
     for (size_t p = 0; p < kPipelines.size(); ++p) {
       g->pipelines[p].duration.observe(3.0);

@@ -281,10 +281,10 @@ class RequestSimulator {
   bool cache_lookup(size_t cache, double hit_rate) {
     const bool hit = uniform() < hit_rate;
     if (hit) {
-      m_.caches[cache].hits.inc();
+      m_.collector.record_cache_hit(kCaches[cache]);
       Simulator::Counters::add(c_.cache_hits);
     } else {
-      m_.caches[cache].misses.inc();
+      m_.collector.record_cache_miss(kCaches[cache]);
       Simulator::Counters::add(c_.cache_misses);
     }
     return hit;
@@ -296,7 +296,7 @@ class RequestSimulator {
     while (n < kCacheCapacity[cache]) {
       if (entries.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return;
     }
-    m_.caches[cache].evictions.inc();  // full: the oldest entry makes room
+    m_.collector.record_cache_eviction(kCaches[cache]);  // full: the oldest entry makes room
   }
 
   // One LLM call; `span` (its llm_call span) gets the GenAI attributes and any error.
@@ -383,8 +383,9 @@ class RequestSimulator {
         status = "error";
       }
     }
-    m_.tools[ti].latency.observe(seconds);
-    m_.tool_calls.labels(tool.name, status).inc();
+    m_.collector.record_tool_execution_outcome(tool.name,
+                                               status == "success" ? std::string_view() : status,
+                                               std::chrono::duration<double>(seconds));
     span.set_attribute("agent.tool.cached", false);
     if (status != "success") {
       span.set_attribute("error.type", status);

@@ -326,7 +326,8 @@ ProductionCollector::ProductionCollector(Registry& registry, ProductionCollector
                              {"gen_ai_system", "gen_ai_request_model"}, unit("dollars"));
   m.tool_calls =
       &registry.counter("tool_executions_total",
-                        "Tool executions by tool and outcome (success, error)", {"tool", "status"});
+                        "Tool executions by tool and outcome (success, error or the error's type)",
+                        {"tool", "status"});
   if (o.tool_summary) {
     m.tool_summary = &registry.summary("tool_execution_duration_seconds",
                                        "Tool execution latency (quantiles over a sliding window)",
@@ -408,14 +409,23 @@ void ProductionCollector::record_request_outcome(std::string_view endpoint,
 
 void ProductionCollector::record_tool_execution(std::string_view tool, bool success,
                                                 std::chrono::duration<double> duration) noexcept {
-  finish_tool(impl_->tools->admit(tool), success, duration.count());
+  finish_tool(impl_->tools->admit(tool), success ? "success" : "error", duration.count());
 }
 
-void ProductionCollector::finish_tool(std::string_view tool, bool success,
+void ProductionCollector::record_tool_execution_outcome(
+    std::string_view tool, std::string_view error_type,
+    std::chrono::duration<double> duration) noexcept {
+  finish_tool(
+      impl_->tools->admit(tool),
+      error_type.empty() ? std::string_view("success") : impl_->error_types->admit(error_type),
+      duration.count());
+}
+
+void ProductionCollector::finish_tool(std::string_view tool, std::string_view status,
                                       double seconds) noexcept {
   Impl& m = *impl_;
   try {
-    m.tool_calls->labels(tool, success ? "success" : "error").inc();
+    m.tool_calls->labels(tool, status).inc();
     if (m.tool_duration != nullptr) {
       m.tool_duration->labels(tool).observe(seconds);
     } else {
@@ -459,7 +469,7 @@ ToolExecutionScope::~ToolExecutionScope() {
   if (owner_ == nullptr) return;
   active_.dec();
   const bool failed = failed_ || std::uncaught_exceptions() > exceptions_;
-  owner_->finish_tool(tool_, !failed, owner_->impl_->clock() - start_);
+  owner_->finish_tool(tool_, failed ? "error" : "success", owner_->impl_->clock() - start_);
 }
 
 void ProductionCollector::record_cache_hit(std::string_view cache) noexcept {
@@ -539,11 +549,11 @@ ProductionSummary ProductionCollector::summary() const {
   s.requests.p95_ms = pct(0.95);
   s.requests.p99_ms = pct(0.99);
 
-  ValueTotals calls(1, "error");
+  ValueTotals calls(1, "success");
   m.tool_calls->read(calls);
   s.tools.calls = to_count(calls.total);
-  s.tools.errors = to_count(calls.matched);
-  s.tools.error_rate = ratio(calls.matched, calls.total);
+  s.tools.errors = to_count(calls.total - calls.matched);
+  s.tools.error_rate = ratio(calls.total - calls.matched, calls.total);
   HistogramTotals tool_time;
   if (m.tool_duration != nullptr) {
     m.tool_duration->read(tool_time);

@@ -271,11 +271,14 @@ TEST(ProductionCollector, ToolSummaryOption) {
   o.tool_summary = vm::SummaryOptions{.quantiles = {0.5, 0.9}};
   vm::ProductionCollector c(registry, o);
   c.record_tool_execution("search", true, 200ms);
-  c.record_tool_execution("search", true, 400ms);
+  c.record_tool_execution_outcome("search", "timeout", 400ms);
   const std::string text = c.export_prometheus();
   EXPECT_NE(text.find("# TYPE tool_execution_duration_seconds summary"), std::string::npos);
   EXPECT_TRUE(has_line(text, "tool_execution_duration_seconds_count{tool=\"search\"} 2"));
   EXPECT_NEAR(c.summary().tools.avg_ms, 300, 1e-9);
+  EXPECT_EQ(c.summary().tools.errors, 1u);
+  EXPECT_TRUE(has_line(text, "tool_executions_total{tool=\"search\",status=\"timeout\"} 1"));
+  EXPECT_TRUE(has_line(text, "tool_executions_total{tool=\"search\",status=\"success\"} 1"));
 }
 
 TEST(ProductionCollector, BusinessRecords) {

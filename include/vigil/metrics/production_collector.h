@@ -33,7 +33,8 @@
 //       semantic conventions' buckets 1, 4, 16, ... 4^13; totals are its _sum.
 //   gen_ai.client.cost (dollars)          gen_ai_client_cost_dollars_total  counter
 //       {gen_ai_system, gen_ai_request_model} (no semantic convention exists; vigil's name).
-//   tool_executions_total{tool,status="success"|"error"}, tool_execution_duration_seconds{tool}
+//   tool_executions_total{tool,status="success"|"error"|<type>},
+//   tool_execution_duration_seconds{tool}
 //       (histogram, or a summary when ProductionCollectorOptions::tool_summary is set),
 //       tool_executions_active{tool} (gauge).
 //   cache_hits_total, cache_misses_total, cache_evictions_total {cache}.
@@ -213,6 +214,14 @@ class ProductionCollector {
   // A finished tool execution.
   void record_tool_execution(std::string_view tool, bool success,
                              std::chrono::duration<double> duration) noexcept;
+  // A string literal as the outcome would silently convert to `true`: use
+  // record_tool_execution_outcome for an error type.
+  void record_tool_execution(std::string_view tool, const char* outcome,
+                             std::chrono::duration<double> duration) = delete;
+  // The same with the failure's type as the status label ("" means "success"), e.g.
+  // "timeout".
+  void record_tool_execution_outcome(std::string_view tool, std::string_view error_type,
+                                     std::chrono::duration<double> duration) noexcept;
   // A tool execution starting now (see ToolExecutionScope).
   ToolExecutionScope start_tool_execution(std::string_view tool) noexcept;
 
@@ -244,7 +253,7 @@ class ProductionCollector {
 
  private:
   friend class ToolExecutionScope;
-  void finish_tool(std::string_view tool, bool success, double seconds) noexcept;
+  void finish_tool(std::string_view tool, std::string_view status, double seconds) noexcept;
   std::unique_ptr<Impl> impl_;
 };
 
