@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "vigil/metrics/business_metrics.h"
 #include "vigil/metrics/production_collector.h"
 #include "vigil/metrics/registry.h"
 
@@ -109,6 +110,27 @@ void BM_Summary(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(c.summary());
 }
 BENCHMARK(BM_Summary)->Unit(benchmark::kMicrosecond);
+
+// Guide 002's business metrics: one result into the history (full: the oldest is dropped).
+void BM_BusinessRecord(benchmark::State& state) {
+  static vm::BusinessMetrics business;
+  for (auto _ : state) business.record_causal_inference_result(0.9, 4, 0.8, 0.35, 1 << 20);
+}
+BENCHMARK(BM_BusinessRecord);
+
+// performance_summary over a full default history (1 MiB: 21,845 results).
+void BM_PerformanceSummaryFullHistory(benchmark::State& state) {
+  static vm::BusinessMetrics business;
+  static const bool filled = [] {
+    for (size_t i = 0; i < business.capacity(); ++i) {
+      business.record_causal_inference_result(0.9, 4, 0.8, 0.35, 1 << 20);
+    }
+    return true;
+  }();
+  benchmark::DoNotOptimize(filled);
+  for (auto _ : state) benchmark::DoNotOptimize(business.performance_summary(24));
+}
+BENCHMARK(BM_PerformanceSummaryFullHistory)->Unit(benchmark::kMicrosecond);
 
 #if VIGIL_BENCH_PROMETHEUS_CPP
 // The peer: prometheus-cpp's Family::Add (a std::map of labels) then Histogram::Observe.
