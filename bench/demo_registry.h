@@ -37,11 +37,13 @@ struct DemoRegistry {
 
     const char* statuses[] = {"success", "error", "timeout", "rate_limited"};
     for (size_t i = 0; i < kModels.size(); ++i) {
-      auto& m = g->models[i];
-      m.prompt_tokens.inc(812);
-      m.completion_tokens.inc(230);
-      m.cost.inc(0.0123);
-      for (double s : {0.3, 0.7, 1.9, 6.0}) m.llm_latency.observe(s);
+      const auto& m = kModels[i];
+      g->collector.record_tokens(m.provider, m.model, 812, 230);
+      g->collector.record_cost(m.provider, m.model, 0.0123);
+      for (double s : {0.3, 0.7, 1.9, 6.0}) {
+        g->collector.record_request("/v1/chat/completions", m.provider, true,
+                                    std::chrono::duration<double>(s), {{"model", m.model}});
+      }
       for (const char* st : statuses)
         g->requests.labels(kModels[i].provider, kModels[i].model, st, "v1").inc();
     }

@@ -15,11 +15,13 @@ metrics::MetricOptions unit(std::string u) {
   return o;
 }
 
-// Tools and caches through the production collector; its tool latency a summary over the last
-// minute (the alert rules read its quantiles).
+// LLM calls, tools and caches through the production collector: LLM latency buckets from 0.1 s
+// to 60 s (the call timeout is 30 s), tool latency a summary over the last minute (the alert
+// rules read its quantiles).
 metrics::ProductionCollectorOptions collector_options() {
   metrics::ProductionCollectorOptions o;
   o.register_process_collector = false;  // main.cc registers one
+  o.latency_buckets = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60};
   o.tool_summary = metrics::SummaryOptions{
       .quantiles = {0.5, 0.9, 0.99}, .max_age = std::chrono::seconds(60), .age_buckets = 6};
   return o;
@@ -40,25 +42,6 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
                                       "Pipeline steps executed, by pipeline, step and outcome",
                                       {"pipeline", "step", "status"})),
       collector(registry, collector_options()) {
-  // Token and cost counters, LLM latency: one series per model, resolved now.
-  auto& tokens =
-      registry.counter("llm_tokens_total", "LLM tokens used, by kind (prompt, completion)",
-                       {"provider", "model", "kind"});
-  auto& cost = registry.counter("llm_cost_dollars_total",
-                                "Estimated LLM spend in US dollars, from per-token list prices",
-                                {"provider", "model"}, unit("dollars"));
-  auto& llm_latency =
-      registry.histogram("llm_request_duration_seconds",
-                         "Latency of one LLM call, first byte to last token", {"provider", "model"},
-                         {.buckets = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60}}, unit("seconds"));
-  for (size_t i = 0; i < kModels.size(); ++i) {
-    const ModelSpec& m = kModels[i];
-    models[i] = {.prompt_tokens = tokens.labels(m.provider, m.model, "prompt"),
-                 .completion_tokens = tokens.labels(m.provider, m.model, "completion"),
-                 .cost = cost.labels(m.provider, m.model),
-                 .llm_latency = llm_latency.labels(m.provider, m.model)};
-  }
-
   auto& request_duration = registry.histogram(
       "agent_request_duration_seconds",
       "End-to-end latency of an agent request (cache, LLM calls and tools), by provider and "
@@ -96,7 +79,9 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
 
   auto& entries = registry.callback_gauge_family(
       "cache_entries", "Entries held by the cache (read at each scrape)", {"cache"});
+  for (const ToolSpec& t : kTools) collector.declare_tool(t.name);
   for (size_t i = 0; i < kCaches.size(); ++i) {
+    collector.declare_cache(kCaches[i]);
     std::atomic<int64_t>* count = &cache_entries[i];
     entries.add({std::string(kCaches[i])},
                 [count] { return static_cast<double>(count->load(std::memory_order_relaxed)); });

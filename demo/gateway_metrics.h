@@ -2,11 +2,14 @@
 //
 //   vigil::metrics::Registry registry;
 //   vigil::demo::GatewayMetrics m(registry);
-//   m.models[0].prompt_tokens.inc(812);                               // fixed labels: a handle
+//   m.queue_wait.observe(0.002);                                      // fixed labels: a handle
 //   m.requests.labels("openai", "gpt-4o", "rate_limited", "v1").inc();  // varying labels: lookup
 //
-// Tool executions and the caches are recorded through `collector` (vigil::metrics::
-// ProductionCollector, guide 004): tool_executions_total{tool,status},
+// LLM calls, tool executions and the caches are recorded through `collector`
+// (vigil::metrics::ProductionCollector, guide 004, docs/collectors.md):
+// gen_ai_client_operation_duration_seconds{http_route,gen_ai_system,gen_ai_request_model,
+// error_type} (each LLM call), gen_ai_client_token_usage{...,gen_ai_token_type},
+// gen_ai_client_cost_dollars_total, tool_executions_total{tool,status},
 // tool_execution_duration_seconds{tool} (a summary over the last minute),
 // tool_executions_active{tool}, cache_{hits,misses,evictions}_total{cache}.
 //
@@ -107,13 +110,6 @@ inline constexpr size_t kReleaseVersion = 1;
 struct GatewayMetrics {
   explicit GatewayMetrics(metrics::Registry& registry);
 
-  // Handles of one model (labels provider, model).
-  struct ModelHandles {
-    metrics::Counter prompt_tokens;      // llm_tokens_total{kind="prompt"}
-    metrics::Counter completion_tokens;  // llm_tokens_total{kind="completion"}
-    metrics::Counter cost;               // llm_cost_dollars_total
-    metrics::Histogram llm_latency;      // llm_request_duration_seconds
-  };
   struct PipelineHandles {
     metrics::Histogram duration;                     // pipeline_run_duration_seconds{pipeline}
     std::array<metrics::Histogram, 4> step_latency;  // pipeline_step_duration_seconds
@@ -126,7 +122,6 @@ struct GatewayMetrics {
   metrics::Family<metrics::Counter>& pipeline_steps;  // pipeline_steps_total{pipeline,step,status}
 
   // Resolved handles.
-  std::array<ModelHandles, kModels.size()> models;
   // agent_request_duration_seconds{provider,version}: [provider][version]
   std::array<std::array<metrics::Histogram, kVersions.size()>, kProviders.size()> request_latency;
   metrics::Histogram prompt_tokens_per_request;      // llm_tokens_per_request{kind="prompt"}
@@ -139,7 +134,7 @@ struct GatewayMetrics {
   metrics::Gauge active_pipelines;  // pipeline_runs_in_progress
   metrics::Counter rejected;        // agent_requests_rejected_total{reason="queue_full"}
 
-  // Tools and caches (see above); the process collector is main.cc's.
+  // LLM calls, tools and caches (see above); the process collector is main.cc's.
   metrics::ProductionCollector collector;
 
   // Entries in each simulated cache, read by the cache_entries callback gauge at each scrape.

@@ -472,6 +472,29 @@ ToolExecutionScope::~ToolExecutionScope() {
   owner_->finish_tool(tool_, failed ? "error" : "success", owner_->impl_->clock() - start_);
 }
 
+void ProductionCollector::declare_tool(std::string_view tool) noexcept {
+  Impl& m = *impl_;
+  const std::string_view t = m.tools->admit(tool);
+  try {
+    m.tool_active->labels(t);
+    m.tool_calls->labels(t, "success");
+  } catch (...) {
+    m.error();
+  }
+}
+
+void ProductionCollector::declare_cache(std::string_view cache) noexcept {
+  Impl& m = *impl_;
+  const std::string_view c = m.caches->admit(cache);
+  try {
+    m.cache_hits->labels(c);
+    m.cache_misses->labels(c);
+    m.cache_evictions->labels(c);
+  } catch (...) {
+    m.error();
+  }
+}
+
 void ProductionCollector::record_cache_hit(std::string_view cache) noexcept {
   try {
     impl_->cache_hits->labels(impl_->caches->admit(cache)).inc();

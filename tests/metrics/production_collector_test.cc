@@ -366,6 +366,21 @@ TEST(ProductionCollector, CreateOnGlobalRegistry) {
             std::string::npos);
 }
 
+TEST(ProductionCollector, DeclaredSeriesStartAtZero) {
+  vm::Registry registry;
+  FakeClock clock;
+  vm::ProductionCollector c(registry, test_options(clock));
+  c.declare_tool("search");
+  c.declare_cache("response");
+  const std::string text = c.export_prometheus();
+  EXPECT_TRUE(has_line(text, "tool_executions_active{tool=\"search\"} 0")) << text;
+  EXPECT_TRUE(has_line(text, "tool_executions_total{tool=\"search\",status=\"success\"} 0"));
+  EXPECT_TRUE(has_line(text, "cache_hits_total{cache=\"response\"} 0"));
+  EXPECT_TRUE(has_line(text, "cache_misses_total{cache=\"response\"} 0"));
+  EXPECT_TRUE(has_line(text, "cache_evictions_total{cache=\"response\"} 0"));
+  EXPECT_EQ(c.summary().tools.calls, 0u);
+}
+
 TEST(ProductionCollector, FoldedCounterOutlivesCollector) {
   vm::Registry registry;
   {

@@ -225,6 +225,12 @@ class ProductionCollector {
   // A tool execution starting now (see ToolExecutionScope).
   ToolExecutionScope start_tool_execution(std::string_view tool) noexcept;
 
+  // Creates the series of a tool (tool_executions_active at 0, tool_executions_total with
+  // status "success" at 0) or a cache (hits, misses, evictions at 0) before its first record,
+  // so dashboards and rate() see them from the first scrape. Optional; never throws.
+  void declare_tool(std::string_view tool) noexcept;
+  void declare_cache(std::string_view cache) noexcept;
+
   void record_cache_hit(std::string_view cache) noexcept;
   void record_cache_miss(std::string_view cache) noexcept;
   void record_cache_eviction(std::string_view cache, uint64_t count = 1) noexcept;
