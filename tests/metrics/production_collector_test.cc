@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vigil/core/error.h"
@@ -379,6 +380,41 @@ TEST(ProductionCollector, DeclaredSeriesStartAtZero) {
   EXPECT_TRUE(has_line(text, "cache_misses_total{cache=\"response\"} 0"));
   EXPECT_TRUE(has_line(text, "cache_evictions_total{cache=\"response\"} 0"));
   EXPECT_EQ(c.summary().tools.calls, 0u);
+}
+
+// Threads record new and known values at once (the caps' slow path, the series cache's inserts)
+// while another reads summaries: every request is counted once, the cap holds.
+TEST(ProductionCollector, ConcurrentRecordsAndSummaries) {
+  vm::Registry registry;
+  FakeClock clock;
+  vm::ProductionCollector c(registry, test_options(clock));  // 64 endpoints
+  constexpr int kThreads = 4, kPerThread = 2000, kEndpoints = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&c, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string endpoint = "/e" + std::to_string((i * 7 + t) % kEndpoints);
+        c.record_request(endpoint, i % 2 == 0 ? "openai" : "anthropic", i % 10 != 0,
+                         std::chrono::milliseconds(i % 50), {{"model", "m"}});
+        c.record_cache_hit("c");
+      }
+    });
+  }
+  std::thread reader([&c] {
+    for (int i = 0; i < 20; ++i) (void)c.summary();
+  });
+  for (std::thread& t : threads) t.join();
+  reader.join();
+  const vm::ProductionSummary s = c.summary();
+  EXPECT_EQ(s.requests.total, uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(s.requests.failed, uint64_t{kThreads} * kPerThread / 10);
+  EXPECT_EQ(s.cache.hits, uint64_t{kThreads} * kPerThread);
+  EXPECT_GT(s.folded_label_values, 0u);
+  size_t series = 0;
+  for (const auto& f : registry.list()) {
+    if (f.name == "gen_ai_client_operation_duration_seconds") series = f.series;
+  }
+  EXPECT_LE(series, size_t{65} * 2 * 2);  // (64 endpoints + other) x 2 providers x 2 outcomes
 }
 
 TEST(ProductionCollector, FoldedCounterOutlivesCollector) {
