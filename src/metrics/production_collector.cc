@@ -309,57 +309,70 @@ ProductionCollector::ProductionCollector(Registry& registry, ProductionCollector
                                      {m.tools, "tool"},
                                      {m.caches, "cache"}});
 
-  m.requests = &registry.histogram(
-      "gen_ai_client_operation_duration_seconds",
-      "Duration of requests to generative AI providers (OpenTelemetry "
-      "gen_ai.client.operation.duration), by route, provider (gen_ai.system), model and "
-      "error type (empty on success)",
-      request_names, {.buckets = o.latency_buckets}, unit("seconds"));
-  m.tokens = &registry.histogram(
-      "gen_ai_client_token_usage",
-      "Tokens used per operation (OpenTelemetry gen_ai.client.token.usage), by provider, "
-      "model and token type (input, output)",
-      {"gen_ai_system", "gen_ai_request_model", "gen_ai_token_type"}, {.buckets = token_buckets()});
-  m.cost = &registry.counter("gen_ai_client_cost_dollars_total",
-                             "Estimated spend on generative AI providers in US dollars, by "
-                             "provider and model",
-                             {"gen_ai_system", "gen_ai_request_model"}, unit("dollars"));
-  m.tool_calls =
-      &registry.counter("tool_executions_total",
-                        "Tool executions by tool and outcome (success, error or the error's type)",
-                        {"tool", "status"});
-  if (o.tool_summary) {
-    m.tool_summary = &registry.summary("tool_execution_duration_seconds",
-                                       "Tool execution latency (quantiles over a sliding window)",
-                                       {"tool"}, *o.tool_summary, unit("seconds"));
-  } else {
-    m.tool_duration =
-        &registry.histogram("tool_execution_duration_seconds", "Tool execution latency", {"tool"},
-                            {.buckets = o.tool_buckets}, unit("seconds"));
+  // Nothing half-registered: on an error, the families this constructor added are removed.
+  std::vector<std::string> existing;
+  for (const Registry::FamilySummary& f : registry.list()) existing.push_back(f.name);
+  try {
+    m.requests = &registry.histogram(
+        "gen_ai_client_operation_duration_seconds",
+        "Duration of requests to generative AI providers (OpenTelemetry "
+        "gen_ai.client.operation.duration), by route, provider (gen_ai.system), model and "
+        "error type (empty on success)",
+        request_names, {.buckets = o.latency_buckets}, unit("seconds"));
+    m.tokens = &registry.histogram(
+        "gen_ai_client_token_usage",
+        "Tokens used per operation (OpenTelemetry gen_ai.client.token.usage), by provider, "
+        "model and token type (input, output)",
+        {"gen_ai_system", "gen_ai_request_model", "gen_ai_token_type"},
+        {.buckets = token_buckets()});
+    m.cost = &registry.counter("gen_ai_client_cost_dollars_total",
+                               "Estimated spend on generative AI providers in US dollars, by "
+                               "provider and model",
+                               {"gen_ai_system", "gen_ai_request_model"}, unit("dollars"));
+    m.tool_calls = &registry.counter(
+        "tool_executions_total",
+        "Tool executions by tool and outcome (success, error or the error's type)",
+        {"tool", "status"});
+    if (o.tool_summary) {
+      m.tool_summary = &registry.summary("tool_execution_duration_seconds",
+                                         "Tool execution latency (quantiles over a sliding window)",
+                                         {"tool"}, *o.tool_summary, unit("seconds"));
+    } else {
+      m.tool_duration =
+          &registry.histogram("tool_execution_duration_seconds", "Tool execution latency", {"tool"},
+                              {.buckets = o.tool_buckets}, unit("seconds"));
+    }
+    m.tool_active =
+        &registry.gauge("tool_executions_active", "Tool executions running now", {"tool"});
+    m.cache_hits =
+        &registry.counter("cache_hits_total", "Cache lookups that found an entry", {"cache"});
+    m.cache_misses =
+        &registry.counter("cache_misses_total", "Cache lookups that found nothing", {"cache"});
+    m.cache_evictions = &registry.counter("cache_evictions_total",
+                                          "Entries evicted to make room for new ones", {"cache"});
+    auto& tasks = registry.counter("tasks_total", "Tasks finished, by status (completed, failed)",
+                                   {"status"});
+    m.tasks_completed = tasks.labels("completed");
+    m.tasks_failed = tasks.labels("failed");
+
+    auto& folded = registry.counter(
+        "vigil_label_values_folded_total",
+        "Label values recorded as \"other\" because their label had reached its cap of distinct "
+        "values",
+        {"label"});
+    for (const Impl::Folded& f : m.folded) f.values->count_folds_in(folded.labels(f.label));
+
+    ProcessCollectorOptions process;
+    m.process = std::make_shared<ProcessCollector>(process);
+    if (o.register_process_collector) registry.add_collector(m.process);
+  } catch (...) {
+    for (const Registry::FamilySummary& f : registry.list()) {
+      if (std::find(existing.begin(), existing.end(), f.name) == existing.end()) {
+        registry.remove(f.name);
+      }
+    }
+    throw;
   }
-  m.tool_active =
-      &registry.gauge("tool_executions_active", "Tool executions running now", {"tool"});
-  m.cache_hits =
-      &registry.counter("cache_hits_total", "Cache lookups that found an entry", {"cache"});
-  m.cache_misses =
-      &registry.counter("cache_misses_total", "Cache lookups that found nothing", {"cache"});
-  m.cache_evictions = &registry.counter("cache_evictions_total",
-                                        "Entries evicted to make room for new ones", {"cache"});
-  auto& tasks =
-      registry.counter("tasks_total", "Tasks finished, by status (completed, failed)", {"status"});
-  m.tasks_completed = tasks.labels("completed");
-  m.tasks_failed = tasks.labels("failed");
-
-  auto& folded = registry.counter(
-      "vigil_label_values_folded_total",
-      "Label values recorded as \"other\" because their label had reached its cap of distinct "
-      "values",
-      {"label"});
-  for (const Impl::Folded& f : m.folded) f.values->count_folds_in(folded.labels(f.label));
-
-  ProcessCollectorOptions process;
-  m.process = std::make_shared<ProcessCollector>(process);
-  if (o.register_process_collector) registry.add_collector(m.process);
   m.start = m.clock();
 }
 

@@ -232,6 +232,10 @@ TEST(ProductionCollector, BadOptionsThrow) {
   taken.counter("cache_hits_total", "x", {"region"});
   o.request_labels = {"model"};
   EXPECT_THROW(vm::ProductionCollector(taken, o), vigil::Error);
+  // Nothing half-registered: the families registered before the clash are gone again.
+  ASSERT_EQ(taken.list().size(), 1u);
+  EXPECT_EQ(taken.list()[0].name, "cache_hits");
+  EXPECT_EQ(vm::serialize(taken, vm::Format::kPrometheusText).find("gen_ai"), std::string::npos);
 }
 
 TEST(ProductionCollector, ToolExecutionScope) {
