@@ -390,18 +390,38 @@ std::shared_ptr<prometheus::Registry> prometheus_registry() {
         BuildCounter().Name("tool_executions_total").Help("Tool executions").Register(*r);
     auto& runs = BuildCounter().Name("pipeline_runs_total").Help("Pipeline runs").Register(*r);
     auto& steps = BuildCounter().Name("pipeline_steps_total").Help("Pipeline steps").Register(*r);
-    auto& tokens = BuildCounter().Name("llm_tokens_total").Help("LLM tokens used").Register(*r);
-    auto& cost = BuildCounter().Name("llm_cost_dollars_total").Help("LLM spend").Register(*r);
-    auto& llm =
-        BuildHistogram().Name("llm_request_duration_seconds").Help("LLM call latency").Register(*r);
+    // The production collector's families (docs/collectors.md).
+    auto& tokens =
+        BuildHistogram().Name("gen_ai_client_token_usage").Help("Tokens used").Register(*r);
+    auto& cost =
+        BuildCounter().Name("gen_ai_client_cost_dollars_total").Help("LLM spend").Register(*r);
+    auto& llm = BuildHistogram()
+                    .Name("gen_ai_client_operation_duration_seconds")
+                    .Help("LLM call latency")
+                    .Register(*r);
     const Histogram::BucketBoundaries llm_b = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60};
+    Histogram::BucketBoundaries token_b;
+    for (double b = 1; token_b.size() < 14; b *= 4) token_b.push_back(b);
     for (const auto& m : kModels) {
-      tokens.Add({{"provider", s(m.provider)}, {"model", s(m.model)}, {"kind", "prompt"}})
-          .Increment(812);
-      tokens.Add({{"provider", s(m.provider)}, {"model", s(m.model)}, {"kind", "completion"}})
-          .Increment(230);
-      cost.Add({{"provider", s(m.provider)}, {"model", s(m.model)}}).Increment(0.0123);
-      auto& h = llm.Add({{"provider", s(m.provider)}, {"model", s(m.model)}}, llm_b);
+      const std::string sys = s(m.provider), model = s(m.model);
+      tokens
+          .Add({{"gen_ai_system", sys},
+                {"gen_ai_request_model", model},
+                {"gen_ai_token_type", "input"}},
+               token_b)
+          .Observe(812);
+      tokens
+          .Add({{"gen_ai_system", sys},
+                {"gen_ai_request_model", model},
+                {"gen_ai_token_type", "output"}},
+               token_b)
+          .Observe(230);
+      cost.Add({{"gen_ai_system", sys}, {"gen_ai_request_model", model}}).Increment(0.0123);
+      auto& h = llm.Add({{"http_route", "/v1/chat/completions"},
+                         {"gen_ai_system", sys},
+                         {"gen_ai_request_model", model},
+                         {"error_type", ""}},
+                        llm_b);
       for (double v : {0.3, 0.7, 1.9, 6.0}) h.Observe(v);
       for (const char* st : {"success", "error", "timeout", "rate_limited"}) {
         requests

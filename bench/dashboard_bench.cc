@@ -49,8 +49,11 @@ constexpr int kRounds = 181;  // 15 minutes at 5 s, both ends
 void traffic(vigil::demo::GatewayMetrics& g, int round) {
   for (size_t i = 0; i < kModels.size(); ++i) {
     g.requests.labels(kModels[i].provider, kModels[i].model, "success", "v1").inc(10 + round % 7);
-    g.models[i].llm_latency.observe(0.2 + 0.1 * (round % 13));
-    g.models[i].prompt_tokens.inc(800 + round);
+    g.collector.record_request("/v1/chat/completions", kModels[i].provider, true,
+                               std::chrono::duration<double>(0.2 + 0.1 * (round % 13)),
+                               {{"model", kModels[i].model}});
+    g.collector.record_tokens(kModels[i].provider, kModels[i].model,
+                              static_cast<uint64_t>(800 + round), 0);
   }
   for (auto& h : g.request_latency)
     h[vigil::demo::kStableVersion].observe(0.5 + 0.05 * (round % 20));
@@ -203,8 +206,8 @@ BENCHMARK_CAPTURE(BM_http_cold, query_range_counter_rate, chart_queries()[0])
 BENCHMARK_CAPTURE(BM_http_cold, query_range_histogram_p99, chart_queries()[3])
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http_cold, query_range_histogram_p99_by_model,
-                  "histogram_quantile(0.99, sum by (le, model) "
-                  "(rate(llm_request_duration_seconds_bucket[1m])))")
+                  "histogram_quantile(0.99, sum by (le, gen_ai_request_model) "
+                  "(rate(gen_ai_client_operation_duration_seconds_bucket[1m])))")
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http_cold, query_range_gauge, chart_queries()[4])
     ->Unit(benchmark::kMicrosecond);
@@ -212,7 +215,8 @@ BENCHMARK_CAPTURE(BM_http_cold, query_range_gauge, chart_queries()[4])
 // What the page asks since the step grows with the range (web/dashboard_lib.js rangeStep, at
 // most 61 points): its default 5 minutes at 5 s (61 points) and 15 minutes at 15 s (61).
 const std::string kP99ByModel =
-    "histogram_quantile(0.99, sum by (le, model) (rate(llm_request_duration_seconds_bucket[1m])))";
+    "histogram_quantile(0.99, sum by (le, gen_ai_request_model) "
+    "(rate(gen_ai_client_operation_duration_seconds_bucket[1m])))";
 BENCHMARK_CAPTURE(BM_http_cold, page_5m_counter_rate, chart_queries()[0], 300, 5)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http_cold, page_5m_histogram_p99, chart_queries()[3], 300, 5)
@@ -249,8 +253,8 @@ BENCHMARK_CAPTURE(BM_http, query_range_counter_rate, range_path(chart_queries()[
 BENCHMARK_CAPTURE(BM_http, query_range_histogram_p99, range_path(chart_queries()[3]), false)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http, query_range_histogram_p99_by_model,
-                  range_path("histogram_quantile(0.99, sum by (le, model) "
-                             "(rate(llm_request_duration_seconds_bucket[1m])))"),
+                  range_path("histogram_quantile(0.99, sum by (le, gen_ai_request_model) "
+                             "(rate(gen_ai_client_operation_duration_seconds_bucket[1m])))"),
                   false)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_http, query_range_gauge, range_path(chart_queries()[4]), false)
@@ -314,8 +318,8 @@ void BM_eval_range(benchmark::State& state, std::string query) {
 BENCHMARK_CAPTURE(BM_eval_range, counter_rate, chart_queries()[0])->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_eval_range, histogram_p99, chart_queries()[3])->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_eval_range, histogram_p99_by_model,
-                  "histogram_quantile(0.99, sum by (le, model) "
-                  "(rate(llm_request_duration_seconds_bucket[1m])))")
+                  "histogram_quantile(0.99, sum by (le, gen_ai_request_model) "
+                  "(rate(gen_ai_client_operation_duration_seconds_bucket[1m])))")
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_eval_range, gauge, chart_queries()[4])->Unit(benchmark::kMicrosecond);
 

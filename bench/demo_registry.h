@@ -4,7 +4,9 @@
 // running the simulator (admin_server_bench, dashboard_bench).
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string_view>
 
 #include "gateway_metrics.h"  // demo/
 #include "vigil/metrics/process_collector.h"
@@ -35,11 +37,13 @@ struct DemoRegistry {
 
     const char* statuses[] = {"success", "error", "timeout", "rate_limited"};
     for (size_t i = 0; i < kModels.size(); ++i) {
-      auto& m = g->models[i];
-      m.prompt_tokens.inc(812);
-      m.completion_tokens.inc(230);
-      m.cost.inc(0.0123);
-      for (double s : {0.3, 0.7, 1.9, 6.0}) m.llm_latency.observe(s);
+      const auto& m = kModels[i];
+      g->collector.record_tokens(m.provider, m.model, 812, 230);
+      g->collector.record_cost(m.provider, m.model, 0.0123);
+      for (double s : {0.3, 0.7, 1.9, 6.0}) {
+        g->collector.record_request("/v1/chat/completions", m.provider, true,
+                                    std::chrono::duration<double>(s), {{"model", m.model}});
+      }
       for (const char* st : statuses)
         g->requests.labels(kModels[i].provider, kModels[i].model, st, "v1").inc();
     }
@@ -49,14 +53,16 @@ struct DemoRegistry {
     g->completion_tokens_per_request.observe(250);
     g->queue_wait.observe(0.0003);
     for (size_t i = 0; i < kTools.size(); ++i) {
-      for (double s : {0.01, 0.2, 0.5}) g->tools[i].latency.observe(s);
-      for (const char* st : {"success", "error", "timeout"})
-        g->tool_calls.labels(kTools[i].name, st).inc();
+      // One success, one error and one timeout per tool, 0.01 s, 0.2 s and 0.5 s.
+      g->collector.record_tool_execution(kTools[i].name, true, std::chrono::milliseconds(10));
+      g->collector.record_tool_execution(kTools[i].name, false, std::chrono::milliseconds(200));
+      g->collector.record_tool_execution_outcome(kTools[i].name, "timeout",
+                                                 std::chrono::milliseconds(500));
     }
-    for (auto& c : g->caches) {
-      c.hits.inc(10);
-      c.misses.inc(3);
-      c.evictions.inc(1);
+    for (std::string_view c : vigil::demo::kCaches) {
+      for (int i = 0; i < 10; ++i) g->collector.record_cache_hit(c);
+      for (int i = 0; i < 3; ++i) g->collector.record_cache_miss(c);
+      g->collector.record_cache_eviction(c);
     }
     for (size_t p = 0; p < kPipelines.size(); ++p) {
       g->pipelines[p].duration.observe(3.0);

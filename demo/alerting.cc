@@ -123,7 +123,7 @@ DemoAlerting::DemoAlerting(metrics::Registry& registry, const Dependencies& depe
   cpp.rules.push_back(
       AlertRule::builder()
           .name("LLMCostPerHourHigh")
-          .expr("sum(rate(llm_cost_dollars_total[1m])) * 3600 > 10000")
+          .expr("sum(rate(gen_ai_client_cost_dollars_total[1m])) * 3600 > 10000")
           .for_duration(1min)
           .severity(Severity::kWarning)
           .annotation("summary", "LLM spend above $10000 an hour")

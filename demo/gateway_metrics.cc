@@ -15,6 +15,18 @@ metrics::MetricOptions unit(std::string u) {
   return o;
 }
 
+// LLM calls, tools and caches through the production collector: LLM latency buckets from 0.1 s
+// to 60 s (the call timeout is 30 s), tool latency a summary over the last minute (the alert
+// rules read its quantiles).
+metrics::ProductionCollectorOptions collector_options() {
+  metrics::ProductionCollectorOptions o;
+  o.register_process_collector = false;  // main.cc registers one
+  o.latency_buckets = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60};
+  o.tool_summary = metrics::SummaryOptions{
+      .quantiles = {0.5, 0.9, 0.99}, .max_age = std::chrono::seconds(60), .age_buckets = 6};
+  return o;
+}
+
 }  // namespace
 
 GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
@@ -23,34 +35,13 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
                                 "them, their outcome (success, error, timeout, rate_limited) and "
                                 "the gateway's model version (v1 stable, v2 a release)",
                                 {"provider", "model", "status", "version"})),
-      tool_calls(registry.counter("tool_executions_total",
-                                  "Tool executions by tool and outcome (success, error, timeout)",
-                                  {"tool", "status"})),
       pipeline_runs(registry.counter("pipeline_runs_total",
                                      "Pipeline runs by pipeline and outcome (completed, failed)",
                                      {"pipeline", "status"})),
       pipeline_steps(registry.counter("pipeline_steps_total",
                                       "Pipeline steps executed, by pipeline, step and outcome",
-                                      {"pipeline", "step", "status"})) {
-  // Token and cost counters, LLM latency: one series per model, resolved now.
-  auto& tokens =
-      registry.counter("llm_tokens_total", "LLM tokens used, by kind (prompt, completion)",
-                       {"provider", "model", "kind"});
-  auto& cost = registry.counter("llm_cost_dollars_total",
-                                "Estimated LLM spend in US dollars, from per-token list prices",
-                                {"provider", "model"}, unit("dollars"));
-  auto& llm_latency =
-      registry.histogram("llm_request_duration_seconds",
-                         "Latency of one LLM call, first byte to last token", {"provider", "model"},
-                         {.buckets = {0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60}}, unit("seconds"));
-  for (size_t i = 0; i < kModels.size(); ++i) {
-    const ModelSpec& m = kModels[i];
-    models[i] = {.prompt_tokens = tokens.labels(m.provider, m.model, "prompt"),
-                 .completion_tokens = tokens.labels(m.provider, m.model, "completion"),
-                 .cost = cost.labels(m.provider, m.model),
-                 .llm_latency = llm_latency.labels(m.provider, m.model)};
-  }
-
+                                      {"pipeline", "step", "status"})),
+      collector(registry, collector_options()) {
   auto& request_duration = registry.histogram(
       "agent_request_duration_seconds",
       "End-to-end latency of an agent request (cache, LLM calls and tools), by provider and "
@@ -86,25 +77,11 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& registry)
                      {}, {.buckets = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}})
           .get();
 
-  // Tool latency as a summary: quantiles over the last minute, per tool.
-  auto& tool_latency = registry.summary(
-      "tool_execution_duration_seconds", "Tool execution latency (quantiles over the last minute)",
-      {"tool"},
-      {.quantiles = {0.5, 0.9, 0.99}, .max_age = std::chrono::seconds(60), .age_buckets = 6},
-      unit("seconds"));
-  for (size_t i = 0; i < kTools.size(); ++i) tools[i].latency = tool_latency.labels(kTools[i].name);
-
-  auto& hits = registry.counter("cache_hits_total", "Cache lookups that found an entry", {"cache"});
-  auto& misses =
-      registry.counter("cache_misses_total", "Cache lookups that found nothing", {"cache"});
-  auto& evictions = registry.counter("cache_evictions_total",
-                                     "Entries evicted to make room for new ones", {"cache"});
   auto& entries = registry.callback_gauge_family(
       "cache_entries", "Entries held by the cache (read at each scrape)", {"cache"});
+  for (const ToolSpec& t : kTools) collector.declare_tool(t.name);
   for (size_t i = 0; i < kCaches.size(); ++i) {
-    caches[i] = {.hits = hits.labels(kCaches[i]),
-                 .misses = misses.labels(kCaches[i]),
-                 .evictions = evictions.labels(kCaches[i])};
+    collector.declare_cache(kCaches[i]);
     std::atomic<int64_t>* count = &cache_entries[i];
     entries.add({std::string(kCaches[i])},
                 [count] { return static_cast<double>(count->load(std::memory_order_relaxed)); });

@@ -2,8 +2,16 @@
 //
 //   vigil::metrics::Registry registry;
 //   vigil::demo::GatewayMetrics m(registry);
-//   m.models[0].prompt_tokens.inc(812);                               // fixed labels: a handle
+//   m.queue_wait.observe(0.002);                                      // fixed labels: a handle
 //   m.requests.labels("openai", "gpt-4o", "rate_limited", "v1").inc();  // varying labels: lookup
+//
+// LLM calls, tool executions and the caches are recorded through `collector`
+// (vigil::metrics::ProductionCollector, guide 004, docs/collectors.md):
+// gen_ai_client_operation_duration_seconds{http_route,gen_ai_system,gen_ai_request_model,
+// error_type} (each LLM call), gen_ai_client_token_usage{...,gen_ai_token_type},
+// gen_ai_client_cost_dollars_total, tool_executions_total{tool,status},
+// tool_execution_duration_seconds{tool} (a summary over the last minute),
+// tool_executions_active{tool}, cache_{hits,misses,evictions}_total{cache}.
 //
 // The pattern vigil is built for: families are registered at start-up, and every series whose
 // labels are known up front (one per model, per tool, per pipeline step, per cache) is resolved
@@ -20,6 +28,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "vigil/metrics/production_collector.h"
 #include "vigil/metrics/registry.h"
 
 namespace vigil::demo {
@@ -101,21 +110,6 @@ inline constexpr size_t kReleaseVersion = 1;
 struct GatewayMetrics {
   explicit GatewayMetrics(metrics::Registry& registry);
 
-  // Handles of one model (labels provider, model).
-  struct ModelHandles {
-    metrics::Counter prompt_tokens;      // llm_tokens_total{kind="prompt"}
-    metrics::Counter completion_tokens;  // llm_tokens_total{kind="completion"}
-    metrics::Counter cost;               // llm_cost_dollars_total
-    metrics::Histogram llm_latency;      // llm_request_duration_seconds
-  };
-  struct ToolHandles {
-    metrics::Summary latency;  // tool_execution_duration_seconds{tool}
-  };
-  struct CacheHandles {
-    metrics::Counter hits;       // cache_hits_total{cache}
-    metrics::Counter misses;     // cache_misses_total{cache}
-    metrics::Counter evictions;  // cache_evictions_total{cache}
-  };
   struct PipelineHandles {
     metrics::Histogram duration;                     // pipeline_run_duration_seconds{pipeline}
     std::array<metrics::Histogram, 4> step_latency;  // pipeline_step_duration_seconds
@@ -124,25 +118,24 @@ struct GatewayMetrics {
   // Families looked up per event (labels vary with the outcome).
   // agent_requests_total{provider,model,status,version}
   metrics::Family<metrics::Counter>& requests;
-  metrics::Family<metrics::Counter>& tool_calls;      // tool_executions_total{tool,status}
   metrics::Family<metrics::Counter>& pipeline_runs;   // pipeline_runs_total{pipeline,status}
   metrics::Family<metrics::Counter>& pipeline_steps;  // pipeline_steps_total{pipeline,step,status}
 
   // Resolved handles.
-  std::array<ModelHandles, kModels.size()> models;
   // agent_request_duration_seconds{provider,version}: [provider][version]
   std::array<std::array<metrics::Histogram, kVersions.size()>, kProviders.size()> request_latency;
   metrics::Histogram prompt_tokens_per_request;      // llm_tokens_per_request{kind="prompt"}
   metrics::Histogram completion_tokens_per_request;  // llm_tokens_per_request{kind="completion"}
   metrics::Histogram queue_wait;                     // agent_queue_wait_seconds
   metrics::Histogram response_quality;               // agent_response_quality_score
-  std::array<ToolHandles, kTools.size()> tools;
-  std::array<CacheHandles, kCaches.size()> caches;
   std::array<PipelineHandles, kPipelines.size()> pipelines;
   metrics::Gauge active_requests;   // agent_active_requests
   metrics::Gauge queue_depth;       // agent_queue_depth
   metrics::Gauge active_pipelines;  // pipeline_runs_in_progress
   metrics::Counter rejected;        // agent_requests_rejected_total{reason="queue_full"}
+
+  // LLM calls, tools and caches (see above); the process collector is main.cc's.
+  metrics::ProductionCollector collector;
 
   // Entries in each simulated cache, read by the cache_entries callback gauge at each scrape.
   std::array<std::atomic<int64_t>, kCaches.size()> cache_entries{};

@@ -27,6 +27,7 @@ constexpr size_t kResponseCache = 0;
 constexpr size_t kToolCache = 1;
 constexpr double kLlmTimeoutSeconds = 30;
 constexpr double kToolTimeoutSeconds = 10;
+constexpr std::string_view kLlmRoute = "/v1/chat/completions";  // the providers' chat API
 
 uint64_t unix_nanos_now() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -281,10 +282,10 @@ class RequestSimulator {
   bool cache_lookup(size_t cache, double hit_rate) {
     const bool hit = uniform() < hit_rate;
     if (hit) {
-      m_.caches[cache].hits.inc();
+      m_.collector.record_cache_hit(kCaches[cache]);
       Simulator::Counters::add(c_.cache_hits);
     } else {
-      m_.caches[cache].misses.inc();
+      m_.collector.record_cache_miss(kCaches[cache]);
       Simulator::Counters::add(c_.cache_misses);
     }
     return hit;
@@ -296,13 +297,12 @@ class RequestSimulator {
     while (n < kCacheCapacity[cache]) {
       if (entries.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return;
     }
-    m_.caches[cache].evictions.inc();  // full: the oldest entry makes room
+    m_.collector.record_cache_eviction(kCaches[cache]);  // full: the oldest entry makes room
   }
 
   // One LLM call; `span` (its llm_call span) gets the GenAI attributes and any error.
   LlmResult llm_call(size_t mi, double prompt_tokens, double completion_median, Span* span) {
     const ModelSpec& model = kModels[mi];
-    GatewayMetrics::ModelHandles& h = m_.models[mi];
     LlmResult r;
     span->set_attribute("gen_ai.operation.name", "chat")
         .set_attribute("gen_ai.system", model.provider)
@@ -324,7 +324,9 @@ class RequestSimulator {
         r.status = "error";
         r.seconds = lognormal(0.4, 0.6);
       }
-      h.llm_latency.observe(r.seconds);
+      m_.collector.record_request_outcome(kLlmRoute, model.provider, r.status,
+                                          std::chrono::duration<double>(r.seconds),
+                                          {{"model", model.model}});
       span->set_attribute("error.type", r.status);
       span->record_exception(llm_error_type(r.status),
                              std::string(model.provider).append(" ").append(r.status));
@@ -340,15 +342,15 @@ class RequestSimulator {
         (static_cast<double>(r.prompt_tokens) * model.prompt_dollars_per_mtok +
          static_cast<double>(r.completion_tokens) * model.completion_dollars_per_mtok) /
         1e6;
-    h.prompt_tokens.inc(static_cast<double>(r.prompt_tokens));
-    h.completion_tokens.inc(static_cast<double>(r.completion_tokens));
-    h.cost.inc(cost);  // fractional dollars
+    m_.collector.record_tokens(model.provider, model.model, r.prompt_tokens, r.completion_tokens);
+    m_.collector.record_cost(model.provider, model.model, cost);  // fractional dollars
     r.cost = cost;
     span->set_attribute("gen_ai.response.model", model.model)
         .set_attribute("gen_ai.usage.input_tokens", static_cast<int64_t>(r.prompt_tokens))
         .set_attribute("gen_ai.usage.output_tokens", static_cast<int64_t>(r.completion_tokens))
         .set_attribute("gen_ai.usage.cost_usd", cost);
-    h.llm_latency.observe(r.seconds);
+    m_.collector.record_request(kLlmRoute, model.provider, true,
+                                std::chrono::duration<double>(r.seconds), {{"model", model.model}});
     Simulator::Counters::add(c_.prompt_tokens, r.prompt_tokens);
     Simulator::Counters::add(c_.completion_tokens, r.completion_tokens);
     Simulator::Counters::add(c_.cost_microdollars, static_cast<uint64_t>(std::llround(cost * 1e6)));
@@ -383,8 +385,9 @@ class RequestSimulator {
         status = "error";
       }
     }
-    m_.tools[ti].latency.observe(seconds);
-    m_.tool_calls.labels(tool.name, status).inc();
+    m_.collector.record_tool_execution_outcome(tool.name,
+                                               status == "success" ? std::string_view() : status,
+                                               std::chrono::duration<double>(seconds));
     span.set_attribute("agent.tool.cached", false);
     if (status != "success") {
       span.set_attribute("error.type", status);

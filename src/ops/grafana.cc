@@ -387,11 +387,34 @@ void red_rows(const std::vector<RequestFamily>& families, Board& board) {
   }
 }
 
-// Counters ending in _tokens (llm_tokens_total{kind}).
+// Counters ending in _tokens (llm_tokens_total{kind}), and histograms of tokens per operation
+// ending in _token_usage (OpenTelemetry's gen_ai_client_token_usage{gen_ai_token_type}).
 std::vector<const FamilyInfo*> token_families(const Catalog& cat) {
   return cat.find([](const FamilyInfo& f) {
-    return f.type == MetricType::kCounter && ends(f.name, "_tokens");
+    return (f.type == MetricType::kCounter && ends(f.name, "_tokens")) ||
+           (f.type == MetricType::kHistogram && ends(f.name, "_token_usage"));
   });
+}
+// The series whose rate is tokens per second: the counter, or the histogram's _sum.
+std::string token_sample(const FamilyInfo& f) {
+  return f.type == MetricType::kHistogram ? f.name + "_sum" : sample_name(f);
+}
+// The label that breaks a family down by provider (provider, or OpenTelemetry's gen_ai_system),
+// by model, or by token kind; empty when the family has none.
+std::string provider_label(const FamilyInfo& f) {
+  return has_label(f, "provider")        ? "provider"
+         : has_label(f, "gen_ai_system") ? "gen_ai_system"
+                                         : "";
+}
+std::string model_label(const FamilyInfo& f) {
+  return has_label(f, "model")                  ? "model"
+         : has_label(f, "gen_ai_request_model") ? "gen_ai_request_model"
+                                                : "";
+}
+std::string token_kind_label(const FamilyInfo& f) {
+  return has_label(f, "kind")                ? "kind"
+         : has_label(f, "gen_ai_token_type") ? "gen_ai_token_type"
+                                             : "";
 }
 // Counters in dollars (llm_cost_dollars_total).
 std::vector<const FamilyInfo*> cost_families(const Catalog& cat) {
@@ -435,7 +458,7 @@ void business_row(const Catalog& cat, Board& board) {
   Row row{.title = "Business", .panels = {}};
   for (const FamilyInfo* f : token_families(cat)) {
     row.panels.push_back(
-        stat("Tokens per second", "short", sum_by("", rate(sample_name(*f))), f->help));
+        stat("Tokens per second", "short", sum_by("", rate(token_sample(*f))), f->help));
   }
   for (const FamilyInfo* f : cost_families(cat)) {
     row.panels.push_back(stat("Cost per hour", "currencyUSD",
@@ -506,14 +529,16 @@ Board llm_board(Catalog& cat) {
   Row cost{.title = "Tokens and cost", .panels = {}};
   for (const FamilyInfo* f : token_families(cat)) {
     cat.use(*f);
-    const std::string s = sample_name(*f);
-    for (std::string_view by : {"kind", "model"}) {
-      if (has_label(*f, by)) {
-        cost.panels.push_back(timeseries("Tokens per second by " + std::string(by), "short",
+    const std::string s = token_sample(*f);
+    const std::pair<std::string, std::string_view> bys[] = {{token_kind_label(*f), "kind"},
+                                                            {model_label(*f), "model"}};
+    for (const auto& [by, title] : bys) {
+      if (!by.empty()) {
+        cost.panels.push_back(timeseries("Tokens per second by " + std::string(title), "short",
                                          {{sum_by(by, rate(s)), legend(by, "")}}, f->help));
       }
     }
-    if (!has_label(*f, "kind") && !has_label(*f, "model")) {
+    if (token_kind_label(*f).empty() && model_label(*f).empty()) {
       cost.panels.push_back(
           timeseries("Tokens per second", "short", {{sum_by("", rate(s)), "tokens"}}, f->help));
     }
@@ -525,9 +550,11 @@ Board llm_board(Catalog& cat) {
         stat("Cost per hour", "currencyUSD", sum_by("", rate(s)) + " * 3600", f->help));
     cost.panels.push_back(stat("Cost per day (at this rate)", "currencyUSD",
                                sum_by("", rate(s)) + " * 86400", f->help));
-    for (std::string_view by : {"provider", "model"}) {
-      if (has_label(*f, by)) {
-        cost.panels.push_back(timeseries("Cost per hour by " + std::string(by), "currencyUSD",
+    const std::pair<std::string, std::string_view> bys[] = {{provider_label(*f), "provider"},
+                                                            {model_label(*f), "model"}};
+    for (const auto& [by, title] : bys) {
+      if (!by.empty()) {
+        cost.panels.push_back(timeseries("Cost per hour by " + std::string(title), "currencyUSD",
                                          {{sum_by(by, rate(s)) + " * 3600", legend(by, "")}},
                                          f->help));
       }
@@ -547,12 +574,16 @@ Board llm_board(Catalog& cat) {
 
   Row providers{.title = "LLM providers", .panels = {}};
   for (const FamilyInfo* f : cat.find([](const FamilyInfo& f) {
-         return f.type == MetricType::kHistogram && starts(f.name, "llm_") &&
+         return f.type == MetricType::kHistogram &&
+                (starts(f.name, "llm_") || starts(f.name, "gen_ai_")) &&
                 ends(f.name, "_duration_seconds");
        })) {
     cat.use(*f);
-    const std::string by = has_label(*f, "provider") ? "provider" : breakdown(*f);
-    providers.panels.push_back(timeseries("LLM latency p95 by " + (by.empty() ? "call" : by), "s",
+    const std::string by = !provider_label(*f).empty() ? provider_label(*f) : breakdown(*f);
+    const std::string by_title = by.empty()                    ? "call"
+                                 : !provider_label(*f).empty() ? std::string("provider")
+                                                               : by;
+    providers.panels.push_back(timeseries("LLM latency p95 by " + by_title, "s",
                                           {{quantile_of("0.95", f->name, by), legend(by, "p95")}},
                                           f->help));
     providers.panels.push_back(timeseries("LLM latency p50 / p95 / p99", "s",
@@ -561,7 +592,7 @@ Board llm_board(Catalog& cat) {
                                            {quantile_of("0.99", f->name, ""), "p99"}},
                                           f->help));
     providers.panels.push_back(
-        timeseries("LLM API calls per second by " + (by.empty() ? "call" : by), "ops",
+        timeseries("LLM API calls per second by " + by_title, "ops",
                    {{sum_by(by, rate(f->name + "_count")), legend(by, "calls")}}, f->help));
   }
   if (!providers.panels.empty()) board.rows.push_back(std::move(providers));

@@ -284,20 +284,20 @@ for job in vigil-demo vigil-demo-text; do
   check "agent_requests_total has provider/model/status labels for all 3 providers" \
     "count by (provider) (agent_requests_total{${sel},model!=\"\",status=\"success\"})" \
     'sorted(s["provider"] for s in series) == ["anthropic", "local", "openai"]'
-  check "llm_tokens_total has prompt and completion kinds" \
-    "sum by (kind) (llm_tokens_total{${sel}})" \
-    'sorted(s["kind"] for s in series) == ["completion", "prompt"] and min(values) > 0'
-  check "llm_cost_dollars_total grows in fractional dollars" \
-    "sum(llm_cost_dollars_total{${sel}})" \
+  check "gen_ai_client_token_usage has input and output token types" \
+    "sum by (gen_ai_token_type) (gen_ai_client_token_usage_sum{${sel}})" \
+    'sorted(s["gen_ai_token_type"] for s in series) == ["input", "output"] and min(values) > 0'
+  check "gen_ai_client_cost_dollars_total grows in fractional dollars" \
+    "sum(gen_ai_client_cost_dollars_total{${sel}})" \
     'len(values) == 1 and values[0] > 0 and values[0] != math.floor(values[0])'
-  check "llm_request_duration_seconds_bucket: 11 buckets per series, le labels up to +Inf" \
-    "count by (le) (llm_request_duration_seconds_bucket{${sel},provider=\"openai\",model=\"gpt-4o\"})" \
+  check "gen_ai_client_operation_duration_seconds_bucket: 11 buckets per series, le labels up to +Inf" \
+    "count by (le) (gen_ai_client_operation_duration_seconds_bucket{${sel},gen_ai_system=\"openai\",gen_ai_request_model=\"gpt-4o\",error_type=\"\"})" \
     'len(series) == 11 and "+Inf" in [s["le"] for s in series] and all(v == 1 for v in values)'
   check "histogram _count equals the +Inf bucket" \
-    "sum(llm_request_duration_seconds_count{${sel}}) - sum(llm_request_duration_seconds_bucket{${sel},le=\"+Inf\"})" \
+    "sum(gen_ai_client_operation_duration_seconds_count{${sel}}) - sum(gen_ai_client_operation_duration_seconds_bucket{${sel},le=\"+Inf\"})" \
     'values == [0.0]'
   check "histogram_quantile(0.9) of LLM latency over rate(_bucket[30s]) is a number in (0, 60]" \
-    "histogram_quantile(0.9, sum by (le) (rate(llm_request_duration_seconds_bucket{${sel}}[30s])))" \
+    "histogram_quantile(0.9, sum by (le) (rate(gen_ai_client_operation_duration_seconds_bucket{${sel}}[30s])))" \
     'len(values) == 1 and not math.isnan(values[0]) and 0 < values[0] <= 60'
   check "histogram_quantile(0.5) of agent request latency per provider" \
     "histogram_quantile(0.5, sum by (provider, le) (rate(agent_request_duration_seconds_bucket{${sel}}[30s])))" \
@@ -345,11 +345,11 @@ log "--- OpenMetrics-only data (job vigil-demo) ---"
 check "OpenMetrics _created series were ingested from the OpenMetrics job only" \
   'count by (job) (agent_requests_created)' \
   'len(series) == 1 and series[0]["job"] == "vigil-demo" and values[0] > 0'
-unit=$(promapi unit vigil-demo llm_request_duration_seconds) || fail "metadata query failed: $unit"
+unit=$(promapi unit vigil-demo gen_ai_client_operation_duration_seconds) || fail "metadata query failed: $unit"
 [[ "$unit" == seconds ]] ||
-  fail "the OpenMetrics # UNIT of llm_request_duration_seconds should be 'seconds', Prometheus has '$unit'"
+  fail "the OpenMetrics # UNIT of gen_ai_client_operation_duration_seconds should be 'seconds', Prometheus has '$unit'"
 checks=$((checks + 1))
-log "ok: target metadata of llm_request_duration_seconds has unit '$unit' (from # UNIT)"
+log "ok: target metadata of gen_ai_client_operation_duration_seconds has unit '$unit' (from # UNIT)"
 
 # check_exemplars DESCRIPTION EXPR: retries until Prometheus returns well-formed exemplars.
 check_exemplars() {
@@ -374,14 +374,14 @@ log "--- counters increase between two queries ---"
 for job in vigil-demo vigil-demo-text; do
   expr="sum(agent_requests_total{job=\"${job}\"})"
   v1=$(scalar "$expr")
-  cost1=$(scalar "sum(llm_cost_dollars_total{job=\"${job}\"})")
+  cost1=$(scalar "sum(gen_ai_client_cost_dollars_total{job=\"${job}\"})")
   sleep 3
   v2=$(scalar "$expr")
-  cost2=$(scalar "sum(llm_cost_dollars_total{job=\"${job}\"})")
+  cost2=$(scalar "sum(gen_ai_client_cost_dollars_total{job=\"${job}\"})")
   python3 -c "import sys; sys.exit(0 if float('$v2') > float('$v1') else 1)" ||
     fail "$expr did not increase in 3 s: $v1 -> $v2"
   python3 -c "import sys; sys.exit(0 if float('$cost2') > float('$cost1') else 1)" ||
-    fail "llm_cost_dollars_total{job=\"${job}\"} did not increase in 3 s: $cost1 -> $cost2"
+    fail "gen_ai_client_cost_dollars_total{job=\"${job}\"} did not increase in 3 s: $cost1 -> $cost2"
   checks=$((checks + 1))
   log "ok: ${expr}: ${v1} -> ${v2}; cost \$${cost1} -> \$${cost2}"
 done

@@ -132,7 +132,7 @@ ct=$(fetch text.prom 'text/plain')
 [[ "$ct" == text/plain*version=0.0.4* ]] || fail "Accept: text/plain gave Content-Type '${ct}'"
 pass "Accept: text/plain -> ${ct}"
 ! grep -q '^# EOF' "$tmp/text.prom" || fail "the Prometheus text body contains an OpenMetrics '# EOF'"
-for family in agent_requests_total llm_cost_dollars_total llm_request_duration_seconds \
+for family in agent_requests_total gen_ai_client_cost_dollars_total gen_ai_client_operation_duration_seconds \
   tool_execution_duration_seconds agent_gateway_build_info process_resident_memory_bytes; do
   grep -q "^# TYPE ${family} " "$tmp/text.prom" || fail "no '# TYPE ${family}' in the text body"
 done
@@ -277,7 +277,7 @@ import sys
 
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
 names = {m["name"]: m for m in doc["metrics"]}
-want = {"agent_requests": "counter", "llm_request_duration_seconds": "histogram",
+want = {"agent_requests": "counter", "gen_ai_client_operation_duration_seconds": "histogram",
         "tool_execution_duration_seconds": "summary", "agent_gateway_build": "info",
         "agent_active_requests": "gauge", "process_resident_memory_bytes": "gauge"}
 missing = [f"{n} ({t})" for n, t in want.items() if names.get(n, {}).get("type") != t]

@@ -73,3 +73,41 @@ TEST(NoAllocation, ByNameRecordOfExistingSeries) {
 
 }  // namespace
 }  // namespace vigil::metrics
+
+// ==== wt-collector ====
+#include <chrono>
+
+#include "vigil/metrics/production_collector.h"
+
+namespace vigil::metrics {
+namespace {
+
+// The production collector's records of known values and existing series allocate nothing,
+// also when a value is folded into "other".
+TEST(NoAllocation, ProductionCollectorRecords) {
+  Registry r;
+  ProductionCollectorOptions o;
+  o.register_process_collector = false;
+  o.caps.endpoints = 1;
+  ProductionCollector c(r, o);
+  const std::chrono::duration<double> latency(0.12);
+  const auto record = [&] {
+    c.record_request("/chat", "anthropic", true, latency, {{"model", "claude-sonnet-4-5"}});
+    c.record_request("/other-endpoint", "anthropic", false, latency);  // folded: "other"
+    c.record_tool_execution("read_file", true, latency);
+    c.record_cache_hit("tool_cache");
+    c.record_cache_miss("tool_cache");
+    c.record_tokens("anthropic", "claude-sonnet-4-5", 812, 230);
+    c.record_cost("anthropic", "claude-sonnet-4-5", 0.01);
+    c.record_task_completed();
+  };
+  record();  // first use: interns the values, creates the series and this thread's cells
+  const long before = g_allocations.load();
+  for (int i = 0; i < 1000; ++i) record();
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(c.summary().requests.total, 2002u);
+}
+
+}  // namespace
+}  // namespace vigil::metrics
+// ==== wt-collector ====
