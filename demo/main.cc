@@ -270,23 +270,20 @@ int main(int argc, char** argv) {
     // exported unless configured; spans kept for /debug/tracez), push exporters from VIGIL_* and
     // OTEL_METRICS_EXPORTER, the process metrics, the health monitor, and the admin server with
     // /metrics, /health/*, /debug/tracez, /api/v1/exporters and the dashboard.
-    telemetry.emplace(vigil::setup({
+    vigil::SetupOptions setup_options{
         .service_name = "agent-gateway",
         .service_version = VIGIL_DEMO_VERSION,
         .deployment_environment = "demo",
         .registry = &registry,
-        .on_metric_exporter =
-            [&dogstatsd](vigil::exporters::MetricExporter& e) {
-              if (e.name() == "dogstatsd") {
-                dogstatsd = dynamic_cast<vigil::exporters::StatsdExporter*>(&e);
-              }
-            },
         .tracer_name = std::string(kProgram),
-        .health = {.startup_timeout = std::chrono::seconds(60)},
         .listen = options.listen,
         .start_server = options.write_dashboards.empty(),  // --write-dashboards serves nothing
-        .dashboard_title = "agent-gateway (vigil-demo)",
-    }));
+        .dashboard_title = "agent-gateway (vigil-demo)"};
+    setup_options.health.startup_timeout = std::chrono::seconds(60);
+    setup_options.on_metric_exporter = [&dogstatsd](vigil::exporters::MetricExporter& e) {
+      if (e.name() == "dogstatsd") dogstatsd = dynamic_cast<vigil::exporters::StatsdExporter*>(&e);
+    };
+    telemetry.emplace(vigil::setup(std::move(setup_options)));
     dependencies.register_checks(telemetry->health(), dispatch_heartbeat);
 
     // Alerting: the rule files, the C++ rules and the SLO, evaluated every --eval-interval.
@@ -358,8 +355,8 @@ int main(int argc, char** argv) {
                             .state_path = options.state_path},
         url);
 #ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-    admin::add_notification_endpoints(server, {.dispatcher = delivery->dispatcher(),
-                                               .alertmanagers = delivery->alertmanagers()});
+    admin::add_notification_endpoints(
+        server, {.dispatcher = delivery->dispatcher(), .alertmanagers = delivery->alertmanagers()});
 #endif
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";

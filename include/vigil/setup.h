@@ -100,7 +100,7 @@ struct SetupOptions {
   std::string service_name;
   std::string service_version;
   std::string deployment_environment;
-  std::string service_instance_id;               // empty: a random UUID
+  std::string service_instance_id;                   // empty: a random UUID
   std::vector<trace::KeyValue> resource_attributes;  // anything else
 
   // ---- Metrics. Where everything is registered (and served at /metrics, and exported);
@@ -129,10 +129,6 @@ struct SetupOptions {
   // spdlog pattern with the trace flags (%* trace id, %~ span id); empty: kSpdlogTracePattern.
   std::string log_pattern;
 
-  // ---- Health: the monitor behind /health/*. service_id and version default to the
-  // resource's service.name and service.version; self_metrics to the registry.
-  health::HealthMonitorOptions health;
-
   // ---- The admin server.
   bool admin_server = true;
   std::string listen = "127.0.0.1:9464";  // VIGIL_ADMIN_LISTEN; port 0 picks a free port
@@ -145,6 +141,12 @@ struct SetupOptions {
 
   // ---- Shutdown: the most the handle's destruction (or shutdown()) may take.
   std::chrono::milliseconds shutdown_timeout{5000};  // VIGIL_SHUTDOWN_TIMEOUT
+
+  // ---- Health: the monitor behind /health/*. service_id and version default to the
+  // resource's service.name and service.version; self_metrics to the registry. (Last: GCC 12
+  // warns of a maybe-uninitialized string in designated initializers that skip a member
+  // followed by others.)
+  health::HealthMonitorOptions health;
 };
 
 // What setup() made. Move-only; the destructor calls shutdown(). Every accessor works also when

@@ -209,13 +209,12 @@ Telemetry setup(SetupOptions options, const trace::Environment& env) {
   impl->shutdown_timeout = r.shutdown_timeout;
 
   // ---- The resource: defaults, the options, then the environment.
-  impl->resource = trace::Resource::create(
-      {.service_name = options.service_name,
-       .service_version = r.service_version,
-       .deployment_environment = r.deployment_environment,
-       .service_instance_id = options.service_instance_id,
-       .attributes = options.resource_attributes},
-      env);
+  impl->resource = trace::Resource::create({.service_name = options.service_name,
+                                            .service_version = r.service_version,
+                                            .deployment_environment = r.deployment_environment,
+                                            .service_instance_id = options.service_instance_id,
+                                            .attributes = options.resource_attributes},
+                                           env);
   const std::string service_name(impl->resource.service_name());
 
   if (r.disabled) {
@@ -229,6 +228,16 @@ Telemetry setup(SetupOptions options, const trace::Environment& env) {
   }
   impl->enabled = true;
   metrics::Registry& registry = *impl->registry;
+
+  // ---- Metrics of the process.
+  if (r.process_metrics) registry.add_collector(std::make_shared<metrics::ProcessCollector>());
+
+  // ---- Health.
+  health::HealthMonitorOptions health_options = options.health;
+  if (health_options.service_id.empty()) health_options.service_id = service_name;
+  if (health_options.version.empty()) health_options.version = r.service_version;
+  if (health_options.self_metrics == nullptr) health_options.self_metrics = &registry;
+  impl->health = std::make_unique<health::HealthMonitor>(std::move(health_options));
 
   // ---- Tracing: OTEL_* with "no exporter unless one is configured", plus the tracez view.
   impl->trace_export_description = "none (tracing off)";
@@ -245,13 +254,14 @@ Telemetry setup(SetupOptions options, const trace::Environment& env) {
         trace::options_from_environment(std::move(config), env);
     provider_options.resource = impl->resource;
     auto provider = std::make_unique<trace::TracerProvider>(std::move(provider_options));
-    impl->provider = provider.get();
+    trace::TracerProvider* made = provider.get();
     if (options.install_global_tracer_provider) {
       trace::set_global_provider(std::move(provider));  // throws when one is installed
       trace::set_propagators_from_environment(env);
     } else {
       impl->owned_provider = std::move(provider);
     }
+    impl->provider = made;
     impl->tracer = &impl->provider->tracer(
         options.tracer_name.empty() ? service_name : options.tracer_name, r.service_version);
     impl->trace_export_description = trace::describe_trace_export(env, true);
@@ -264,21 +274,11 @@ Telemetry setup(SetupOptions options, const trace::Environment& env) {
   // ---- Log correlation: trace and span ids in spdlog's lines.
 #ifdef VIGIL_SETUP_SPDLOG
   if (r.log_correlation) {
-    spdlog::set_formatter(trace::make_spdlog_formatter(
-        options.log_pattern.empty() ? std::string(trace::kSpdlogTracePattern)
-                                    : options.log_pattern));
+    spdlog::set_formatter(trace::make_spdlog_formatter(options.log_pattern.empty()
+                                                           ? std::string(trace::kSpdlogTracePattern)
+                                                           : options.log_pattern));
   }
 #endif
-
-  // ---- Metrics of the process.
-  if (r.process_metrics) registry.add_collector(std::make_shared<metrics::ProcessCollector>());
-
-  // ---- Health.
-  health::HealthMonitorOptions health_options = options.health;
-  if (health_options.service_id.empty()) health_options.service_id = service_name;
-  if (health_options.version.empty()) health_options.version = r.service_version;
-  if (health_options.self_metrics == nullptr) health_options.self_metrics = &registry;
-  impl->health = std::make_unique<health::HealthMonitor>(std::move(health_options));
 
   // ---- Logs, with the same resource.
   const trace::Environment with_resource = resource_environment(env, impl->resource);

@@ -3,6 +3,7 @@
 // summaries, and "no exporter unless one is configured".
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ namespace {
 
 using vigil::metrics::Format;
 using vigil::trace::Environment;
+using Vars = std::map<std::string, std::string, std::less<>>;
 
 std::unique_ptr<vigil::trace::TracerProvider> recording_provider() {
   vigil::trace::TracerProviderOptions o;
@@ -55,10 +57,10 @@ TEST(ExemplarIds, NoneForASampledOutOrNoOpSpan) {
 TEST(ExemplarIds, ObserveAndIncWithTraceWriteOpenMetricsExemplars) {
   auto provider = recording_provider();
   vigil::metrics::Registry registry;
-  auto latency = registry
-                     .histogram("latency_seconds",
-                                {.help = "Latency", .buckets = {0.1, 1}, .unit = "seconds"})
-                     .get();
+  auto latency =
+      registry
+          .histogram("latency_seconds", {.help = "Latency", .buckets = {0.1, 1}, .unit = "seconds"})
+          .get();
   auto errors = registry.counter("errors", "Errors").get();
   vigil::trace::observe_with_trace(latency, 0.05);  // no span: a plain observation
   std::string trace_id;
@@ -69,7 +71,8 @@ TEST(ExemplarIds, ObserveAndIncWithTraceWriteOpenMetricsExemplars) {
     vigil::trace::inc_with_trace(errors);
   }
   const std::string text = vigil::metrics::serialize(registry, Format::kOpenMetrics);
-  EXPECT_NE(text.find("latency_seconds_bucket{le=\"1\"} 2 # {trace_id=\"" + trace_id), std::string::npos)
+  EXPECT_NE(text.find("latency_seconds_bucket{le=\"1.0\"} 2 # {trace_id=\"" + trace_id),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("latency_seconds_bucket{le=\"0.1\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("errors_total 1 # {trace_id=\"" + trace_id), std::string::npos) << text;
@@ -127,25 +130,26 @@ TEST(SummarySpec, SameFamilyAsTheLongForm) {
 
 TEST(ExportOnlyIfConfigured, NoneUnlessAnExporterOrEndpointIsSet) {
   using Names = std::vector<std::string>;
-  const Environment empty(std::map<std::string, std::string, std::less<>>{});
+  const Environment empty(Vars{});
   EXPECT_EQ(vigil::trace::trace_exporter_names(empty, false), Names{"otlp"});  // OpenTelemetry
   EXPECT_EQ(vigil::trace::trace_exporter_names(empty, true), Names{"none"});
   EXPECT_EQ(vigil::trace::describe_trace_export(empty, true),
             "none (set OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER)");
-  const Environment endpoint({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"}});
+  const Environment endpoint(Vars{{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"}});
   EXPECT_EQ(vigil::trace::trace_exporter_names(endpoint, true), Names{"otlp"});
   EXPECT_EQ(vigil::trace::describe_trace_export(endpoint, true), "otlp to http://c:4318");
-  const Environment traces_endpoint({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t/v1/traces"}});
+  const Environment traces_endpoint(
+      Vars{{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t/v1/traces"}});
   EXPECT_EQ(vigil::trace::describe_trace_export(traces_endpoint, true),
             "otlp to http://t/v1/traces");
-  const Environment listed({{"OTEL_TRACES_EXPORTER", " Console , none"}});
+  const Environment listed(Vars{{"OTEL_TRACES_EXPORTER", " Console , none"}});
   EXPECT_EQ(vigil::trace::trace_exporter_names(listed, true), (Names{"console", "none"}));
   EXPECT_EQ(vigil::trace::describe_trace_export(listed, true), "console");
 
   // Through options_from_environment: no processor without configuration.
   EXPECT_TRUE(vigil::trace::options_from_environment({.export_only_if_configured = true}, empty)
                   .processors.empty());
-  const Environment console({{"OTEL_TRACES_EXPORTER", "console"}});
+  const Environment console(Vars{{"OTEL_TRACES_EXPORTER", "console"}});
   EXPECT_EQ(vigil::trace::options_from_environment({.export_only_if_configured = true}, console)
                 .processors.size(),
             1u);

@@ -72,8 +72,8 @@ class ExemplarIds {
 inline void observe_with_trace(metrics::Histogram& histogram, double v,
                                const ExemplarIds& ids = ExemplarIds()) noexcept {
   if (ids) {
-    histogram.observe(v, {{kExemplarTraceIdLabel, ids.trace_id()},
-                          {kExemplarSpanIdLabel, ids.span_id()}});
+    histogram.observe(
+        v, {{kExemplarTraceIdLabel, ids.trace_id()}, {kExemplarSpanIdLabel, ids.span_id()}});
   } else {
     histogram.observe(v);
   }
@@ -83,7 +83,8 @@ inline void observe_with_trace(metrics::Histogram& histogram, double v,
 inline void inc_with_trace(metrics::Counter& counter, double v = 1,
                            const ExemplarIds& ids = ExemplarIds()) noexcept {
   if (ids) {
-    counter.inc(v, {{kExemplarTraceIdLabel, ids.trace_id()}, {kExemplarSpanIdLabel, ids.span_id()}});
+    counter.inc(v,
+                {{kExemplarTraceIdLabel, ids.trace_id()}, {kExemplarSpanIdLabel, ids.span_id()}});
   } else {
     counter.inc(v);
   }
