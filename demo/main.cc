@@ -180,6 +180,88 @@ std::string summary_line(const vigil::demo::SimulationTotals& t, double seconds)
   return line;
 }
 
+// The start-up banner: what runs and where to look.
+void print_banner(const vigil::demo::DemoOptions& options, const vigil::Telemetry& telemetry,
+                  size_t rule_count, const std::vector<std::string>& rule_files,
+                  const std::string& delivery, const std::string& guardrail) {
+  const std::string url = telemetry.url();
+  std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
+            << " requests/s on average, " << options.workers << " workers)";
+  if (options.duration_seconds) {
+    std::cout << " for " << *options.duration_seconds << "s";
+  } else {
+    std::cout << " until Ctrl-C";
+  }
+  std::cout << "\n";
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "  Dashboard:       " << url
+            << "/ (live charts, health, alerts, delivery, traces)\n";
+#endif
+  const std::string& trace_export = telemetry.trace_export_description();
+  std::cout << "  Prometheus text: " << url << "/metrics\n"
+            << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
+            << "  JSON:            " << url << "/metrics?format=json\n"
+            << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
+            << "/health, /health/dependencies\n"
+            << "  Traces:          " << url << "/debug/tracez (running, latency buckets, "
+            << "errors; ?name=llm_call for samples); export: "
+            << (trace_export.rfind("none", 0) == 0
+                    ? "kept in the tracez view only (set OTEL_EXPORTER_OTLP_ENDPOINT)"
+                    : "OTEL_TRACES_EXPORTER=" + trace_export)
+            << "\n"
+            << "  Exemplars:       curl -s -H 'Accept: application/openmetrics-text' " << url
+            << "/metrics | grep trace_id\n"
+            << "  Endpoints:       " << url << "/ (the dashboard; paths: docs/admin.md)\n"
+            << "  Try:             curl -s " << url
+            << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
+            << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
+            << " (example config: deploy/prometheus/prometheus.yml)\n";
+  if (options.outage_every_seconds > 0) {
+    std::cout << "  Outages:         the vector store goes down for " << options.outage_for_seconds
+              << "s of every " << options.outage_every_seconds
+              << "s (--outage-every, --outage-for): /health/ready turns 503, /health/live "
+                 "stays 200\n";
+  }
+  std::cout << "  Alerts:          " << rule_count << " rules (C++ rules, an SLO";
+  for (const std::string& f : rule_files) std::cout << ", " << f;
+  std::cout << ") evaluated every " << options.eval_interval_seconds
+            << "s; firing and resolved alerts are printed here";
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "; " << url << "/api/v1/alerts, " << url << "/api/v1/rules";
+#endif
+  std::cout << "\n";
+  std::cout << "  Delivery:        " << delivery;
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "; " << url << "/api/v1/notifications";
+#endif
+  std::cout << "\n";
+  if (!guardrail.empty()) {
+    std::cout << "  Guardrail:       " << guardrail << "; " << url << "/api/v1/guardrails, " << url
+              << "/api/v1/guardrails/decisions\n";
+  }
+  std::cout << "  Push export:     " << telemetry.metric_export_description();
+  if (telemetry.metric_export() != nullptr) std::cout << "; " << url << "/api/v1/exporters";
+  std::cout << "\n";
+  std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
+            << std::flush;
+}
+
+// The rule files: deploy/prometheus/alert_rules.yml (unless --no-default-rules), then --rules.
+std::vector<std::string> rule_files_of(const vigil::demo::DemoOptions& options) {
+  std::vector<std::string> files;
+  if (!options.no_default_rules) {
+    if (std::FILE* f = std::fopen(VIGIL_DEMO_RULES_FILE, "r")) {
+      std::fclose(f);
+      files.emplace_back(VIGIL_DEMO_RULES_FILE);
+    } else {
+      std::cerr << kProgram << ": note: " << VIGIL_DEMO_RULES_FILE
+                << " not found; running the C++ rules and the SLO only\n";
+    }
+  }
+  files.insert(files.end(), options.rule_files.begin(), options.rule_files.end());
+  return files;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -287,16 +369,7 @@ int main(int argc, char** argv) {
     dependencies.register_checks(telemetry->health(), dispatch_heartbeat);
 
     // Alerting: the rule files, the C++ rules and the SLO, evaluated every --eval-interval.
-    if (!options.no_default_rules) {
-      if (std::FILE* f = std::fopen(VIGIL_DEMO_RULES_FILE, "r")) {
-        std::fclose(f);
-        rule_files.emplace_back(VIGIL_DEMO_RULES_FILE);
-      } else {
-        std::cerr << kProgram << ": note: " << VIGIL_DEMO_RULES_FILE
-                  << " not found; running the C++ rules and the SLO only\n";
-      }
-    }
-    rule_files.insert(rule_files.end(), options.rule_files.begin(), options.rule_files.end());
+    rule_files = rule_files_of(options);
     alerting = std::make_unique<demo::DemoAlerting>(
         registry, dependencies,
         demo::DemoAlertingOptions{.eval_interval = std::chrono::milliseconds(
@@ -385,67 +458,13 @@ int main(int argc, char** argv) {
   if (guardrail) guardrail->start();
 #endif
 
-  std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
-            << " requests/s on average, " << options.workers << " workers)";
-  if (options.duration_seconds) {
-    std::cout << " for " << *options.duration_seconds << "s";
-  } else {
-    std::cout << " until Ctrl-C";
-  }
-  std::cout << "\n";
-#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "  Dashboard:       " << url
-            << "/ (live charts, health, alerts, delivery, traces)\n";
-#endif
-  const std::string& trace_export = telemetry->trace_export_description();
-  std::cout << "  Prometheus text: " << url << "/metrics\n"
-            << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
-            << "  JSON:            " << url << "/metrics?format=json\n"
-            << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
-            << "/health, /health/dependencies\n"
-            << "  Traces:          " << url << "/debug/tracez (running, latency buckets, "
-            << "errors; ?name=llm_call for samples); export: "
-            << (trace_export.rfind("none", 0) == 0
-                    ? "kept in the tracez view only (set OTEL_EXPORTER_OTLP_ENDPOINT)"
-                    : "OTEL_TRACES_EXPORTER=" + trace_export)
-            << "\n"
-            << "  Exemplars:       curl -s -H 'Accept: application/openmetrics-text' " << url
-            << "/metrics | grep trace_id\n"
-            << "  Endpoints:       " << url << "/ (the dashboard; paths: docs/admin.md)\n"
-            << "  Try:             curl -s " << url
-            << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
-            << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
-            << " (example config: deploy/prometheus/prometheus.yml)\n";
-  if (options.outage_every_seconds > 0) {
-    std::cout << "  Outages:         the vector store goes down for " << options.outage_for_seconds
-              << "s of every " << options.outage_every_seconds
-              << "s (--outage-every, --outage-for): /health/ready turns 503, /health/live "
-                 "stays 200\n";
-  }
-  std::cout << "  Alerts:          " << alerting->rule_count() << " rules (C++ rules, an SLO";
-  for (const std::string& f : rule_files) std::cout << ", " << f;
-  std::cout << ") evaluated every " << options.eval_interval_seconds
-            << "s; firing and resolved alerts are printed here";
-#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "; " << url << "/api/v1/alerts, " << url << "/api/v1/rules";
-#endif
-  std::cout << "\n";
-  std::cout << "  Delivery:        " << delivery->description();
-#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "; " << url << "/api/v1/notifications";
-#endif
-  std::cout << "\n";
+  print_banner(options, *telemetry, alerting->rule_count(), rule_files, delivery->description(),
 #ifdef VIGIL_DEMO_GUARDRAIL
-  if (guardrail) {
-    std::cout << "  Guardrail:       " << guardrail->description() << "; " << url
-              << "/api/v1/guardrails, " << url << "/api/v1/guardrails/decisions\n";
-  }
+               guardrail ? guardrail->description() : std::string()
+#else
+               std::string()
 #endif
-  std::cout << "  Push export:     " << telemetry->metric_export_description();
-  if (telemetry->metric_export() != nullptr) std::cout << "; " << url << "/api/v1/exporters";
-  std::cout << "\n";
-  std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
-            << std::flush;
+  );
 
   const int sig = wait_for_stop(stop_signals, options.duration_seconds);
   if (sig != 0) {

@@ -1,9 +1,8 @@
 // vigil::setup: a service's telemetry in one call (docs/setup.md).
 //
-//   build/release/examples/example_setup_quickstart          # serves until Ctrl-C ... or:
+//   build/release/examples/example_setup_quickstart          # sets up, records, stops
 //   build/release/examples/example_setup_quickstart 30       # for 30 seconds
-//   OTEL_SERVICE_NAME=checkout OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
-//     VIGIL_ADMIN_LISTEN=127.0.0.1:9500 build/release/examples/example_setup_quickstart 30
+//   OTEL_SERVICE_NAME=checkout VIGIL_ADMIN_LISTEN=127.0.0.1:9500 example_setup_quickstart 30
 //
 // One call gives the resource, tracing (exported when OTEL_* says where), metric push export,
 // log correlation, a health monitor, the process metrics and the admin server with /metrics,

@@ -63,7 +63,7 @@ int main() {
   provider.force_flush();
   const auto spans = memory->spans();
   std::cout << "tracing_quickstart: " << spans.size() << " spans in trace "
-            << (spans.empty() ? std::string("-") : spans.front().trace_id.to_hex())
+            << (spans.empty() ? std::string("-") : spans.front().context.trace_id.to_hex())
             << "; traceparent sent on: " << traceparent << "\n";
   for (const SpanData& s : spans) {
     std::cout << "  " << s.name << (s.parent_span_id.valid() ? " (child)" : " (root)")
