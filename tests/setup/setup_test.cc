@@ -13,6 +13,13 @@
 #include <string>
 #include <vector>
 
+#ifdef VIGIL_TEST_SPDLOG
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+#endif
+
 #include "../admin/http_client.h"
 #include "vigil/admin/server.h"
 #include "vigil/core/error.h"
@@ -306,6 +313,51 @@ TEST(Setup, ServesTheDashboardWhenBuiltWithIt) {
   EXPECT_EQ(root.status, 200);
   EXPECT_NE(root.body.find("<html"), std::string::npos) << root.body.substr(0, 200);
 }
+
+#ifdef VIGIL_TEST_SPDLOG
+TEST(Setup, LogLinesCarryTheCurrentSpanIds) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto logger = std::make_shared<spdlog::logger>("setup_test", sink);
+  spdlog::register_logger(logger);
+  vigil::metrics::Registry registry;
+  Warnings warnings;
+  vigil::Telemetry telemetry = vigil::setup({.registry = &registry,
+                                             .install_global_tracer_provider = false,
+                                             .log_pattern = "%v trace_id=%* span_id=%~",
+                                             .admin_server = false},
+                                            warnings.env({}));
+  std::string trace_id;
+  std::string span_id;
+  {
+    vigil::trace::Span span = telemetry.tracer().start_span("request");
+    trace_id = span.trace_id().to_hex();
+    span_id = span.span_id().to_hex();
+    logger->info("routing");
+  }
+  logger->info("idle");
+  logger->flush();
+  spdlog::drop("setup_test");
+  EXPECT_EQ(out.str(),
+            "routing trace_id=" + trace_id + " span_id=" + span_id + "\nidle trace_id= span_id=\n");
+}
+
+TEST(Setup, LogCorrelationOffLeavesThePatternAlone) {
+  std::ostringstream out;
+  auto logger = std::make_shared<spdlog::logger>(
+      "setup_test_off", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_pattern("%v");
+  spdlog::register_logger(logger);
+  vigil::metrics::Registry registry;
+  Warnings warnings;
+  vigil::Telemetry telemetry = vigil::setup(
+      {.registry = &registry, .install_global_tracer_provider = false, .admin_server = false},
+      warnings.env({{"VIGIL_LOG_CORRELATION", "false"}}));
+  logger->info("plain");
+  spdlog::drop("setup_test_off");
+  EXPECT_EQ(out.str(), "plain\n");
+}
+#endif
 
 // Last: installs the process-wide provider (ctest runs each test in its own process).
 TEST(Setup, InstallsTheGlobalProviderOnce) {
