@@ -32,13 +32,9 @@
 #include "gateway_metrics.h"
 #include "options.h"
 #include "simulator.h"
-#include "vigil/admin/health_endpoints.h"
-#include "vigil/admin/metrics_endpoint.h"
 #include "vigil/admin/server.h"
-#include "vigil/admin/tracez_endpoint.h"
 #if __has_include("vigil/admin/alerting_endpoints.h")
 #include "vigil/admin/alerting_endpoints.h"
-#include "vigil/admin/dashboard_endpoint.h"
 #include "vigil/admin/notification_endpoints.h"
 #define VIGIL_DEMO_ALERTING_ENDPOINTS 1
 #endif
@@ -46,20 +42,13 @@
 #include "guardrail.h"
 #include "vigil/admin/guardrail_endpoints.h"
 #endif
-#ifdef VIGIL_DEMO_EXPORTERS
-#include "vigil/admin/exporter_endpoints.h"
-#include "vigil/exporters/metric_environment.h"
+#include "vigil/core/error.h"
 #include "vigil/exporters/statsd_adapters.h"
 #include "vigil/exporters/statsd_exporter.h"
-#endif
-#include "vigil/core/error.h"
 #include "vigil/health/heartbeat.h"
-#include "vigil/health/monitor.h"
-#include "vigil/metrics/process_collector.h"
 #include "vigil/metrics/registry.h"
 #include "vigil/ops/grafana.h"
-#include "vigil/trace/config.h"
-#include "vigil/trace/tracez.h"
+#include "vigil/setup.h"
 
 #ifndef VIGIL_DEMO_VERSION
 #define VIGIL_DEMO_VERSION "unknown"
@@ -148,41 +137,6 @@ int write_dashboards(const std::string& dir, vigil::metrics::Registry& registry,
   return 0;
 }
 
-// The process environment, except that without OTEL_TRACES_EXPORTER and without an OTLP
-// endpoint the demo exports nothing (spans stay in the tracez view) instead of OpenTelemetry's
-// default "otlp" to localhost:4318.
-vigil::trace::Environment tracing_environment() {
-  return vigil::trace::Environment(
-      [](std::string_view name) -> std::optional<std::string> {
-        const auto get = [](const std::string& n) -> std::optional<std::string> {
-          const char* v = std::getenv(n.c_str());
-          if (v == nullptr || *v == '\0') return std::nullopt;
-          return std::string(v);
-        };
-        std::optional<std::string> value = get(std::string(name));
-        if (!value && name == "OTEL_TRACES_EXPORTER" && !get("OTEL_EXPORTER_OTLP_ENDPOINT") &&
-            !get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
-          return std::string("none");
-        }
-        return value;
-      },
-      {});
-}
-
-// What the banner says about trace export.
-std::string trace_export_description() {
-  const vigil::trace::Environment env = tracing_environment();
-  const std::string exporter = env.get("OTEL_TRACES_EXPORTER").value_or("otlp");
-  if (exporter == "none") return "kept in the tracez view only (set OTEL_EXPORTER_OTLP_ENDPOINT)";
-  std::string d = "OTEL_TRACES_EXPORTER=" + exporter;
-  if (auto e = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
-    d.append(" to ").append(*e);
-  } else if (auto b = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
-    d.append(" to ").append(*b);
-  }
-  return d;
-}
-
 std::string human(double v) {
   char buf[32];
   if (v >= 1e9) {
@@ -226,45 +180,87 @@ std::string summary_line(const vigil::demo::SimulationTotals& t, double seconds)
   return line;
 }
 
-#ifdef VIGIL_DEMO_EXPORTERS
-// Push export (docs/exporters.md): the exporters the environment turns on, on one engine over the
-// demo's registry (its own figures included). A DogStatsD exporter also gets the alerts as
-// events and service checks.
-struct PushExport {
-  std::unique_ptr<vigil::exporters::PeriodicExporter> engine;
-  std::string description =
-      "off (VIGIL_STATSD_ADDRESS, VIGIL_EMF, VIGIL_PUSHGATEWAY_URL, "
-      "VIGIL_REMOTE_WRITE_URL, VIGIL_DATADOG_API_KEY or "
-      "OTEL_METRICS_EXPORTER=otlp turn exporters on: docs/exporters.md)";
-  int alert_callback = -1;
-};
-
-PushExport start_push_export(vigil::metrics::Registry& registry,
-                             vigil::alerting::AlertManager& manager) {
-  PushExport out;
-  auto config =
-      vigil::exporters::metric_exporters_from_environment(vigil::trace::Environment(), &registry);
-  if (config.exporters.empty()) return out;
-  out.engine = std::make_unique<vigil::exporters::PeriodicExporter>(registry, config.engine);
-  std::string names;
-  for (auto& e : config.exporters) {
-    if (e->name() == "dogstatsd") {
-      if (auto* statsd = dynamic_cast<vigil::exporters::StatsdExporter*>(e.get())) {
-        out.alert_callback = vigil::exporters::attach_alerts(manager, *statsd);
-      }
-    }
-    names += (names.empty() ? "" : ", ") + std::string(e->name());
-    out.engine->add(std::move(e));
+// The start-up banner: what runs and where to look.
+void print_banner(const vigil::demo::DemoOptions& options, const vigil::Telemetry& telemetry,
+                  size_t rule_count, const std::vector<std::string>& rule_files,
+                  const std::string& delivery, const std::string& guardrail) {
+  const std::string url = telemetry.url();
+  std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
+            << " requests/s on average, " << options.workers << " workers)";
+  if (options.duration_seconds) {
+    std::cout << " for " << *options.duration_seconds << "s";
+  } else {
+    std::cout << " until Ctrl-C";
   }
-  out.engine->start();
-  char every[64];
-  std::snprintf(every, sizeof every, " every %gs (timeout %gs)",
-                static_cast<double>(config.engine.interval.count()) / 1000.0,
-                static_cast<double>(config.engine.timeout.count()) / 1000.0);
-  out.description = names + every;
-  return out;
-}
+  std::cout << "\n";
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "  Dashboard:       " << url
+            << "/ (live charts, health, alerts, delivery, traces)\n";
 #endif
+  const std::string& trace_export = telemetry.trace_export_description();
+  std::cout << "  Prometheus text: " << url << "/metrics\n"
+            << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
+            << "  JSON:            " << url << "/metrics?format=json\n"
+            << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
+            << "/health, /health/dependencies\n"
+            << "  Traces:          " << url << "/debug/tracez (running, latency buckets, "
+            << "errors; ?name=llm_call for samples); export: "
+            << (trace_export.rfind("none", 0) == 0
+                    ? "kept in the tracez view only (set OTEL_EXPORTER_OTLP_ENDPOINT)"
+                    : "OTEL_TRACES_EXPORTER=" + trace_export)
+            << "\n"
+            << "  Exemplars:       curl -s -H 'Accept: application/openmetrics-text' " << url
+            << "/metrics | grep trace_id\n"
+            << "  Endpoints:       " << url << "/ (the dashboard; paths: docs/admin.md)\n"
+            << "  Try:             curl -s " << url
+            << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
+            << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
+            << " (example config: deploy/prometheus/prometheus.yml)\n";
+  if (options.outage_every_seconds > 0) {
+    std::cout << "  Outages:         the vector store goes down for " << options.outage_for_seconds
+              << "s of every " << options.outage_every_seconds
+              << "s (--outage-every, --outage-for): /health/ready turns 503, /health/live "
+                 "stays 200\n";
+  }
+  std::cout << "  Alerts:          " << rule_count << " rules (C++ rules, an SLO";
+  for (const std::string& f : rule_files) std::cout << ", " << f;
+  std::cout << ") evaluated every " << options.eval_interval_seconds
+            << "s; firing and resolved alerts are printed here";
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "; " << url << "/api/v1/alerts, " << url << "/api/v1/rules";
+#endif
+  std::cout << "\n";
+  std::cout << "  Delivery:        " << delivery;
+#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
+  std::cout << "; " << url << "/api/v1/notifications";
+#endif
+  std::cout << "\n";
+  if (!guardrail.empty()) {
+    std::cout << "  Guardrail:       " << guardrail << "; " << url << "/api/v1/guardrails, " << url
+              << "/api/v1/guardrails/decisions\n";
+  }
+  std::cout << "  Push export:     " << telemetry.metric_export_description();
+  if (telemetry.metric_export() != nullptr) std::cout << "; " << url << "/api/v1/exporters";
+  std::cout << "\n";
+  std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
+            << std::flush;
+}
+
+// The rule files: deploy/prometheus/alert_rules.yml (unless --no-default-rules), then --rules.
+std::vector<std::string> rule_files_of(const vigil::demo::DemoOptions& options) {
+  std::vector<std::string> files;
+  if (!options.no_default_rules) {
+    if (std::FILE* f = std::fopen(VIGIL_DEMO_RULES_FILE, "r")) {
+      std::fclose(f);
+      files.emplace_back(VIGIL_DEMO_RULES_FILE);
+    } else {
+      std::cerr << kProgram << ": note: " << VIGIL_DEMO_RULES_FILE
+                << " not found; running the C++ rules and the SLO only\n";
+    }
+  }
+  files.insert(files.end(), options.rule_files.begin(), options.rule_files.end());
+  return files;
+}
 
 }  // namespace
 
@@ -305,9 +301,35 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  // Declared first: the server and the simulator hold references into it.
+  try {
+    admin::Server check(admin::ServerOptions{.listen = options.listen});  // opens nothing
+  } catch (const vigil::Error& e) {
+    std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
+    return 2;
+  }
+
+  // Declared first: everything below holds references into it.
   metrics::Registry registry;
   std::unique_ptr<demo::GatewayMetrics> gateway;
+  // The simulated dependencies and the dispatch loop's heartbeat, behind the health checks.
+  demo::Dependencies dependencies({.outage_every_seconds = options.outage_every_seconds,
+                                   .outage_for_seconds = options.outage_for_seconds,
+                                   .warmup_seconds = options.warmup_seconds});
+  const vigil::health::Heartbeat dispatch_heartbeat(std::chrono::seconds(5));
+  // Made after the telemetry (they need its server), destroyed after it (its endpoints refer
+  // to them).
+  std::unique_ptr<demo::DemoAlerting> alerting;
+  std::unique_ptr<demo::DemoDelivery> delivery;
+#ifdef VIGIL_DEMO_GUARDRAIL
+  std::unique_ptr<demo::DemoGuardrail> guardrail;
+#endif
+  std::vector<std::string> rule_files;
+  const auto demo_started = std::chrono::steady_clock::now();
+  const auto elapsed = [demo_started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - demo_started).count();
+  };
+  vigil::exporters::StatsdExporter* dogstatsd = nullptr;  // gets the alerts as events
+  std::optional<vigil::Telemetry> telemetry;
   try {
     registry
         .info("agent_gateway_build", "Build of the simulated agent gateway (always 1)",
@@ -325,75 +347,35 @@ int main(int argc, char** argv) {
                                      workers;
                             },
                             {.unit = "ratio"});
-    registry.add_collector(std::make_shared<metrics::ProcessCollector>());
-  } catch (const vigil::Error& e) {
-    std::cerr << kProgram << ": cannot register the metrics: " << e.what() << "\n";
-    return 1;
-  }
 
-  // Health. The dependencies come first: the monitor's checks refer to them, and the server's
-  // endpoints refer to the monitor (objects are destroyed in reverse order).
-  demo::Dependencies dependencies({.outage_every_seconds = options.outage_every_seconds,
-                                   .outage_for_seconds = options.outage_for_seconds,
-                                   .warmup_seconds = options.warmup_seconds});
-  const vigil::health::Heartbeat dispatch_heartbeat(std::chrono::seconds(5));
-  std::unique_ptr<vigil::health::HealthMonitor> monitor;
-  try {
-    monitor = std::make_unique<vigil::health::HealthMonitor>(
-        vigil::health::HealthMonitorOptions{.service_id = "agent-gateway",
-                                            .version = VIGIL_DEMO_VERSION,
-                                            .startup_timeout = std::chrono::seconds(60),
-                                            .self_metrics = &registry});
-    dependencies.register_checks(*monitor, dispatch_heartbeat);
-  } catch (const vigil::Error& e) {
-    std::cerr << kProgram << ": cannot register the health checks: " << e.what() << "\n";
-    return 1;
-  }
+    // The telemetry, in one call (docs/setup.md): the resource, tracing from OTEL_* (nothing
+    // exported unless configured; spans kept for /debug/tracez), push exporters from VIGIL_* and
+    // OTEL_METRICS_EXPORTER, the process metrics, the health monitor, and the admin server with
+    // /metrics, /health/*, /debug/tracez, /api/v1/exporters and the dashboard.
+    vigil::SetupOptions setup_options{
+        .service_name = "agent-gateway",
+        .service_version = VIGIL_DEMO_VERSION,
+        .deployment_environment = "demo",
+        .registry = &registry,
+        .tracer_name = std::string(kProgram),
+        .listen = options.listen,
+        .start_server = options.write_dashboards.empty(),  // --write-dashboards serves nothing
+        .dashboard_title = "agent-gateway (vigil-demo)"};
+    setup_options.health.startup_timeout = std::chrono::seconds(60);
+    setup_options.on_metric_exporter = [&dogstatsd](vigil::exporters::MetricExporter& e) {
+      if (e.name() == "dogstatsd") dogstatsd = dynamic_cast<vigil::exporters::StatsdExporter*>(&e);
+    };
+    telemetry.emplace(vigil::setup(std::move(setup_options)));
+    dependencies.register_checks(telemetry->health(), dispatch_heartbeat);
 
-  // Tracing: OTEL_* variables (see tracing_environment), plus the tracez view.
-  std::shared_ptr<vigil::trace::TracezStore> tracez;
-  vigil::trace::Tracer* tracer = nullptr;
-  try {
-    auto tracez_processor = std::make_unique<vigil::trace::TracezProcessor>();
-    tracez = tracez_processor->store();
-    vigil::trace::EnvironmentConfigOptions trace_options{.service_name = "agent-gateway",
-                                                         .service_version = VIGIL_DEMO_VERSION,
-                                                         .deployment_environment = "demo",
-                                                         .self_metrics = &registry};
-    trace_options.extra_processors.push_back(std::move(tracez_processor));
-    vigil::trace::configure_from_environment(std::move(trace_options), tracing_environment());
-    tracer = &vigil::trace::get_tracer("vigil-demo", VIGIL_DEMO_VERSION);
-  } catch (const vigil::Error& e) {
-    std::cerr << kProgram << ": cannot configure tracing: " << e.what() << "\n";
-    return 1;
-  }
-
-  // Alerting: the rule files, the C++ rules and the SLO, evaluated every --eval-interval.
-  std::vector<std::string> rule_files;
-  if (!options.no_default_rules) {
-    if (std::FILE* f = std::fopen(VIGIL_DEMO_RULES_FILE, "r")) {
-      std::fclose(f);
-      rule_files.emplace_back(VIGIL_DEMO_RULES_FILE);
-    } else {
-      std::cerr << kProgram << ": note: " << VIGIL_DEMO_RULES_FILE
-                << " not found; running the C++ rules and the SLO only\n";
-    }
-  }
-  rule_files.insert(rule_files.end(), options.rule_files.begin(), options.rule_files.end());
-  const auto demo_started = std::chrono::steady_clock::now();
-  std::unique_ptr<demo::DemoAlerting> alerting;
-  try {
+    // Alerting: the rule files, the C++ rules and the SLO, evaluated every --eval-interval.
+    rule_files = rule_files_of(options);
     alerting = std::make_unique<demo::DemoAlerting>(
         registry, dependencies,
         demo::DemoAlertingOptions{.eval_interval = std::chrono::milliseconds(
                                       std::llround(options.eval_interval_seconds * 1000)),
                                   .rule_files = rule_files,
-                                  .elapsed =
-                                      [demo_started] {
-                                        return std::chrono::duration<double>(
-                                                   std::chrono::steady_clock::now() - demo_started)
-                                            .count();
-                                      },
+                                  .elapsed = elapsed,
                                   .state_path = options.state_path});
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
@@ -402,7 +384,6 @@ int main(int argc, char** argv) {
 
 #ifdef VIGIL_DEMO_GUARDRAIL
   // The model release and its guardrail: v2 against v1, rolled back when it is worse.
-  std::unique_ptr<demo::DemoGuardrail> guardrail;
   try {
     guardrail = std::make_unique<demo::DemoGuardrail>(
         registry,
@@ -411,12 +392,7 @@ int main(int argc, char** argv) {
                                    .interval = std::chrono::milliseconds(
                                        std::llround(options.guardrail_interval_seconds * 1000)),
                                    .state_path = options.state_path,
-                                   .elapsed =
-                                       [demo_started] {
-                                         return std::chrono::duration<double>(
-                                                    std::chrono::steady_clock::now() - demo_started)
-                                             .count();
-                                       },
+                                   .elapsed = elapsed,
                                    .alerts = &alerting->manager()});
   } catch (const vigil::Error& e) {
     // The rest of the demo does not depend on it: go on without a release and a guardrail.
@@ -425,19 +401,6 @@ int main(int argc, char** argv) {
   }
 #endif
 
-  std::unique_ptr<admin::Server> server;
-  try {
-    // VIGIL_ADMIN_TOKEN: the bearer token that unlocks health details, /debug/* and /api/* when
-    // the demo listens on a non-loopback address (as in the Kubernetes manifest).
-    const char* token = std::getenv("VIGIL_ADMIN_TOKEN");
-    server = std::make_unique<admin::Server>(
-        admin::ServerOptions{.listen = options.listen,
-                             .admin_token = token != nullptr ? token : "",
-                             .self_metrics = &registry});
-  } catch (const vigil::Error& e) {
-    std::cerr << kProgram << ": bad --listen '" << options.listen << "': " << e.what() << "\n";
-    return 2;
-  }
   if (!options.write_dashboards.empty()) {
     try {
       return write_dashboards(options.write_dashboards, registry, alerting->manager());
@@ -446,23 +409,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::unique_ptr<demo::DemoDelivery> delivery;
-#ifdef VIGIL_DEMO_EXPORTERS
-  PushExport push;
-#endif
+  admin::Server& server = telemetry->server();
+  const std::string url = telemetry->url();
   try {
-    admin::add_metrics_endpoint(*server, registry);
-    admin::add_health_endpoints(*server, *monitor);
-    admin::add_tracez_endpoint(*server, tracez);
 #ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-    admin::add_alerting_endpoints(*server, alerting->manager());
-    // The live dashboard at / (charts from an in-process ring of the registry's samples).
-    admin::add_dashboard_endpoint(*server, registry, {.title = "agent-gateway (vigil-demo)"});
+    admin::add_alerting_endpoints(server, alerting->manager());
 #endif
 #ifdef VIGIL_DEMO_GUARDRAIL
-    if (guardrail) admin::add_guardrail_endpoints(*server, {&guardrail->monitor()});
+    if (guardrail) admin::add_guardrail_endpoints(server, {&guardrail->monitor()});
 #endif
-    server->start();
     // Delivery: where alerts go (--alertmanager, --webhook, --routes, the environment), with
     // links back to this server.
     delivery = std::make_unique<demo::DemoDelivery>(
@@ -471,26 +426,24 @@ int main(int argc, char** argv) {
                             .webhooks = options.webhooks,
                             .routes_file = options.routes_file,
                             .state_path = options.state_path},
-        server->url());
+        url);
 #ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-    admin::add_notification_endpoints(*server, {.dispatcher = delivery->dispatcher(),
-                                                .alertmanagers = delivery->alertmanagers()});
-#endif
-#ifdef VIGIL_DEMO_EXPORTERS
-    push = start_push_export(registry, alerting->manager());
-    if (push.engine) admin::add_exporter_endpoints(*server, *push.engine);
+    admin::add_notification_endpoints(
+        server, {.dispatcher = delivery->dispatcher(), .alertmanagers = delivery->alertmanagers()});
 #endif
   } catch (const vigil::Error& e) {
     std::cerr << kProgram << ": " << e.what() << "\n";
     return 1;
   }
+  const int alert_callback =
+      dogstatsd != nullptr ? vigil::exporters::attach_alerts(alerting->manager(), *dogstatsd) : -1;
 
   demo::SimulatorOptions simulator_options{
       .rate = options.rate,
       .workers = options.workers,
       .on_tick = [&dispatch_heartbeat] { dispatch_heartbeat.beat(); },
       .vector_store_up = [&dependencies] { return dependencies.vector_store_up(); },
-      .tracer = tracer};
+      .tracer = &telemetry->tracer()};
 #ifdef VIGIL_DEMO_GUARDRAIL
   if (demo::DemoGuardrail* g = guardrail.get()) {
     simulator_options.release_share = [g] { return g->release_share(); };
@@ -505,65 +458,13 @@ int main(int argc, char** argv) {
   if (guardrail) guardrail->start();
 #endif
 
-  const std::string url = server->url();
-  std::cout << kProgram << ": simulating an AI agent gateway (" << options.rate
-            << " requests/s on average, " << options.workers << " workers)";
-  if (options.duration_seconds) {
-    std::cout << " for " << *options.duration_seconds << "s";
-  } else {
-    std::cout << " until Ctrl-C";
-  }
-  std::cout << "\n";
-#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "  Dashboard:       " << url
-            << "/ (live charts, health, alerts, delivery, traces)\n";
-#endif
-  std::cout << "  Prometheus text: " << url << "/metrics\n"
-            << "  OpenMetrics:     " << url << "/metrics?format=openmetrics\n"
-            << "  JSON:            " << url << "/metrics?format=json\n"
-            << "  Health:          " << url << "/health/live, /health/ready, /health/startup, "
-            << "/health, /health/dependencies\n"
-            << "  Traces:          " << url << "/debug/tracez (running, latency buckets, "
-            << "errors; ?name=llm_call for samples); export: " << trace_export_description() << "\n"
-            << "  Exemplars:       curl -s -H 'Accept: application/openmetrics-text' " << url
-            << "/metrics | grep trace_id\n"
-            << "  Endpoints:       " << url << "/ (the dashboard; paths: docs/admin.md)\n"
-            << "  Try:             curl -s " << url
-            << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
-            << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
-            << " (example config: deploy/prometheus/prometheus.yml)\n";
-  if (options.outage_every_seconds > 0) {
-    std::cout << "  Outages:         the vector store goes down for " << options.outage_for_seconds
-              << "s of every " << options.outage_every_seconds
-              << "s (--outage-every, --outage-for): /health/ready turns 503, /health/live "
-                 "stays 200\n";
-  }
-  std::cout << "  Alerts:          " << alerting->rule_count() << " rules (C++ rules, an SLO";
-  for (const std::string& f : rule_files) std::cout << ", " << f;
-  std::cout << ") evaluated every " << options.eval_interval_seconds
-            << "s; firing and resolved alerts are printed here";
-#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "; " << url << "/api/v1/alerts, " << url << "/api/v1/rules";
-#endif
-  std::cout << "\n";
-  std::cout << "  Delivery:        " << delivery->description();
-#ifdef VIGIL_DEMO_ALERTING_ENDPOINTS
-  std::cout << "; " << url << "/api/v1/notifications";
-#endif
-  std::cout << "\n";
+  print_banner(options, *telemetry, alerting->rule_count(), rule_files, delivery->description(),
 #ifdef VIGIL_DEMO_GUARDRAIL
-  if (guardrail) {
-    std::cout << "  Guardrail:       " << guardrail->description() << "; " << url
-              << "/api/v1/guardrails, " << url << "/api/v1/guardrails/decisions\n";
-  }
+               guardrail ? guardrail->description() : std::string()
+#else
+               std::string()
 #endif
-#ifdef VIGIL_DEMO_EXPORTERS
-  std::cout << "  Push export:     " << push.description;
-  if (push.engine) std::cout << "; " << url << "/api/v1/exporters";
-  std::cout << "\n";
-#endif
-  std::cout << "  Kubernetes:      probes for these endpoints: deploy/kubernetes/deployment.yaml\n"
-            << std::flush;
+  );
 
   const int sig = wait_for_stop(stop_signals, options.duration_seconds);
   if (sig != 0) {
@@ -578,15 +479,11 @@ int main(int argc, char** argv) {
   alerting->stop();
   simulator.stop();
   dependencies.stop();
-#ifdef VIGIL_DEMO_EXPORTERS
-  if (push.alert_callback >= 0) alerting->manager().remove_callback(push.alert_callback);
-  if (push.engine) push.engine->shutdown(std::chrono::seconds(5));  // the last values, pushed
-#endif
+  if (alert_callback >= 0) alerting->manager().remove_callback(alert_callback);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  server->stop();
-  monitor->shutdown(std::chrono::seconds(2));
-  vigil::trace::global_provider().shutdown(std::chrono::seconds(5));  // flush the exporter
+  // Stops the server, pushes the last metrics and flushes the spans (5 s at most).
+  telemetry->shutdown();
   std::cout << summary_line(simulator.totals(), seconds) << "\n" << std::flush;
   return 0;
 }

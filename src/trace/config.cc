@@ -65,6 +65,41 @@ std::unique_ptr<Sampler> sampler_from_environment(const Environment& env) {
   return parent_based(always_on());
 }
 
+// ==== wt-setup ====
+std::vector<std::string> trace_exporter_names(const Environment& env,
+                                              bool export_only_if_configured) {
+  std::optional<std::string> configured = env.get("OTEL_TRACES_EXPORTER");
+  if (!configured && export_only_if_configured && !env.get("OTEL_EXPORTER_OTLP_ENDPOINT") &&
+      !env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    configured = "none";
+  }
+  std::vector<std::string> list;
+  vigil::detail::for_each_list_member(configured.value_or("otlp"), ',',
+                                      [&](std::string_view name) { list.push_back(word(name)); });
+  return list;
+}
+
+std::string describe_trace_export(const Environment& env, bool export_only_if_configured) {
+  std::string out;
+  for (const std::string& name : trace_exporter_names(env, export_only_if_configured)) {
+    if (name == "none" || name.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += name;
+    if (name == "otlp") {
+      if (auto e = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+        out.append(" to ").append(*e);
+      } else if (auto b = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+        out.append(" to ").append(*b);
+      } else {
+        out.append(" to http://localhost:4318 (the default)");
+      }
+    }
+  }
+  if (out.empty()) return "none (set OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER)";
+  return out;
+}
+// ==== wt-setup ====
+
 TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
                                                const Environment& env) {
   TracerProviderOptions o;
@@ -78,9 +113,8 @@ TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
   o.limits = SpanLimits::from_environment(env);
   o.processors = std::move(options.extra_processors);
 
-  std::vector<std::string> list;
-  vigil::detail::for_each_list_member(env.get("OTEL_TRACES_EXPORTER").value_or("otlp"), ',',
-                                      [&](std::string_view name) { list.push_back(word(name)); });
+  const std::vector<std::string> list =
+      trace_exporter_names(env, options.export_only_if_configured);  // wt-setup
   BatchSpanProcessorOptions bsp = batch_options_from_environment(env);
   bsp.self_metrics = options.self_metrics;
   for (const std::string& name : list) {
@@ -106,8 +140,8 @@ TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
   return o;
 }
 
-TracerProvider& configure_from_environment(EnvironmentConfigOptions options,
-                                           const Environment& env) {
+// wt-setup: the propagators part moved into set_propagators_from_environment.
+void set_propagators_from_environment(const Environment& env) {
   if (auto names = env.get("OTEL_PROPAGATORS")) {
     std::vector<std::string> unknown;
     auto p = propagator_from_names(*names, &unknown);
@@ -117,6 +151,11 @@ TracerProvider& configure_from_environment(EnvironmentConfigOptions options,
     }
     set_default_propagator(std::move(p));
   }
+}
+
+TracerProvider& configure_from_environment(EnvironmentConfigOptions options,
+                                           const Environment& env) {
+  set_propagators_from_environment(env);
   auto provider =
       std::make_unique<TracerProvider>(options_from_environment(std::move(options), env));
   TracerProvider& ref = *provider;

@@ -34,6 +34,39 @@
 
 namespace vigil::metrics {
 
+// ==== wt-setup ====
+// Everything about a histogram family in one struct, so a call names only what it sets:
+//
+//   auto& latency = registry.histogram("request_duration_seconds",
+//                                      {.help = "Request latency", .labels = {"route"},
+//                                       .buckets = {0.01, 0.1, 1}, .unit = "seconds"});
+//
+// The same registration as histogram(name, help, labels, {buckets}, {unit, ...}): the same
+// get-or-create rules and vigil::Error on a conflict or a bad name, label or unit.
+struct HistogramSpec {
+  std::string help;
+  std::vector<std::string> labels;
+  std::vector<double> buckets = default_buckets();
+  std::string unit;                     // base unit; the name must end with "_<unit>"
+  std::vector<LabelPair> const_labels;  // written on every series of the family
+  size_t cardinality_limit = 10'000;    // series beyond it share one overflow series
+  std::chrono::seconds idle_expiry{0};  // 0: series never expire
+};
+
+// The same for a summary (quantiles over a sliding window of max_age in age_buckets steps).
+struct SummarySpec {
+  std::string help;
+  std::vector<std::string> labels;
+  std::vector<double> quantiles = {0.5, 0.9, 0.95, 0.99};  // each in [0, 1]
+  std::chrono::seconds max_age{600};
+  int age_buckets = 5;
+  std::string unit;
+  std::vector<LabelPair> const_labels;
+  size_t cardinality_limit = 10'000;
+  std::chrono::seconds idle_expiry{0};
+};
+// ==== wt-setup ====
+
 // Callback series: values read when the registry is collected.
 class CallbackFamily {
  public:
@@ -92,6 +125,10 @@ class Registry {
   Family<Summary>& summary(std::string_view name, std::string_view help,
                            std::vector<std::string> label_names = {}, SummaryOptions summary = {},
                            MetricOptions options = {});
+  // ==== wt-setup ==== the same with one options struct (see HistogramSpec).
+  Family<Histogram>& histogram(std::string_view name, HistogramSpec spec);
+  Family<Summary>& summary(std::string_view name, SummarySpec spec);
+  // ==== wt-setup ====
   Family<Info>& info(std::string_view name, std::string_view help,
                      std::vector<std::string> label_names, MetricOptions options = {});
 
@@ -170,5 +207,32 @@ inline Family<Summary>& summary(std::string_view name, std::string_view help,
                                 SummaryOptions options = {}) {
   return Registry::global().summary(name, help, std::move(label_names), std::move(options));
 }
+
+// ==== wt-setup ====
+inline Family<Histogram>& Registry::histogram(std::string_view name, HistogramSpec spec) {
+  return histogram(name, spec.help, std::move(spec.labels), {.buckets = std::move(spec.buckets)},
+                   {.unit = std::move(spec.unit),
+                    .const_labels = std::move(spec.const_labels),
+                    .cardinality_limit = spec.cardinality_limit,
+                    .idle_expiry = spec.idle_expiry});
+}
+inline Family<Summary>& Registry::summary(std::string_view name, SummarySpec spec) {
+  return summary(name, spec.help, std::move(spec.labels),
+                 {.quantiles = std::move(spec.quantiles),
+                  .max_age = spec.max_age,
+                  .age_buckets = spec.age_buckets},
+                 {.unit = std::move(spec.unit),
+                  .const_labels = std::move(spec.const_labels),
+                  .cardinality_limit = spec.cardinality_limit,
+                  .idle_expiry = spec.idle_expiry});
+}
+// On the global registry.
+inline Family<Histogram>& histogram(std::string_view name, HistogramSpec spec) {
+  return Registry::global().histogram(name, std::move(spec));
+}
+inline Family<Summary>& summary(std::string_view name, SummarySpec spec) {
+  return Registry::global().summary(name, std::move(spec));
+}
+// ==== wt-setup ====
 
 }  // namespace vigil::metrics
