@@ -213,7 +213,7 @@ void print_banner(const vigil::demo::DemoOptions& options, const vigil::Telemetr
             << "/metrics | grep trace_id\n"
             << "  Endpoints:       " << url << "/ (the dashboard; paths: docs/admin.md)\n"
             << "  Try:             curl -s " << url
-            << "/metrics | grep -E '^(agent_requests|llm_cost)'\n"
+            << "/metrics | grep -E '^(agent_requests|gen_ai_client_cost)'\n"
             << "  Prometheus:      scrape " << url.substr(url.find("://") + 3)
             << " (example config: deploy/prometheus/prometheus.yml)\n";
   if (options.outage_every_seconds > 0) {
