@@ -4,6 +4,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "core/detail/shortest_double.h"
+
 namespace vigil::exporters::statsd {
 
 Packer::Packer(std::size_t max, Sink& sink) : max_(max), sink_(sink) { packet_.reserve(max); }
@@ -51,9 +53,8 @@ bool append_value(std::string& out, double v) {
     out += '0';
     return true;
   }
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  char buf[vigil::detail::kShortestDoubleChars];
+  out.append(buf, vigil::detail::write_shortest_double(buf, v));
   return true;
 }
 
