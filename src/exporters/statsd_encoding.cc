@@ -54,7 +54,7 @@ bool append_value(std::string& out, double v) {
     return true;
   }
   char buf[vigil::detail::kShortestDoubleChars];
-  out.append(buf, vigil::detail::write_shortest_double(buf, v));
+  out.append(buf, static_cast<std::size_t>(vigil::detail::write_shortest_double(buf, v) - buf));
   return true;
 }
 

@@ -141,7 +141,41 @@ struct EmfDocument {
   std::string json;
   uint64_t points = 0;
 };
-// The documents for `deltas` (a DeltaTracker's output). For the exporter, tests and benchmarks.
+// The documents of one export in one buffer, each followed by '\n' (JSON lines as written).
+struct EmfBatch {
+  struct Document {
+    std::size_t offset = 0;  // in text
+    std::size_t size = 0;    // without the '\n'
+    uint64_t points = 0;     // series values it carries
+  };
+  std::string text;
+  std::vector<Document> documents;
+  uint64_t skipped = 0;  // non-finite values left out
+  // Document i without / with its '\n'.
+  std::string_view json(std::size_t i) const {
+    return std::string_view(text).substr(documents[i].offset, documents[i].size);
+  }
+  std::string_view line(std::size_t i) const {
+    return std::string_view(text).substr(documents[i].offset, documents[i].size + 1);
+  }
+};
+// The exporter's encoder: keeps its memory (groups, prepared names, bucket values) between
+// calls, so that an export allocates nothing once the buffers have grown. Not thread-safe.
+class EmfEncoder {
+ public:
+  explicit EmfEncoder(const EmfExporterOptions& options);
+  ~EmfEncoder();
+  EmfEncoder(const EmfEncoder&) = delete;
+  EmfEncoder& operator=(const EmfEncoder&) = delete;
+  // Replaces the contents of `out` by the documents for `deltas` (a DeltaTracker's output),
+  // reusing its memory. Throws only std::bad_alloc.
+  void encode(const MetricsSnapshot& deltas, EmfBatch& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+// The documents for `deltas` (a DeltaTracker's output), by a new EmfEncoder: for tests.
 std::vector<EmfDocument> encode_emf(const MetricsSnapshot& deltas,
                                     const EmfExporterOptions& options);
 // The CloudWatch unit for a vigil unit ("seconds" -> "Seconds", ...; "" -> "None").

@@ -39,7 +39,7 @@ inline void append_json_double(std::string& out, double v) {
     out.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
   } else {
     char buf[kShortestDoubleChars];
-    out.append(buf, write_shortest_double(buf, v));
+    out.append(buf, static_cast<std::size_t>(write_shortest_double(buf, v) - buf));
   }
 }
 
@@ -139,7 +139,7 @@ class JsonWriter {
   void plain_number(T v) {
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
     need_comma_ = true;
   }
   template <typename T>
