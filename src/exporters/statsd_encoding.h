@@ -35,14 +35,28 @@ class Packer {
   // Writing a unit in place: begin_unit() returns the packet buffer to append the unit to (a
   // separator already written when needed); end_unit() checks its size as add() does;
   // cancel_unit() takes it back out. Saves a copy per line.
-  std::string& begin_unit();
+  std::string& begin_unit() {
+    mark_ = packet_.size();
+    if (!packet_.empty()) packet_ += '\n';
+    start_ = packet_.size();
+    return packet_;
+  }
   std::size_t unit_start() const noexcept { return start_; }
-  bool end_unit();
+  bool end_unit() {
+    if (packet_.size() <= max_) {
+      ++units_;
+      return true;
+    }
+    return place_unit(packet_.size() - start_);
+  }
   void cancel_unit() { packet_.resize(mark_); }
   void flush();
   uint64_t oversized() const noexcept { return oversized_; }
 
  private:
+  // end_unit() for a unit of `len` bytes that overflows the packet.
+  bool place_unit(std::size_t len);
+
   std::size_t max_;
   Sink& sink_;
   std::string packet_;
