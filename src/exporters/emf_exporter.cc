@@ -133,9 +133,10 @@ Destination parse_destination(std::string_view d, std::string& error) {
 
 constexpr uint32_t kNone = ~uint32_t{0};
 
-// A dimension of a group: the label name and value as the snapshot has them (uncut).
+// A dimension of a group: the label name (an index in Encoder::dim_names_, which holds each
+// distinct name of the export once) and the value as the snapshot has it (uncut).
 struct Dim {
-  std::string_view name;
+  uint32_t name;
   std::string_view value;
 };
 
@@ -224,6 +225,7 @@ class Encoder {
  private:
   void reset() {
     ngroups_ = 0;
+    ndim_names_ = 0;
     nnames_ = 0;
     nlists_ = 0;
     nhists_ = 0;
@@ -247,12 +249,34 @@ class Encoder {
         }
       }
     }
+    position_ids_.clear();
+    for (const std::size_t i : positions_) position_ids_.push_back(dim_name_id(f.label_names[i]));
     ++family_;
     base_.assign(o_.prefix);
     base_.append(f.name);
     base_.resize(utf8_prefix(base_, kMaxNameChars).size());
     const std::string_view unit = f.unit;
     cur_groups_.assign(f.points.size(), kNone);
+    // Whether a metric name of this family can collide with a dimension name (entry() renames).
+    maybe_taken_ = false;
+    const auto may_collide = [&](std::string_view metric) {
+      if (metric == "_aws" || (f.type == metrics::MetricType::kSummary && metric == "quantile")) {
+        maybe_taken_ = true;
+      }
+      for (const std::size_t i : positions_) {
+        if (dimension_name(f.label_names[i]) == metric) maybe_taken_ = true;
+      }
+    };
+    may_collide(utf8_prefix(base_, kMaxNameChars));
+    if (f.type == metrics::MetricType::kSummary) {
+      const std::size_t n = base_.size();
+      base_.append("_count");
+      may_collide(utf8_prefix(base_, kMaxNameChars));
+      base_.resize(n);
+      base_.append("_sum");
+      may_collide(utf8_prefix(base_, kMaxNameChars));
+      base_.resize(n);
+    }
     switch (f.type) {
       case metrics::MetricType::kCounter: {
         const uint32_t name = add_name(base_, detail::emf_unit(unit, true));
@@ -311,14 +335,29 @@ class Encoder {
     prev_groups_.swap(cur_groups_);
   }
 
-  // The dimension positions of point `p` (at most 30, 29 with a quantile), in used_.
+  // The id of dimension name `name` in dim_names_ (added when new).
+  uint32_t dim_name_id(std::string_view name) {
+    for (std::size_t i = 0; i < ndim_names_; ++i) {
+      if (dim_names_[i].full == name) return static_cast<uint32_t>(i);
+    }
+    if (ndim_names_ == dim_names_.size()) dim_names_.emplace_back();
+    DimName& d = dim_names_[ndim_names_];
+    d.full = name;
+    d.json.clear();
+    vigil::detail::append_json_string(d.json, dimension_name(name));
+    return static_cast<uint32_t>(ndim_names_++);
+  }
+
+  // The dimensions of point `p` (at most 30, 29 with a quantile): (label position, name id)
+  // in used_.
   void dimension_positions(const MetricPoint& p, bool quantile) {
     used_.clear();
     const std::size_t max = quantile ? kMaxDimensions - 1 : kMaxDimensions;
-    for (const std::size_t i : positions_) {
+    for (std::size_t j = 0; j < positions_.size(); ++j) {
       if (used_.size() >= max) break;
+      const std::size_t i = positions_[j];
       if (i >= p.label_values.size() || p.label_values[i].empty()) continue;
-      used_.push_back(i);
+      used_.push_back({i, position_ids_[j]});
     }
   }
 
@@ -327,12 +366,10 @@ class Encoder {
            (a.data() == b.data() || std::memcmp(a.data(), b.data(), a.size()) == 0);
   }
 
-  bool matches(const Group& g, const MetricFamily& f, const MetricPoint& p,
-               const std::string* quantile) const {
+  bool matches(const Group& g, const MetricPoint& p, const std::string* quantile) const {
     if (g.dims.size() != used_.size() + (quantile != nullptr ? 1 : 0)) return false;
     for (std::size_t k = 0; k < used_.size(); ++k) {
-      if (!same(g.dims[k].value, p.label_values[used_[k]]) ||
-          !same(g.dims[k].name, f.label_names[used_[k]])) {
+      if (g.dims[k].name != used_[k].id || !same(g.dims[k].value, p.label_values[used_[k].at])) {
         return false;
       }
     }
@@ -344,25 +381,23 @@ class Encoder {
     const MetricPoint& p = f.points[i];
     dimension_positions(p, quantile != nullptr);
     if (quantile == nullptr && i < prev_groups_.size() && prev_groups_[i] != kNone &&
-        matches(groups_[prev_groups_[i]], f, p, nullptr)) {
+        matches(groups_[prev_groups_[i]], p, nullptr)) {
       cur_groups_[i] = prev_groups_[i];
       return groups_[prev_groups_[i]];
     }
     uint64_t h = 0xcbf29ce484222325ULL;
-    for (const std::size_t k : used_) {
-      h = hash_bytes(h, f.label_names[k]);
-      h = hash_bytes(h, p.label_values[k]);
+    for (const Used& u : used_) {
+      h = (h ^ u.id) * 0x100000001b3ULL;
+      h = hash_bytes(h, p.label_values[u.at]);
     }
-    if (quantile != nullptr) {
-      h = hash_bytes(h, "quantile");
-      h = hash_bytes(h, *quantile);
-    }
+    const uint32_t quantile_id = quantile != nullptr ? dim_name_id("quantile") : kNone;
+    if (quantile != nullptr) h = hash_bytes((h ^ quantile_id) * 0x100000001b3ULL, *quantile);
     const std::size_t mask = slots_.size() - 1;
     std::size_t s = slots_.empty() ? 0 : static_cast<std::size_t>(h) & mask;
     if (!slots_.empty()) {
       for (; slots_[s] != 0; s = (s + 1) & mask) {
         const uint32_t gi = slots_[s] - 1;
-        if (groups_[gi].hash == h && matches(groups_[gi], f, p, quantile)) {
+        if (groups_[gi].hash == h && matches(groups_[gi], p, quantile)) {
           if (quantile == nullptr) cur_groups_[i] = gi;
           return groups_[gi];
         }
@@ -375,8 +410,8 @@ class Encoder {
     g.hash = h;
     g.dims.clear();
     g.entries.clear();
-    for (const std::size_t k : used_) g.dims.push_back({f.label_names[k], p.label_values[k]});
-    if (quantile != nullptr) g.dims.push_back({"quantile", *quantile});
+    for (const Used& u : used_) g.dims.push_back({u.id, p.label_values[u.at]});
+    if (quantile != nullptr) g.dims.push_back({quantile_id, *quantile});
     if (ngroups_ * 2 > slots_.size()) {
       rehash();
     } else {
@@ -447,10 +482,11 @@ class Encoder {
     e.sub = sub;
     e.type = type;
     const auto taken = [&](std::string_view n) {
-      return n == "_aws" || std::any_of(g.dims.begin(), g.dims.end(),
-                                        [&](const Dim& d) { return dimension_name(d.name) == n; });
+      return n == "_aws" || std::any_of(g.dims.begin(), g.dims.end(), [&](const Dim& d) {
+               return dimension_name(dim_names_[d.name].full) == n;
+             });
     };
-    if (taken(names_[name].plain)) {
+    if (maybe_taken_ && taken(names_[name].plain)) {
       // A name that collides with a dimension key gets trailing '_'.
       std::string renamed = names_[name].plain;
       while (taken(renamed)) {
@@ -557,11 +593,11 @@ class Encoder {
     dims_list_.clear();
     dims_members_.clear();
     for (const Dim& d : g.dims) {
-      const std::string_view name = dimension_name(d.name);
+      const std::string& name = dim_names_[d.name].json;
       if (!dims_list_.empty()) dims_list_.push_back(',');
-      vigil::detail::append_json_string(dims_list_, name);
+      dims_list_.append(name);
       dims_members_.push_back(',');
-      vigil::detail::append_json_string(dims_members_, name);
+      dims_members_.append(name);
       dims_members_.push_back(':');
       vigil::detail::append_json_string(dims_members_,
                                         utf8_prefix(d.value, kMaxDimensionValueChars));
@@ -714,8 +750,20 @@ class Encoder {
   uint64_t skipped_ = 0;  // non-finite values left out
   uint32_t family_ = 0;
   std::string base_;  // scratch: the family's metric name
+  struct Used {
+    std::size_t at;  // label position
+    uint32_t id;     // name id
+  };
+  struct DimName {
+    std::string_view full;  // as the snapshot has it
+    std::string json;       // as written: cut, "_aws" renamed, a JSON string
+  };
   std::vector<std::size_t> positions_;
-  std::vector<std::size_t> used_;
+  std::vector<uint32_t> position_ids_;
+  std::vector<Used> used_;
+  std::vector<DimName> dim_names_;  // [0, ndim_names_) this export's
+  std::size_t ndim_names_ = 0;
+  bool maybe_taken_ = false;
   // Groups [0, ngroups_) are this export's; the rest keep their memory for the next.
   std::vector<Group> groups_;
   std::size_t ngroups_ = 0;
