@@ -92,9 +92,11 @@ struct EncodeCounts {
 // the change since the previous encode() (DeltaTracker's rules: a series seen for the first time
 // sends its whole value, a value below the previous one is a reset and sends the new value),
 // gauges and quantiles as they are. Keeps, per series, the previous values and its labels
-// already encoded, so that an export costs a hash lookup and a few appends per series (the
-// snapshot is not copied, as DeltaTracker::deltas would). Series and families absent from a
-// snapshot are forgotten. Not thread-safe.
+// already encoded (DogStatsD: the whole "|#..." tag field), in the previous snapshot's order: a
+// series where the previous snapshot had it costs a comparison of its label values with the
+// stored key and a few appends (about 0.6 k instructions per series, bench/README.md); others
+// a hash lookup. The snapshot is not copied, as DeltaTracker::deltas would. Series and families
+// absent from a snapshot are forgotten. Not thread-safe.
 class Encoder {
  public:
   explicit Encoder(const StatsdOptions& options);

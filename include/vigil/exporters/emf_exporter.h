@@ -28,14 +28,15 @@
 //   - counter: the change since the previous export (DeltaTracker), unit Count unless the
 //     family has a unit. gauge: the value. info: 1.
 //   - histogram: {"Values":[...],"Counts":[...],"Count":n,"Sum":s,"Min":a,"Max":b} over the
-//     observations since the previous export. Values are bucket midpoints: (lower + upper) / 2
-//     for a bucket (lower, upper]; the first bucket's lower edge is 0 when its bound is positive
-//     (else the bucket is represented by its bound); the +Inf bucket by the highest finite
-//     bound. Only non-empty buckets are listed; more than 100 are merged pairwise (count-weighted
-//     mean values) until 100 remain. Min and Max are the lowest and highest of Values (the
-//     exact ones are not known from buckets). A histogram with no new observation is not
-//     written in that export. (The object form is the CloudWatch agent's and the OpenTelemetry
-//     Collector's; the specification's JSON schema lists only numbers and arrays.)
+//     observations since the previous export (Counts and Count as integers). Values are bucket
+//     midpoints: (lower + upper) / 2 for a bucket (lower, upper]; the first bucket's lower edge
+//     is 0 when its bound is positive (else the bucket is represented by its bound); the +Inf
+//     bucket by the highest finite bound. Only non-empty buckets are listed; more than 100 are
+//     merged pairwise (count-weighted mean values) until 100 remain. Min and Max are the
+//     lowest and highest of Values (the exact ones are not known from buckets). A histogram
+//     with no new observation is not written in that export. (The object form is the
+//     CloudWatch agent's and the OpenTelemetry Collector's; the specification's JSON schema
+//     lists only numbers and arrays.)
 //   - summary: NAME_count and NAME_sum (changes since the previous export), and NAME with an
 //     extra dimension "quantile" ("0.99") per quantile (the current values).
 //   - Units: seconds -> Seconds, milliseconds -> Milliseconds, microseconds -> Microseconds,
@@ -51,6 +52,9 @@
 // with a deadline), "udp://HOST:PORT" (one datagram per document; a document over 65,000 bytes
 // is dropped and counted). A destination that cannot be reached fails the export: its points
 // are counted as dropped (reason connection or io); nothing blocks past the export deadline.
+//
+// Cost: about 3 ms of CPU for 10,000 series (bench/README.md); the exporter keeps its encoder's
+// memory and its last export's documents (about 1 MB for 10,000 series) for the next export.
 //
 // Thread-safety: export_metrics is called by one thread at a time (the engine's); abort(),
 // close() and stats() from any thread.
