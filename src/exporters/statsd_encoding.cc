@@ -4,6 +4,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "core/detail/shortest_double.h"
+
 namespace vigil::exporters::statsd {
 
 Packer::Packer(std::size_t max, Sink& sink) : max_(max), sink_(sink) { packet_.reserve(max); }
@@ -13,27 +15,17 @@ bool Packer::add(std::string_view unit) {
   return end_unit();
 }
 
-std::string& Packer::begin_unit() {
-  mark_ = packet_.size();
-  if (!packet_.empty()) packet_ += '\n';
-  start_ = packet_.size();
-  return packet_;
-}
-
-bool Packer::end_unit() {
-  const std::size_t len = packet_.size() - start_;
+bool Packer::place_unit(std::size_t len) {
   if (len > max_) {
     packet_.resize(mark_);
     ++oversized_;
     return false;
   }
-  if (packet_.size() > max_) {
-    // It does not fit here: send what was there, and the unit opens the next packet.
-    moved_.assign(packet_, start_, len);
-    packet_.resize(mark_);
-    flush();
-    packet_.swap(moved_);
-  }
+  // It does not fit here: send what was there, and the unit opens the next packet.
+  moved_.assign(packet_, start_, len);
+  packet_.resize(mark_);
+  flush();
+  packet_.swap(moved_);
   ++units_;
   return true;
 }
@@ -51,9 +43,8 @@ bool append_value(std::string& out, double v) {
     out += '0';
     return true;
   }
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  char buf[vigil::detail::kShortestDoubleChars];
+  out.append(buf, static_cast<std::size_t>(vigil::detail::write_shortest_double(buf, v) - buf));
   return true;
 }
 
@@ -107,8 +98,10 @@ void append_tags(std::string& out, const Tags& tags) {
 }
 
 struct Encoder::Series {
-  std::string key;     // label values, each followed by '\xff'
-  std::string labels;  // DogStatsD: "k:v,k2:v2" (sanitised); Etsy: ".v1.v2" (name suffix)
+  std::string key;  // label values, each followed by '\xff'
+  // DogStatsD: the whole tag field, "|#" + constant tags + "k:v,k2:v2" (sanitised), or "" when
+  // there is no tag; Etsy: ".v1.v2" (the name suffix).
+  std::string labels;
   double value = 0;    // counter: the previous cumulative value
   uint64_t count = 0;  // histogram, summary
   double sum = 0;
@@ -198,13 +191,20 @@ std::string Encoder::encode_labels(const FamilyState& fam, const MetricPoint& p)
   std::string out;
   const std::size_t n = std::min(fam.keys.size(), p.label_values.size());
   if (flavor_ == StatsdFlavor::kDogStatsd) {
+    std::string tags;
     for (std::size_t i = 0; i < n; ++i) {
-      if (i > 0) out += ',';
-      out += fam.keys[i];
+      if (i > 0) tags += ',';
+      tags += fam.keys[i];
       if (!p.label_values[i].empty()) {
-        out += ':';
-        append_tag_part(out, p.label_values[i], false);
+        tags += ':';
+        append_tag_part(tags, p.label_values[i], false);
       }
+    }
+    if (!constant_tags_.empty() || !tags.empty()) {
+      out = "|#";
+      out += constant_tags_;
+      if (!constant_tags_.empty() && !tags.empty()) out += ',';
+      out += tags;
     }
   } else if (etsy_labels_ != StatsdEtsyLabels::kDrop) {
     const bool pairs = etsy_labels_ == StatsdEtsyLabels::kAppendPairs;
@@ -255,15 +255,9 @@ void Encoder::emit(const FamilyState& fam, const Series& s, std::string_view suf
   l += '|';
   l += type;
   if (!etsy) {
-    const bool any = !constant_tags_.empty() || !s.labels.empty() || !extra_key.empty();
-    if (any) l += "|#";
-    l += constant_tags_;
-    if (!s.labels.empty()) {
-      if (!constant_tags_.empty()) l += ',';
-      l += s.labels;
-    }
+    l += s.labels;  // "|#..." or ""
     if (!extra_key.empty()) {
-      if (!constant_tags_.empty() || !s.labels.empty()) l += ',';
+      l += s.labels.empty() ? std::string_view("|#") : std::string_view(",");
       l += extra_key;
       l += ':';
       append_tag_part(l, extra_value, false);
@@ -272,6 +266,24 @@ void Encoder::emit(const FamilyState& fam, const Series& s, std::string_view suf
   ++counts.units;
   out.end_unit();
 }
+
+namespace {
+
+// Whether `key` is the label values each followed by '\xff' (what encode() keys series by),
+// compared without building that key.
+bool same_key(std::string_view key, const std::vector<std::string>& values) noexcept {
+  std::size_t at = 0;
+  for (const std::string& v : values) {
+    if (key.size() - at < v.size() + 1 || key.compare(at, v.size(), v) != 0 ||
+        key[at + v.size()] != '\xff') {
+      return false;
+    }
+    at += v.size() + 1;
+  }
+  return at == key.size();
+}
+
+}  // namespace
 
 void Encoder::encode(const MetricsSnapshot& cumulative, Packer& out, EncodeCounts& counts) {
   const uint64_t gen = ++generation_;
@@ -301,27 +313,36 @@ void Encoder::encode(const MetricsSnapshot& cumulative, Packer& out, EncodeCount
     fam.generation = gen;
     const bool histogram = f.type == metrics::MetricType::kHistogram;
     next_.clear();
-    next_.reserve(f.points.size());
     bool same_order = fam.series.size() == f.points.size();
+    // While every series is where the previous snapshot had it, the state is updated in place;
+    // from the first one that is not, the states move to next_ in the new order.
+    bool in_place = true;
     for (std::size_t i = 0; i < f.points.size(); ++i) {
       const MetricPoint& p = f.points[i];
-      key_.clear();
-      for (const std::string& v : p.label_values) {
-        key_ += v;
-        key_ += '\xff';
-      }
       Series* prev = nullptr;
-      if (i < fam.series.size() && fam.series[i].key == key_) {
+      if (i < fam.series.size() && same_key(fam.series[i].key, p.label_values)) {
         prev = &fam.series[i];
       } else {
         same_order = false;
+        if (in_place) {
+          in_place = false;
+          next_.reserve(f.points.size());
+          for (std::size_t j = 0; j < i; ++j) next_.push_back(std::move(fam.series[j]));
+        }
+        key_.clear();
+        for (const std::string& v : p.label_values) {
+          key_ += v;
+          key_ += '\xff';
+        }
         const auto it = fam.index.find(key_);
         if (it != fam.index.end() && fam.series[it->second].key == key_) {
           prev = &fam.series[it->second];
         }
       }
       const bool first = prev == nullptr;
-      if (first) {
+      if (in_place) {
+        // prev is fam.series[i]: updated where it is.
+      } else if (first) {
         Series added;
         added.key = key_;
         added.labels = encode_labels(fam, p);
@@ -329,7 +350,7 @@ void Encoder::encode(const MetricsSnapshot& cumulative, Packer& out, EncodeCount
       } else {
         next_.push_back(std::move(*prev));
       }
-      Series& s = next_.back();
+      Series& s = in_place ? *prev : next_.back();
       switch (f.type) {
         case metrics::MetricType::kCounter: {
           const bool reset = first || p.value < s.value;
@@ -382,7 +403,14 @@ void Encoder::encode(const MetricsSnapshot& cumulative, Packer& out, EncodeCount
           break;
       }
     }
-    fam.series.swap(next_);
+    if (in_place && fam.series.size() == f.points.size()) continue;  // nothing moved
+    if (in_place) {
+      // The snapshot has fewer series, the first ones in place: keep those.
+      fam.series.resize(f.points.size());
+      same_order = false;
+    } else {
+      fam.series.swap(next_);
+    }
     if (!same_order) {
       fam.index.clear();
       for (std::size_t j = 0; j < fam.series.size(); ++j) fam.index[fam.series[j].key] = j;

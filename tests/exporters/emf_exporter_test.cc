@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -249,6 +250,63 @@ TEST(EmfEncoding, DocumentsFollowTheSpecAndCarryDeltas) {
   const json* q99 = find_doc(docs, {{"service", "api"}, {"quantile", "0.99"}});
   ASSERT_NE(q99, nullptr);
   EXPECT_EQ((*q99)["rpc"], 0.4);
+}
+
+// The exporter keeps one encoder (groups, names, bucket values, output buffer) between exports:
+// whatever the previous snapshot was, it writes what a new encoder writes.
+TEST(EmfEncoding, AKeptEncoderWritesWhatANewOneWrites) {
+  std::vector<MetricsSnapshot> seq;
+  seq.push_back(sample(1000, 10, {1, 2, 3, 3}, 3, 0.9));
+  seq.push_back(sample(1010, 25, {2, 5, 7, 8}, 8, 6.4));
+  MetricsSnapshot reordered = sample(1020, 30, {0, 0, 9, 9}, 9, 1);
+  std::reverse(reordered.families.begin(), reordered.families.end());
+  for (auto& f : reordered.families) std::reverse(f.points.begin(), f.points.end());
+  reordered.families[1].points[0].label_values[1] = "";  // one dimension fewer
+  seq.push_back(reordered);
+  MetricsSnapshot other;  // other labels, a collision with a dimension name, many series
+  other.timestamp = 1030;
+  MetricFamily c{.name = "zone", .type = metrics::MetricType::kCounter, .label_names = {"zone"}};
+  for (int i = 0; i < 150; ++i) {
+    c.points.push_back({.label_values = {"z" + std::to_string(i % 7)}, .value = i + 0.25});
+  }
+  other.families.push_back(c);
+  seq.push_back(other);
+  seq.push_back(sample(1040, 40, {3, 3, 3, 3}, 3, 2));
+  seq.push_back(MetricsSnapshot{});
+  seq.push_back(seq[1]);
+
+  detail::EmfEncoder encoder(EmfExporterOptions{});
+  detail::EmfBatch batch;
+  for (std::size_t n = 0; n < seq.size(); ++n) {
+    encoder.encode(seq[n], batch);
+    const auto fresh = detail::encode_emf(seq[n], EmfExporterOptions{});
+    ASSERT_EQ(batch.documents.size(), fresh.size()) << "snapshot " << n;
+    std::string text;
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      EXPECT_EQ(batch.json(i), fresh[i].json) << "snapshot " << n << " document " << i;
+      EXPECT_EQ(batch.documents[i].points, fresh[i].points);
+      EXPECT_EQ(batch.line(i), fresh[i].json + "\n");
+      text += fresh[i].json + "\n";
+    }
+    EXPECT_EQ(batch.text, text);
+  }
+  EXPECT_FALSE(parse_all(detail::encode_emf(seq[3], EmfExporterOptions{})).empty());
+}
+
+// Bucket counts are integers written as integers (100000, not 1e+05), as Count is.
+TEST(EmfEncoding, BucketCountsAreWrittenAsIntegers) {
+  MetricsSnapshot s;
+  s.timestamp = 5;
+  MetricFamily h{
+      .name = "size", .type = metrics::MetricType::kHistogram, .label_names = {}, .bounds = {1, 2}};
+  h.points.push_back({.count = 9100000, .sum = 10, .buckets = {100000, 1100000, 9100000}});
+  s.families.push_back(h);
+  const auto docs = detail::encode_emf(s, {});
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_NE(docs[0].json.find(R"("size":{"Values":[0.5,1.5,2],"Counts":[100000,1000000,8000000],)"
+                              R"("Count":9100000,"Sum":10,"Min":0.5,"Max":2})"),
+            std::string::npos)
+      << docs[0].json;
 }
 
 TEST(EmfEncoding, LimitsHoldFor250MetricsAnd40Labels) {

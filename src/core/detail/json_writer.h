@@ -25,8 +25,23 @@
 
 #include "core/detail/hex.h"
 #include "core/detail/json_escape.h"
+#include "core/detail/shortest_double.h"
 
 namespace vigil::detail {
+
+// A double as JsonWriter::dbl writes it (shortest round-trip form, integers through the integer
+// fast path of shortest_double.h; "NaN", "Infinity", "-Infinity" as strings), for code that
+// writes JSON text without a writer.
+inline void append_json_double(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out.append("\"NaN\"");
+  } else if (std::isinf(v)) {
+    out.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  } else {
+    char buf[kShortestDoubleChars];
+    out.append(buf, static_cast<std::size_t>(write_shortest_double(buf, v) - buf));
+  }
+}
 
 class JsonWriter {
  public:
@@ -100,15 +115,7 @@ class JsonWriter {
   // Shortest round-trip form; non-finite values as the proto3 JSON strings "NaN", "Infinity"
   // and "-Infinity".
   void dbl(double v) {
-    if (std::isnan(v)) {
-      out_.append("\"NaN\"");
-    } else if (std::isinf(v)) {
-      out_.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    } else {
-      char buf[32];
-      const auto r = std::to_chars(buf, buf + sizeof buf, v);
-      out_.append(buf, r.ptr);
-    }
+    append_json_double(out_, v);
     need_comma_ = true;
   }
   // `n` bytes as a string of lowercase hex digits.
@@ -132,7 +139,7 @@ class JsonWriter {
   void plain_number(T v) {
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
     need_comma_ = true;
   }
   template <typename T>
