@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "demo_log.h"
 #include "vigil/alerting/rule.h"
 #include "vigil/alerting/rule_file.h"
 #include "vigil/alerting/slo.h"
@@ -166,6 +167,14 @@ void DemoAlerting::on_notification(const alerting::Notification& n) {
       if (!inserted && it->second == a.state) continue;  // a resend: printed already
       it->second = a.state;
       lines.push_back(alert_line(a, t));
+      // Firing critical alerts at error, other firing alerts at warn, resolutions at info.
+      if (a.state == alerting::AlertState::kResolved) {
+        DEMO_LOG(info, "alert resolved: {}", lines.back());
+      } else if (a.severity == alerting::Severity::kCritical) {
+        DEMO_LOG(error, "alert firing: {}", lines.back());
+      } else {
+        DEMO_LOG(warn, "alert firing: {}", lines.back());
+      }
     }
   }
   for (const std::string& line : lines) {
