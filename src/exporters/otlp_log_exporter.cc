@@ -8,13 +8,13 @@
 #include <mutex>
 #include <random>
 
-#include "core/detail/gzip.h"
 #include "core/detail/http_sender.h"
 #include "core/detail/rfc3339.h"
 #include "core/detail/text.h"
 #include "otlp_encoding.h"
 #include "otlp_log_encoding.h"
 #include "otlp_options.h"
+#include "otlp_send.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 #include "vigil/trace/context.h"
@@ -22,58 +22,13 @@
 namespace vigil::exporters {
 namespace {
 
-enum Reason : std::size_t {
-  kRejected,
-  kHttpError,
-  kTimeout,
-  kConnection,
-  kShutdown,
-  kEncoding,
-  kReasons
-};
-constexpr std::string_view kReasonNames[kReasons] = {"rejected",   "http_error", "timeout",
-                                                     "connection", "shutdown",   "encoding"};
-
 using Code = trace::ExportResult::Code;
-
-// A failed send: why (for the counters), whether a later attempt may help, and what to say.
-struct Failure {
-  Reason reason;
-  Code code;
-  std::string message;
-};
-
-Failure describe_failure(const vigil::detail::SendReport& report, std::string_view where,
-                         std::chrono::milliseconds budget) {
-  const vigil::detail::HttpResult& last = report.last;
-  const std::string attempts =
-      " after " + std::to_string(report.attempts) + " attempt" + (report.attempts == 1 ? "" : "s");
-  std::string w(where);
-  switch (report.outcome) {
-    case vigil::detail::SendOutcome::kHttpError: {
-      std::string m = w + "HTTP " + std::to_string(last.status);
-      const std::string body = detail::describe_error_body(last.body, last.content_type);
-      if (!body.empty()) m += " (" + body + ")";
-      m += attempts;
-      if (!report.detail.empty()) m += "; " + report.detail;
-      return {kHttpError,
-              vigil::detail::retryable_status(last.status) ? Code::kRetryable : Code::kFailure,
-              std::move(m)};
-    }
-    case vigil::detail::SendOutcome::kTimeout:
-      return {kTimeout, Code::kRetryable,
-              w + "deadline of " + std::to_string(budget.count()) + " ms exceeded" + attempts +
-                  " (" + last.error + ")"};
-    case vigil::detail::SendOutcome::kConnection:
-      return {kConnection, Code::kRetryable,
-              w + last.error + attempts + (report.detail.empty() ? "" : "; " + report.detail)};
-    case vigil::detail::SendOutcome::kAborted:
-      return {kShutdown, Code::kFailure, w + "aborted by shutdown"};
-    case vigil::detail::SendOutcome::kDelivered:
-      break;
-  }
-  return {kHttpError, Code::kFailure, w + "unexpected outcome"};
-}
+using detail::kDropReasonNames;
+using detail::kDropReasons;
+using detail::kEncoding;
+using detail::kRejected;
+using detail::kShutdown;
+using Reason = detail::OtlpDropReason;
 
 }  // namespace
 
@@ -120,9 +75,9 @@ class OtlpLogExporter::Impl {
     auto& failures_family =
         r.counter("vigil_otlp_log_export_failures_total",
                   "OTLP log export calls that delivered nothing, by reason", {"reason"});
-    for (std::size_t i = 0; i < kReasons; ++i) {
-      dropped[i] = dropped_family.labels({kReasonNames[i]});
-      if (i != kRejected) failures[i] = failures_family.labels({kReasonNames[i]});
+    for (std::size_t i = 0; i < kDropReasons; ++i) {
+      dropped[i] = dropped_family.labels({kDropReasonNames[i]});
+      if (i != kRejected) failures[i] = failures_family.labels({kDropReasonNames[i]});
     }
   }
 
@@ -132,18 +87,15 @@ class OtlpLogExporter::Impl {
   const OtlpLogExporterOptions options;
   vigil::detail::HttpSender sender;
   metrics::Counter exported;
-  metrics::Counter dropped[kReasons];
-  metrics::Counter failures[kReasons];
+  metrics::Counter dropped[kDropReasons];
+  metrics::Counter failures[kDropReasons];
 
   mutable std::mutex stats_mu;
   OtlpLogExporterStats stats;
   bool warned_since_success = false;
 
-  std::atomic<bool> shut_down{false};
+  detail::OtlpInFlight in_flight;
   std::mutex export_mu;
-  std::mutex running_mu;
-  std::condition_variable running_cv;
-  int running = 0;
   std::mt19937_64 rng;  // under export_mu
   std::string body;     // under export_mu
 };
@@ -177,23 +129,10 @@ trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord
     ++stats.export_calls;
   }
   if (n == 0) return trace::ExportResult::success();
-  if (shut_down.load(std::memory_order_acquire)) {
+  if (in_flight.shut_down()) {
     return fail(kShutdown, n, Code::kFailure, "OTLP log exporter: export after shutdown");
   }
-  {
-    std::lock_guard lock(running_mu);
-    ++running;
-  }
-  struct Done {
-    Impl* self;
-    ~Done() {
-      {
-        std::lock_guard lock(self->running_mu);
-        --self->running;
-      }
-      self->running_cv.notify_all();
-    }
-  } done{this};
+  const detail::OtlpInFlight::Guard guard = in_flight.enter();
 
   std::lock_guard export_lock(export_mu);
   const auto start = Clock::now();
@@ -206,13 +145,11 @@ trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord
   } else if (!detail::encode_logs_protobuf(records, options.resource, body, error)) {
     return fail(kEncoding, n, Code::kFailure, where + error);
   }
-  std::string_view payload = body;
   std::optional<std::string> compressed;
-  if (options.compression == OtlpCompression::kGzip) {
-    compressed = vigil::detail::gzip_compress(body);
-    if (!compressed) return fail(kEncoding, n, Code::kFailure, where + "gzip failed");
-    payload = *compressed;
-  }
+  const std::optional<std::string_view> gzipped =
+      detail::otlp_payload(body, options.compression, compressed);
+  if (!gzipped) return fail(kEncoding, n, Code::kFailure, where + "gzip failed");
+  const std::string_view payload = *gzipped;
 
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const vigil::detail::SendReport report = vigil::detail::send_with_retry(
@@ -223,38 +160,31 @@ trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord
     stats.sent_bytes += payload.size() * static_cast<uint64_t>(report.attempts);
   }
   if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
-    Failure f = describe_failure(
+    detail::OtlpFailure f = detail::describe_send_failure(
         report, where,
         std::chrono::duration_cast<std::chrono::milliseconds>(call_deadline - start));
     return fail(f.reason, n, f.code, std::move(f.message));
   }
-  const auto partial = detail::parse_export_response(report.last.body, report.last.content_type,
-                                                     detail::OtlpSignal::kLogs);
-  uint64_t rejected = 0;
-  std::string message;
-  if (partial) {
-    rejected = static_cast<uint64_t>(
-        std::clamp<int64_t>(partial->rejected_spans, 0, static_cast<int64_t>(n)));
-    message = where + "partial success: " + std::to_string(rejected) + " of " + std::to_string(n) +
-              " log records rejected" +
-              (partial->error_message.empty() ? "" : ": " + partial->error_message);
-  }
-  exported.inc(static_cast<double>(n - rejected));
-  if (rejected > 0) dropped[kRejected].inc(static_cast<double>(rejected));
+  detail::OtlpAccepted accepted =
+      detail::read_accepted(report.last, n, detail::OtlpSignal::kLogs, where, "log records");
+  exported.inc(static_cast<double>(n - accepted.rejected));
+  if (accepted.rejected > 0) dropped[kRejected].inc(static_cast<double>(accepted.rejected));
   bool warn_now = false;
   {
     std::lock_guard lock(stats_mu);
-    stats.exported_records += n - rejected;
-    if (partial) {
-      stats.rejected_records += rejected;
-      stats.dropped_records += rejected;
-      stats.last_error = message;
+    stats.exported_records += n - accepted.rejected;
+    if (accepted.partial) {
+      stats.rejected_records += accepted.rejected;
+      stats.dropped_records += accepted.rejected;
+      stats.last_error = accepted.message;
       warn_now = !warned_since_success;
     }
-    warned_since_success = partial.has_value();
+    warned_since_success = accepted.partial;
   }
-  if (warn_now) trace::warn(message);
-  if (partial) return trace::ExportResult::partial(rejected, std::move(message));
+  if (warn_now) trace::warn(accepted.message);
+  if (accepted.partial) {
+    return trace::ExportResult::partial(accepted.rejected, std::move(accepted.message));
+  }
   return trace::ExportResult::success();
 }
 
@@ -278,10 +208,7 @@ trace::ExportResult OtlpLogExporter::export_logs(std::span<const LogRecord> reco
 }
 
 bool OtlpLogExporter::shutdown(std::chrono::milliseconds timeout) {
-  impl_->shut_down.store(true, std::memory_order_release);
-  impl_->sender.abort();
-  std::unique_lock lock(impl_->running_mu);
-  return impl_->running_cv.wait_for(lock, timeout, [this] { return impl_->running == 0; });
+  return impl_->in_flight.shutdown(impl_->sender, timeout);
 }
 
 const OtlpLogExporterOptions& OtlpLogExporter::options() const noexcept { return impl_->options; }

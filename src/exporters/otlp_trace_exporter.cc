@@ -11,6 +11,7 @@
 #include "core/detail/http_sender.h"
 #include "otlp_encoding.h"
 #include "otlp_options.h"
+#include "otlp_send.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -25,17 +26,13 @@ const int vigil_exporters_otlp_link_anchor = 1;
 namespace vigil::exporters {
 namespace {
 
-enum Reason : std::size_t {
-  kRejected,
-  kHttpError,
-  kTimeout,
-  kConnection,
-  kShutdown,
-  kEncoding,
-  kReasons
-};
-constexpr std::string_view kReasonNames[kReasons] = {"rejected",   "http_error", "timeout",
-                                                     "connection", "shutdown",   "encoding"};
+using Reason = detail::OtlpDropReason;
+using detail::kEncoding;
+using detail::kHttpError;
+using detail::kRejected;
+using detail::kShutdown;
+constexpr std::size_t kReasons = detail::kDropReasons;
+constexpr const std::string_view* kReasonNames = detail::kDropReasonNames;
 
 }  // namespace
 
@@ -94,11 +91,8 @@ class OtlpTraceExporter::Impl {
   OtlpExporterStats stats;
   bool warned_since_success = false;
 
-  std::atomic<bool> shut_down{false};
+  detail::OtlpInFlight in_flight;
   std::mutex export_mu;  // one export at a time
-  std::mutex running_mu;
-  std::condition_variable running_cv;
-  int running = 0;
 
   std::mt19937_64 rng;  // jitter; used under export_mu
   std::string body;     // encoding buffer, reused; under export_mu
@@ -137,24 +131,11 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
     ++stats.export_calls;
   }
   if (n == 0) return trace::ExportResult::success();  // nothing to send: no request
-  if (shut_down.load(std::memory_order_acquire)) {
+  if (in_flight.shut_down()) {
     return fail(kShutdown, n, trace::ExportResult::Code::kFailure,
                 "OTLP exporter: export after shutdown");
   }
-  {
-    std::lock_guard lock(running_mu);
-    ++running;
-  }
-  struct Done {
-    Impl* self;
-    ~Done() {
-      {
-        std::lock_guard lock(self->running_mu);
-        --self->running;
-      }
-      self->running_cv.notify_all();
-    }
-  } done{this};
+  const detail::OtlpInFlight::Guard guard = in_flight.enter();
 
   std::lock_guard export_lock(export_mu);
   const auto start = Clock::now();
@@ -173,15 +154,13 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   if (!encoded) {
     return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + error);
   }
-  std::string_view payload = body;
   std::optional<std::string> compressed;
-  if (options.compression == OtlpCompression::kGzip) {
-    compressed = vigil::detail::gzip_compress(body);
-    if (!compressed) {
-      return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + "gzip failed");
-    }
-    payload = *compressed;
+  const std::optional<std::string_view> gzipped =
+      detail::otlp_payload(body, options.compression, compressed);
+  if (!gzipped) {
+    return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + "gzip failed");
   }
+  const std::string_view payload = *gzipped;
 
   // Send.
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -199,74 +178,37 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
     stats.sent_bytes += bytes_sent;
   }
 
-  const vigil::detail::HttpResult& last = report.last;
-  const std::string attempts =
-      " after " + std::to_string(report.attempts) + " attempt" + (report.attempts == 1 ? "" : "s");
-  switch (report.outcome) {
-    case vigil::detail::SendOutcome::kDelivered: {
-      const auto partial = detail::parse_export_response(last.body, last.content_type);
-      uint64_t rejected = 0;
-      std::string message;
-      if (partial) {
-        rejected = static_cast<uint64_t>(
-            std::clamp<int64_t>(partial->rejected_spans, 0, static_cast<int64_t>(n)));
-        message = where + "partial success: " + std::to_string(rejected) + " of " +
-                  std::to_string(n) + " spans rejected" +
-                  (partial->error_message.empty() ? "" : ": " + partial->error_message);
-      }
-      exported.inc(static_cast<double>(n - rejected));
-      if (rejected > 0) dropped[kRejected].inc(static_cast<double>(rejected));
-      bool warn_now = false;
-      {
-        std::lock_guard lock(stats_mu);
-        stats.exported_spans += n - rejected;
-        if (partial) {
-          ++stats.partial_successes;
-          stats.rejected_spans += rejected;
-          stats.dropped_spans += rejected;
-          stats.last_error = message;
-          warn_now = !warned_since_success;
-        }
-        warned_since_success = partial.has_value();
-      }
-      if (warn_now) trace::warn(message);
-      if (partial) return trace::ExportResult::partial(rejected, std::move(message));
-      return trace::ExportResult::success();
-    }
-    case vigil::detail::SendOutcome::kHttpError: {
-      std::string message = where + "HTTP " + std::to_string(last.status);
-      const std::string described = detail::describe_error_body(last.body, last.content_type);
-      if (!described.empty()) message += " (" + described + ")";
-      message += attempts;
-      if (!report.detail.empty()) message += "; " + report.detail;
-      const bool retryable = vigil::detail::retryable_status(last.status);
-      return fail(
-          kHttpError, n,
-          retryable ? trace::ExportResult::Code::kRetryable : trace::ExportResult::Code::kFailure,
-          std::move(message));
-    }
-    case vigil::detail::SendOutcome::kTimeout:
-      return fail(kTimeout, n, trace::ExportResult::Code::kRetryable,
-                  where + "deadline of " +
-                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         call_deadline - start)
-                                         .count()) +
-                      " ms exceeded" + attempts + " (" + last.error + ")");
-    case vigil::detail::SendOutcome::kConnection:
-      return fail(
-          kConnection, n, trace::ExportResult::Code::kRetryable,
-          where + last.error + attempts + (report.detail.empty() ? "" : "; " + report.detail));
-    case vigil::detail::SendOutcome::kAborted:
-      return fail(kShutdown, n, trace::ExportResult::Code::kFailure, where + "aborted by shutdown");
+  if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
+    detail::OtlpFailure f = detail::describe_send_failure(
+        report, where,
+        std::chrono::duration_cast<std::chrono::milliseconds>(call_deadline - start));
+    return fail(f.reason, n, f.code, std::move(f.message));
   }
-  return fail(kHttpError, n, trace::ExportResult::Code::kFailure, where + "unexpected outcome");
+  detail::OtlpAccepted accepted =
+      detail::read_accepted(report.last, n, detail::OtlpSignal::kTraces, where, "spans");
+  const uint64_t rejected = accepted.rejected;
+  exported.inc(static_cast<double>(n - rejected));
+  if (rejected > 0) dropped[kRejected].inc(static_cast<double>(rejected));
+  bool warn_now = false;
+  {
+    std::lock_guard lock(stats_mu);
+    stats.exported_spans += n - rejected;
+    if (accepted.partial) {
+      ++stats.partial_successes;
+      stats.rejected_spans += rejected;
+      stats.dropped_spans += rejected;
+      stats.last_error = accepted.message;
+      warn_now = !warned_since_success;
+    }
+    warned_since_success = accepted.partial;
+  }
+  if (warn_now) trace::warn(accepted.message);
+  if (accepted.partial) return trace::ExportResult::partial(rejected, std::move(accepted.message));
+  return trace::ExportResult::success();
 }
 
 bool OtlpTraceExporter::Impl::shutdown(std::chrono::milliseconds timeout) {
-  shut_down.store(true, std::memory_order_release);
-  sender.abort();
-  std::unique_lock lock(running_mu);
-  return running_cv.wait_for(lock, timeout, [this] { return running == 0; });
+  return in_flight.shutdown(sender, timeout);
 }
 
 OtlpTraceExporter::OtlpTraceExporter(OtlpTraceExporterOptions options)

@@ -160,9 +160,10 @@ INSTANTIATE_TEST_SUITE_P(
         Encoding{OtlpProtocol::kHttpProtobuf, OtlpCompression::kGzip, "application/x-protobuf"},
         Encoding{OtlpProtocol::kHttpJson, OtlpCompression::kNone, "application/json"},
         Encoding{OtlpProtocol::kHttpJson, OtlpCompression::kGzip, "application/json"}),
-    [](const auto& info) {
-      return std::string(info.param.protocol == OtlpProtocol::kHttpJson ? "Json" : "Protobuf") +
-             (info.param.compression == OtlpCompression::kGzip ? "Gzip" : "");
+    [](const auto& param_info) {
+      return std::string(param_info.param.protocol == OtlpProtocol::kHttpJson ? "Json"
+                                                                              : "Protobuf") +
+             (param_info.param.compression == OtlpCompression::kGzip ? "Gzip" : "");
     });
 
 }  // namespace

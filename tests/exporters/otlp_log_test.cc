@@ -14,6 +14,7 @@
 #include "fake_collector.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "otlp_log_encoding.h"
+#include "vigil/core/error.h"
 #include "vigil/exporters/otlp_log_exporter.h"
 #include "vigil/metrics/exposition.h"
 #include "vigil/metrics/registry.h"

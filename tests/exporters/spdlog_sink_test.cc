@@ -4,11 +4,13 @@
 #include "vigil/exporters/spdlog_sink.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/details/os.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
 #include <thread>
 
+#include "vigil/core/error.h"
 #include "vigil/trace/context.h"
 #include "vigil/trace/tracer.h"
 

@@ -1,0 +1,99 @@
+// src/exporters/otlp_send.h (private): what the OTLP exporters of every signal share around one
+// HTTP export call: the reasons a batch is dropped (label values of their self-metrics), the
+// message and result code of a failed send, the optional gzip of the body, and the bookkeeping
+// of calls in flight that shutdown() aborts and waits for.
+//
+//   detail::OtlpInFlight::Guard guard = in_flight.enter();   // in export
+//   ...
+//   in_flight.shutdown(sender, timeout);                     // from any thread
+//
+// Thread-safe where stated; never throws except std::bad_alloc.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/detail/http_sender.h"
+#include "otlp_encoding.h"
+#include "vigil/exporters/otlp_trace_exporter.h"
+#include "vigil/trace/exporter.h"
+
+namespace vigil::exporters::detail {
+
+// Why items (spans, log records) were not delivered: the `reason` label of the exporters'
+// *_dropped_total and *_failures_total families.
+enum OtlpDropReason : std::size_t {
+  kRejected,
+  kHttpError,
+  kTimeout,
+  kConnection,
+  kShutdown,
+  kEncoding,
+  kDropReasons
+};
+inline constexpr std::string_view kDropReasonNames[kDropReasons] = {
+    "rejected", "http_error", "timeout", "connection", "shutdown", "encoding"};
+
+// A send that did not deliver: why, whether a later attempt may help, and what to say.
+struct OtlpFailure {
+  OtlpDropReason reason;
+  trace::ExportResult::Code code;
+  std::string message;
+};
+
+// The failure `report` (not kDelivered) describes, messages prefixed with `where`; `budget` is
+// the call's time budget (for timeouts).
+OtlpFailure describe_send_failure(const vigil::detail::SendReport& report, std::string_view where,
+                                  std::chrono::milliseconds budget);
+
+// What a 2xx answer said: whether it carried an OTLP partial success, how many of the `n` items
+// it rejected (clamped to [0, n]) and the message ("<where>partial success: 2 of 5 <noun>
+// rejected: <collector's message>").
+struct OtlpAccepted {
+  bool partial = false;
+  uint64_t rejected = 0;
+  std::string message;
+};
+OtlpAccepted read_accepted(const vigil::detail::HttpResult& answer, uint64_t n, OtlpSignal signal,
+                           std::string_view where, std::string_view noun);
+
+// `body`, or its gzip in `storage` when `compression` asks for it; nullopt when gzip fails.
+std::optional<std::string_view> otlp_payload(const std::string& body, OtlpCompression compression,
+                                             std::optional<std::string>& storage);
+
+// Export calls in flight, and the shutdown that refuses new ones. Thread-safe.
+class OtlpInFlight {
+ public:
+  class Guard {
+   public:
+    explicit Guard(OtlpInFlight& owner) : owner_(owner) {}
+    ~Guard() { owner_.leave(); }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    OtlpInFlight& owner_;
+  };
+
+  bool shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
+  // Counts a call in until the guard is destroyed.
+  [[nodiscard]] Guard enter();
+  // Refuses later calls (shut_down() turns true), aborts `sender`'s request in flight and waits
+  // up to `timeout` for the calls in flight to return; false when one still runs.
+  bool shutdown(vigil::detail::HttpSender& sender, std::chrono::milliseconds timeout);
+
+ private:
+  void leave();
+  std::atomic<bool> shut_down_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int running_ = 0;
+};
+
+}  // namespace vigil::exporters::detail
