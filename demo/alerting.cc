@@ -1,8 +1,10 @@
 // demo/alerting.cc: see alerting.h.
 #include "alerting.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include "demo_log.h"
 #include "vigil/alerting/rule.h"
@@ -167,13 +169,17 @@ void DemoAlerting::on_notification(const alerting::Notification& n) {
       if (!inserted && it->second == a.state) continue;  // a resend: printed already
       it->second = a.state;
       lines.push_back(alert_line(a, t));
-      // Firing critical alerts at error, other firing alerts at warn, resolutions at info.
+      // Firing critical alerts at error, other firing alerts at warn, resolutions at info; the
+      // console line without its "vigil-demo: [t=..s] " prefix.
+      const std::string_view text =
+          std::string_view(lines.back())
+              .substr(std::min(lines.back().size(), lines.back().find("ALERT ")));
       if (a.state == alerting::AlertState::kResolved) {
-        DEMO_LOG(info, "alert resolved: {}", lines.back());
+        DEMO_LOG(info, "{}", text);
       } else if (a.severity == alerting::Severity::kCritical) {
-        DEMO_LOG(error, "alert firing: {}", lines.back());
+        DEMO_LOG(error, "{}", text);
       } else {
-        DEMO_LOG(warn, "alert firing: {}", lines.back());
+        DEMO_LOG(warn, "{}", text);
       }
     }
   }

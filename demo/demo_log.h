@@ -20,11 +20,17 @@
 
 #include "vigil/core/clock.h"
 
+namespace vigil::demo {
+// Without spdlog: evaluates nothing, but keeps the arguments "used".
+template <typename... Args>
+inline void discard_log(const Args&...) noexcept {}
+}  // namespace vigil::demo
+
 #if VIGIL_DEMO_LOGS
 #include <spdlog/spdlog.h>
 #define DEMO_LOG(level, ...) ::spdlog::level(__VA_ARGS__)
 #else
-#define DEMO_LOG(level, ...) ((void)0)
+#define DEMO_LOG(level, ...) ::vigil::demo::discard_log(__VA_ARGS__)
 #endif
 
 namespace vigil::demo {

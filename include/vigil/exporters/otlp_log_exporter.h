@@ -154,7 +154,7 @@ class BatchLogRecordProcessor {
 
   // Queues `record` (observed time set when 0). Returns false when it was dropped (queue full,
   // or after shutdown). Thread-safe; never blocks on the exporter; no allocation beyond what the
-  // record owns. Cost: a lock and a move (~50 ns uncontended).
+  // record owns. Cost: a lock and a move (~150 ns of CPU with the record's copy, measured).
   bool emit(LogRecord&& record) noexcept;
   // Exports everything queued before the call; true when done within `timeout`. Thread-safe.
   bool flush(std::chrono::milliseconds timeout) noexcept;
@@ -225,7 +225,8 @@ class OtlpLogExporter final : public LogRecordExporter {
   OtlpLogExporter(const OtlpLogExporter&) = delete;
   OtlpLogExporter& operator=(const OtlpLogExporter&) = delete;
 
-  // Cost: encoding ~0.3 µs per record (protobuf) plus the round trip. Never throws.
+  // Cost: encoding ~1.2 µs of CPU per record with three attributes (protobuf or JSON; a
+  // 512-record batch in 0.6 ms, bench/log_bench.cc) plus the round trip. Never throws.
   trace::ExportResult export_logs(std::span<const LogRecord> records, Deadline deadline) override;
   bool shutdown(std::chrono::milliseconds timeout) override;
 
