@@ -23,12 +23,17 @@ namespace vigil::exporters {
 namespace {
 
 using Code = trace::ExportResult::Code;
-using detail::kDropReasonNames;
-using detail::kDropReasons;
 using detail::kEncoding;
-using detail::kRejected;
 using detail::kShutdown;
 using Reason = detail::OtlpDropReason;
+
+constexpr detail::OtlpBookNames kBookNames = {
+    "vigil_otlp_exported_log_records_total",
+    "Log records the OTLP collector accepted",
+    "vigil_otlp_log_records_dropped_total",
+    "Log records the OTLP exporter did not deliver, by reason",
+    "vigil_otlp_log_export_failures_total",
+    "OTLP log export calls that delivered nothing, by reason"};
 
 }  // namespace
 
@@ -63,36 +68,15 @@ class OtlpLogExporter::Impl {
   explicit Impl(OtlpLogExporterOptions o)
       : options((o.validate(), std::move(o))),
         sender(detail::otlp_http_config(options)),
-        rng(std::random_device{}()) {
-    if (options.self_metrics == nullptr) return;
-    metrics::Registry& r = *options.self_metrics;
-    exported = r.counter("vigil_otlp_exported_log_records_total",
-                         "Log records the OTLP collector accepted")
-                   .get();
-    auto& dropped_family =
-        r.counter("vigil_otlp_log_records_dropped_total",
-                  "Log records the OTLP exporter did not deliver, by reason", {"reason"});
-    auto& failures_family =
-        r.counter("vigil_otlp_log_export_failures_total",
-                  "OTLP log export calls that delivered nothing, by reason", {"reason"});
-    for (std::size_t i = 0; i < kDropReasons; ++i) {
-      dropped[i] = dropped_family.labels({kDropReasonNames[i]});
-      if (i != kRejected) failures[i] = failures_family.labels({kDropReasonNames[i]});
-    }
-  }
+        book(options.self_metrics, kBookNames),
+        rng(std::random_device{}()) {}
 
   trace::ExportResult export_logs(std::span<const LogRecord> records, Deadline deadline);
   trace::ExportResult fail(Reason reason, uint64_t n, Code code, std::string message);
 
   const OtlpLogExporterOptions options;
   vigil::detail::HttpSender sender;
-  metrics::Counter exported;
-  metrics::Counter dropped[kDropReasons];
-  metrics::Counter failures[kDropReasons];
-
-  mutable std::mutex stats_mu;
-  OtlpLogExporterStats stats;
-  bool warned_since_success = false;
+  detail::OtlpBook book;
 
   detail::OtlpInFlight in_flight;
   std::mutex export_mu;
@@ -102,18 +86,7 @@ class OtlpLogExporter::Impl {
 
 trace::ExportResult OtlpLogExporter::Impl::fail(Reason reason, uint64_t n, Code code,
                                                 std::string message) {
-  dropped[reason].inc(static_cast<double>(n));
-  failures[reason].inc();
-  bool warn_now = false;
-  {
-    std::lock_guard lock(stats_mu);
-    stats.dropped_records += n;
-    ++stats.failed_exports;
-    stats.last_error = message;
-    warn_now = !warned_since_success;
-    warned_since_success = true;
-  }
-  if (warn_now && reason != kShutdown) {
+  if (book.failed(reason, n, message) && reason != kShutdown) {
     trace::warn(message + " (" + std::to_string(n) +
                 " log records dropped; further failures are only counted until an export "
                 "succeeds)");
@@ -124,10 +97,7 @@ trace::ExportResult OtlpLogExporter::Impl::fail(Reason reason, uint64_t n, Code 
 trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord> records,
                                                        Deadline deadline) {
   const uint64_t n = records.size();
-  {
-    std::lock_guard lock(stats_mu);
-    ++stats.export_calls;
-  }
+  book.call();
   if (n == 0) return trace::ExportResult::success();
   if (in_flight.shut_down()) {
     return fail(kShutdown, n, Code::kFailure, "OTLP log exporter: export after shutdown");
@@ -154,11 +124,7 @@ trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const vigil::detail::SendReport report = vigil::detail::send_with_retry(
       sender, payload, call_deadline, options.retry, [&] { return unit(rng); });
-  {
-    std::lock_guard lock(stats_mu);
-    stats.retries += static_cast<uint64_t>(std::max(0, report.attempts - 1));
-    stats.sent_bytes += payload.size() * static_cast<uint64_t>(report.attempts);
-  }
+  book.sent(report.attempts, payload.size());
   if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
     detail::OtlpFailure f = detail::describe_send_failure(
         report, where,
@@ -167,21 +133,7 @@ trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord
   }
   detail::OtlpAccepted accepted =
       detail::read_accepted(report.last, n, detail::OtlpSignal::kLogs, where, "log records");
-  exported.inc(static_cast<double>(n - accepted.rejected));
-  if (accepted.rejected > 0) dropped[kRejected].inc(static_cast<double>(accepted.rejected));
-  bool warn_now = false;
-  {
-    std::lock_guard lock(stats_mu);
-    stats.exported_records += n - accepted.rejected;
-    if (accepted.partial) {
-      stats.rejected_records += accepted.rejected;
-      stats.dropped_records += accepted.rejected;
-      stats.last_error = accepted.message;
-      warn_now = !warned_since_success;
-    }
-    warned_since_success = accepted.partial;
-  }
-  if (warn_now) trace::warn(accepted.message);
+  if (book.delivered(n, accepted)) trace::warn(accepted.message);
   if (accepted.partial) {
     return trace::ExportResult::partial(accepted.rejected, std::move(accepted.message));
   }
@@ -214,8 +166,17 @@ bool OtlpLogExporter::shutdown(std::chrono::milliseconds timeout) {
 const OtlpLogExporterOptions& OtlpLogExporter::options() const noexcept { return impl_->options; }
 
 OtlpLogExporterStats OtlpLogExporter::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  const detail::OtlpCounts c = impl_->book.counts();
+  OtlpLogExporterStats out;
+  out.export_calls = c.export_calls;
+  out.exported_records = c.exported;
+  out.dropped_records = c.dropped;
+  out.rejected_records = c.rejected;
+  out.failed_exports = c.failed_exports;
+  out.retries = c.retries;
+  out.sent_bytes = c.sent_bytes;
+  out.last_error = c.last_error;
+  return out;
 }
 
 // ---- ConsoleLogExporter ------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include "core/detail/gzip.h"
 #include "otlp_encoding.h"
+#include "vigil/metrics/registry.h"
 
 namespace vigil::exporters::detail {
 
@@ -61,6 +62,65 @@ std::optional<std::string_view> otlp_payload(const std::string& body, OtlpCompre
   storage = vigil::detail::gzip_compress(body);
   if (!storage) return std::nullopt;
   return std::string_view(*storage);
+}
+
+OtlpBook::OtlpBook(metrics::Registry* registry, const OtlpBookNames& names) {
+  if (registry == nullptr) return;  // the handles stay unbound: count nowhere
+  exported_ =
+      registry->counter(std::string(names.exported), std::string(names.exported_help)).get();
+  auto& dropped =
+      registry->counter(std::string(names.dropped), std::string(names.dropped_help), {"reason"});
+  auto& failures =
+      registry->counter(std::string(names.failures), std::string(names.failures_help), {"reason"});
+  for (std::size_t i = 0; i < kDropReasons; ++i) {
+    dropped_[i] = dropped.labels({kDropReasonNames[i]});
+    if (i != kRejected) failures_[i] = failures.labels({kDropReasonNames[i]});
+  }
+}
+
+void OtlpBook::call() {
+  std::lock_guard lock(mu_);
+  ++counts_.export_calls;
+}
+
+void OtlpBook::sent(int attempts, std::size_t payload_bytes) {
+  std::lock_guard lock(mu_);
+  counts_.retries += static_cast<uint64_t>(std::max(0, attempts - 1));
+  counts_.sent_bytes += payload_bytes * static_cast<uint64_t>(std::max(0, attempts));
+}
+
+bool OtlpBook::failed(OtlpDropReason reason, uint64_t n, const std::string& message) {
+  dropped_[reason].inc(static_cast<double>(n));
+  failures_[reason].inc();
+  std::lock_guard lock(mu_);
+  counts_.dropped += n;
+  ++counts_.failed_exports;
+  counts_.last_error = message;
+  const bool warn = !warned_since_success_;
+  warned_since_success_ = true;
+  return warn;
+}
+
+bool OtlpBook::delivered(uint64_t n, const OtlpAccepted& accepted) {
+  exported_.inc(static_cast<double>(n - accepted.rejected));
+  if (accepted.rejected > 0) dropped_[kRejected].inc(static_cast<double>(accepted.rejected));
+  std::lock_guard lock(mu_);
+  counts_.exported += n - accepted.rejected;
+  bool warn = false;
+  if (accepted.partial) {
+    ++counts_.partial_successes;
+    counts_.rejected += accepted.rejected;
+    counts_.dropped += accepted.rejected;
+    counts_.last_error = accepted.message;
+    warn = !warned_since_success_;
+  }
+  warned_since_success_ = accepted.partial;
+  return warn;
+}
+
+OtlpCounts OtlpBook::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
 }
 
 OtlpInFlight::Guard OtlpInFlight::enter() {

@@ -22,7 +22,12 @@
 #include "core/detail/http_sender.h"
 #include "otlp_encoding.h"
 #include "vigil/exporters/otlp_trace_exporter.h"
+#include "vigil/metrics/counter.h"
 #include "vigil/trace/exporter.h"
+
+namespace vigil::metrics {
+class Registry;
+}  // namespace vigil::metrics
 
 namespace vigil::exporters::detail {
 
@@ -66,6 +71,49 @@ OtlpAccepted read_accepted(const vigil::detail::HttpResult& answer, uint64_t n, 
 // `body`, or its gzip in `storage` when `compression` asks for it; nullopt when gzip fails.
 std::optional<std::string_view> otlp_payload(const std::string& body, OtlpCompression compression,
                                              std::optional<std::string>& storage);
+
+// The self-metric families of one OTLP exporter (names and help texts).
+struct OtlpBookNames {
+  std::string_view exported, exported_help;  // counter: items the collector accepted
+  std::string_view dropped, dropped_help;    // counter{reason}: items not delivered
+  std::string_view failures, failures_help;  // counter{reason}: calls that delivered nothing
+};
+
+// What one exporter has done (the figures every signal's stats struct holds).
+struct OtlpCounts {
+  uint64_t export_calls = 0;
+  uint64_t exported = 0;
+  uint64_t dropped = 0;
+  uint64_t rejected = 0;
+  uint64_t failed_exports = 0;
+  uint64_t partial_successes = 0;
+  uint64_t retries = 0;
+  uint64_t sent_bytes = 0;
+  std::string last_error;
+};
+
+// The counting of one OTLP exporter: its self-metrics (none when the registry is null), its
+// counts, and the rule "warn once per run of failures or partial successes, until a clean
+// success". Thread-safe.
+class OtlpBook {
+ public:
+  OtlpBook(metrics::Registry* registry, const OtlpBookNames& names);
+  void call();
+  void sent(int attempts, std::size_t payload_bytes);
+  // A call of `n` items that delivered nothing; true when this failure should be warned about.
+  bool failed(OtlpDropReason reason, uint64_t n, const std::string& message);
+  // A delivered call; true when its partial success should be warned about.
+  bool delivered(uint64_t n, const OtlpAccepted& accepted);
+  OtlpCounts counts() const;
+
+ private:
+  metrics::Counter exported_;
+  metrics::Counter dropped_[kDropReasons];
+  metrics::Counter failures_[kDropReasons];
+  mutable std::mutex mu_;
+  OtlpCounts counts_;
+  bool warned_since_success_ = false;
+};
 
 // Export calls in flight, and the shutdown that refuses new ones. Thread-safe.
 class OtlpInFlight {

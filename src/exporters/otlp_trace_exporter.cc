@@ -28,11 +28,12 @@ namespace {
 
 using Reason = detail::OtlpDropReason;
 using detail::kEncoding;
-using detail::kHttpError;
-using detail::kRejected;
 using detail::kShutdown;
-constexpr std::size_t kReasons = detail::kDropReasons;
-constexpr const std::string_view* kReasonNames = detail::kDropReasonNames;
+
+constexpr detail::OtlpBookNames kBookNames = {
+    "vigil_otlp_exported_spans_total",  "Spans the OTLP collector accepted",
+    "vigil_otlp_spans_dropped_total",   "Spans the OTLP exporter did not deliver, by reason",
+    "vigil_otlp_export_failures_total", "OTLP export calls that delivered nothing, by reason"};
 
 }  // namespace
 
@@ -41,21 +42,10 @@ class OtlpTraceExporter::Impl {
   explicit Impl(OtlpTraceExporterOptions o)
       : options((o.validate(), std::move(o))),
         sender(detail::otlp_http_config(options)),
+        book(options.self_metrics, kBookNames),
         rng(std::random_device{}()) {
     if (options.self_metrics == nullptr) return;  // the handles stay unbound: count nowhere
     metrics::Registry& r = *options.self_metrics;
-    exported =
-        r.counter("vigil_otlp_exported_spans_total", "Spans the OTLP collector accepted").get();
-    auto& dropped_family =
-        r.counter("vigil_otlp_spans_dropped_total",
-                  "Spans the OTLP exporter did not deliver, by reason", {"reason"});
-    auto& failures_family =
-        r.counter("vigil_otlp_export_failures_total",
-                  "OTLP export calls that delivered nothing, by reason", {"reason"});
-    for (std::size_t i = 0; i < kReasons; ++i) {
-      dropped[i] = dropped_family.labels({kReasonNames[i]});
-      if (i != kRejected) failures[i] = failures_family.labels({kReasonNames[i]});
-    }
     retries = r.counter("vigil_otlp_export_retries_total",
                         "OTLP export attempts after the first of a call")
                   .get();
@@ -80,16 +70,10 @@ class OtlpTraceExporter::Impl {
   const OtlpTraceExporterOptions options;
   vigil::detail::HttpSender sender;
 
-  metrics::Counter exported;
-  metrics::Counter dropped[kReasons];
-  metrics::Counter failures[kReasons];
+  detail::OtlpBook book;
   metrics::Counter retries;
   metrics::Counter sent_bytes;
   metrics::Histogram duration;
-
-  mutable std::mutex stats_mu;
-  OtlpExporterStats stats;
-  bool warned_since_success = false;
 
   detail::OtlpInFlight in_flight;
   std::mutex export_mu;  // one export at a time
@@ -101,19 +85,8 @@ class OtlpTraceExporter::Impl {
 trace::ExportResult OtlpTraceExporter::Impl::fail(Reason reason, uint64_t spans,
                                                   trace::ExportResult::Code code,
                                                   std::string message) {
-  dropped[reason].inc(static_cast<double>(spans));
-  failures[reason].inc();
-  bool warn_now = false;
-  {
-    std::lock_guard lock(stats_mu);
-    stats.dropped_spans += spans;
-    ++stats.failed_exports;
-    stats.last_error = message;
-    warn_now = !warned_since_success;
-    warned_since_success = true;
-  }
   // One warning per run of failures: the counters tell the rest.
-  if (warn_now && reason != kShutdown) {
+  if (book.failed(reason, spans, message) && reason != kShutdown) {
     trace::warn(message + " (" + std::to_string(spans) +
                 " spans dropped; further failures are only counted until an export succeeds)");
   }
@@ -126,10 +99,7 @@ trace::ExportResult OtlpTraceExporter::Impl::fail(Reason reason, uint64_t spans,
 trace::ExportResult OtlpTraceExporter::Impl::export_spans(
     std::span<const trace::SpanData* const> spans, Deadline deadline) {
   const uint64_t n = spans.size();
-  {
-    std::lock_guard lock(stats_mu);
-    ++stats.export_calls;
-  }
+  book.call();
   if (n == 0) return trace::ExportResult::success();  // nothing to send: no request
   if (in_flight.shut_down()) {
     return fail(kShutdown, n, trace::ExportResult::Code::kFailure,
@@ -172,11 +142,7 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   retries.inc(static_cast<double>(extra_attempts));
   const uint64_t bytes_sent = payload.size() * static_cast<uint64_t>(report.attempts);
   sent_bytes.inc(static_cast<double>(bytes_sent));
-  {
-    std::lock_guard lock(stats_mu);
-    stats.retries += extra_attempts;
-    stats.sent_bytes += bytes_sent;
-  }
+  book.sent(report.attempts, payload.size());
 
   if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
     detail::OtlpFailure f = detail::describe_send_failure(
@@ -187,22 +153,7 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   detail::OtlpAccepted accepted =
       detail::read_accepted(report.last, n, detail::OtlpSignal::kTraces, where, "spans");
   const uint64_t rejected = accepted.rejected;
-  exported.inc(static_cast<double>(n - rejected));
-  if (rejected > 0) dropped[kRejected].inc(static_cast<double>(rejected));
-  bool warn_now = false;
-  {
-    std::lock_guard lock(stats_mu);
-    stats.exported_spans += n - rejected;
-    if (accepted.partial) {
-      ++stats.partial_successes;
-      stats.rejected_spans += rejected;
-      stats.dropped_spans += rejected;
-      stats.last_error = accepted.message;
-      warn_now = !warned_since_success;
-    }
-    warned_since_success = accepted.partial;
-  }
-  if (warn_now) trace::warn(accepted.message);
+  if (book.delivered(n, accepted)) trace::warn(accepted.message);
   if (accepted.partial) return trace::ExportResult::partial(rejected, std::move(accepted.message));
   return trace::ExportResult::success();
 }
@@ -241,8 +192,18 @@ const OtlpTraceExporterOptions& OtlpTraceExporter::options() const noexcept {
 }
 
 OtlpExporterStats OtlpTraceExporter::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  const detail::OtlpCounts c = impl_->book.counts();
+  OtlpExporterStats out;
+  out.export_calls = c.export_calls;
+  out.exported_spans = c.exported;
+  out.dropped_spans = c.dropped;
+  out.rejected_spans = c.rejected;
+  out.failed_exports = c.failed_exports;
+  out.partial_successes = c.partial_successes;
+  out.retries = c.retries;
+  out.sent_bytes = c.sent_bytes;
+  out.last_error = c.last_error;
+  return out;
 }
 
 void register_otlp_trace_exporter() {

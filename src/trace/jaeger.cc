@@ -93,21 +93,6 @@ void attribute_tags(JsonWriter& w, const List& attributes) {
   }
 }
 
-std::string_view kind_name(SpanKind kind) noexcept {
-  switch (kind) {
-    case SpanKind::kServer:
-      return "server";
-    case SpanKind::kClient:
-      return "client";
-    case SpanKind::kProducer:
-      return "producer";
-    case SpanKind::kConsumer:
-      return "consumer";
-    default:
-      return {};
-  }
-}
-
 void reference(JsonWriter& w, std::string_view type, const TraceId& trace, const SpanId& span) {
   w.element();
   w.open_object();
@@ -141,9 +126,9 @@ void write_span(JsonWriter& w, const SpanData& s, std::string_view process_id) {
   w.key("tags");
   w.open_array();
   attribute_tags(w, s.attributes);
-  if (const std::string_view kind = kind_name(s.kind); !kind.empty()) {
+  if (s.kind != SpanKind::kInternal) {  // Jaeger's translator leaves internal out
     w.element();
-    string_tag(w, "span.kind", kind);
+    string_tag(w, "span.kind", to_string(s.kind));
   }
   if (s.status.code != StatusCode::kUnset) {
     w.element();
