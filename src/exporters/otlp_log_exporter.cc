@@ -86,12 +86,7 @@ class OtlpLogExporter::Impl {
 
 trace::ExportResult OtlpLogExporter::Impl::fail(Reason reason, uint64_t n, Code code,
                                                 std::string message) {
-  if (book.failed(reason, n, message) && reason != kShutdown) {
-    trace::warn(message + " (" + std::to_string(n) +
-                " log records dropped; further failures are only counted until an export "
-                "succeeds)");
-  }
-  return {code, std::move(message), 0};
+  return book.fail(reason, n, code, std::move(message), "log records");
 }
 
 trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord> records,
@@ -115,29 +110,9 @@ trace::ExportResult OtlpLogExporter::Impl::export_logs(std::span<const LogRecord
   } else if (!detail::encode_logs_protobuf(records, options.resource, body, error)) {
     return fail(kEncoding, n, Code::kFailure, where + error);
   }
-  std::optional<std::string> compressed;
-  const std::optional<std::string_view> gzipped =
-      detail::otlp_payload(body, options.compression, compressed);
-  if (!gzipped) return fail(kEncoding, n, Code::kFailure, where + "gzip failed");
-  const std::string_view payload = *gzipped;
-
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const vigil::detail::SendReport report = vigil::detail::send_with_retry(
-      sender, payload, call_deadline, options.retry, [&] { return unit(rng); });
-  book.sent(report.attempts, payload.size());
-  if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
-    detail::OtlpFailure f = detail::describe_send_failure(
-        report, where,
-        std::chrono::duration_cast<std::chrono::milliseconds>(call_deadline - start));
-    return fail(f.reason, n, f.code, std::move(f.message));
-  }
-  detail::OtlpAccepted accepted =
-      detail::read_accepted(report.last, n, detail::OtlpSignal::kLogs, where, "log records");
-  if (book.delivered(n, accepted)) trace::warn(accepted.message);
-  if (accepted.partial) {
-    return trace::ExportResult::partial(accepted.rejected, std::move(accepted.message));
-  }
-  return trace::ExportResult::success();
+  return detail::otlp_post({sender, book, options.retry, rng, options.compression,
+                            detail::OtlpSignal::kLogs, "log records", where},
+                           body, n, start, call_deadline);
 }
 
 OtlpLogExporter::OtlpLogExporter(OtlpLogExporterOptions options)

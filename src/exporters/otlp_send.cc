@@ -6,6 +6,7 @@
 #include "core/detail/gzip.h"
 #include "otlp_encoding.h"
 #include "vigil/metrics/registry.h"
+#include "vigil/trace/environment.h"
 
 namespace vigil::exporters::detail {
 
@@ -121,6 +122,44 @@ bool OtlpBook::delivered(uint64_t n, const OtlpAccepted& accepted) {
 OtlpCounts OtlpBook::counts() const {
   std::lock_guard lock(mu_);
   return counts_;
+}
+
+trace::ExportResult OtlpBook::fail(OtlpDropReason reason, uint64_t n,
+                                   trace::ExportResult::Code code, std::string message,
+                                   std::string_view noun) {
+  // One warning per run of failures: the counters tell the rest.
+  if (failed(reason, n, message) && reason != kShutdown) {
+    trace::warn(message + " (" + std::to_string(n) + " " + std::string(noun) +
+                " dropped; further failures are only counted until an export succeeds)");
+  }
+  return {code, std::move(message), 0};
+}
+
+trace::ExportResult otlp_post(const OtlpPost& post, const std::string& body, uint64_t n,
+                              std::chrono::steady_clock::time_point start,
+                              std::chrono::steady_clock::time_point deadline,
+                              vigil::detail::SendReport* report_out) {
+  using Code = trace::ExportResult::Code;
+  const std::string where(post.where);
+  std::optional<std::string> compressed;
+  const std::optional<std::string_view> payload = otlp_payload(body, post.compression, compressed);
+  if (!payload)
+    return post.book.fail(kEncoding, n, Code::kFailure, where + "gzip failed", post.noun);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const vigil::detail::SendReport report = vigil::detail::send_with_retry(
+      post.sender, *payload, deadline, post.retry, [&] { return unit(post.rng); });
+  post.book.sent(report.attempts, payload->size());
+  if (report_out != nullptr) *report_out = report;
+  if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
+    OtlpFailure f = describe_send_failure(
+        report, where, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start));
+    return post.book.fail(f.reason, n, f.code, std::move(f.message), post.noun);
+  }
+  OtlpAccepted accepted = read_accepted(report.last, n, post.signal, where, post.noun);
+  if (post.book.delivered(n, accepted)) trace::warn(accepted.message);
+  if (accepted.partial)
+    return trace::ExportResult::partial(accepted.rejected, std::move(accepted.message));
+  return trace::ExportResult::success();
 }
 
 OtlpInFlight::Guard OtlpInFlight::enter() {

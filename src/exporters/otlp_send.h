@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -106,6 +107,11 @@ class OtlpBook {
   bool delivered(uint64_t n, const OtlpAccepted& accepted);
   OtlpCounts counts() const;
 
+  // Counts a failed call of `n` `noun` (failed()), warns once per run of failures (not for
+  // shutdown), and returns the result with `code` and `message`.
+  trace::ExportResult fail(OtlpDropReason reason, uint64_t n, trace::ExportResult::Code code,
+                           std::string message, std::string_view noun);
+
  private:
   metrics::Counter exported_;
   metrics::Counter dropped_[kDropReasons];
@@ -114,6 +120,24 @@ class OtlpBook {
   OtlpCounts counts_;
   bool warned_since_success_ = false;
 };
+
+// One encoded request of `n` items: gzipped when asked, POSTed with retries until `deadline`,
+// counted in `book`, the answer turned into the export result (partial success included).
+// `report` (optional) receives the send report, for callers that measure more.
+struct OtlpPost {
+  vigil::detail::HttpSender& sender;
+  OtlpBook& book;
+  const RetryOptions& retry;
+  std::mt19937_64& rng;
+  OtlpCompression compression;
+  OtlpSignal signal;
+  std::string_view noun;   // "spans", "log records"
+  std::string_view where;  // message prefix, "OTLP export to <url>: "
+};
+trace::ExportResult otlp_post(const OtlpPost& post, const std::string& body, uint64_t n,
+                              std::chrono::steady_clock::time_point start,
+                              std::chrono::steady_clock::time_point deadline,
+                              vigil::detail::SendReport* report = nullptr);
 
 // Export calls in flight, and the shutdown that refuses new ones. Thread-safe.
 class OtlpInFlight {

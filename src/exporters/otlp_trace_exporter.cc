@@ -85,15 +85,7 @@ class OtlpTraceExporter::Impl {
 trace::ExportResult OtlpTraceExporter::Impl::fail(Reason reason, uint64_t spans,
                                                   trace::ExportResult::Code code,
                                                   std::string message) {
-  // One warning per run of failures: the counters tell the rest.
-  if (book.failed(reason, spans, message) && reason != kShutdown) {
-    trace::warn(message + " (" + std::to_string(spans) +
-                " spans dropped; further failures are only counted until an export succeeds)");
-  }
-  trace::ExportResult r;
-  r.code = code;
-  r.message = std::move(message);
-  return r;
+  return book.fail(reason, spans, code, std::move(message), "spans");
 }
 
 trace::ExportResult OtlpTraceExporter::Impl::export_spans(
@@ -124,38 +116,18 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   if (!encoded) {
     return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + error);
   }
-  std::optional<std::string> compressed;
-  const std::optional<std::string_view> gzipped =
-      detail::otlp_payload(body, options.compression, compressed);
-  if (!gzipped) {
-    return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + "gzip failed");
+  vigil::detail::SendReport report;
+  const uint64_t sent_before = book.counts().sent_bytes;
+  trace::ExportResult result =
+      detail::otlp_post({sender, book, options.retry, rng, options.compression,
+                         detail::OtlpSignal::kTraces, "spans", where},
+                        body, n, start, call_deadline, &report);
+  duration.observe(std::chrono::duration<double>(Clock::now() - start).count());
+  if (report.attempts > 0) {
+    retries.inc(static_cast<double>(report.attempts - 1));
+    sent_bytes.inc(static_cast<double>(book.counts().sent_bytes - sent_before));
   }
-  const std::string_view payload = *gzipped;
-
-  // Send.
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const vigil::detail::SendReport report = vigil::detail::send_with_retry(
-      sender, payload, call_deadline, options.retry, [&] { return unit(rng); });
-  const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  duration.observe(elapsed);
-  const auto extra_attempts = static_cast<uint64_t>(std::max(0, report.attempts - 1));
-  retries.inc(static_cast<double>(extra_attempts));
-  const uint64_t bytes_sent = payload.size() * static_cast<uint64_t>(report.attempts);
-  sent_bytes.inc(static_cast<double>(bytes_sent));
-  book.sent(report.attempts, payload.size());
-
-  if (report.outcome != vigil::detail::SendOutcome::kDelivered) {
-    detail::OtlpFailure f = detail::describe_send_failure(
-        report, where,
-        std::chrono::duration_cast<std::chrono::milliseconds>(call_deadline - start));
-    return fail(f.reason, n, f.code, std::move(f.message));
-  }
-  detail::OtlpAccepted accepted =
-      detail::read_accepted(report.last, n, detail::OtlpSignal::kTraces, where, "spans");
-  const uint64_t rejected = accepted.rejected;
-  if (book.delivered(n, accepted)) trace::warn(accepted.message);
-  if (accepted.partial) return trace::ExportResult::partial(rejected, std::move(accepted.message));
-  return trace::ExportResult::success();
+  return result;
 }
 
 bool OtlpTraceExporter::Impl::shutdown(std::chrono::milliseconds timeout) {
