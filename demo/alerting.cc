@@ -1,7 +1,6 @@
 // demo/alerting.cc: see alerting.h.
 #include "alerting.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string_view>
@@ -169,17 +168,15 @@ void DemoAlerting::on_notification(const alerting::Notification& n) {
       if (!inserted && it->second == a.state) continue;  // a resend: printed already
       it->second = a.state;
       lines.push_back(alert_line(a, t));
-      // Firing critical alerts at error, other firing alerts at warn, resolutions at info; the
-      // console line without its "vigil-demo: [t=..s] " prefix.
-      const std::string_view text =
-          std::string_view(lines.back())
-              .substr(std::min(lines.back().size(), lines.back().find("ALERT ")));
+      // Firing critical alerts at error, other firing alerts at warn, resolutions at info.
+      // (Worded unlike the console line, which scripts look for.)
+      const std::string_view severity = alerting::to_string(a.severity);
       if (a.state == alerting::AlertState::kResolved) {
-        DEMO_LOG(info, "{}", text);
+        DEMO_LOG(info, "alert {} ({}) resolved", a.name, severity);
       } else if (a.severity == alerting::Severity::kCritical) {
-        DEMO_LOG(error, "{}", text);
+        DEMO_LOG(error, "alert {} ({}) firing", a.name, severity);
       } else {
-        DEMO_LOG(warn, "{}", text);
+        DEMO_LOG(warn, "alert {} ({}) firing", a.name, severity);
       }
     }
   }

@@ -181,10 +181,10 @@ void Dependencies::outage_loop() {
     if (down == vector_store_up_.load()) {
       vector_store_up_.store(!down);
       if (down) {
-        DEMO_LOG(error, "vector_store is DOWN (simulated outage for {}s): /health/ready turns 503",
+        DEMO_LOG(error, "vector_store outage: connection refused for {}s, readiness fails",
                  down_for);
       } else {
-        DEMO_LOG(info, "vector_store is back UP");
+        DEMO_LOG(info, "vector_store recovered: connections accepted, readiness passes");
       }
       if (options_.print_transitions) {
         if (down) {
