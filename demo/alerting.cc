@@ -3,7 +3,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
+#include "demo_log.h"
 #include "vigil/alerting/rule.h"
 #include "vigil/alerting/rule_file.h"
 #include "vigil/alerting/slo.h"
@@ -166,6 +168,16 @@ void DemoAlerting::on_notification(const alerting::Notification& n) {
       if (!inserted && it->second == a.state) continue;  // a resend: printed already
       it->second = a.state;
       lines.push_back(alert_line(a, t));
+      // Firing critical alerts at error, other firing alerts at warn, resolutions at info.
+      // (Worded unlike the console line, which scripts look for.)
+      const std::string_view severity = alerting::to_string(a.severity);
+      if (a.state == alerting::AlertState::kResolved) {
+        DEMO_LOG(info, "alert {} ({}) resolved", a.name, severity);
+      } else if (a.severity == alerting::Severity::kCritical) {
+        DEMO_LOG(error, "alert {} ({}) firing", a.name, severity);
+      } else {
+        DEMO_LOG(warn, "alert {} ({}) firing", a.name, severity);
+      }
     }
   }
   for (const std::string& line : lines) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "demo_log.h"
 #include "gateway_metrics.h"
 #include "vigil/health/resource_checks.h"
 
@@ -179,6 +180,12 @@ void Dependencies::outage_loop() {
     const bool down = phase >= every - down_for;
     if (down == vector_store_up_.load()) {
       vector_store_up_.store(!down);
+      if (down) {
+        DEMO_LOG(error, "vector_store outage: connection refused for {}s, readiness fails",
+                 down_for);
+      } else {
+        DEMO_LOG(info, "vector_store recovered: connections accepted, readiness passes");
+      }
       if (options_.print_transitions) {
         if (down) {
           std::printf(

@@ -6,6 +6,7 @@
 #include <random>
 #include <string_view>
 
+#include "demo_log.h"
 #include "vigil/trace/context.h"
 
 namespace vigil::demo {
@@ -188,6 +189,12 @@ class RequestSimulator {
     if (status != "success") {
       request.set_attribute("error.type", status);
       request.set_status(StatusCode::kError, std::string("llm_call failed: ").append(status));
+      // One line per 5 s at most (the metrics count every failure), with the request's ids.
+      static LogLimiter limiter(std::chrono::seconds(5));
+      if (uint64_t skipped = 0; limiter.allow(skipped)) {
+        DEMO_LOG(warn, "request failed: {} {} {} ({} more failed requests since the last line)",
+                 status, model.provider, model.model, skipped);
+      }
     }
     const SpanIds ids(request);
     metrics::Histogram& latency = m_.request_latency[provider_index(model.provider)][version];
@@ -266,7 +273,14 @@ class RequestSimulator {
     h.duration.observe(total);
     m_.pipeline_runs.labels(spec.name, run_status).inc();
     run.set_attribute("pipeline.status", run_status);
-    if (run_status != "completed") run.set_status(StatusCode::kError, "pipeline step failed");
+    if (run_status != "completed") {
+      run.set_status(StatusCode::kError, "pipeline step failed");
+      static LogLimiter limiter(std::chrono::seconds(10));
+      if (uint64_t skipped = 0; limiter.allow(skipped)) {
+        DEMO_LOG(error, "pipeline {} failed ({} more failed runs since the last line)", spec.name,
+                 skipped);
+      }
+    }
     Simulator::Counters::add(c_.pipeline_runs);
     if (run_status != "completed") Simulator::Counters::add(c_.pipeline_failures);
     return total;
@@ -496,6 +510,11 @@ void Simulator::dispatch_loop() {
         Span rejected = tracer.start_span("request", {.kind = SpanKind::kServer, .root = true});
         rejected.set_attribute("error.type", "queue_full");
         rejected.set_status(StatusCode::kError, "rejected: queue full");
+        static LogLimiter limiter(std::chrono::seconds(5));
+        if (uint64_t skipped = 0; limiter.allow(skipped)) {
+          DEMO_LOG(warn, "request rejected: queue full ({} more rejections since the last line)",
+                   skipped);
+        }
         const SpanIds ids(rejected);
         if (ids.valid) {
           m_.rejected.inc(1, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});

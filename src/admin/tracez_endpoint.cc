@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "vigil/trace/jaeger.h"
 #include "vigil/trace/tracez.h"
 
 namespace vigil::admin {
@@ -70,7 +71,37 @@ std::optional<std::size_t> count_param(const Request& req, std::string_view name
   return v < max ? v : max;
 }
 
+// ?format=jaeger[&trace_id=...]: the samples as Jaeger UI JSON.
+Response tracez_jaeger(const trace::TracezStore& store, const Request& req) {
+  Response response;
+  std::optional<trace::TraceId> id;
+  if (std::optional<std::string> text = req.query_param("trace_id")) {
+    id = trace::TraceId::from_hex(*text);
+    if (!id || !id->valid()) {
+      response.status = 400;
+      response.body = "400 Bad Request: trace_id must be 32 lowercase hex digits, not all zero\n";
+      return response;
+    }
+  }
+  response.content_type = "application/json";
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.headers.emplace_back("Content-Disposition",
+                                "attachment; filename=\"" +
+                                    (id ? "trace-" + id->to_hex() : std::string("traces")) +
+                                    ".json\"");
+  response.body = id ? trace::export_jaeger(store, *id) : trace::export_jaeger(store);
+  response.body.push_back('\n');
+  return response;
+}
+
 Response tracez(const trace::TracezStore& store, const Request& req) {
+  if (std::optional<std::string> format = req.query_param("format")) {
+    if (*format == "jaeger") return tracez_jaeger(store, req);
+    Response bad;
+    bad.status = 400;
+    bad.body = "400 Bad Request: format must be jaeger (or absent for the tracez JSON)\n";
+    return bad;
+  }
   Response response;
   trace::TracezQuery query;
   std::optional<std::size_t> running = count_param(req, "running", 100, 10000);

@@ -14,6 +14,7 @@
 
 #include "core/detail/json_writer.h"
 #include "google/rpc/status.pb.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "otlp_encoding_pb.h"
@@ -24,6 +25,7 @@ namespace {
 
 namespace pb_collector = opentelemetry::proto::collector::trace::v1;
 namespace pb_metrics_collector = opentelemetry::proto::collector::metrics::v1;
+namespace pb_logs_collector = opentelemetry::proto::collector::logs::v1;
 namespace pb_trace = opentelemetry::proto::trace::v1;
 namespace pb_common = opentelemetry::proto::common::v1;
 using nlohmann::json;
@@ -386,6 +388,12 @@ void resource_to_proto(const trace::Resource& resource,
   to_proto(resource.attributes(), out->mutable_attributes());
 }
 
+void attributes_to_proto(
+    std::span<const trace::KeyValue> attributes,
+    google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out) {
+  to_proto(attributes, out);
+}
+
 bool encode_protobuf(std::span<const trace::SpanData* const> spans, std::string& out,
                      std::string& error) {
   google::protobuf::Arena arena;
@@ -475,6 +483,7 @@ std::optional<PartialSuccess> parse_export_response(std::string_view body,
                                                     std::string_view content_type,
                                                     OtlpSignal signal) {
   const bool metrics = signal == OtlpSignal::kMetrics;
+  const bool logs = signal == OtlpSignal::kLogs;
   if (body.empty()) return std::nullopt;
   if (is_json(content_type)) {
     const json j = json::parse(body.begin(), body.end(), nullptr, false);
@@ -482,8 +491,10 @@ std::optional<PartialSuccess> parse_export_response(std::string_view body,
     const json* ps = member(j, "partialSuccess", "partial_success");
     if (ps == nullptr || !ps->is_object()) return std::nullopt;
     PartialSuccess out;
-    if (const json* r = metrics ? member(*ps, "rejectedDataPoints", "rejected_data_points")
-                                : member(*ps, "rejectedSpans", "rejected_spans")) {
+    const json* r = metrics ? member(*ps, "rejectedDataPoints", "rejected_data_points")
+                    : logs  ? member(*ps, "rejectedLogRecords", "rejected_log_records")
+                            : member(*ps, "rejectedSpans", "rejected_spans");
+    if (r != nullptr) {
       out.rejected_spans = json_int64(*r).value_or(0);
     }
     if (const json* m = member(*ps, "errorMessage", "error_message"); m && m->is_string()) {
@@ -501,6 +512,14 @@ std::optional<PartialSuccess> parse_export_response(std::string_view body,
       return std::nullopt;
     }
     out = {response.partial_success().rejected_data_points(),
+           response.partial_success().error_message()};
+  } else if (logs) {
+    pb_logs_collector::ExportLogsServiceResponse response;
+    if (!response.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+        !response.has_partial_success()) {
+      return std::nullopt;
+    }
+    out = {response.partial_success().rejected_log_records(),
            response.partial_success().error_message()};
   } else {
     pb_collector::ExportTraceServiceResponse response;

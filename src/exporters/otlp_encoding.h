@@ -44,12 +44,12 @@ void write_attributes_json(vigil::detail::JsonWriter& w,
                            std::string_view key = "attributes");
 
 // The signal whose Export*ServiceResponse is parsed.
-enum class OtlpSignal { kTraces, kMetrics };
+enum class OtlpSignal { kTraces, kMetrics, kLogs };
 
-// An Export{Trace,Metrics}ServiceResponse's partial_success: rejected_spans or
-// rejected_data_points.
+// An Export{Trace,Metrics,Logs}ServiceResponse's partial_success: rejected_spans,
+// rejected_data_points or rejected_log_records.
 struct PartialSuccess {
-  int64_t rejected_spans = 0;  // (data points for metrics)
+  int64_t rejected_spans = 0;  // (data points for metrics, log records for logs)
   std::string error_message;
 };
 

@@ -3,6 +3,8 @@
 // vigil::exporters.
 #pragma once
 
+#include <span>
+
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "vigil/trace/resource.h"
 
@@ -11,5 +13,10 @@ namespace vigil::exporters::detail {
 // Sets `out`'s attributes from `resource` (as the trace encoder does).
 void resource_to_proto(const trace::Resource& resource,
                        opentelemetry::proto::resource::v1::Resource* out);
+
+// Appends `attributes` to `out` (as the trace encoder writes span attributes).
+void attributes_to_proto(
+    std::span<const trace::KeyValue> attributes,
+    google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out);
 
 }  // namespace vigil::exporters::detail

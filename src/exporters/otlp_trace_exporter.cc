@@ -11,6 +11,7 @@
 #include "core/detail/http_sender.h"
 #include "otlp_encoding.h"
 #include "otlp_options.h"
+#include "otlp_send.h"
 #include "vigil/core/error.h"
 #include "vigil/metrics/registry.h"
 
@@ -25,17 +26,14 @@ const int vigil_exporters_otlp_link_anchor = 1;
 namespace vigil::exporters {
 namespace {
 
-enum Reason : std::size_t {
-  kRejected,
-  kHttpError,
-  kTimeout,
-  kConnection,
-  kShutdown,
-  kEncoding,
-  kReasons
-};
-constexpr std::string_view kReasonNames[kReasons] = {"rejected",   "http_error", "timeout",
-                                                     "connection", "shutdown",   "encoding"};
+using Reason = detail::OtlpDropReason;
+using detail::kEncoding;
+using detail::kShutdown;
+
+constexpr detail::OtlpBookNames kBookNames = {
+    "vigil_otlp_exported_spans_total",  "Spans the OTLP collector accepted",
+    "vigil_otlp_spans_dropped_total",   "Spans the OTLP exporter did not deliver, by reason",
+    "vigil_otlp_export_failures_total", "OTLP export calls that delivered nothing, by reason"};
 
 }  // namespace
 
@@ -44,21 +42,10 @@ class OtlpTraceExporter::Impl {
   explicit Impl(OtlpTraceExporterOptions o)
       : options((o.validate(), std::move(o))),
         sender(detail::otlp_http_config(options)),
+        book(options.self_metrics, kBookNames),
         rng(std::random_device{}()) {
     if (options.self_metrics == nullptr) return;  // the handles stay unbound: count nowhere
     metrics::Registry& r = *options.self_metrics;
-    exported =
-        r.counter("vigil_otlp_exported_spans_total", "Spans the OTLP collector accepted").get();
-    auto& dropped_family =
-        r.counter("vigil_otlp_spans_dropped_total",
-                  "Spans the OTLP exporter did not deliver, by reason", {"reason"});
-    auto& failures_family =
-        r.counter("vigil_otlp_export_failures_total",
-                  "OTLP export calls that delivered nothing, by reason", {"reason"});
-    for (std::size_t i = 0; i < kReasons; ++i) {
-      dropped[i] = dropped_family.labels({kReasonNames[i]});
-      if (i != kRejected) failures[i] = failures_family.labels({kReasonNames[i]});
-    }
     retries = r.counter("vigil_otlp_export_retries_total",
                         "OTLP export attempts after the first of a call")
                   .get();
@@ -83,22 +70,13 @@ class OtlpTraceExporter::Impl {
   const OtlpTraceExporterOptions options;
   vigil::detail::HttpSender sender;
 
-  metrics::Counter exported;
-  metrics::Counter dropped[kReasons];
-  metrics::Counter failures[kReasons];
+  detail::OtlpBook book;
   metrics::Counter retries;
   metrics::Counter sent_bytes;
   metrics::Histogram duration;
 
-  mutable std::mutex stats_mu;
-  OtlpExporterStats stats;
-  bool warned_since_success = false;
-
-  std::atomic<bool> shut_down{false};
+  detail::OtlpInFlight in_flight;
   std::mutex export_mu;  // one export at a time
-  std::mutex running_mu;
-  std::condition_variable running_cv;
-  int running = 0;
 
   std::mt19937_64 rng;  // jitter; used under export_mu
   std::string body;     // encoding buffer, reused; under export_mu
@@ -107,54 +85,19 @@ class OtlpTraceExporter::Impl {
 trace::ExportResult OtlpTraceExporter::Impl::fail(Reason reason, uint64_t spans,
                                                   trace::ExportResult::Code code,
                                                   std::string message) {
-  dropped[reason].inc(static_cast<double>(spans));
-  failures[reason].inc();
-  bool warn_now = false;
-  {
-    std::lock_guard lock(stats_mu);
-    stats.dropped_spans += spans;
-    ++stats.failed_exports;
-    stats.last_error = message;
-    warn_now = !warned_since_success;
-    warned_since_success = true;
-  }
-  // One warning per run of failures: the counters tell the rest.
-  if (warn_now && reason != kShutdown) {
-    trace::warn(message + " (" + std::to_string(spans) +
-                " spans dropped; further failures are only counted until an export succeeds)");
-  }
-  trace::ExportResult r;
-  r.code = code;
-  r.message = std::move(message);
-  return r;
+  return book.fail(reason, spans, code, std::move(message), "spans");
 }
 
 trace::ExportResult OtlpTraceExporter::Impl::export_spans(
     std::span<const trace::SpanData* const> spans, Deadline deadline) {
   const uint64_t n = spans.size();
-  {
-    std::lock_guard lock(stats_mu);
-    ++stats.export_calls;
-  }
+  book.call();
   if (n == 0) return trace::ExportResult::success();  // nothing to send: no request
-  if (shut_down.load(std::memory_order_acquire)) {
+  if (in_flight.shut_down()) {
     return fail(kShutdown, n, trace::ExportResult::Code::kFailure,
                 "OTLP exporter: export after shutdown");
   }
-  {
-    std::lock_guard lock(running_mu);
-    ++running;
-  }
-  struct Done {
-    Impl* self;
-    ~Done() {
-      {
-        std::lock_guard lock(self->running_mu);
-        --self->running;
-      }
-      self->running_cv.notify_all();
-    }
-  } done{this};
+  const detail::OtlpInFlight::Guard guard = in_flight.enter();
 
   std::lock_guard export_lock(export_mu);
   const auto start = Clock::now();
@@ -173,100 +116,22 @@ trace::ExportResult OtlpTraceExporter::Impl::export_spans(
   if (!encoded) {
     return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + error);
   }
-  std::string_view payload = body;
-  std::optional<std::string> compressed;
-  if (options.compression == OtlpCompression::kGzip) {
-    compressed = vigil::detail::gzip_compress(body);
-    if (!compressed) {
-      return fail(kEncoding, n, trace::ExportResult::Code::kFailure, where + "gzip failed");
-    }
-    payload = *compressed;
+  vigil::detail::SendReport report;
+  const uint64_t sent_before = book.counts().sent_bytes;
+  trace::ExportResult result =
+      detail::otlp_post({sender, book, options.retry, rng, options.compression,
+                         detail::OtlpSignal::kTraces, "spans", where},
+                        body, n, start, call_deadline, &report);
+  duration.observe(std::chrono::duration<double>(Clock::now() - start).count());
+  if (report.attempts > 0) {
+    retries.inc(static_cast<double>(report.attempts - 1));
+    sent_bytes.inc(static_cast<double>(book.counts().sent_bytes - sent_before));
   }
-
-  // Send.
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const vigil::detail::SendReport report = vigil::detail::send_with_retry(
-      sender, payload, call_deadline, options.retry, [&] { return unit(rng); });
-  const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  duration.observe(elapsed);
-  const auto extra_attempts = static_cast<uint64_t>(std::max(0, report.attempts - 1));
-  retries.inc(static_cast<double>(extra_attempts));
-  const uint64_t bytes_sent = payload.size() * static_cast<uint64_t>(report.attempts);
-  sent_bytes.inc(static_cast<double>(bytes_sent));
-  {
-    std::lock_guard lock(stats_mu);
-    stats.retries += extra_attempts;
-    stats.sent_bytes += bytes_sent;
-  }
-
-  const vigil::detail::HttpResult& last = report.last;
-  const std::string attempts =
-      " after " + std::to_string(report.attempts) + " attempt" + (report.attempts == 1 ? "" : "s");
-  switch (report.outcome) {
-    case vigil::detail::SendOutcome::kDelivered: {
-      const auto partial = detail::parse_export_response(last.body, last.content_type);
-      uint64_t rejected = 0;
-      std::string message;
-      if (partial) {
-        rejected = static_cast<uint64_t>(
-            std::clamp<int64_t>(partial->rejected_spans, 0, static_cast<int64_t>(n)));
-        message = where + "partial success: " + std::to_string(rejected) + " of " +
-                  std::to_string(n) + " spans rejected" +
-                  (partial->error_message.empty() ? "" : ": " + partial->error_message);
-      }
-      exported.inc(static_cast<double>(n - rejected));
-      if (rejected > 0) dropped[kRejected].inc(static_cast<double>(rejected));
-      bool warn_now = false;
-      {
-        std::lock_guard lock(stats_mu);
-        stats.exported_spans += n - rejected;
-        if (partial) {
-          ++stats.partial_successes;
-          stats.rejected_spans += rejected;
-          stats.dropped_spans += rejected;
-          stats.last_error = message;
-          warn_now = !warned_since_success;
-        }
-        warned_since_success = partial.has_value();
-      }
-      if (warn_now) trace::warn(message);
-      if (partial) return trace::ExportResult::partial(rejected, std::move(message));
-      return trace::ExportResult::success();
-    }
-    case vigil::detail::SendOutcome::kHttpError: {
-      std::string message = where + "HTTP " + std::to_string(last.status);
-      const std::string described = detail::describe_error_body(last.body, last.content_type);
-      if (!described.empty()) message += " (" + described + ")";
-      message += attempts;
-      if (!report.detail.empty()) message += "; " + report.detail;
-      const bool retryable = vigil::detail::retryable_status(last.status);
-      return fail(
-          kHttpError, n,
-          retryable ? trace::ExportResult::Code::kRetryable : trace::ExportResult::Code::kFailure,
-          std::move(message));
-    }
-    case vigil::detail::SendOutcome::kTimeout:
-      return fail(kTimeout, n, trace::ExportResult::Code::kRetryable,
-                  where + "deadline of " +
-                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         call_deadline - start)
-                                         .count()) +
-                      " ms exceeded" + attempts + " (" + last.error + ")");
-    case vigil::detail::SendOutcome::kConnection:
-      return fail(
-          kConnection, n, trace::ExportResult::Code::kRetryable,
-          where + last.error + attempts + (report.detail.empty() ? "" : "; " + report.detail));
-    case vigil::detail::SendOutcome::kAborted:
-      return fail(kShutdown, n, trace::ExportResult::Code::kFailure, where + "aborted by shutdown");
-  }
-  return fail(kHttpError, n, trace::ExportResult::Code::kFailure, where + "unexpected outcome");
+  return result;
 }
 
 bool OtlpTraceExporter::Impl::shutdown(std::chrono::milliseconds timeout) {
-  shut_down.store(true, std::memory_order_release);
-  sender.abort();
-  std::unique_lock lock(running_mu);
-  return running_cv.wait_for(lock, timeout, [this] { return running == 0; });
+  return in_flight.shutdown(sender, timeout);
 }
 
 OtlpTraceExporter::OtlpTraceExporter(OtlpTraceExporterOptions options)
@@ -299,8 +164,18 @@ const OtlpTraceExporterOptions& OtlpTraceExporter::options() const noexcept {
 }
 
 OtlpExporterStats OtlpTraceExporter::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  const detail::OtlpCounts c = impl_->book.counts();
+  OtlpExporterStats out;
+  out.export_calls = c.export_calls;
+  out.exported_spans = c.exported;
+  out.dropped_spans = c.dropped;
+  out.rejected_spans = c.rejected;
+  out.failed_exports = c.failed_exports;
+  out.partial_successes = c.partial_successes;
+  out.retries = c.retries;
+  out.sent_bytes = c.sent_bytes;
+  out.last_error = c.last_error;
+  return out;
 }
 
 void register_otlp_trace_exporter() {

@@ -164,5 +164,30 @@ TEST_F(TracezEndpointTest, BadParametersAndDuplicatePath) {
   EXPECT_EQ(get(server_->url() + "/other/tracez").status, 200);
 }
 
+// ==== wt-logs ====
+TEST_F(TracezEndpointTest, JaegerFormat) {
+  span("llm_call", 2'000'000);
+  span("tool_execution", 20'000'000, true);
+  json all = get_json("/debug/tracez?format=jaeger");
+  ASSERT_EQ(all["data"].size(), 2u);  // two root spans: two traces (errors first)
+  const json& t =
+      all["data"][0]["spans"][0]["operationName"] == "llm_call" ? all["data"][0] : all["data"][1];
+  ASSERT_EQ(t["spans"].size(), 1u);
+  const json& s = t["spans"][0];
+  EXPECT_EQ(s["operationName"], "llm_call");
+  EXPECT_EQ(s["startTime"], 1'000'000);  // µs
+  EXPECT_EQ(s["duration"], 2'000);
+  EXPECT_EQ(s["traceID"], t["traceID"]);
+  EXPECT_TRUE(t["processes"][s["processID"].get<std::string>()]["serviceName"].is_string());
+
+  const std::string id = t["traceID"];
+  json one = get_json("/debug/tracez?format=jaeger&trace_id=" + id);
+  ASSERT_EQ(one["data"].size(), 1u);
+  EXPECT_EQ(one["data"][0]["spans"][0]["operationName"], "llm_call");
+  EXPECT_EQ(get(server_->url() + "/debug/tracez?format=jaeger&trace_id=xyz").status, 400);
+  EXPECT_EQ(get(server_->url() + "/debug/tracez?format=zipkin").status, 400);
+}
+// ==== wt-logs ====
+
 }  // namespace
 }  // namespace vigil::admin

@@ -24,6 +24,10 @@
 // many running spans, default 100, max 10000), errors (recent errors, default 20, max 1000); a
 // malformed number gets 400.
 //
+// ?format=jaeger answers the spans the store keeps as samples in the JSON the Jaeger UI opens
+// from a file (vigil/trace/jaeger.h), as a download (Content-Disposition: attachment);
+// &trace_id=<32 hex digits> keeps one trace (400 when malformed). Any other format is 400.
+//
 // `store` is shared: the endpoint keeps it alive. Thread-safe like Server::handle; each request
 // takes a snapshot (see TracezStore::snapshot). Throws vigil::Error when `path` is invalid or
 // already registered.

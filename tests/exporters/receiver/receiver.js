@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// tests/exporters/receiver/receiver.js: an OTLP/HTTP trace and metric receiver for vigil's interop
-// tests. Requests to a path ending in /v1/metrics are ExportMetricsServiceRequest's (exemplar
-// ids as hex, like span ids; no flags from the wire), all others ExportTraceServiceRequest's.
+// tests/exporters/receiver/receiver.js: an OTLP/HTTP trace, metric and log receiver for vigil's
+// interop tests. Requests to a path ending in /v1/metrics are ExportMetricsServiceRequest's
+// (exemplar ids as hex, like span ids; no flags from the wire), to /v1/logs
+// ExportLogsServiceRequest's (log record trace and span ids as hex; LogRecord.flags is in the
+// definitions), all others ExportTraceServiceRequest's.
 //
 // It decodes ExportTraceServiceRequest with the generated protobuf root shipped by the official
 // @opentelemetry/otlp-transformer package (an independent decoder: vigil's own .proto files and
@@ -21,7 +23,8 @@
 // It listens on 127.0.0.1 on a free port and writes the port to --port-file once listening.
 // --plan is a JSON array of responses, the n-th request gets plan[n] (the last one repeats):
 //   {"status": 503, "headers": {"Retry-After": "1"}, "delayMs": 0,
-//    "partial": {"rejectedSpans": 2, "errorMessage": "..."}}  (metrics: rejectedDataPoints)
+//    "partial": {"rejectedSpans": 2, "errorMessage": "..."}}  (metrics: rejectedDataPoints,
+//                                                              logs: rejectedLogRecords)
 // The default answers 200 with an empty ExportTraceServiceResponse in the request's encoding.
 // It exits on SIGTERM/SIGINT, or by itself after --max-seconds (default 120).
 'use strict';
@@ -34,6 +37,7 @@ const $protobuf = require('protobufjs/minimal');
 
 const traceV1 = root.opentelemetry.proto.collector.trace.v1;
 const metricsV1 = root.opentelemetry.proto.collector.metrics.v1;
+const logsV1 = root.opentelemetry.proto.collector.logs.v1;
 const SIGNALS = {
   traces: {
     Request: traceV1.ExportTraceServiceRequest,
@@ -43,8 +47,13 @@ const SIGNALS = {
     Request: metricsV1.ExportMetricsServiceRequest,
     Response: metricsV1.ExportMetricsServiceResponse,
   },
+  logs: {
+    Request: logsV1.ExportLogsServiceRequest,
+    Response: logsV1.ExportLogsServiceResponse,
+  },
 };
 function signalOf(path) {
+  if (/\/v1\/logs(\?|$)/.test(path)) return 'logs';
   return /\/v1\/metrics(\?|$)/.test(path) ? 'metrics' : 'traces';
 }
 
@@ -218,6 +227,35 @@ function metricsJsonToProtoObject(json, errors) {
   return copy;
 }
 
+// Calls fn(record, where) for every log record of a logs request (decoded or JSON).
+function forEachLogRecord(req, fn) {
+  (req.resourceLogs || []).forEach((rl, a) => {
+    (rl.scopeLogs || []).forEach((sl, b) => {
+      (sl.logRecords || []).forEach((r, c) => {
+        fn(r, `resourceLogs[${a}].scopeLogs[${b}].logRecords[${c}]`);
+      });
+    });
+  });
+}
+
+// Log record ids to hex in a decoded logs request, in place.
+function logIdsToHex(req) {
+  forEachLogRecord(req, (r) => {
+    for (const k of ['traceId', 'spanId']) if (k in r) r[k] = hex(r[k]);
+  });
+  return req;
+}
+
+// OTLP/JSON logs: record ids are hex; converted for fromObject.
+function logsJsonToProtoObject(json, errors) {
+  const copy = JSON.parse(JSON.stringify(json));
+  forEachLogRecord(copy, (r, where) => {
+    fixHexId(r, 'traceId', where, errors);
+    fixHexId(r, 'spanId', where, errors);
+  });
+  return copy;
+}
+
 // OTLP/JSON: ids are hex (not base64 as in plain proto3 JSON). Converts them for fromObject and
 // collects the flags, which the 0.52 definitions do not have.
 function jsonToProtoObject(json, errors) {
@@ -265,6 +303,7 @@ const server = http.createServer((req, res) => {
     };
     const { Request, Response } = SIGNALS[record.signal];
     const metrics = record.signal === 'metrics';
+    const logs = record.signal === 'logs';
     let body = Buffer.concat(chunks);
     const isJson = record.contentType.startsWith('application/json');
     try {
@@ -274,8 +313,10 @@ const server = http.createServer((req, res) => {
         const json = JSON.parse(body.toString('utf8'));
         const { object, flags } = metrics
           ? { object: metricsJsonToProtoObject(json, record.errors), flags: null }
-          : jsonToProtoObject(json, record.errors);
-        const toHex = metrics ? metricIdsToHex : idsToHex;
+          : logs
+            ? { object: logsJsonToProtoObject(json, record.errors), flags: null }
+            : jsonToProtoObject(json, record.errors);
+        const toHex = metrics ? metricIdsToHex : logs ? logIdsToHex : idsToHex;
         // verify() checks the message fromObject built (it takes in-memory values, not the
         // proto3 JSON forms such as int64 strings).
         const message = Request.fromObject(object);
@@ -284,10 +325,12 @@ const server = http.createServer((req, res) => {
         const withDefaults = Request.toObject(message, { ...TO_OBJECT, defaults: true });
         checkKeys(json, toHex(JSON.parse(JSON.stringify(withDefaults))), '$', record.errors);
         record.request = toHex(Request.toObject(message, TO_OBJECT));
-        if (!metrics) attachFlags(record.request, flags);
+        if (!metrics && !logs) attachFlags(record.request, flags);
       } else if (record.contentType === 'application/x-protobuf') {
         const message = Request.decode(body);
-        if (metrics) {
+        if (logs) {
+          record.request = logIdsToHex(Request.toObject(message, TO_OBJECT));
+        } else if (metrics) {
           record.request = metricIdsToHex(Request.toObject(message, TO_OBJECT));
         } else {
           record.request = idsToHex(Request.toObject(message, TO_OBJECT));
