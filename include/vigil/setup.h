@@ -38,7 +38,8 @@
 //   Metric push export (vigil/exporters/metric_environment.h): VIGIL_STATSD_ADDRESS, VIGIL_EMF,
 //   VIGIL_PUSHGATEWAY_URL, VIGIL_REMOTE_WRITE_URL, VIGIL_DATADOG_API_KEY / DD_API_KEY,
 //   OTEL_METRICS_EXPORTER=otlp, VIGIL_EXPORT_INTERVAL, ...: off unless one is set.
-//   OTEL_LOGS_EXPORTER       none    OTLP logs (when vigil is built with them).
+//   OTEL_LOGS_EXPORTER       none    otlp|console: spdlog's default logger shipped as OTLP logs
+//                                    (when vigil is built with spdlog; OTEL_BLRP_* batch them).
 //   VIGIL_LOG_CORRELATION    SetupOptions::log_correlation (true): spdlog's default pattern
 //                            gains trace_id= and span_id= (vigil/trace/spdlog.h; only when vigil
 //                            is built with spdlog).

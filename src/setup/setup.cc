@@ -25,6 +25,9 @@
 #include "vigil/admin/dashboard_endpoint.h"
 #endif
 #include "vigil/admin/exporter_endpoints.h"
+#ifdef VIGIL_SETUP_LOGS
+#include "vigil/exporters/spdlog_sink.h"
+#endif
 #ifdef VIGIL_SETUP_SPDLOG
 #include <spdlog/spdlog.h>
 
@@ -40,23 +43,27 @@ using std::chrono::milliseconds;
 // Flushes and stops something within a timeout; true when it finished in time.
 using StopFn = std::function<bool(milliseconds timeout)>;
 
-// ==== OTLP logs: where OTEL_LOGS_EXPORTER plugs in ====
-// Starts log export as OTEL_LOGS_EXPORTER and OTEL_BLRP_* say (records carrying `resource`,
-// self-metrics in `registry`) and returns what flushes and stops it; an empty function when
-// nothing was started. The OTLP log sink (issue 14 section 4) is built separately: until it is
-// plugged in here, a value other than "none" is a warning and nothing is exported.
-StopFn start_log_export_from_environment(const trace::Resource& resource,
-                                         const trace::Environment& env,
+// Starts log export as OTEL_LOGS_EXPORTER and OTEL_BLRP_* say (spdlog's default logger's records
+// as OTLP logs, with `env`'s resource, self-metrics in `registry`) and returns what flushes and
+// stops it; an empty function when nothing was started. Without spdlog (vigil::exporters_spdlog
+// not built) a value other than "none" is a warning and nothing is exported.
+StopFn start_log_export_from_environment(const trace::Environment& env,
                                          metrics::Registry& registry) {
-  (void)resource;
+#ifdef VIGIL_SETUP_LOGS
+  std::shared_ptr<exporters::LogExport> logs =
+      exporters::ship_spdlog_logs_from_environment(env, &registry);
+  if (!logs) return {};
+  return [logs](milliseconds timeout) { return logs->shutdown(timeout); };
+#else
   (void)registry;
   if (auto value = env.get("OTEL_LOGS_EXPORTER"); value && *value != "none") {
     env.warn("OTEL_LOGS_EXPORTER='" + *value +
-             "': log export is not available in this build of vigil; logs are not exported");
+             "': log export needs vigil::exporters_spdlog (spdlog), not in this build; logs are "
+             "not exported");
   }
   return {};
+#endif
 }
-// ==== end of the OTLP logs plug ====
 
 // `env`, except that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES say what `resource` holds:
 // the exporters that build their own resource from the environment (OTLP metrics, logs) then
@@ -282,7 +289,7 @@ Telemetry setup(SetupOptions options, const trace::Environment& env) {
 
   // ---- Logs, with the same resource.
   const trace::Environment with_resource = resource_environment(env, impl->resource);
-  impl->stop_logs = start_log_export_from_environment(impl->resource, with_resource, registry);
+  impl->stop_logs = start_log_export_from_environment(with_resource, registry);
 
   // ---- The admin server and its endpoints.
   if (r.admin_server) {

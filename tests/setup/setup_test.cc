@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -210,7 +211,7 @@ TEST(Setup, BadEnvironmentValuesWarnAndUseDefaults) {
                     {"VIGIL_LOG_CORRELATION", "2"},
                     {"OTEL_TRACES_SAMPLER", "sometimes"},
                     {"OTEL_RESOURCE_ATTRIBUTES", "broken"},
-                    {"OTEL_LOGS_EXPORTER", "otlp"}}));
+                    {"OTEL_LOGS_EXPORTER", "carrier-pigeon"}}));
   for (const char* name : {"OTEL_SDK_DISABLED", "VIGIL_SHUTDOWN_TIMEOUT", "VIGIL_ADMIN_LISTEN",
                            "VIGIL_PROCESS_METRICS", "VIGIL_LOG_CORRELATION", "OTEL_TRACES_SAMPLER",
                            "OTEL_RESOURCE_ATTRIBUTES", "OTEL_LOGS_EXPORTER"}) {
@@ -340,6 +341,51 @@ TEST(Setup, LogLinesCarryTheCurrentSpanIds) {
   spdlog::drop("setup_test");
   EXPECT_EQ(out.str(),
             "routing trace_id=" + trace_id + " span_id=" + span_id + "\nidle trace_id= span_id=\n");
+}
+
+// OTEL_LOGS_EXPORTER=otlp: a record logged through spdlog's default logger inside a span reaches
+// the collector's /v1/logs with the span's ids and the set-up's service name; shutdown() flushes.
+TEST(Setup, LogsShippedAsOtlpWithTheCurrentSpan) {
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  vigil::admin::Server collector({.listen = "127.0.0.1:0"});
+  collector.handle(
+      "/v1/logs",
+      [&](const vigil::admin::Request& req) {
+        std::lock_guard lock(mu);
+        bodies.emplace_back(req.body);
+        return vigil::admin::Response{.status = 200, .content_type = "application/json",
+                                      .body = "{}"};
+      },
+      {.methods = {"POST"}, .access = vigil::admin::Access::kPublic});
+  collector.start();
+  vigil::metrics::Registry registry;
+  Warnings warnings;
+  std::string trace_id;
+  {
+    vigil::Telemetry telemetry =
+        vigil::setup({.service_name = "log-shipper",
+                      .registry = &registry,
+                      .install_global_tracer_provider = false,
+                      .admin_server = false},
+                     warnings.env({{"OTEL_LOGS_EXPORTER", "otlp"},
+                                   {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", collector.url() + "/v1/logs"},
+                                   {"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json"}}));
+    {
+      vigil::trace::Span span = telemetry.tracer().start_span("request");
+      trace_id = span.trace_id().to_hex();
+      spdlog::warn("upstream {} slow", "vector-store");
+    }
+    EXPECT_TRUE(telemetry.shutdown());  // flushes the queued record
+  }
+  collector.stop();
+  EXPECT_TRUE(warnings.list.empty()) << warnings.all();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_NE(bodies[0].find("upstream vector-store slow"), std::string::npos) << bodies[0];
+  EXPECT_NE(bodies[0].find(trace_id), std::string::npos) << bodies[0];
+  EXPECT_NE(bodies[0].find("log-shipper"), std::string::npos) << bodies[0];
+  EXPECT_NE(bodies[0].find("\"severityText\":\"WARN\""), std::string::npos) << bodies[0];
 }
 
 TEST(Setup, LogCorrelationOffLeavesThePatternAlone) {
