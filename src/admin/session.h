@@ -445,22 +445,21 @@ class Server::Impl::Session final : public Connection {
       req.exposed = server_.exposed();
       // The request middleware: metrics, and a server span continuing the caller's trace.
       const detail::Route* route = index_ ? nullptr : route_.get();
-      auto headers = trace::header_getter([&req](std::string_view name) {
-        return req.header(name);
-      });
+      auto headers =
+          trace::header_getter([&req](std::string_view name) { return req.header(name); });
       std::optional<trace::HttpServerMiddleware::Scope> scope;
       if (auto* m = server_.middleware()) {
-        scope.emplace(*m, trace::HttpServerRequest{
-                              .method = method_,
-                              .route = route == nullptr ? std::string_view("unmatched")
-                                                        : std::string_view(route->path),
-                              .path = path_,
-                              .scheme = server_.scheme(),
-                              .server_address = server_.host(),
-                              .server_port = server_.port(),
-                              .client_address = address_,
-                              .headers = &headers,
-                              .trace = server_.traced(route)});
+        scope.emplace(
+            *m, trace::HttpServerRequest{.method = method_,
+                                         .route = route == nullptr ? std::string_view("unmatched")
+                                                                   : std::string_view(route->path),
+                                         .path = path_,
+                                         .scheme = server_.scheme(),
+                                         .server_address = server_.host(),
+                                         .server_port = server_.port(),
+                                         .client_address = address_,
+                                         .headers = &headers,
+                                         .trace = server_.traced(route)});
       }
       Response response;
       if (index_) {

@@ -190,7 +190,8 @@ CurlInstrumentation::Call::Call(CurlInstrumentation& owner, CURL* easy,
     Context ctx = Context::current();
     if (span_) ctx.span = span_.context();
     HeaderMapCarrier out;
-    const Propagator& p = owner_.propagator_ != nullptr ? *owner_.propagator_ : default_propagator();
+    const Propagator& p =
+        owner_.propagator_ != nullptr ? *owner_.propagator_ : default_propagator();
     p.inject(ctx, out);
     if (out.headers.empty()) return;  // nothing to add: the user's list stays as it is
     curl_slist* merged = nullptr;
@@ -283,9 +284,11 @@ void CurlInstrumentation::Call::record(CURLcode code, bool abandoned) noexcept {
         if (method == "_OTHER") span_.set_attribute("http.request.method_original", method_);
       }
       if (transport_error) {
-        span_.set_attribute("error.type", abandoned ? std::string("abandoned") : curl_error_name(code));
-        span_.set_status(StatusCode::kError, abandoned ? std::string_view("the request was not finished")
-                                                       : std::string_view(curl_easy_strerror(code)));
+        span_.set_attribute("error.type",
+                            abandoned ? std::string("abandoned") : curl_error_name(code));
+        span_.set_status(StatusCode::kError, abandoned
+                                                 ? std::string_view("the request was not finished")
+                                                 : std::string_view(curl_easy_strerror(code)));
       } else if (status > 0) {
         span_.set_attribute("http.response.status_code", static_cast<int64_t>(status));
         if (status >= 400) {

@@ -56,21 +56,20 @@ struct Fixture {
     http = std::make_unique<CurlInstrumentation>(
         CurlInstrumentationOptions{.tracer = &tracer, .registry = &registry});
     // The receiving end: an admin server traced by the same provider.
-    server = std::make_unique<admin::Server>(admin::ServerOptions{
-        .listen = "127.0.0.1:0", .threads = 2, .tracer = &tracer});
-    server->handle(
-        "/api/echo",
-        [this](const admin::Request& req) {
-          std::lock_guard lock(mu);
-          seen.push_back({std::string(req.header("traceparent").value_or("")),
-                          std::string(req.header("tracestate").value_or("")),
-                          std::string(req.header("baggage").value_or("")),
-                          std::string(req.header("X-Custom").value_or("")),
-                          std::string(req.method)});
-          const int status = std::stoi(req.query_param("status").value_or("200"));
-          return admin::Response{.status = status, .body = "ok\n"};
-        },
-        {.methods = {"GET", "POST"}, .access = admin::Access::kPublic});
+    server = std::make_unique<admin::Server>(
+        admin::ServerOptions{.listen = "127.0.0.1:0", .threads = 2, .tracer = &tracer});
+    server->handle("/api/echo",
+                   [this](const admin::Request& req) {
+                     std::lock_guard lock(mu);
+                     seen.push_back({std::string(req.header("traceparent").value_or("")),
+                                     std::string(req.header("tracestate").value_or("")),
+                                     std::string(req.header("baggage").value_or("")),
+                                     std::string(req.header("X-Custom").value_or("")),
+                                     std::string(req.method)});
+                     const int status = std::stoi(req.query_param("status").value_or("200"));
+                     return admin::Response{.status = status, .body = "ok\n"};
+                   },
+                   {.methods = {"GET", "POST"}, .access = admin::Access::kPublic});
     server->start();
   }
   std::string url(const std::string& q = "") { return server->url() + "/api/echo" + q; }
@@ -106,8 +105,7 @@ TEST(CurlInstrumentation, InjectsTheClientSpanAndRecordsIt) {
   EXPECT_EQ(c.name, "GET");
   EXPECT_FALSE(c.parent_span_id.valid());
   ASSERT_EQ(f.seen.size(), 1u);
-  EXPECT_EQ(f.seen[0].traceparent,
-            "00-" + c.context.trace_id.to_hex() + "-" + c.context.span_id.to_hex() + "-01");
+  EXPECT_EQ(f.seen[0].traceparent, format_traceparent(c.context));
   EXPECT_EQ(attr(c, "http.request.method"), "GET");
   EXPECT_EQ(attr(c, "url.full"), url);
   EXPECT_EQ(attr(c, "server.address"), "127.0.0.1");
@@ -161,8 +159,7 @@ TEST(CurlInstrumentation, MergesTheUsersHeadersWithoutChangingThem) {
   ASSERT_EQ(parents.size(), 1u);
   EXPECT_EQ(c.parent_span_id, parents[0].context.span_id);  // the current span is the parent
   EXPECT_EQ(f.seen[0].custom, "1");
-  EXPECT_EQ(f.seen[0].traceparent,
-            "00-" + c.context.trace_id.to_hex() + "-" + c.context.span_id.to_hex() + "-01");
+  EXPECT_EQ(f.seen[0].traceparent, format_traceparent(c.context));
   EXPECT_EQ(f.seen[0].baggage, "tenant=acme");
   EXPECT_EQ(f.seen[1].custom, "1");
   EXPECT_EQ(f.seen[1].traceparent, "00-bogus");
@@ -181,9 +178,9 @@ TEST(CurlInstrumentation, HttpErrorsAreErrorsOfTheClientSpan) {
     EXPECT_EQ(c.status.code, StatusCode::kError) << status;
     EXPECT_EQ(attr(c, "error.type"), std::to_string(status));
     EXPECT_EQ(attr(c, "http.response.status_code"), std::to_string(status));
-    EXPECT_THAT(f.text(), HasSubstr("http_client_requests_total{method=\"GET\",code=\"" +
-                                    std::to_string(status) + "\",server=\"" + f.server_label() +
-                                    "\"} 1\n"));
+    EXPECT_THAT(f.text(),
+                HasSubstr("http_client_requests_total{method=\"GET\",code=\"" +
+                          std::to_string(status) + "\",server=\"" + f.server_label() + "\"} 1\n"));
   }
 }
 
@@ -224,7 +221,8 @@ TEST(CurlInstrumentation, MethodAndUrlReadFromTheHandleAfterTheTransfer) {
 
 TEST(CurlInstrumentation, WithoutTracingTheCurrentContextIsPropagated) {
   Fixture f(false);
-  SpanContext incoming = *parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  SpanContext incoming =
+      *parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   ContextScope scope(incoming);
   CURL* e = easy_for(f.url());
   ASSERT_EQ(f.http->perform(e, {.method = "GET", .url = f.url()}), CURLE_OK);
@@ -269,7 +267,8 @@ TEST(CurlInstrumentation, UrlCredentialsAreRedacted) {
 TEST(CurlInstrumentation, ErrorNames) {
   EXPECT_EQ(curl_error_name(CURLE_COULDNT_CONNECT), "CURLE_COULDNT_CONNECT");
   EXPECT_EQ(curl_error_name(CURLE_OPERATION_TIMEDOUT), "CURLE_OPERATION_TIMEDOUT");
-  EXPECT_EQ(curl_error_name(static_cast<CURLcode>(9999)), "CURLE_9999");
+  EXPECT_EQ(curl_error_name(static_cast<CURLcode>(CURL_LAST - 1 + 1)),
+            "CURLE_" + std::to_string(static_cast<int>(CURL_LAST)));
 }
 
 }  // namespace

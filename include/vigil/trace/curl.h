@@ -61,7 +61,7 @@
 namespace vigil::trace {
 
 struct CurlInstrumentationOptions {
-  Tracer* tracer = nullptr;  // null: instrumentation_tracer() (the global provider's)
+  Tracer* tracer = nullptr;                // null: instrumentation_tracer() (the global provider's)
   const Propagator* propagator = nullptr;  // null: default_propagator()
   metrics::Registry* registry = nullptr;   // null: no metrics. Must outlive this object.
   std::string prefix = "http_client";
