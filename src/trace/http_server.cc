@@ -154,9 +154,12 @@ void HttpServerMiddleware::Scope::finish(int status_code) noexcept {
   }
   if (metrics_) {
     if (sampled && owner_.exemplars_) {
-      char hex[TraceId::kHexSize];
-      span_.trace_id().write_hex(hex);
-      metrics_->finish(status_code, {{"trace_id", std::string_view(hex, sizeof hex)}});
+      char trace_hex[TraceId::kHexSize];
+      char span_hex[SpanId::kHexSize];
+      span_.trace_id().write_hex(trace_hex);
+      span_.span_id().write_hex(span_hex);
+      metrics_->finish(status_code, {{"trace_id", std::string_view(trace_hex, sizeof trace_hex)},
+                                     {"span_id", std::string_view(span_hex, sizeof span_hex)}});
     } else {
       metrics_->finish(status_code);
     }

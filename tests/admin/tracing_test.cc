@@ -128,7 +128,8 @@ TEST(AdminTracing, RequestWithTraceparentGetsAServerSpanChildOfTheCaller) {
   EXPECT_THAT(om, HasSubstr("vigil_admin_http_request_duration_seconds_count{method=\"GET\","
                             "route=\"/api/v1/thing\"} 1\n"));
   EXPECT_THAT(om, HasSubstr("route=\"/api/v1/thing\",le=\""));
-  EXPECT_THAT(om, HasSubstr(std::string(" # {trace_id=\"") + kTraceId + "\"}"));
+  EXPECT_THAT(om, HasSubstr(std::string(" # {trace_id=\"") + kTraceId + "\",span_id=\"" +
+                            s.context.span_id.to_hex() + "\"}"));
 }
 
 TEST(AdminTracing, WithoutTraceparentANewTraceStarts) {
@@ -139,7 +140,8 @@ TEST(AdminTracing, WithoutTraceparentANewTraceStarts) {
   EXPECT_TRUE(servers[0].context.trace_id.valid());
   EXPECT_FALSE(servers[0].parent_span_id.valid());
   EXPECT_THAT(f.openmetrics(),
-              HasSubstr(" # {trace_id=\"" + servers[0].context.trace_id.to_hex() + "\"}"));
+              HasSubstr(" # {trace_id=\"" + servers[0].context.trace_id.to_hex() + "\",span_id=\"" +
+                        servers[0].context.span_id.to_hex() + "\"}"));
 }
 
 TEST(AdminTracing, ScrapesAndProbesAreNotTracedByDefault) {

@@ -109,7 +109,8 @@ TEST(HttpServerMiddleware, ContinuesTheIncomingTraceWithSemanticConventionAttrib
                            "route=\"/users/{id}\"} 1\n"));
   EXPECT_THAT(t, HasSubstr("http_server_active_requests 0\n"));
   // The trace id as an exemplar on the duration histogram (OpenMetrics only).
-  EXPECT_THAT(f.openmetrics(), HasSubstr("# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"}"));
+  EXPECT_THAT(f.openmetrics(),
+              HasSubstr("# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\""));
 }
 
 TEST(HttpServerMiddleware, StatusMappingForServers) {

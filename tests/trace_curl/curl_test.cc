@@ -126,7 +126,8 @@ TEST(CurlInstrumentation, InjectsTheClientSpanAndRecordsIt) {
   EXPECT_THAT(t, HasSubstr("http_client_request_duration_seconds_count{method=\"GET\",server=\"" +
                            f.server_label() + "\"} 1\n"));
   EXPECT_THAT(metrics::serialize(f.registry, metrics::Format::kOpenMetrics),
-              HasSubstr("# {trace_id=\"" + c.context.trace_id.to_hex() + "\"}"));
+              HasSubstr("# {trace_id=\"" + c.context.trace_id.to_hex() + "\",span_id=\"" +
+                        c.context.span_id.to_hex() + "\"}"));
 }
 
 TEST(CurlInstrumentation, MergesTheUsersHeadersWithoutChangingThem) {

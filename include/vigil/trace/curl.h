@@ -31,8 +31,8 @@
 //            transfer and your list is set back, and the copy freed, when the call finishes.
 //   metrics  (with a registry) <prefix>_requests_total{method,code,server} and
 //            <prefix>_request_duration_seconds{method,server} (histogram, with a trace_id
-//            exemplar when the span is sampled); prefix "http_client". Bounded labels: method
-//            normalized ("_OTHER"), code the status or "error" (no response), server
+//            exemplar (trace_id, span_id) when the span is sampled); prefix "http_client". Bounded
+//            labels: method normalized ("_OTHER"), code the status or "error" (no response), server
 //            "host:port" (each family's cardinality limit still applies; server_label = false
 //            records "" for callers of many hosts).
 // Method and URL you leave empty are read from the handle after the transfer

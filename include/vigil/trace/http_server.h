@@ -35,8 +35,8 @@
 //            extracted baggage is current while the scope lives.
 //   metrics  those of HttpServerMetrics (when a registry is given): <prefix>_requests_total
 //            {method,route,code}, <prefix>_request_duration_seconds{method,route} with exemplar
-//            {trace_id="<32 hex>"} when the span is sampled, <prefix>_active_requests. The method
-//            label is the normalized method ("_OTHER" for unknown ones): bounded.
+//            {trace_id, span_id} (the server span) when it is sampled, <prefix>_active_requests.
+//            The method label is the normalized method ("_OTHER" for unknown ones): bounded.
 //
 // Cost (bench/http_middleware_bench.cc, CPU time on the shared 2-core test machine under load):
 // the metrics alone (HttpServerMetrics: two label lookups, two clock reads) ~165 ns; without
