@@ -168,9 +168,14 @@ Server::Impl::Impl(ServerOptions options) : options_(std::move(options)) {
                 "tls_private_key and tls_client_ca need tls_certificate to be set");
   }
 
+  if (options_.self_metrics != nullptr || options_.trace_requests != TraceRequests::kNone) {
+    middleware_.emplace(trace::HttpServerMiddlewareOptions{
+        .tracer = options_.tracer,
+        .registry = options_.self_metrics,
+        .metrics = metrics::HttpServerMetricsOptions{.prefix = "vigil_admin_http"}});
+  }
   if (options_.self_metrics != nullptr) {
     metrics::Registry& reg = *options_.self_metrics;
-    http_metrics_.emplace(reg, metrics::HttpServerMetricsOptions{.prefix = "vigil_admin_http"});
     auto& rejected = reg.counter("vigil_admin_http_rejected",
                                  "Requests and connections the admin server refused or closed, "
                                  "by reason",
@@ -410,6 +415,24 @@ void Server::Impl::touch(Connection* c, bool evictable) noexcept {
     c->lru_it = list.insert(list.end(), c);
     c->in_lru = true;
   }
+}
+
+bool Server::Impl::traced(const detail::Route* route) const noexcept {
+  switch (options_.trace_requests) {
+    case TraceRequests::kNone:
+      return false;
+    case TraceRequests::kAll:
+      return true;
+    case TraceRequests::kApi:
+      break;
+  }
+  if (route == nullptr) return false;  // unmatched (404) and the index page
+  const std::string_view p = route->path;
+  const auto under = [&](std::string_view dir) {
+    return p == dir || (p.size() > dir.size() && p.starts_with(dir) && p[dir.size()] == '/');
+  };
+  return !(under("/metrics") || under("/health") || p == "/healthz" || p == "/livez" ||
+           p == "/readyz" || p == "/" || under("/dashboard"));
 }
 
 ServerStats Server::Impl::stats() const noexcept {

@@ -36,6 +36,7 @@
 #include "vigil/metrics/counter.h"
 #include "vigil/metrics/gauge.h"
 #include "vigil/metrics/http_metrics.h"
+#include "vigil/trace/http_server.h"
 
 namespace vigil::admin {
 
@@ -112,9 +113,18 @@ class Server::Impl {
     return true;
   }
   void release_queue_slot() noexcept { queued_.fetch_sub(1, std::memory_order_relaxed); }
-  metrics::HttpServerMetrics* http_metrics() noexcept {
-    return http_metrics_ ? &*http_metrics_ : nullptr;
+  // The request middleware (metrics and spans); null when the server records neither.
+  trace::HttpServerMiddleware* middleware() noexcept {
+    return middleware_ ? &*middleware_ : nullptr;
   }
+  metrics::HttpServerMetrics* http_metrics() noexcept {
+    return middleware_ ? middleware_->metrics() : nullptr;
+  }
+  // Whether requests for `route` (null: unmatched or the index page) get a span
+  // (ServerOptions::trace_requests). Never throws.
+  bool traced(const detail::Route* route) const noexcept;
+  std::string_view scheme() const noexcept { return tls_ ? "https" : "http"; }
+  std::string_view host() const noexcept { return address_.url_host; }
 
   // Connection registry (any thread; guarded by conns_mu_).
   void register_connection(const std::shared_ptr<Connection>& c);
@@ -140,7 +150,7 @@ class Server::Impl {
   detail::AccessControlList acl_;
   detail::Router router_;
   std::optional<ssl::context> tls_;
-  std::optional<metrics::HttpServerMetrics> http_metrics_;
+  std::optional<trace::HttpServerMiddleware> middleware_;
   std::array<std::optional<metrics::Counter>, static_cast<std::size_t>(Reject::kCount)>
       reject_counters_;
   std::optional<metrics::Counter> accepted_counter_;

@@ -443,10 +443,23 @@ class Server::Impl::Session final : public Connection {
       req.headers = std::span<const Header>(headers_.data(), headers_.size());
       req.authenticated = authenticated_;
       req.exposed = server_.exposed();
-      std::optional<metrics::HttpServerMetrics::Scope> scope;
-      if (auto* m = server_.http_metrics()) {
-        scope.emplace(m->start(method_, index_ || !route_ ? std::string_view("unmatched")
-                                                          : std::string_view(route_->path)));
+      // The request middleware: metrics, and a server span continuing the caller's trace.
+      const detail::Route* route = index_ ? nullptr : route_.get();
+      auto headers =
+          trace::header_getter([&req](std::string_view name) { return req.header(name); });
+      std::optional<trace::HttpServerMiddleware::Scope> scope;
+      if (auto* m = server_.middleware()) {
+        scope.emplace(
+            *m, trace::HttpServerRequest{.method = method_,
+                                         .route = route == nullptr ? std::string_view("unmatched")
+                                                                   : std::string_view(route->path),
+                                         .path = path_,
+                                         .scheme = server_.scheme(),
+                                         .server_address = server_.host(),
+                                         .server_port = server_.port(),
+                                         .client_address = address_,
+                                         .headers = &headers,
+                                         .trace = server_.traced(route)});
       }
       Response response;
       if (index_) {
@@ -455,6 +468,7 @@ class Server::Impl::Session final : public Connection {
         try {
           response = route_->handler(req);
         } catch (...) {
+          if (scope) scope->record_current_exception();
           response = text_response(500, "500 Internal Server Error: the handler failed\n");
         }
       }

@@ -60,7 +60,7 @@ HttpServerMetrics::Scope::~Scope() {
   if (!finished_) finish(500);
 }
 
-void HttpServerMetrics::Scope::finish(int status_code) noexcept {
+void HttpServerMetrics::Scope::finish(int status_code, ExemplarLabels exemplar) noexcept {
   if (finished_) return;
   finished_ = true;
   const double seconds =
@@ -68,7 +68,11 @@ void HttpServerMetrics::Scope::finish(int status_code) noexcept {
   owner_->active_.dec();
   try {
     owner_->requests_->labels(method_, route_, status_label(status_code)).inc();
-    owner_->duration_->labels(method_, route_).observe(seconds);
+    if (exemplar.size() == 0) {
+      owner_->duration_->labels(method_, route_).observe(seconds);
+    } else {
+      owner_->duration_->labels(method_, route_).observe(seconds, exemplar);
+    }
   } catch (...) {
     // Only allocation failure can get here; metrics must never fail a request.
   }

@@ -16,6 +16,10 @@
 
 namespace vigil::trace::detail {
 
+// The readable name of a mangled type name (typeid(x).name()); the name itself when it cannot
+// be demangled. Allocates.
+std::string demangle(const char* name);
+
 struct ProviderState {
   Resource resource;
   std::unique_ptr<Sampler> sampler;

@@ -262,6 +262,13 @@ void AttributeArg::assign_to(AttributeValue& out) const {
 
 // ---- Span ----
 
+std::string detail::demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                           std::free);
+  return status == 0 && d ? std::string(d.get()) : std::string(name);
+}
+
 namespace {
 
 void truncate_value(AttributeValue& v, uint32_t limit) {
@@ -289,13 +296,6 @@ uint32_t add_attributes(AttributeList& list, std::initializer_list<Attribute> at
     truncate_value(*slot, length_limit);
   }
   return dropped;
-}
-
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                           std::free);
-  return status == 0 && d ? std::string(d.get()) : std::string(name);
 }
 
 }  // namespace
@@ -394,7 +394,7 @@ Span& Span::set_status(StatusCode code, std::string_view message) noexcept {
 Span& Span::record_exception(const std::exception& e) noexcept {
   if (rec_ == nullptr || !rec_->recording) return *this;
   try {
-    return record_exception(demangle(typeid(e).name()), e.what());
+    return record_exception(detail::demangle(typeid(e).name()), e.what());
   } catch (...) {
     return *this;
   }

@@ -35,6 +35,9 @@
 namespace vigil::metrics {
 class Registry;
 }  // namespace vigil::metrics
+namespace vigil::trace {
+class Tracer;
+}  // namespace vigil::trace
 
 namespace vigil::admin {
 
@@ -115,6 +118,19 @@ struct HandleOptions {
   Access access = Access::kDefault;
 };
 
+// ==== wt-middleware ====
+// Which requests get a SERVER span (vigil::trace::HttpServerMiddleware, see
+// vigil/trace/http_server.h): a request with a traceparent header continues the caller's trace.
+enum class TraceRequests : uint8_t {
+  kNone,  // no spans
+  // Every route except the high-volume noise of scrapes and probes: /metrics, /health,
+  // /health/*, /healthz, /livez, /readyz, and the dashboard's page and files (/, /dashboard,
+  // /dashboard/*). The default.
+  kApi,
+  kAll,  // every request that reaches a handler (and the index page)
+};
+// ==== wt-middleware ====
+
 struct ServerOptions {
   // "host:port" to listen on. host is an IPv4 address, "localhost", "[IPv6 address]" or empty
   // (":9464" or "9464": every IPv4 interface). Port 0 picks a free port; port() tells which.
@@ -176,6 +192,17 @@ struct ServerOptions {
   // vigil_admin_http_rejected_total{reason}. The route label is the registered path (or
   // "unmatched"). The registry must outlive the server. nullptr: none.
   metrics::Registry* self_metrics = nullptr;
+  // ==== wt-middleware ====
+  // Server spans for the requests TraceRequests selects, named "METHOD route" with the HTTP
+  // semantic-convention attributes; their trace id is the exemplar of
+  // vigil_admin_http_request_duration_seconds (OpenMetrics). Requests refused before their
+  // handler (401, 405, 413, ...) are counted but get no span. Costs nothing measurable while
+  // tracing is not set up (a no-op provider).
+  TraceRequests trace_requests = TraceRequests::kApi;
+  // The tracer of those spans; null: vigil::trace::instrumentation_tracer() (the global
+  // provider's). Must outlive the server.
+  trace::Tracer* tracer = nullptr;
+  // ==== wt-middleware ====
 };
 
 // What the server has done since it was constructed (counts survive stop() and start()).

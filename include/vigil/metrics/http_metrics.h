@@ -18,6 +18,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "vigil/metrics/exemplar.h"
 #include "vigil/metrics/registry.h"
 
 namespace vigil::metrics {
@@ -40,7 +41,10 @@ class HttpServerMetrics {
     Scope& operator=(Scope&&) = delete;
     ~Scope();  // a scope never finished counts as code 500
     // Records the request with this status code (100-599; others are recorded as "other").
-    void finish(int status_code) noexcept;
+    void finish(int status_code) noexcept { finish(status_code, {}); }
+    // The same, with an exemplar on the duration histogram's bucket (e.g. {{"trace_id", hex}}
+    // of a sampled request; see exemplar.h, ~50-100 ns more). An empty list records none.
+    void finish(int status_code, ExemplarLabels exemplar) noexcept;
     // Sets the route label when it is known only after the request started (routing).
     void set_route(std::string_view route) noexcept { route_ = route; }
 
