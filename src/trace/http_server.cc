@@ -7,6 +7,7 @@
 #include <typeinfo>
 
 #include "internal.h"
+#include "vigil/trace/exemplar.h"
 #include "vigil/trace/instrument.h"
 
 namespace vigil::trace {
@@ -154,12 +155,9 @@ void HttpServerMiddleware::Scope::finish(int status_code) noexcept {
   }
   if (metrics_) {
     if (sampled && owner_.exemplars_) {
-      char trace_hex[TraceId::kHexSize];
-      char span_hex[SpanId::kHexSize];
-      span_.trace_id().write_hex(trace_hex);
-      span_.span_id().write_hex(span_hex);
-      metrics_->finish(status_code, {{"trace_id", std::string_view(trace_hex, sizeof trace_hex)},
-                                     {"span_id", std::string_view(span_hex, sizeof span_hex)}});
+      const ExemplarIds ids(span_);
+      metrics_->finish(status_code, {{kExemplarTraceIdLabel, ids.trace_id()},
+                                     {kExemplarSpanIdLabel, ids.span_id()}});
     } else {
       metrics_->finish(status_code);
     }

@@ -7,6 +7,7 @@
 
 #include "vigil/trace/context.h"
 #include "vigil/trace/http_server.h"  // normalize_http_method
+#include "vigil/trace/exemplar.h"
 #include "vigil/trace/instrument.h"
 
 namespace vigil::trace {
@@ -302,12 +303,7 @@ void CurlInstrumentation::Call::record(CURLcode code, bool abandoned) noexcept {
       owner_.requests_->labels(method, code_label, server).inc();
       metrics::Histogram h = owner_.duration_->labels(method, server);
       if (owner_.exemplars_ && span_.recording()) {
-        char trace_hex[TraceId::kHexSize];
-        char span_hex[SpanId::kHexSize];
-        span_.trace_id().write_hex(trace_hex);
-        span_.span_id().write_hex(span_hex);
-        h.observe(seconds, {{"trace_id", std::string_view(trace_hex, sizeof trace_hex)},
-                            {"span_id", std::string_view(span_hex, sizeof span_hex)}});
+        observe_with_trace(h, seconds, ExemplarIds(span_));
       } else {
         h.observe(seconds);
       }
