@@ -127,6 +127,35 @@ class SampleList {
       }
     }
   }
+  // Appends the samples with mint <= t <= maxt that are not stale markers to `out` (a buffer
+  // the caller reuses: no allocation once it has grown to a window's size).
+  void copy_no_stale(int64_t mint, int64_t maxt, std::vector<Sample>& out) const {
+    for (size_t k = 0; k < chunks_.size(); ++k) {
+      const Chunk& c = *chunks_[k];
+      const uint32_t from = k == 0 ? first_ : 0;
+      if (from >= c.n || c.t(c.n - 1) < mint) continue;
+      if (c.t(from) > maxt) break;
+      const uint32_t lo = c.lower(from, mint);
+      const uint32_t hi = c.upper(lo, maxt);
+      for (uint32_t i = lo; i < hi; ++i) {
+        if (!is_stale_nan(c.v[i])) out.push_back(Sample{c.t(i), c.v[i]});
+      }
+    }
+  }
+  // The last sample with mint <= t <= maxt, if any.
+  bool last_in(int64_t mint, int64_t maxt, Sample& out) const noexcept {
+    for (size_t k = chunks_.size(); k-- > 0;) {
+      const Chunk& c = *chunks_[k];
+      const uint32_t from = k == 0 ? first_ : 0;
+      if (from >= c.n || c.t(from) > maxt) continue;
+      const uint32_t hi = c.upper(from, maxt);  // > from: the chunk's first sample is <= maxt
+      const int64_t t = c.t(hi - 1);
+      if (t < mint) return false;
+      out = Sample{t, c.v[hi - 1]};
+      return true;
+    }
+    return false;
+  }
   size_t bytes() const noexcept {
     return chunks_.size() * sizeof(Chunk) + chunks_.capacity() * sizeof(void*);
   }
@@ -183,27 +212,20 @@ struct MemoryStorage::Impl {
   size_t samples = 0;
   uint64_t next_seq = 0;
 
+  // Calls fn(const SeriesData*) for every series matching all `matchers`, in creation order:
+  // the candidates of the equality matchers (their postings intersected), or of a name regex,
+  // or every series, each tested against the matchers not known to hold.
+  template <class Fn>
+  void for_each_match(std::span<const Matcher> matchers, Fn&& fn) const;
+
   // `known`: bit i set when every candidate is known to satisfy matchers[i] (i < 64).
-  void add_candidates(const SeriesData* s, std::span<const Matcher> matchers, int64_t mint,
-                      int64_t maxt, Matrix& out, uint64_t known, bool drop_name) const {
+  static bool matches(const SeriesData* s, std::span<const Matcher> matchers, uint64_t known) {
     for (size_t i = 0; i < matchers.size(); ++i) {
       if (i < 64 && (known >> i & 1) != 0) continue;
       const Matcher& m = matchers[i];
-      if (!m.matches(label_value(s->labels, m.name))) return;
+      if (!m.matches(label_value(s->labels, m.name))) return false;
     }
-    std::vector<Sample> window;
-    s->samples.copy(mint, maxt, window);
-    if (window.empty()) return;
-    Series& o = out.emplace_back();
-    if (drop_name) {
-      o.labels.reserve(s->labels.size());
-      for (const auto& kv : s->labels) {
-        if (kv.first != "__name__") o.labels.push_back(kv);
-      }
-    } else {
-      o.labels = s->labels;
-    }
-    o.samples = std::move(window);
+    return true;
   }
 };
 
@@ -308,6 +330,20 @@ void Storage::select_without_name(std::span<const Matcher> matchers, int64_t min
   }
 }
 
+void Storage::visit_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                         Window window, VisitFn fn, void* ctx) const {
+  Matrix m;
+  select(matchers, mint, maxt, m);
+  for (Series& s : m) {
+    if (window == Window::kNoStale) {
+      std::erase_if(s.samples, [](const Sample& x) { return is_stale_nan(x.v); });
+    } else if (window == Window::kLast && s.samples.size() > 1) {
+      s.samples.erase(s.samples.begin(), s.samples.end() - 1);
+    }
+    if (!s.samples.empty()) fn(ctx, s.labels, s.samples);
+  }
+}
+
 void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                            Matrix& out) const {
   select_impl(matchers, mint, maxt, out, false);
@@ -318,9 +354,8 @@ void MemoryStorage::select_without_name(std::span<const Matcher> matchers, int64
   select_impl(matchers, mint, maxt, out, true);
 }
 
-void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
-                                Matrix& out, bool drop_name) const {
-  if (mint > maxt) return;
+template <class Fn>
+void MemoryStorage::Impl::for_each_match(std::span<const Matcher> matchers, Fn&& fn) const {
   const Matcher* name_eq = nullptr;
   const Matcher* name_other = nullptr;
   for (const Matcher& m : matchers) {
@@ -340,16 +375,16 @@ void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint,
     if (m.op != MatchOp::kEqual) continue;
     if (m.name == "__name__") {
       if (&m != name_eq) continue;
-      auto it = impl_->by_name.find(m.value);
-      if (it == impl_->by_name.end()) return;
+      auto it = by_name.find(m.value);
+      if (it == by_name.end()) return;
       lists.push_back(&it->second);
     } else {
       if (m.value.empty()) continue;
       key.assign(m.name);
       key += '\xff';
       key += m.value;
-      auto it = impl_->postings.find(key);
-      if (it == impl_->postings.end()) return;
+      auto it = postings.find(key);
+      if (it == postings.end()) return;
       lists.push_back(&it->second);
     }
     if (i < 64) known |= uint64_t{1} << i;
@@ -358,8 +393,9 @@ void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint,
     std::sort(lists.begin(), lists.end(),
               [](const auto* a, const auto* b) { return a->size() < b->size(); });
     if (lists.size() == 1) {
-      for (const SeriesData* s : *lists[0])
-        impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
+      for (const SeriesData* s : *lists[0]) {
+        if (matches(s, matchers, known)) fn(s);
+      }
       return;
     }
     std::vector<const SeriesData*> both(lists[0]->begin(), lists[0]->end());
@@ -373,25 +409,71 @@ void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint,
       }
       both.resize(w);
     }
-    for (const SeriesData* s : both)
-      impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
+    for (const SeriesData* s : both) {
+      if (matches(s, matchers, known)) fn(s);
+    }
     return;
   }
   if (name_other != nullptr && !name_other->matches("")) {
     // Only metrics whose name matches: test each name once, then keep creation order.
     std::vector<const SeriesData*> picked;
-    for (const auto& [name, list] : impl_->by_name) {
+    for (const auto& [name, list] : by_name) {
       if (!name_other->matches(name)) continue;
       picked.insert(picked.end(), list.begin(), list.end());
     }
     std::sort(picked.begin(), picked.end(),
               [](const SeriesData* a, const SeriesData* b) { return a->seq < b->seq; });
-    for (const SeriesData* s : picked)
-      impl_->add_candidates(s, matchers, mint, maxt, out, 0, drop_name);
+    for (const SeriesData* s : picked) {
+      if (matches(s, matchers, 0)) fn(s);
+    }
     return;
   }
-  for (const auto& s : impl_->series)
-    impl_->add_candidates(s.get(), matchers, mint, maxt, out, 0, drop_name);
+  for (const auto& s : series) {
+    if (matches(s.get(), matchers, 0)) fn(s.get());
+  }
+}
+
+void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                Matrix& out, bool drop_name) const {
+  if (mint > maxt) return;
+  impl_->for_each_match(matchers, [&](const SeriesData* s) {
+    std::vector<Sample> window;
+    s->samples.copy(mint, maxt, window);
+    if (window.empty()) return;
+    Series& o = out.emplace_back();
+    if (drop_name) {
+      o.labels.reserve(s->labels.size());
+      for (const auto& kv : s->labels) {
+        if (kv.first != "__name__") o.labels.push_back(kv);
+      }
+    } else {
+      o.labels = s->labels;
+    }
+    o.samples = std::move(window);
+  });
+}
+
+void MemoryStorage::visit_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                               Window window, VisitFn fn, void* ctx) const {
+  if (mint > maxt) return;
+  std::vector<Sample> buf;  // reused for every series of the selector
+  impl_->for_each_match(matchers, [&](const SeriesData* s) {
+    buf.clear();
+    switch (window) {
+      case Window::kAll:
+        s->samples.copy(mint, maxt, buf);
+        break;
+      case Window::kNoStale:
+        s->samples.copy_no_stale(mint, maxt, buf);
+        break;
+      case Window::kLast: {
+        Sample last;
+        if (s->samples.last_in(mint, maxt, last)) buf.push_back(last);
+        break;
+      }
+    }
+    if (!buf.empty()) fn(ctx, s->labels, buf);
+  });
 }
 
 void sort_labels(Labels& labels) {
