@@ -109,6 +109,17 @@ class MemoryStorage : public Storage {
   // Appends a sample; `labels` must be sorted by name (use sort_labels). A sample not newer than
   // the series' last is ignored (returns false). A stale_nan() value marks the series stale.
   bool append(const Labels& labels, int64_t t, double v);
+
+  // Where a series is, kept by a caller that appends to it every round (the registry sampler) so
+  // that append() skips the hash of its label set. A reference is valid for the storage that set
+  // it until a series is removed (trim_before dropping one, clear()); append() detects a stale
+  // one (each storage's generation is unique in the process) and looks the series up again.
+  struct SeriesRef {
+    const void* series = nullptr;
+    uint64_t generation = 0;
+  };
+  // append() through `ref` (set or refreshed here); `labels` are used only when it is stale.
+  bool append(const Labels& labels, int64_t t, double v, SeriesRef& ref);
   // Drops samples older than `t` (and series left empty). Returns samples dropped.
   size_t trim_before(int64_t t);
   void clear();

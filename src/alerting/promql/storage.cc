@@ -12,6 +12,7 @@
 // (a vector would keep up to twice the samples it holds as spare capacity, and memmove the whole
 // series on every trim).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -127,9 +128,12 @@ class SampleList {
       }
     }
   }
-  // Appends the samples with mint <= t <= maxt that are not stale markers to `out` (a buffer
-  // the caller reuses: no allocation once it has grown to a window's size).
-  void copy_no_stale(int64_t mint, int64_t maxt, std::vector<Sample>& out) const {
+  // Writes the samples with mint <= t <= maxt (without stale markers when `skip_stale`) to
+  // buf[0, n) and returns n. `buf` is the caller's, reused across series: it only grows (its
+  // size is its capacity), so once it holds a window there is no allocation, and the loop is a
+  // plain copy without a capacity check per sample.
+  size_t read(int64_t mint, int64_t maxt, bool skip_stale, std::vector<Sample>& buf) const {
+    size_t n = 0;
     for (size_t k = 0; k < chunks_.size(); ++k) {
       const Chunk& c = *chunks_[k];
       const uint32_t from = k == 0 ? first_ : 0;
@@ -137,10 +141,18 @@ class SampleList {
       if (c.t(from) > maxt) break;
       const uint32_t lo = c.lower(from, mint);
       const uint32_t hi = c.upper(lo, maxt);
+      if (buf.size() < n + (hi - lo)) buf.resize(std::max<size_t>(n + (hi - lo), 2 * buf.size()));
+      Sample* o = buf.data() + n;
+      const uint64_t base = static_cast<uint64_t>(c.base);
       for (uint32_t i = lo; i < hi; ++i) {
-        if (!is_stale_nan(c.v[i])) out.push_back(Sample{c.t(i), c.v[i]});
+        const double v = c.v[i];
+        o->t = static_cast<int64_t>(base + c.dt[i]);
+        o->v = v;
+        o += skip_stale && is_stale_nan(v) ? 0 : 1;
       }
+      n = static_cast<size_t>(o - buf.data());
     }
+    return n;
   }
   // The last sample with mint <= t <= maxt, if any.
   bool last_in(int64_t mint, int64_t maxt, Sample& out) const noexcept {
@@ -211,6 +223,17 @@ struct MemoryStorage::Impl {
   size_t postings_entries = 0;
   size_t samples = 0;
   uint64_t next_seq = 0;
+  // Changes (to a value no storage of the process had) whenever a series is removed, which
+  // invalidates every SeriesRef handed out before.
+  uint64_t generation = new_generation();
+
+  static uint64_t new_generation() noexcept {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // The series with `labels`, created (and indexed) when new.
+  SeriesData* find_or_create(const Labels& labels);
 
   // Calls fn(const SeriesData*) for every series matching all `matchers`, in creation order:
   // the candidates of the equality matchers (their postings intersected), or of a name regex,
@@ -234,32 +257,47 @@ MemoryStorage::~MemoryStorage() = default;
 MemoryStorage::MemoryStorage(MemoryStorage&&) noexcept = default;
 MemoryStorage& MemoryStorage::operator=(MemoryStorage&&) noexcept = default;
 
-bool MemoryStorage::append(const Labels& labels, int64_t t, double v) {
+SeriesData* MemoryStorage::Impl::find_or_create(const Labels& labels) {
   size_t h = hash_labels(labels);
-  auto [slot, inserted] = impl_->by_labels.try_emplace(h, nullptr);
+  auto [slot, inserted] = by_labels.try_emplace(h, nullptr);
   SeriesData* s = slot->second;
   while (s != nullptr && s->labels != labels) s = s->same_hash;
-  if (s == nullptr) {
-    auto owned = std::make_unique<SeriesData>();
-    owned->labels = labels;
-    owned->seq = impl_->next_seq++;
-    s = owned.get();
-    impl_->series.push_back(std::move(owned));
-    s->same_hash = slot->second;
-    slot->second = s;
-    impl_->by_name[std::string(label_value(labels, "__name__"))].push_back(s);
-    std::string key;
-    for (const auto& [name, value] : labels) {
-      if (name == "__name__") continue;
-      key.assign(name);
-      key += '\xff';
-      key += value;
-      impl_->postings[key].push_back(s);
-      ++impl_->postings_entries;
-    }
-  } else if (!s->samples.empty() && s->samples.last_t() >= t) {
-    return false;
+  if (s != nullptr) return s;
+  auto owned = std::make_unique<SeriesData>();
+  owned->labels = labels;
+  owned->seq = next_seq++;
+  s = owned.get();
+  series.push_back(std::move(owned));
+  s->same_hash = slot->second;
+  slot->second = s;
+  by_name[std::string(label_value(labels, "__name__"))].push_back(s);
+  std::string key;
+  for (const auto& [name, value] : labels) {
+    if (name == "__name__") continue;
+    key.assign(name);
+    key += '\xff';
+    key += value;
+    postings[key].push_back(s);
+    ++postings_entries;
   }
+  return s;
+}
+
+bool MemoryStorage::append(const Labels& labels, int64_t t, double v) {
+  SeriesRef ref;
+  return append(labels, t, v, ref);
+}
+
+bool MemoryStorage::append(const Labels& labels, int64_t t, double v, SeriesRef& ref) {
+  SeriesData* s;
+  if (ref.series != nullptr && ref.generation == impl_->generation) {
+    s = static_cast<SeriesData*>(const_cast<void*>(ref.series));
+  } else {
+    s = impl_->find_or_create(labels);
+    ref.series = s;
+    ref.generation = impl_->generation;
+  }
+  if (!s->samples.empty() && s->samples.last_t() >= t) return false;
   s->samples.push_back(t, v);
   ++impl_->samples;
   return true;
@@ -286,6 +324,7 @@ size_t MemoryStorage::trim_before(int64_t t) {
   }
   impl_->samples -= dropped;
   if (any_removed) {
+    impl_->generation = Impl::new_generation();
     auto empty = [](const SeriesData* s) { return s->samples.empty(); };
     for (auto it = impl_->by_name.begin(); it != impl_->by_name.end();) {
       std::erase_if(it->second, empty);
@@ -302,6 +341,7 @@ size_t MemoryStorage::trim_before(int64_t t) {
 }
 
 void MemoryStorage::clear() {
+  impl_->generation = Impl::new_generation();
   impl_->by_labels.clear();
   impl_->by_name.clear();
   impl_->postings.clear();
@@ -458,21 +498,14 @@ void MemoryStorage::visit_impl(std::span<const Matcher> matchers, int64_t mint, 
   if (mint > maxt) return;
   std::vector<Sample> buf;  // reused for every series of the selector
   impl_->for_each_match(matchers, [&](const SeriesData* s) {
-    buf.clear();
-    switch (window) {
-      case Window::kAll:
-        s->samples.copy(mint, maxt, buf);
-        break;
-      case Window::kNoStale:
-        s->samples.copy_no_stale(mint, maxt, buf);
-        break;
-      case Window::kLast: {
-        Sample last;
-        if (s->samples.last_in(mint, maxt, last)) buf.push_back(last);
-        break;
-      }
+    size_t n = 0;
+    if (window == Window::kLast) {
+      if (buf.empty()) buf.resize(1);
+      n = s->samples.last_in(mint, maxt, buf[0]) ? 1 : 0;
+    } else {
+      n = s->samples.read(mint, maxt, window == Window::kNoStale, buf);
     }
-    if (!buf.empty()) fn(ctx, s->labels, buf);
+    if (n != 0) fn(ctx, s->labels, std::span<const Sample>(buf.data(), n));
   });
 }
 
