@@ -149,7 +149,7 @@ class SampleSink final : public metrics::MetricSink {
         labels.emplace_back(std::string(extra_name), std::move(value));
       }
       pq::sort_labels(labels);
-      it = sampled_.emplace(key_, RegistrySampler::Series{std::move(labels), round_}).first;
+      it = sampled_.emplace(key_, RegistrySampler::Series{std::move(labels), round_, {}}).first;
     }
     it->second.round = round_;
     storage_.append(it->second.labels, t_, v, it->second.ref);
