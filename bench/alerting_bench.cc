@@ -26,6 +26,14 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+// Callgrind counts only the timed rounds when run with --instr-atstart=no (see bench/README.md).
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -148,7 +156,9 @@ void BM_RuleFile100(benchmark::State& state) {
     workload.step(5);
     clock.now += 5s;
     state.ResumeTiming();
+    CALLGRIND_START_INSTRUMENTATION;
     manager.evaluate();
+    CALLGRIND_STOP_INSTRUMENTATION;
     state.PauseTiming();
     for (const auto& s : manager.rule_status()) {
       rules_ns += static_cast<double>(s.evaluation_duration.count());
@@ -258,6 +268,7 @@ void BM_RuleFile100_EngineOnly(benchmark::State& state) {
       state.ResumeTiming();
     }
     out = 0;
+    CALLGRIND_START_INSTRUMENTATION;
     for (const auto& e : exprs) {
       pq::EvalResult r = pq::evaluate(*e, store, t);
       if (!r.ok()) {
@@ -266,6 +277,7 @@ void BM_RuleFile100_EngineOnly(benchmark::State& state) {
       }
       out += r.vector.size();
     }
+    CALLGRIND_STOP_INSTRUMENTATION;
   }
   state.counters["alerts"] = static_cast<double>(out);
   state.counters["series"] = static_cast<double>(store.series_count());

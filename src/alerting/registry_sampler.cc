@@ -2,6 +2,7 @@
 // engine and the admin dashboard's query API share it.
 #include "alerting/registry_sampler.h"
 
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -71,16 +72,23 @@ class SampleSink final : public metrics::MetricSink {
   void histogram(metrics::LabelValues labels, const metrics::HistogramPoint& p) override {
     if (!any_) return;
     if (want_[0]) {
-      std::string le;
+      // The key holds the bound's bits (or "+Inf"); the le text is formatted only for a new
+      // series, not for every bucket of every round.
+      char bits[sizeof(double)];
       for (size_t i = 0; i <= p.bounds.size(); ++i) {
-        le.clear();
+        std::string_view key = "+Inf";
         if (i < p.bounds.size()) {
-          metrics::detail::append_label_number(le, p.bounds[i], false);
-        } else {
-          le = "+Inf";
+          std::memcpy(bits, &p.bounds[i], sizeof bits);
+          key = std::string_view(bits, sizeof bits);
         }
         const double count = i < p.cumulative.size() ? static_cast<double>(p.cumulative[i]) : 0.0;
-        append(names_[0], labels, count, "le", le);
+        append(names_[0], labels, count, "le", key, [&](std::string& le) {
+          if (i < p.bounds.size()) {
+            metrics::detail::append_label_number(le, p.bounds[i], false);
+          } else {
+            le = "+Inf";
+          }
+        });
       }
     }
     if (want_[1]) append(names_[1], labels, p.sum);
@@ -92,7 +100,7 @@ class SampleSink final : public metrics::MetricSink {
       for (const auto& [q, v] : p.quantiles) {
         std::string qs;
         metrics::detail::append_label_number(qs, q, false);
-        append(names_[0], labels, v, "quantile", qs);
+        append(names_[0], labels, v, "quantile", qs, [&](std::string& out) { out = qs; });
       }
     }
     if (want_[1]) append(names_[1], labels, p.sum);
@@ -104,17 +112,24 @@ class SampleSink final : public metrics::MetricSink {
   void end_family() override { family_ = nullptr; }
 
  private:
+  void append(const std::string& name, metrics::LabelValues values, double v) {
+    append(name, values, v, {}, {}, [](std::string&) {});
+  }
+  // `extra_key` stands for the extra label's value in the series' key; `extra_value(out)`
+  // writes that value, called only when the series is new.
+  template <class ExtraValue>
   void append(const std::string& name, metrics::LabelValues values, double v,
-              std::string_view extra_name = {}, std::string_view extra_value = {}) {
+              std::string_view extra_name, std::string_view extra_key,
+              const ExtraValue& extra_value) {
     // The key: the sample name (unique per family, so it stands for the const labels too), the
-    // label values and the extra label's value.
+    // label values and the extra label's key.
     key_.assign(name);
     for (size_t i = 0; i < values.size(); ++i) {
       key_ += '\xff';
       key_ += values[i];
     }
     key_ += '\xfe';
-    key_ += extra_value;
+    key_ += extra_key;
     auto it = sampled_.find(std::string_view(key_));
     if (it == sampled_.end()) {
       if (max_series_ != 0 && sampled_.size() >= max_series_) {
@@ -129,13 +144,15 @@ class SampleSink final : public metrics::MetricSink {
         labels.emplace_back(family_->label_names[i], std::string(values[i]));
       }
       if (!extra_name.empty()) {
-        labels.emplace_back(std::string(extra_name), std::string(extra_value));
+        std::string value;
+        extra_value(value);
+        labels.emplace_back(std::string(extra_name), std::move(value));
       }
       pq::sort_labels(labels);
-      it = sampled_.emplace(key_, RegistrySampler::Series{std::move(labels), round_}).first;
+      it = sampled_.emplace(key_, RegistrySampler::Series{std::move(labels), round_, {}}).first;
     }
     it->second.round = round_;
-    storage_.append(it->second.labels, t_, v);
+    storage_.append(it->second.labels, t_, v, it->second.ref);
   }
 
   pq::MemoryStorage& storage_;
@@ -171,7 +188,7 @@ void RegistrySampler::sample(const metrics::Registry& registry, int64_t t,
       ++it;
       continue;
     }
-    storage.append(it->second.labels, t, pq::stale_nan());
+    storage.append(it->second.labels, t, pq::stale_nan(), it->second.ref);
     it = sampled_.erase(it);
   }
 }

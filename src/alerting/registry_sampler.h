@@ -11,7 +11,8 @@
 //
 // Not thread-safe: one sampler per storage, sampled from one thread at a time (the caller locks).
 // Cost per round: one Registry::collect plus one hash lookup per sample; the label set of a
-// series is built once, when the series first appears.
+// series is built once, when the series first appears, and its place in the storage is kept
+// (MemoryStorage::SeriesRef), so appending does not hash the label set again.
 #pragma once
 
 #include <cstddef>
@@ -68,6 +69,7 @@ class RegistrySampler {
   struct Series {
     promql::Labels labels;
     uint64_t round = 0;
+    promql::MemoryStorage::SeriesRef ref;  // the series in the storage, found again without a hash
   };
   struct KeyHash {
     using is_transparent = void;

@@ -455,16 +455,13 @@ std::string format_go_v(double v) {
 
 void Evaluator::select_instant(const Expr& sel, Vector& out, std::vector<int64_t>* times) {
   int64_t ref = sat_sub(t_, sel.offset_ms);
-  Matrix m;
-  storage_.select(sel.matchers, sat_sub(ref, options_.lookback_delta_ms), ref, m);
-  out.reserve(out.size() + m.size());
-  for (Series& s : m) {
-    if (s.samples.empty()) continue;
-    const Sample& last = s.samples.back();
-    if (is_stale_nan(last.v)) continue;
-    out.push_back(VectorSample{std::move(s.labels), last.v});
-    if (times != nullptr) times->push_back(last.t);
-  }
+  storage_.visit(sel.matchers, sat_sub(ref, options_.lookback_delta_ms), ref,
+                 Storage::Window::kLast, [&](const Labels& labels, std::span<const Sample> w) {
+                   const Sample& last = w.back();
+                   if (is_stale_nan(last.v)) return;
+                   out.push_back(VectorSample{labels, last.v});
+                   if (times != nullptr) times->push_back(last.t);
+                 });
 }
 
 Matrix Evaluator::select_range(const Expr& sel, bool drop_name) {
@@ -580,156 +577,157 @@ Value Evaluator::eval_binary(const Expr& e) {
   return make_vector(std::move(out));
 }
 
-Value Evaluator::eval_aggregate(const Expr& e) {
-  if (e.args.empty()) fail("aggregation without an expression");
-  const AggregateOp op = e.agg;
-  const bool has_param = op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
-                         op == AggregateOp::kQuantile || op == AggregateOp::kCountValues;
-  if (has_param && e.args.size() < 2) fail("aggregation needs a parameter");
-  double param = 0;
-  std::string value_label;
-  if (op == AggregateOp::kCountValues) {
-    Value p = eval(*e.args[0]);
-    if (p.type != ValueType::kString) fail("count_values needs a string parameter");
-    value_label = p.string;
-    if (!valid_label_name(value_label)) fail("invalid label name \"" + value_label + "\"");
-  } else if (has_param) {
-    param = eval_scalar(*e.args[0]);
-  }
-  Vector input = eval_vector(*e.args.back());
+namespace {
 
-  std::vector<std::string> grouping = e.grouping;
-  if (!e.without) std::sort(grouping.begin(), grouping.end());
-  if (op == AggregateOp::kCountValues && !e.without) grouping.push_back(value_label);
+// An aggregation's groups, fed one element at a time: from a vector, or straight from the
+// storage (streamed: the element's labels are the storage's, never copied; only each group's
+// labels are).
+class Aggregation {
+ public:
+  Aggregation(const Expr& e, std::vector<std::string> grouping, int64_t k, double param)
+      : op_(e.agg), without_(e.without), grouping_(std::move(grouping)), k_(k), param_(param) {}
 
-  int64_t k = 0;
-  if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk) {
-    if (!(param >= -9.223372036854775808e18 && param < 9.223372036854775808e18)) {
-      fail("Scalar value " + format_go_v(param) + " overflows int64");
+  // Adds an element with `labels` (__name__ ignored when `skip_name`: the labels of a function
+  // result that drops it) and value `v`. `owned`: the element itself, for topk/bottomk, which
+  // keep it (null for the other operators).
+  void add(const Labels& labels, bool skip_name, double v, VectorSample* owned) {
+    key_.clear();
+    for (const auto& [name, value] : labels) {
+      if (skip_name && name == "__name__") continue;
+      if (!keep(name)) continue;
+      key_ += name;
+      key_ += '\xff';
+      key_ += value;
+      key_ += '\xff';
     }
-    k = static_cast<int64_t>(param);
-    if (k < 1) return make_vector({});
-  }
-
-  auto in_grouping = [&](const std::string& name) {
-    return std::find(grouping.begin(), grouping.end(), name) != grouping.end();
-  };
-
-  std::unordered_map<std::string, size_t> index;
-  std::vector<Group> groups;
-  std::string key;
-  for (VectorSample& s : input) {
-    if (op == AggregateOp::kCountValues) set_label(s.labels, value_label, format_go_float(s.v));
-    key.clear();
-    for (const auto& [name, value] : s.labels) {
-      bool keep = e.without ? (!in_grouping(name) && name != "__name__") : in_grouping(name);
-      if (!keep) continue;
-      key += name;
-      key += '\xff';
-      key += value;
-      key += '\xff';
-    }
-    auto [it, inserted] = index.try_emplace(key, groups.size());
+    auto [it, inserted] = index_.try_emplace(key_, groups_.size());
     if (inserted) {
-      Group& g = groups.emplace_back();
-      if (e.without) {
-        g.labels = s.labels;
-        for (const std::string& n : grouping) del_label(g.labels, n);
-        drop_metric_name(g.labels);
-      } else {
-        for (const auto& l : s.labels) {
-          if (in_grouping(l.first)) g.labels.push_back(l);
-        }
+      Group& g = groups_.emplace_back();
+      g.labels.reserve(without_ ? labels.size() : grouping_.size());
+      for (const auto& l : labels) {
+        if (l.first == "__name__" && (skip_name || without_)) continue;
+        if (keep(l.first)) g.labels.push_back(l);
       }
-      g.value = s.v;
-      g.mean = s.v;
-      g.count = 1;
-      switch (op) {
-        case AggregateOp::kStddev:
-        case AggregateOp::kStdvar:
-          g.value = 0;
-          break;
-        case AggregateOp::kTopk:
-        case AggregateOp::kBottomk:
-          g.heap.push_back(std::move(s));
-          break;
-        case AggregateOp::kQuantile:
-          g.values.push_back(s.v);
-          break;
-        case AggregateOp::kGroup:
-          g.value = 1;
-          break;
-        default:
-          break;
-      }
-      continue;
+      first(g, v, owned);
+      return;
     }
-    Group& g = groups[it->second];
-    switch (op) {
-      case AggregateOp::kSum:
-        g.value += s.v;
-        break;
-      case AggregateOp::kAvg:
-        g.count += 1;
-        if (std::isinf(g.mean)) {
-          if (std::isinf(s.v) && (g.mean > 0) == (s.v > 0)) break;
-          if (!std::isinf(s.v) && !std::isnan(s.v)) break;
-        }
-        g.mean += s.v / g.count - g.mean / g.count;
-        break;
-      case AggregateOp::kGroup:
-        break;
-      case AggregateOp::kCount:
-      case AggregateOp::kCountValues:
-        g.count += 1;
-        break;
-      case AggregateOp::kMax:
-        if (g.value < s.v || std::isnan(g.value)) g.value = s.v;
-        break;
-      case AggregateOp::kMin:
-        if (g.value > s.v || std::isnan(g.value)) g.value = s.v;
-        break;
-      case AggregateOp::kStddev:
-      case AggregateOp::kStdvar: {
-        g.count += 1;
-        double delta = s.v - g.mean;
-        g.mean += delta / g.count;
-        g.value += delta * (s.v - g.mean);
-        break;
-      }
-      case AggregateOp::kTopk:
-        if (static_cast<int64_t>(g.heap.size()) < k) {
-          g.heap.push_back(std::move(s));
-          heap_up(g.heap, g.heap.size() - 1, by_value_less);
-        } else if (g.heap[0].v < s.v || (std::isnan(g.heap[0].v) && !std::isnan(s.v))) {
-          g.heap[0] = std::move(s);
-          if (k > 1 && !heap_down(g.heap, 0, g.heap.size(), by_value_less)) {
-            heap_up(g.heap, 0, by_value_less);
-          }
-        }
-        break;
-      case AggregateOp::kBottomk:
-        if (static_cast<int64_t>(g.heap.size()) < k) {
-          g.heap.push_back(std::move(s));
-          heap_up(g.heap, g.heap.size() - 1, by_reverse_value_less);
-        } else if (g.heap[0].v > s.v || (std::isnan(g.heap[0].v) && !std::isnan(s.v))) {
-          g.heap[0] = std::move(s);
-          if (k > 1 && !heap_down(g.heap, 0, g.heap.size(), by_reverse_value_less)) {
-            heap_up(g.heap, 0, by_reverse_value_less);
-          }
-        }
-        break;
-      case AggregateOp::kQuantile:
-        g.values.push_back(s.v);
-        break;
-    }
+    next(groups_[it->second], v, owned);
   }
 
+  Vector finish();
+
+ private:
+  bool in_grouping(const std::string& name) const {
+    return std::find(grouping_.begin(), grouping_.end(), name) != grouping_.end();
+  }
+  // Whether a label goes into the group's labels (and key).
+  bool keep(const std::string& name) const {
+    return without_ ? (!in_grouping(name) && name != "__name__") : in_grouping(name);
+  }
+  void first(Group& g, double v, VectorSample* owned);
+  void next(Group& g, double v, VectorSample* owned);
+
+  const AggregateOp op_;
+  const bool without_;
+  const std::vector<std::string> grouping_;
+  const int64_t k_;
+  const double param_;
+  std::unordered_map<std::string, size_t> index_;
+  std::vector<Group> groups_;
+  std::string key_;
+};
+
+void Aggregation::first(Group& g, double v, VectorSample* owned) {
+  g.value = v;
+  g.mean = v;
+  g.count = 1;
+  switch (op_) {
+    case AggregateOp::kStddev:
+    case AggregateOp::kStdvar:
+      g.value = 0;
+      break;
+    case AggregateOp::kTopk:
+    case AggregateOp::kBottomk:
+      g.heap.push_back(std::move(*owned));
+      break;
+    case AggregateOp::kQuantile:
+      g.values.push_back(v);
+      break;
+    case AggregateOp::kGroup:
+      g.value = 1;
+      break;
+    default:
+      break;
+  }
+}
+
+void Aggregation::next(Group& g, double v, VectorSample* owned) {
+  switch (op_) {
+    case AggregateOp::kSum:
+      g.value += v;
+      break;
+    case AggregateOp::kAvg:
+      g.count += 1;
+      if (std::isinf(g.mean)) {
+        if (std::isinf(v) && (g.mean > 0) == (v > 0)) break;
+        if (!std::isinf(v) && !std::isnan(v)) break;
+      }
+      g.mean += v / g.count - g.mean / g.count;
+      break;
+    case AggregateOp::kGroup:
+      break;
+    case AggregateOp::kCount:
+    case AggregateOp::kCountValues:
+      g.count += 1;
+      break;
+    case AggregateOp::kMax:
+      if (g.value < v || std::isnan(g.value)) g.value = v;
+      break;
+    case AggregateOp::kMin:
+      if (g.value > v || std::isnan(g.value)) g.value = v;
+      break;
+    case AggregateOp::kStddev:
+    case AggregateOp::kStdvar: {
+      g.count += 1;
+      double delta = v - g.mean;
+      g.mean += delta / g.count;
+      g.value += delta * (v - g.mean);
+      break;
+    }
+    case AggregateOp::kTopk:
+      if (static_cast<int64_t>(g.heap.size()) < k_) {
+        g.heap.push_back(std::move(*owned));
+        heap_up(g.heap, g.heap.size() - 1, by_value_less);
+      } else if (g.heap[0].v < v || (std::isnan(g.heap[0].v) && !std::isnan(v))) {
+        g.heap[0] = std::move(*owned);
+        if (k_ > 1 && !heap_down(g.heap, 0, g.heap.size(), by_value_less)) {
+          heap_up(g.heap, 0, by_value_less);
+        }
+      }
+      break;
+    case AggregateOp::kBottomk:
+      if (static_cast<int64_t>(g.heap.size()) < k_) {
+        g.heap.push_back(std::move(*owned));
+        heap_up(g.heap, g.heap.size() - 1, by_reverse_value_less);
+      } else if (g.heap[0].v > v || (std::isnan(g.heap[0].v) && !std::isnan(v))) {
+        g.heap[0] = std::move(*owned);
+        if (k_ > 1 && !heap_down(g.heap, 0, g.heap.size(), by_reverse_value_less)) {
+          heap_up(g.heap, 0, by_reverse_value_less);
+        }
+      }
+      break;
+    case AggregateOp::kQuantile:
+      g.values.push_back(v);
+      break;
+  }
+}
+
+Vector Aggregation::finish() {
   Vector out;
-  out.reserve(groups.size());
-  for (Group& g : groups) {
+  out.reserve(groups_.size());
+  for (Group& g : groups_) {
     double v = g.value;
-    switch (op) {
+    switch (op_) {
       case AggregateOp::kAvg:
         v = g.mean;
         break;
@@ -754,13 +752,106 @@ Value Evaluator::eval_aggregate(const Expr& e) {
         for (VectorSample& s : g.heap) out.push_back(std::move(s));
         continue;
       case AggregateOp::kQuantile:
-        v = quantile(param, g.values);
+        v = quantile(param_, g.values);
         break;
       default:
         break;
     }
     out.push_back(VectorSample{std::move(g.labels), v});
   }
+  return out;
+}
+
+// Aggregations that keep only a number per group (not the elements: topk, bottomk; not a value
+// label: count_values; quantile keeps values but not labels and could, it is rare in rules).
+bool streamable(AggregateOp op) {
+  switch (op) {
+    case AggregateOp::kSum:
+    case AggregateOp::kAvg:
+    case AggregateOp::kCount:
+    case AggregateOp::kGroup:
+    case AggregateOp::kMin:
+    case AggregateOp::kMax:
+    case AggregateOp::kStddev:
+    case AggregateOp::kStdvar:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Value Evaluator::eval_aggregate(const Expr& e) {
+  if (e.args.empty()) fail("aggregation without an expression");
+  const AggregateOp op = e.agg;
+  const bool has_param = op == AggregateOp::kTopk || op == AggregateOp::kBottomk ||
+                         op == AggregateOp::kQuantile || op == AggregateOp::kCountValues;
+  if (has_param && e.args.size() < 2) fail("aggregation needs a parameter");
+  double param = 0;
+  std::string value_label;
+  if (op == AggregateOp::kCountValues) {
+    Value p = eval(*e.args[0]);
+    if (p.type != ValueType::kString) fail("count_values needs a string parameter");
+    value_label = p.string;
+    if (!valid_label_name(value_label)) fail("invalid label name \"" + value_label + "\"");
+  } else if (has_param) {
+    param = eval_scalar(*e.args[0]);
+  }
+  std::vector<std::string> grouping = e.grouping;
+  if (!e.without) std::sort(grouping.begin(), grouping.end());
+  if (op == AggregateOp::kCountValues && !e.without) grouping.push_back(value_label);
+
+  // sum by (x) (rate(m[5m])) and sum by (x) (m): the elements go from the storage into their
+  // groups, without a vector of copies in between (the common shape of alerting rules).
+  if (streamable(op)) {
+    const Expr& arg = unwrap_parens(*e.args.back());
+    Aggregation agg(e, grouping, 0, param);
+    bool streamed = false;
+    if (arg.kind == ExprKind::kVectorSelector) {
+      const int64_t ref = sat_sub(t_, arg.offset_ms);
+      storage_.visit(arg.matchers, sat_sub(ref, options_.lookback_delta_ms), ref,
+                     Storage::Window::kLast, [&](const Labels& labels, std::span<const Sample> w) {
+                       if (!is_stale_nan(w.back().v)) agg.add(labels, false, w.back().v, nullptr);
+                     });
+      streamed = true;
+    } else if (arg.kind == ExprKind::kCall) {
+      struct Ctx {
+        Aggregation* agg;
+        bool drops_name;  // set before the first element arrives
+      } ctx{&agg, false};
+      streamed = range_call_values(
+          *this, arg,
+          [](void* c, const Labels& labels, double v) {
+            auto* x = static_cast<Ctx*>(c);
+            x->agg->add(labels, x->drops_name, v, nullptr);
+          },
+          &ctx, ctx.drops_name);
+    }
+    if (streamed) {
+      Vector out = agg.finish();
+      check_unique_labelsets(out);
+      return make_vector(std::move(out));
+    }
+  }
+
+  Vector input = eval_vector(*e.args.back());
+
+  int64_t k = 0;
+  if (op == AggregateOp::kTopk || op == AggregateOp::kBottomk) {
+    if (!(param >= -9.223372036854775808e18 && param < 9.223372036854775808e18)) {
+      fail("Scalar value " + format_go_v(param) + " overflows int64");
+    }
+    k = static_cast<int64_t>(param);
+    if (k < 1) return make_vector({});
+  }
+
+  Aggregation agg(e, std::move(grouping), k, param);
+  for (VectorSample& s : input) {
+    if (op == AggregateOp::kCountValues) set_label(s.labels, value_label, format_go_float(s.v));
+    agg.add(s.labels, false, s.v, &s);
+  }
+  Vector out = agg.finish();
   check_unique_labelsets(out);
   return make_vector(std::move(out));
 }

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -40,6 +41,36 @@ class Storage {
   // The default calls select() and removes it; a storage can avoid copying it.
   virtual void select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                                    Matrix& out) const;
+
+  // What visit() hands over of each series' samples in [mint, maxt].
+  enum class Window : uint8_t {
+    kAll,      // every sample, stale markers included (as select())
+    kNoStale,  // the samples that are not stale markers (a range selector's view)
+    kLast,     // the last sample only, possibly a stale marker (an instant selector's view)
+  };
+  // Calls fn(const Labels& labels, std::span<const Sample> samples) for every series select()
+  // would return, in the same order, with its samples in the window as `window` says; a series
+  // with none (for kNoStale: none but stale markers) is skipped. Nothing is copied per series:
+  // `labels` is the storage's own and `samples` a buffer reused between calls, both valid during
+  // the call only. Range functions and aggregations read the history through it (no window
+  // vector and no label copy per series).
+  template <class Fn>
+  void visit(std::span<const Matcher> matchers, int64_t mint, int64_t maxt, Window window,
+             Fn&& fn) const {
+    using F = std::remove_reference_t<Fn>;
+    visit_impl(
+        matchers, mint, maxt, window,
+        [](void* f, const Labels& labels, std::span<const Sample> samples) {
+          (*static_cast<F*>(f))(labels, samples);
+        },
+        const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+  using VisitFn = void (*)(void* ctx, const Labels& labels, std::span<const Sample> samples);
+  // visit()'s work: calls fn(ctx, ...) per series. The default selects into a Matrix and filters
+  // it (copies); MemoryStorage reads its chunks in place.
+  virtual void visit_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                          Window window, VisitFn fn, void* ctx) const;
 };
 
 struct EvalOptions {
@@ -78,6 +109,17 @@ class MemoryStorage : public Storage {
   // Appends a sample; `labels` must be sorted by name (use sort_labels). A sample not newer than
   // the series' last is ignored (returns false). A stale_nan() value marks the series stale.
   bool append(const Labels& labels, int64_t t, double v);
+
+  // Where a series is, kept by a caller that appends to it every round (the registry sampler) so
+  // that append() skips the hash of its label set. A reference is valid for the storage that set
+  // it until a series is removed (trim_before dropping one, clear()); append() detects a stale
+  // one (each storage's generation is unique in the process) and looks the series up again.
+  struct SeriesRef {
+    const void* series = nullptr;
+    uint64_t generation = 0;
+  };
+  // append() through `ref` (set or refreshed here); `labels` are used only when it is stale.
+  bool append(const Labels& labels, int64_t t, double v, SeriesRef& ref);
   // Drops samples older than `t` (and series left empty). Returns samples dropped.
   size_t trim_before(int64_t t);
   void clear();
@@ -92,6 +134,8 @@ class MemoryStorage : public Storage {
               Matrix& out) const override;
   void select_without_name(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                            Matrix& out) const override;
+  void visit_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt, Window window,
+                  VisitFn fn, void* ctx) const override;
 
  private:
   void select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt, Matrix& out,

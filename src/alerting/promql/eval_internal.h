@@ -44,6 +44,13 @@ void check_unique_labelsets(const Vector& v);
 // A valid label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool valid_label_name(std::string_view name) noexcept;
 
+// `e` without the parentheses around it.
+inline const Expr& unwrap_parens(const Expr& e) noexcept {
+  const Expr* p = &e;
+  while (p->kind == ExprKind::kParen && !p->args.empty()) p = p->args[0].get();
+  return *p;
+}
+
 // a - b clamped to the int64 range: evaluation times, offsets and ranges near the int64 limits
 // must not overflow (a window past the limits is cut at them).
 inline int64_t sat_sub(int64_t a, int64_t b) noexcept {
@@ -76,6 +83,7 @@ class Evaluator {
   Matrix select_range(const Expr& selector, bool drop_name = false);
 
   int64_t time() const noexcept { return t_; }
+  const Storage& storage() const noexcept { return storage_; }
 
  private:
   Value eval_binary(const Expr& e);
@@ -88,6 +96,15 @@ class Evaluator {
 
 // functions.cc: evaluates a kCall node.
 Value call_function(Evaluator& ev, const Expr& call);
+
+// functions.cc: when `call` is a range-vector function (rate, increase, *_over_time, ...; not
+// absent_over_time) over a matrix selector whose results cannot collide (one metric name, or
+// last_over_time), evaluates it series by series without building its vector: fn(ctx, labels,
+// value) per result in order, `labels` the storage's (valid during the call), `drops_name` set
+// when the function's results lose __name__. Returns false, having evaluated nothing, otherwise.
+using RangeValueFn = void (*)(void* ctx, const Labels& labels, double value);
+bool range_call_values(Evaluator& ev, const Expr& call, RangeValueFn fn, void* ctx,
+                       bool& drops_name);
 
 // quantile() of the aggregation and quantile_over_time(), Prometheus' interpolation.
 double quantile(double q, std::vector<double>& values);

@@ -25,11 +25,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-const Expr& unwrap(const Expr& e) {
-  const Expr* p = &e;
-  while (p->kind == ExprKind::kParen && !p->args.empty()) p = p->args[0].get();
-  return *p;
-}
+const Expr& unwrap(const Expr& e) { return unwrap_parens(e); }
 
 // Go's fmt "%f".
 std::string go_f(double v) {
@@ -345,7 +341,20 @@ Value vector_value(Vector v) {
   return out;
 }
 
-Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
+// Series of one selector have distinct label sets; dropping __name__ can make two equal only
+// when they had different names, which a `__name__="x"` matcher rules out.
+bool one_name(const Expr& sel) {
+  return std::any_of(sel.matchers.begin(), sel.matchers.end(), [](const Matcher& x) {
+    return x.name == "__name__" && x.op == MatchOp::kEqual;
+  });
+}
+
+// Evaluates the range function `fn` of `call` over the history in place: fn_out(labels, value)
+// for each series with a value, in selector order, `labels` the storage's own (with __name__:
+// every function but last_over_time drops it). The window of each series is read from the
+// storage's chunks into one reused buffer: no copy of the series' labels, no vector per series.
+template <class Out>
+void range_values(Evaluator& ev, const Expr& call, RangeFn fn, Out&& fn_out) {
   size_t matrix_index = fn == RangeFn::kQuantile ? 1 : 0;
   if (call.args.size() <= matrix_index) fail("missing argument in call to " + call.func);
   const Expr& sel = unwrap(*call.args[matrix_index]);
@@ -366,28 +375,47 @@ Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
     if (call.args.size() < 3) fail("missing argument in call to " + call.func);
     c.arg2 = ev.eval_scalar(*call.args[2]);
   }
-  // absent_over_time reads only whether anything matched; last_over_time keeps __name__.
-  Matrix m = ev.select_range(sel, fn != RangeFn::kLast && fn != RangeFn::kAbsent);
+  std::vector<double> scratch;
+  ev.storage().visit(sel.matchers, c.range_start, c.range_end, Storage::Window::kNoStale,
+                     [&](const Labels& labels, std::span<const Sample> samples) {
+                       double v;
+                       if (apply_range(fn, samples, c, scratch, v)) fn_out(labels, v);
+                     });
+}
+
+Value eval_range_function(Evaluator& ev, const Expr& call, RangeFn fn) {
   if (fn == RangeFn::kAbsent) {
+    // absent_over_time reads only whether anything matched.
+    if (call.args.empty()) fail("missing argument in call to " + call.func);
+    const Expr& sel = unwrap(*call.args[0]);
+    if (sel.kind != ExprKind::kMatrixSelector) {
+      fail("expected type range vector in call to function \"" + call.func + "\"");
+    }
+    const int64_t maxt = sat_sub(ev.time(), sel.offset_ms);
+    bool any = false;
+    ev.storage().visit(sel.matchers, sat_sub(maxt, sel.range_ms), maxt, Storage::Window::kNoStale,
+                       [&](const Labels&, std::span<const Sample>) { any = true; });
     Vector out;
-    if (m.empty()) out.push_back(VectorSample{absent_labels(*call.args[0]), 1});
+    if (!any) out.push_back(VectorSample{absent_labels(*call.args[0]), 1});
     return vector_value(std::move(out));
   }
   Vector out;
-  out.reserve(m.size());
-  std::vector<double> scratch;
-  for (Series& s : m) {
-    double v;
-    if (!apply_range(fn, s.samples, c, scratch, v)) continue;
-    if (fn != RangeFn::kLast) drop_metric_name(s.labels);
-    out.push_back(VectorSample{std::move(s.labels), v});
-  }
-  // Series of one selector have distinct label sets; dropping __name__ can make two equal only
-  // when they had different names, which a `__name__="x"` matcher rules out.
-  const bool one_name = std::any_of(sel.matchers.begin(), sel.matchers.end(), [](const Matcher& x) {
-    return x.name == "__name__" && x.op == MatchOp::kEqual;
+  // last_over_time keeps __name__; the others drop it (copied without it).
+  const bool keep_name = fn == RangeFn::kLast;
+  range_values(ev, call, fn, [&](const Labels& labels, double v) {
+    VectorSample& o = out.emplace_back();
+    o.v = v;
+    if (keep_name) {
+      o.labels = labels;
+      return;
+    }
+    o.labels.reserve(labels.size());
+    for (const auto& kv : labels) {
+      if (kv.first != "__name__") o.labels.push_back(kv);
+    }
   });
-  if (fn != RangeFn::kLast && !one_name) check_unique_labelsets(out);
+  const size_t matrix_index = fn == RangeFn::kQuantile ? 1 : 0;
+  if (!keep_name && !one_name(unwrap(*call.args[matrix_index]))) check_unique_labelsets(out);
   return vector_value(std::move(out));
 }
 
@@ -783,6 +811,23 @@ Vector label_join(Vector in, const Expr& call) {
 }
 
 }  // namespace
+
+bool range_call_values(Evaluator& ev, const Expr& call, RangeValueFn fn, void* ctx,
+                       bool& drops_name) {
+  if (call.kind != ExprKind::kCall) return false;
+  RangeFn rfn;
+  if (!range_function(call.func, rfn) || rfn == RangeFn::kAbsent) return false;
+  const size_t matrix_index = rfn == RangeFn::kQuantile ? 1 : 0;
+  if (call.args.size() <= matrix_index) return false;
+  const Expr& sel = unwrap(*call.args[matrix_index]);
+  if (sel.kind != ExprKind::kMatrixSelector) return false;
+  drops_name = rfn != RangeFn::kLast;
+  // Without a single metric name, dropping it may make two results equal: an error the caller's
+  // general path reports.
+  if (drops_name && !one_name(sel)) return false;
+  range_values(ev, call, rfn, [&](const Labels& labels, double v) { fn(ctx, labels, v); });
+  return true;
+}
 
 Value call_function(Evaluator& ev, const Expr& call) {
   const std::string& name = call.func;

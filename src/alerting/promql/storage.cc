@@ -12,6 +12,7 @@
 // (a vector would keep up to twice the samples it holds as spare capacity, and memmove the whole
 // series on every trim).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -127,6 +128,46 @@ class SampleList {
       }
     }
   }
+  // Writes the samples with mint <= t <= maxt (without stale markers when `skip_stale`) to
+  // buf[0, n) and returns n. `buf` is the caller's, reused across series: it only grows (its
+  // size is its capacity), so once it holds a window there is no allocation, and the loop is a
+  // plain copy without a capacity check per sample.
+  size_t read(int64_t mint, int64_t maxt, bool skip_stale, std::vector<Sample>& buf) const {
+    size_t n = 0;
+    for (size_t k = 0; k < chunks_.size(); ++k) {
+      const Chunk& c = *chunks_[k];
+      const uint32_t from = k == 0 ? first_ : 0;
+      if (from >= c.n || c.t(c.n - 1) < mint) continue;
+      if (c.t(from) > maxt) break;
+      const uint32_t lo = c.lower(from, mint);
+      const uint32_t hi = c.upper(lo, maxt);
+      if (buf.size() < n + (hi - lo)) buf.resize(std::max<size_t>(n + (hi - lo), 2 * buf.size()));
+      Sample* o = buf.data() + n;
+      const uint64_t base = static_cast<uint64_t>(c.base);
+      for (uint32_t i = lo; i < hi; ++i) {
+        const double v = c.v[i];
+        o->t = static_cast<int64_t>(base + c.dt[i]);
+        o->v = v;
+        o += skip_stale && is_stale_nan(v) ? 0 : 1;
+      }
+      n = static_cast<size_t>(o - buf.data());
+    }
+    return n;
+  }
+  // The last sample with mint <= t <= maxt, if any.
+  bool last_in(int64_t mint, int64_t maxt, Sample& out) const noexcept {
+    for (size_t k = chunks_.size(); k-- > 0;) {
+      const Chunk& c = *chunks_[k];
+      const uint32_t from = k == 0 ? first_ : 0;
+      if (from >= c.n || c.t(from) > maxt) continue;
+      const uint32_t hi = c.upper(from, maxt);  // > from: the chunk's first sample is <= maxt
+      const int64_t t = c.t(hi - 1);
+      if (t < mint) return false;
+      out = Sample{t, c.v[hi - 1]};
+      return true;
+    }
+    return false;
+  }
   size_t bytes() const noexcept {
     return chunks_.size() * sizeof(Chunk) + chunks_.capacity() * sizeof(void*);
   }
@@ -182,28 +223,32 @@ struct MemoryStorage::Impl {
   size_t postings_entries = 0;
   size_t samples = 0;
   uint64_t next_seq = 0;
+  // Changes (to a value no storage of the process had) whenever a series is removed, which
+  // invalidates every SeriesRef handed out before.
+  uint64_t generation = new_generation();
+
+  static uint64_t new_generation() noexcept {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // The series with `labels`, created (and indexed) when new.
+  SeriesData* find_or_create(const Labels& labels);
+
+  // Calls fn(const SeriesData*) for every series matching all `matchers`, in creation order:
+  // the candidates of the equality matchers (their postings intersected), or of a name regex,
+  // or every series, each tested against the matchers not known to hold.
+  template <class Fn>
+  void for_each_match(std::span<const Matcher> matchers, Fn&& fn) const;
 
   // `known`: bit i set when every candidate is known to satisfy matchers[i] (i < 64).
-  void add_candidates(const SeriesData* s, std::span<const Matcher> matchers, int64_t mint,
-                      int64_t maxt, Matrix& out, uint64_t known, bool drop_name) const {
+  static bool matches(const SeriesData* s, std::span<const Matcher> matchers, uint64_t known) {
     for (size_t i = 0; i < matchers.size(); ++i) {
       if (i < 64 && (known >> i & 1) != 0) continue;
       const Matcher& m = matchers[i];
-      if (!m.matches(label_value(s->labels, m.name))) return;
+      if (!m.matches(label_value(s->labels, m.name))) return false;
     }
-    std::vector<Sample> window;
-    s->samples.copy(mint, maxt, window);
-    if (window.empty()) return;
-    Series& o = out.emplace_back();
-    if (drop_name) {
-      o.labels.reserve(s->labels.size());
-      for (const auto& kv : s->labels) {
-        if (kv.first != "__name__") o.labels.push_back(kv);
-      }
-    } else {
-      o.labels = s->labels;
-    }
-    o.samples = std::move(window);
+    return true;
   }
 };
 
@@ -212,32 +257,47 @@ MemoryStorage::~MemoryStorage() = default;
 MemoryStorage::MemoryStorage(MemoryStorage&&) noexcept = default;
 MemoryStorage& MemoryStorage::operator=(MemoryStorage&&) noexcept = default;
 
-bool MemoryStorage::append(const Labels& labels, int64_t t, double v) {
+SeriesData* MemoryStorage::Impl::find_or_create(const Labels& labels) {
   size_t h = hash_labels(labels);
-  auto [slot, inserted] = impl_->by_labels.try_emplace(h, nullptr);
+  auto [slot, inserted] = by_labels.try_emplace(h, nullptr);
   SeriesData* s = slot->second;
   while (s != nullptr && s->labels != labels) s = s->same_hash;
-  if (s == nullptr) {
-    auto owned = std::make_unique<SeriesData>();
-    owned->labels = labels;
-    owned->seq = impl_->next_seq++;
-    s = owned.get();
-    impl_->series.push_back(std::move(owned));
-    s->same_hash = slot->second;
-    slot->second = s;
-    impl_->by_name[std::string(label_value(labels, "__name__"))].push_back(s);
-    std::string key;
-    for (const auto& [name, value] : labels) {
-      if (name == "__name__") continue;
-      key.assign(name);
-      key += '\xff';
-      key += value;
-      impl_->postings[key].push_back(s);
-      ++impl_->postings_entries;
-    }
-  } else if (!s->samples.empty() && s->samples.last_t() >= t) {
-    return false;
+  if (s != nullptr) return s;
+  auto owned = std::make_unique<SeriesData>();
+  owned->labels = labels;
+  owned->seq = next_seq++;
+  s = owned.get();
+  series.push_back(std::move(owned));
+  s->same_hash = slot->second;
+  slot->second = s;
+  by_name[std::string(label_value(labels, "__name__"))].push_back(s);
+  std::string key;
+  for (const auto& [name, value] : labels) {
+    if (name == "__name__") continue;
+    key.assign(name);
+    key += '\xff';
+    key += value;
+    postings[key].push_back(s);
+    ++postings_entries;
   }
+  return s;
+}
+
+bool MemoryStorage::append(const Labels& labels, int64_t t, double v) {
+  SeriesRef ref;
+  return append(labels, t, v, ref);
+}
+
+bool MemoryStorage::append(const Labels& labels, int64_t t, double v, SeriesRef& ref) {
+  SeriesData* s;
+  if (ref.series != nullptr && ref.generation == impl_->generation) {
+    s = static_cast<SeriesData*>(const_cast<void*>(ref.series));
+  } else {
+    s = impl_->find_or_create(labels);
+    ref.series = s;
+    ref.generation = impl_->generation;
+  }
+  if (!s->samples.empty() && s->samples.last_t() >= t) return false;
   s->samples.push_back(t, v);
   ++impl_->samples;
   return true;
@@ -264,6 +324,7 @@ size_t MemoryStorage::trim_before(int64_t t) {
   }
   impl_->samples -= dropped;
   if (any_removed) {
+    impl_->generation = Impl::new_generation();
     auto empty = [](const SeriesData* s) { return s->samples.empty(); };
     for (auto it = impl_->by_name.begin(); it != impl_->by_name.end();) {
       std::erase_if(it->second, empty);
@@ -280,6 +341,7 @@ size_t MemoryStorage::trim_before(int64_t t) {
 }
 
 void MemoryStorage::clear() {
+  impl_->generation = Impl::new_generation();
   impl_->by_labels.clear();
   impl_->by_name.clear();
   impl_->postings.clear();
@@ -308,6 +370,20 @@ void Storage::select_without_name(std::span<const Matcher> matchers, int64_t min
   }
 }
 
+void Storage::visit_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                         Window window, VisitFn fn, void* ctx) const {
+  Matrix m;
+  select(matchers, mint, maxt, m);
+  for (Series& s : m) {
+    if (window == Window::kNoStale) {
+      std::erase_if(s.samples, [](const Sample& x) { return is_stale_nan(x.v); });
+    } else if (window == Window::kLast && s.samples.size() > 1) {
+      s.samples.erase(s.samples.begin(), s.samples.end() - 1);
+    }
+    if (!s.samples.empty()) fn(ctx, s.labels, s.samples);
+  }
+}
+
 void MemoryStorage::select(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
                            Matrix& out) const {
   select_impl(matchers, mint, maxt, out, false);
@@ -318,9 +394,8 @@ void MemoryStorage::select_without_name(std::span<const Matcher> matchers, int64
   select_impl(matchers, mint, maxt, out, true);
 }
 
-void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
-                                Matrix& out, bool drop_name) const {
-  if (mint > maxt) return;
+template <class Fn>
+void MemoryStorage::Impl::for_each_match(std::span<const Matcher> matchers, Fn&& fn) const {
   const Matcher* name_eq = nullptr;
   const Matcher* name_other = nullptr;
   for (const Matcher& m : matchers) {
@@ -340,16 +415,16 @@ void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint,
     if (m.op != MatchOp::kEqual) continue;
     if (m.name == "__name__") {
       if (&m != name_eq) continue;
-      auto it = impl_->by_name.find(m.value);
-      if (it == impl_->by_name.end()) return;
+      auto it = by_name.find(m.value);
+      if (it == by_name.end()) return;
       lists.push_back(&it->second);
     } else {
       if (m.value.empty()) continue;
       key.assign(m.name);
       key += '\xff';
       key += m.value;
-      auto it = impl_->postings.find(key);
-      if (it == impl_->postings.end()) return;
+      auto it = postings.find(key);
+      if (it == postings.end()) return;
       lists.push_back(&it->second);
     }
     if (i < 64) known |= uint64_t{1} << i;
@@ -358,8 +433,9 @@ void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint,
     std::sort(lists.begin(), lists.end(),
               [](const auto* a, const auto* b) { return a->size() < b->size(); });
     if (lists.size() == 1) {
-      for (const SeriesData* s : *lists[0])
-        impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
+      for (const SeriesData* s : *lists[0]) {
+        if (matches(s, matchers, known)) fn(s);
+      }
       return;
     }
     std::vector<const SeriesData*> both(lists[0]->begin(), lists[0]->end());
@@ -373,25 +449,64 @@ void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint,
       }
       both.resize(w);
     }
-    for (const SeriesData* s : both)
-      impl_->add_candidates(s, matchers, mint, maxt, out, known, drop_name);
+    for (const SeriesData* s : both) {
+      if (matches(s, matchers, known)) fn(s);
+    }
     return;
   }
   if (name_other != nullptr && !name_other->matches("")) {
     // Only metrics whose name matches: test each name once, then keep creation order.
     std::vector<const SeriesData*> picked;
-    for (const auto& [name, list] : impl_->by_name) {
+    for (const auto& [name, list] : by_name) {
       if (!name_other->matches(name)) continue;
       picked.insert(picked.end(), list.begin(), list.end());
     }
     std::sort(picked.begin(), picked.end(),
               [](const SeriesData* a, const SeriesData* b) { return a->seq < b->seq; });
-    for (const SeriesData* s : picked)
-      impl_->add_candidates(s, matchers, mint, maxt, out, 0, drop_name);
+    for (const SeriesData* s : picked) {
+      if (matches(s, matchers, 0)) fn(s);
+    }
     return;
   }
-  for (const auto& s : impl_->series)
-    impl_->add_candidates(s.get(), matchers, mint, maxt, out, 0, drop_name);
+  for (const auto& s : series) {
+    if (matches(s.get(), matchers, 0)) fn(s.get());
+  }
+}
+
+void MemoryStorage::select_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                                Matrix& out, bool drop_name) const {
+  if (mint > maxt) return;
+  impl_->for_each_match(matchers, [&](const SeriesData* s) {
+    std::vector<Sample> window;
+    s->samples.copy(mint, maxt, window);
+    if (window.empty()) return;
+    Series& o = out.emplace_back();
+    if (drop_name) {
+      o.labels.reserve(s->labels.size());
+      for (const auto& kv : s->labels) {
+        if (kv.first != "__name__") o.labels.push_back(kv);
+      }
+    } else {
+      o.labels = s->labels;
+    }
+    o.samples = std::move(window);
+  });
+}
+
+void MemoryStorage::visit_impl(std::span<const Matcher> matchers, int64_t mint, int64_t maxt,
+                               Window window, VisitFn fn, void* ctx) const {
+  if (mint > maxt) return;
+  std::vector<Sample> buf;  // reused for every series of the selector
+  impl_->for_each_match(matchers, [&](const SeriesData* s) {
+    size_t n = 0;
+    if (window == Window::kLast) {
+      if (buf.empty()) buf.resize(1);
+      n = s->samples.last_in(mint, maxt, buf[0]) ? 1 : 0;
+    } else {
+      n = s->samples.read(mint, maxt, window == Window::kNoStale, buf);
+    }
+    if (n != 0) fn(ctx, s->labels, std::span<const Sample>(buf.data(), n));
+  });
 }
 
 void sort_labels(Labels& labels) {
