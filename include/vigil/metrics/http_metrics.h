@@ -12,10 +12,19 @@
 // http_server_request_duration_seconds{method,route} (histogram),
 // http_server_active_requests (gauge). Use the route template ("/users/{id}"), never the raw
 // path, as the route label: raw paths make unbounded cardinality (the family limit still
-// applies). Thread-safe; a request costs two label lookups and a few nanoseconds of recording.
+// applies). Thread-safe.
+//
+// Cost: each thread keeps the series handles of its 16 most recent (metrics, method, route)
+// triples (up to 4 status codes each) in a small direct-mapped cache, so a request of a route
+// seen before costs two clock reads, a hash of the route, one compare and the recordings
+// (~60-80 ns) instead of two label lookups. The cache holds at most 16 entries per thread, is
+// checked against each family's generation (a removed or cleared series is looked up again),
+// and is off when the families have an idle expiry (a cached handle would keep its series from
+// ever expiring) or once a lookup folds into the overflow series (that count stays exact).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string_view>
 
 #include "vigil/metrics/exemplar.h"
@@ -61,9 +70,12 @@ class HttpServerMetrics {
   Scope start(std::string_view method, std::string_view route) noexcept;
 
  private:
+  friend struct HttpMetricsCache;  // the per-thread handle cache, in http_metrics.cc
   Family<Counter>* requests_;
   Family<Histogram>* duration_;
   Gauge active_;
+  uint64_t id_;                // unique for the process, never reused (the cache's key)
+  bool cache_enabled_ = true;  // false when the families have an idle expiry
 };
 
 }  // namespace vigil::metrics
