@@ -12,10 +12,21 @@
 // http_server_request_duration_seconds{method,route} (histogram),
 // http_server_active_requests (gauge). Use the route template ("/users/{id}"), never the raw
 // path, as the route label: raw paths make unbounded cardinality (the family limit still
-// applies). Thread-safe; a request costs two label lookups and a few nanoseconds of recording.
+// applies). Thread-safe.
+//
+// Cost: each thread keeps the series handles of its 16 most recent (metrics, method, route)
+// triples (up to 4 status codes each) in a small direct-mapped cache, so a request of a route
+// seen before costs two clock reads, the active-requests gauge, a hash and compare of the route
+// and the recordings instead of two label lookups (start + finish: 464 instructions, ~130 ns on
+// the 2-core CI machine, was 832 / ~170 ns; bench/http_middleware_bench.cc). The cache holds at
+// most 16 entries per thread, is checked against each family's generation (a removed or cleared
+// series is looked up again), and is off when the families have an idle expiry (a cached handle
+// would keep its series from ever expiring); a lookup that folds into the overflow series is
+// not cached (so every folded request stays counted).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string_view>
 
 #include "vigil/metrics/exemplar.h"
@@ -61,9 +72,12 @@ class HttpServerMetrics {
   Scope start(std::string_view method, std::string_view route) noexcept;
 
  private:
+  friend struct HttpMetricsCache;  // the per-thread handle cache, in http_metrics.cc
   Family<Counter>* requests_;
   Family<Histogram>* duration_;
   Gauge active_;
+  uint64_t id_;                // unique for the process, never reused (the cache's key)
+  bool cache_enabled_ = true;  // false when the families have an idle expiry
 };
 
 }  // namespace vigil::metrics
