@@ -60,7 +60,6 @@ bool is_valid_utf8(std::string_view text) noexcept {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   size_t i = 0;
-  // ==== wt-mwspeed ====
   // ASCII fast path, 8 bytes at a time (exemplar ids and most label values are plain ASCII).
   while (i + 8 <= n) {
     uint64_t word;
@@ -68,7 +67,6 @@ bool is_valid_utf8(std::string_view text) noexcept {
     if ((word & 0x8080808080808080ULL) != 0) break;
     i += 8;
   }
-  // ==== wt-mwspeed ====
   while (i < n) {
     const unsigned char c = s[i];
     if (c < 0x80) {

@@ -65,7 +65,6 @@ std::unique_ptr<Sampler> sampler_from_environment(const Environment& env) {
   return parent_based(always_on());
 }
 
-// ==== wt-setup ====
 std::vector<std::string> trace_exporter_names(const Environment& env,
                                               bool export_only_if_configured) {
   std::optional<std::string> configured = env.get("OTEL_TRACES_EXPORTER");
@@ -98,7 +97,6 @@ std::string describe_trace_export(const Environment& env, bool export_only_if_co
   if (out.empty()) return "none (set OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER)";
   return out;
 }
-// ==== wt-setup ====
 
 TracerProviderOptions options_from_environment(EnvironmentConfigOptions options,
                                                const Environment& env) {

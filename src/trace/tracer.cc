@@ -231,13 +231,11 @@ Tracer& get_tracer(std::string_view name, std::string_view version) {
   return global_provider().tracer(name, version);
 }
 
-// ==== wt-setup ====
 Tracer& noop_tracer() noexcept {
   // Never destroyed: a tracer taken during static destruction still works.
   static TracerProvider* const provider = TracerProvider::noop().release();
   static Tracer& tracer = provider->tracer("vigil.noop");
   return tracer;
 }
-// ==== wt-setup ====
 
 }  // namespace vigil::trace

@@ -164,7 +164,6 @@ TEST_F(TracezEndpointTest, BadParametersAndDuplicatePath) {
   EXPECT_EQ(get(server_->url() + "/other/tracez").status, 200);
 }
 
-// ==== wt-logs ====
 TEST_F(TracezEndpointTest, JaegerFormat) {
   span("llm_call", 2'000'000);
   span("tool_execution", 20'000'000, true);
@@ -187,7 +186,6 @@ TEST_F(TracezEndpointTest, JaegerFormat) {
   EXPECT_EQ(get(server_->url() + "/debug/tracez?format=jaeger&trace_id=xyz").status, 400);
   EXPECT_EQ(get(server_->url() + "/debug/tracez?format=zipkin").status, 400);
 }
-// ==== wt-logs ====
 
 }  // namespace
 }  // namespace vigil::admin

@@ -74,7 +74,6 @@ TEST(NoAllocation, ByNameRecordOfExistingSeries) {
 }  // namespace
 }  // namespace vigil::metrics
 
-// ==== wt-collector ====
 #include <chrono>
 
 #include "vigil/metrics/production_collector.h"
@@ -110,4 +109,3 @@ TEST(NoAllocation, ProductionCollectorRecords) {
 
 }  // namespace
 }  // namespace vigil::metrics
-// ==== wt-collector ====

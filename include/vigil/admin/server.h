@@ -118,7 +118,6 @@ struct HandleOptions {
   Access access = Access::kDefault;
 };
 
-// ==== wt-middleware ====
 // Which requests get a SERVER span (vigil::trace::HttpServerMiddleware, see
 // vigil/trace/http_server.h): a request with a traceparent header continues the caller's trace.
 enum class TraceRequests : uint8_t {
@@ -129,7 +128,6 @@ enum class TraceRequests : uint8_t {
   kApi,
   kAll,  // every request that reaches a handler (and the index page)
 };
-// ==== wt-middleware ====
 
 struct ServerOptions {
   // "host:port" to listen on. host is an IPv4 address, "localhost", "[IPv6 address]" or empty
@@ -192,7 +190,6 @@ struct ServerOptions {
   // vigil_admin_http_rejected_total{reason}. The route label is the registered path (or
   // "unmatched"). The registry must outlive the server. nullptr: none.
   metrics::Registry* self_metrics = nullptr;
-  // ==== wt-middleware ====
   // Server spans for the requests TraceRequests selects, named "METHOD route" with the HTTP
   // semantic-convention attributes; their trace id is the exemplar of
   // vigil_admin_http_request_duration_seconds (OpenMetrics). Requests refused before their
@@ -202,7 +199,6 @@ struct ServerOptions {
   // The tracer of those spans; null: vigil::trace::instrumentation_tracer() (the global
   // provider's). Must outlive the server.
   trace::Tracer* tracer = nullptr;
-  // ==== wt-middleware ====
 };
 
 // What the server has done since it was constructed (counts survive stop() and start()).

@@ -84,12 +84,10 @@ class FamilyBase {
   // Lookups folded into the overflow series so far.
   uint64_t overflow_count() const noexcept;
   const RecordStats& record_stats() const noexcept { return stats_; }
-  // ==== wt-mwspeed ====
   // Changes whenever a series leaves the family (remove, clear, idle expiry). A handle kept
   // together with this value is still the exported series while the value is unchanged (what
   // HttpServerMetrics' handle cache checks).
   uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
-  // ==== wt-mwspeed ====
   uint64_t invalid_label_values() const noexcept;
 
   // Emits the family to `sink` (begin_family, series, end_family). Skips empty families.

@@ -34,7 +34,6 @@
 
 namespace vigil::metrics {
 
-// ==== wt-setup ====
 // Everything about a histogram family in one struct, so a call names only what it sets:
 //
 //   auto& latency = registry.histogram("request_duration_seconds",
@@ -65,7 +64,6 @@ struct SummarySpec {
   size_t cardinality_limit = 10'000;
   std::chrono::seconds idle_expiry{0};
 };
-// ==== wt-setup ====
 
 // Callback series: values read when the registry is collected.
 class CallbackFamily {
@@ -125,10 +123,9 @@ class Registry {
   Family<Summary>& summary(std::string_view name, std::string_view help,
                            std::vector<std::string> label_names = {}, SummaryOptions summary = {},
                            MetricOptions options = {});
-  // ==== wt-setup ==== the same with one options struct (see HistogramSpec).
+  // The same with one options struct (see HistogramSpec).
   Family<Histogram>& histogram(std::string_view name, HistogramSpec spec);
   Family<Summary>& summary(std::string_view name, SummarySpec spec);
-  // ==== wt-setup ====
   Family<Info>& info(std::string_view name, std::string_view help,
                      std::vector<std::string> label_names, MetricOptions options = {});
 
@@ -208,7 +205,6 @@ inline Family<Summary>& summary(std::string_view name, std::string_view help,
   return Registry::global().summary(name, help, std::move(label_names), std::move(options));
 }
 
-// ==== wt-setup ====
 inline Family<Histogram>& Registry::histogram(std::string_view name, HistogramSpec spec) {
   return histogram(name, spec.help, std::move(spec.labels), {.buckets = std::move(spec.buckets)},
                    {.unit = std::move(spec.unit),
@@ -233,6 +229,5 @@ inline Family<Histogram>& histogram(std::string_view name, HistogramSpec spec) {
 inline Family<Summary>& summary(std::string_view name, SummarySpec spec) {
   return Registry::global().summary(name, std::move(spec));
 }
-// ==== wt-setup ====
 
 }  // namespace vigil::metrics

@@ -34,13 +34,11 @@ struct EnvironmentConfigOptions {
   std::string deployment_environment;
   // Used when OTEL_TRACES_EXPORTER names an exporter that is not available: "console", "none".
   std::string fallback_exporter = "none";
-  // ==== wt-setup ====
   // OpenTelemetry's default for an unset OTEL_TRACES_EXPORTER is "otlp" to localhost:4318, so
   // a program run without a collector retries a dead endpoint. true: unset OTEL_TRACES_EXPORTER
   // means "otlp" only when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
   // set, and "none" otherwise (no exporter unless one is configured). vigil::setup uses true.
   bool export_only_if_configured = false;
-  // ==== wt-setup ====
   // Extra processors (e.g. a TracezProcessor) added before the exporting ones.
   std::vector<std::unique_ptr<SpanProcessor>> extra_processors;
   // Where the processors and the exporters made from OTEL_TRACES_EXPORTER count themselves
@@ -62,7 +60,6 @@ TracerProvider& configure_from_environment(EnvironmentConfigOptions options = {}
 BatchSpanProcessorOptions batch_options_from_environment(const Environment& env = Environment());
 // The sampler OTEL_TRACES_SAMPLER / _ARG describe (default parentbased_always_on).
 std::unique_ptr<Sampler> sampler_from_environment(const Environment& env = Environment());
-// ==== wt-setup ====
 // The exporter list OTEL_TRACES_EXPORTER gives (lowercase, trimmed, "none" entries kept),
 // applying `export_only_if_configured` as above: {"none"} when it is true and nothing is
 // configured. Never throws except std::bad_alloc.
@@ -74,6 +71,5 @@ std::string describe_trace_export(const Environment& env, bool export_only_if_co
 // Installs the default propagator OTEL_PROPAGATORS names (unknown names warn); nothing when
 // it is unset. configure_from_environment calls it. Throws only std::bad_alloc.
 void set_propagators_from_environment(const Environment& env = Environment());
-// ==== wt-setup ====
 
 }  // namespace vigil::trace

@@ -142,11 +142,9 @@ void set_global_provider(std::unique_ptr<TracerProvider> provider);
 // global_provider().tracer(name, version).
 Tracer& get_tracer(std::string_view name, std::string_view version = {});
 
-// ==== wt-setup ====
 // A tracer whose spans are no-ops (~1 ns, nothing recorded), for code that takes a Tracer& and
 // has none to give (a component built without tracing, a test): never null, never destroyed,
 // independent of the global provider. Thread-safe; never throws.
 Tracer& noop_tracer() noexcept;
-// ==== wt-setup ====
 
 }  // namespace vigil::trace
