@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "vigil/trace/context.h"
-#include "vigil/trace/http_server.h"  // normalize_http_method
 #include "vigil/trace/exemplar.h"
+#include "vigil/trace/http_server.h"  // normalize_http_method
 #include "vigil/trace/instrument.h"
 
 namespace vigil::trace {

@@ -209,7 +209,7 @@ void check_known_trace(const json& trace, const KnownTraces& k) {
   EXPECT_EQ(root["spanID"], k.root_id);
   EXPECT_EQ(root["references"], json::array());
   EXPECT_EQ(root["startTime"], kT0 / 1000);
-  EXPECT_EQ(root["duration"], 5000);  // 5 ms in µs
+  EXPECT_EQ(root["duration"], 5000);           // 5 ms in µs
   EXPECT_EQ(root["flags"].get<int>() & 1, 1);  // sampled
   EXPECT_EQ((*tag(root["tags"], "span.kind"))["value"], "server");
   EXPECT_EQ(*tag(root["tags"], "http.status_code"),
