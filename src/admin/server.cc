@@ -432,7 +432,7 @@ bool Server::Impl::traced(const detail::Route* route) const noexcept {
     return p == dir || (p.size() > dir.size() && p.starts_with(dir) && p[dir.size()] == '/');
   };
   return !(under("/metrics") || under("/health") || p == "/healthz" || p == "/livez" ||
-           p == "/readyz" || p == "/" || under("/dashboard"));
+           p == "/readyz" || p == "/" || under("/dashboard") || under("/debug/tracez"));
 }
 
 ServerStats Server::Impl::stats() const noexcept {

@@ -80,6 +80,7 @@ struct Fixture {
                    [](const Request&) -> Response { throw std::runtime_error("no thing"); });
     server->handle("/health/live", [](const Request&) { return Response{.body = "ok\n"}; },
                    {.access = Access::kPublic});
+    server->handle("/debug/tracez", [](const Request&) { return Response{.body = "spans\n"}; });
     add_metrics_endpoint(*server, registry);
     server->start();
   }
@@ -149,6 +150,7 @@ TEST(AdminTracing, ScrapesAndProbesAreNotTracedByDefault) {
   ASSERT_EQ(get(f.url("/health/live"), {}).status, 200);
   f.openmetrics();
   ASSERT_EQ(get(f.url("/nowhere"), {}).status, 404);
+  ASSERT_EQ(get(f.url("/debug/tracez"), {}).status, 200);  // looking at traces makes none
   EXPECT_EQ(f.store->size(), 0u);
   // ...but counted, as before (a scrape sees the scrapes before it).
   const std::string om = f.openmetrics();

@@ -123,8 +123,9 @@ struct HandleOptions {
 enum class TraceRequests : uint8_t {
   kNone,  // no spans
   // Every route except the high-volume noise of scrapes and probes: /metrics, /health,
-  // /health/*, /healthz, /livez, /readyz, and the dashboard's page and files (/, /dashboard,
-  // /dashboard/*). The default.
+  // /health/*, /healthz, /livez, /readyz, the dashboard's page and files (/, /dashboard,
+  // /dashboard/*), and /debug/tracez (looking at traces must not fill the view with spans of
+  // looking). The default.
   kApi,
   kAll,  // every request that reaches a handler (and the index page)
 };
