@@ -29,6 +29,11 @@
 #include "vigil/exporters/statsd_exporter.h"
 #include "vigil/metrics/registry.h"
 #include "vigil/setup.h"
+#if VIGIL_DEMO_LOGS
+#include <spdlog/spdlog.h>
+
+#include "vigil/exporters/spdlog_sink.h"
+#endif
 
 #ifndef VIGIL_DEMO_VERSION
 #define VIGIL_DEMO_VERSION "unknown"
@@ -58,6 +63,19 @@ int wait_for_stop(const sigset_t& signals, std::optional<double> duration) {
     if (sig > 0) return sig;
     // -1 with EAGAIN: the wait timed out; EINTR: interrupted by another signal. Check again.
   }
+}
+
+// The demo's spdlog records (request failures, outages, alerts: demo/demo_log.h) are for shipping
+// as OTLP logs (OTEL_LOGS_EXPORTER=otlp): the console already says the same in its own lines, so
+// spdlog's console sink is silenced and only vigil's OTLP sink, when attached, takes them.
+void ship_logs_without_console() {
+#if VIGIL_DEMO_LOGS
+  for (const spdlog::sink_ptr& sink : spdlog::default_logger()->sinks()) {
+    if (dynamic_cast<vigil::exporters::OtlpLogSink*>(sink.get()) == nullptr) {
+      sink->set_level(spdlog::level::off);
+    }
+  }
+#endif
 }
 
 // The start-up banner: what runs and where to look.
@@ -158,6 +176,7 @@ int main(int argc, char** argv) {
       if (e.name() == "dogstatsd") dogstatsd = dynamic_cast<vigil::exporters::StatsdExporter*>(&e);
     };
     telemetry.emplace(vigil::setup(std::move(setup)));
+    ship_logs_without_console();
     gateway = std::make_unique<demo::AgentGateway>(options, *telemetry, dogstatsd);
     if (!options.write_dashboards.empty())
       return gateway->write_dashboards(options.write_dashboards);
