@@ -295,7 +295,11 @@ tsan_test() {
     fi &&
     if [[ -x build/tsan/tests/exporters/exporters_pushgateway_tsan_test ]]; then
       build/tsan/tests/exporters/exporters_pushgateway_tsan_test --gtest_filter='PushgatewayExporter.*'
-    fi
+    fi &&
+    # the production collector and business metrics recorded and summarised from threads; the
+    # HTTP metrics' per-thread handle cache against removals
+    build/tsan/tests/metrics/metrics_production_collector_tsan_test &&
+    build/tsan/tests/metrics/metrics_http_cache_tsan_test
 }
 
 sanitized_build() {
