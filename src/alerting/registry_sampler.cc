@@ -32,7 +32,10 @@ class SampleSink final : public metrics::MetricSink {
   size_t dropped() const noexcept { return dropped_; }
 
   void begin_family(const metrics::FamilyDesc& f) override {
-    family_ = &f;
+    // A copy: `f` may be a temporary (the process collector builds its descriptions per call);
+    // the views inside it stay valid until end_family.
+    family_copy_ = f;
+    family_ = &family_copy_;
     base_ = std::string(f.name);
     if (families_ != nullptr) {
       families_->push_back({std::string(f.name), f.type, std::string(f.help), std::string(f.unit),
@@ -163,6 +166,7 @@ class SampleSink final : public metrics::MetricSink {
   const size_t max_series_;
   std::vector<SampledFamily>* families_;
   size_t dropped_ = 0;
+  metrics::FamilyDesc family_copy_;
   const metrics::FamilyDesc* family_ = nullptr;
   std::string base_;
   std::vector<std::string> names_;

@@ -260,7 +260,9 @@ SeriesNode* FamilyBase::create_locked(uint64_t hash, std::span<const std::string
   char* chars = reinterpret_cast<char*>(ends + values.size());
   uint32_t end = 0;
   for (size_t i = 0; i < values.size(); ++i) {
-    std::memcpy(chars + end, values[i].data(), values[i].size());
+    if (!values[i].empty()) {  // an empty view may hold a null pointer: no memcpy from it
+      std::memcpy(chars + end, values[i].data(), values[i].size());
+    }
     end += static_cast<uint32_t>(values[i].size());
     ends[i] = end;
   }
