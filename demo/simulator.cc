@@ -8,6 +8,7 @@
 
 #include "demo_log.h"
 #include "vigil/trace/context.h"
+#include "vigil/trace/exemplar.h"
 
 namespace vigil::demo {
 namespace {
@@ -37,28 +38,6 @@ uint64_t unix_nanos_now() {
 }
 
 uint64_t to_nanos(double seconds) { return static_cast<uint64_t>(std::llround(seconds * 1e9)); }
-
-// The tracer used when SimulatorOptions::tracer is null: a disabled provider's.
-trace::Tracer& noop_tracer() {
-  static const std::unique_ptr<trace::TracerProvider> provider = trace::TracerProvider::noop();
-  return provider->tracer("vigil-demo");
-}
-
-// A span's ids as hex, for exemplars (empty views for a span without a context).
-struct SpanIds {
-  explicit SpanIds(const Span& span) noexcept {
-    if (span.span_id().valid()) {
-      span.trace_id().write_hex(trace_id_hex);
-      span.span_id().write_hex(span_id_hex);
-      valid = true;
-    }
-  }
-  std::string_view trace_id() const noexcept { return {trace_id_hex, sizeof trace_id_hex}; }
-  std::string_view span_id() const noexcept { return {span_id_hex, sizeof span_id_hex}; }
-  char trace_id_hex[trace::TraceId::kHexSize] = {};
-  char span_id_hex[trace::SpanId::kHexSize] = {};
-  bool valid = false;
-};
 
 // The exception type an LLM failure is recorded as.
 std::string_view llm_error_type(std::string_view status) {
@@ -113,7 +92,7 @@ class RequestSimulator {
       : m_(m),
         c_(c),
         options_(o),
-        tracer_(o.tracer != nullptr ? *o.tracer : noop_tracer()),
+        tracer_(o.tracer != nullptr ? *o.tracer : trace::noop_tracer()),
         rng_(seed) {}
 
   // Serves one chat request, starting at `start_ns` (simulated timeline, unix nanoseconds);
@@ -196,9 +175,9 @@ class RequestSimulator {
                  status, model.provider, model.model, skipped);
       }
     }
-    const SpanIds ids(request);
+    const trace::ExemplarIds ids(request);
     metrics::Histogram& latency = m_.request_latency[provider_index(model.provider)][version];
-    if (ids.valid) {
+    if (ids) {
       latency.observe(seconds, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
       m_.requests.labels(model.provider, model.model, status, kVersions[version])
           .inc(1, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
@@ -475,7 +454,7 @@ void Simulator::dispatch_loop() {
   constexpr auto kTick = std::chrono::milliseconds(10);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  trace::Tracer& tracer = options_.tracer != nullptr ? *options_.tracer : noop_tracer();
+  trace::Tracer& tracer = options_.tracer != nullptr ? *options_.tracer : trace::noop_tracer();
   const Clock::time_point start = Clock::now();
   Clock::time_point next = start;
   while (!stop_dispatch_.load(std::memory_order_relaxed)) {
@@ -515,8 +494,8 @@ void Simulator::dispatch_loop() {
           DEMO_LOG(warn, "request rejected: queue full ({} more rejections since the last line)",
                    skipped);
         }
-        const SpanIds ids(rejected);
-        if (ids.valid) {
+        const trace::ExemplarIds ids(rejected);
+        if (ids) {
           m_.rejected.inc(1, {{"trace_id", ids.trace_id()}, {"span_id", ids.span_id()}});
         } else {
           m_.rejected.inc();
