@@ -207,7 +207,11 @@ bool TracerProvider::shutdown(std::chrono::milliseconds timeout) noexcept {
 
 namespace {
 std::atomic<TracerProvider*>& global_slot() {
-  static std::atomic<TracerProvider*> slot{TracerProvider::noop().release()};
+  // The default stays reachable through its own static after set_global_provider
+  // replaces it: a span started from it may still be running, so it is never freed
+  // (and leak checkers see it as still reachable, not lost).
+  static TracerProvider* const default_provider = TracerProvider::noop().release();
+  static std::atomic<TracerProvider*> slot{default_provider};
   return slot;
 }
 std::atomic<bool> g_global_set{false};
