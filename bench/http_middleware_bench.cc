@@ -12,6 +12,9 @@
 //                              trace_id exemplar
 //   BM_Span_Sampled            a sampled server span alone (start, end, hand-off)
 //   BM_Span_Sampled_Attributes the same span with the middleware's 9 attributes
+//   BM_*_Sampled_Dropped       the sampled pair with a processor that drops spans (no export
+//                              thread competing for the cores): the stable own-cost figure
+//   BM_Middleware_Sampled_NoExemplar / _NoTraceparent: the exemplar's and extraction's shares
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -34,6 +37,25 @@ class NullExporter : public SpanExporter {
     return ExportResult::success();
   }
 };
+
+// Drops every ended span: the sampled pair below measured without the batch processor's thread,
+// which shares the 2 cores and makes the exported pair's difference swing by hundreds of ns.
+class DropProcessor : public SpanProcessor {
+ public:
+  void on_end(SpanRef) noexcept override {}
+  bool force_flush(std::chrono::milliseconds) noexcept override { return true; }
+  bool shutdown(std::chrono::milliseconds) noexcept override { return true; }
+};
+
+TracerProvider& dropping_provider() {
+  static TracerProvider* p = [] {
+    TracerProviderOptions o;
+    o.sampler = parent_based(always_on());
+    o.processors.push_back(std::make_unique<DropProcessor>());
+    return new TracerProvider(std::move(o));
+  }();
+  return *p;
+}
 
 TracerProvider& provider(bool sampled, bool enabled = true) {
   auto make = [](bool on, bool en) {
@@ -69,10 +91,11 @@ struct Headers {
   }
 };
 
-void run_middleware(benchmark::State& state, Tracer& tracer, std::string_view traceparent) {
+void run_middleware(benchmark::State& state, Tracer& tracer, std::string_view traceparent,
+                    bool exemplars = true) {
   auto headers = header_getter(Headers{traceparent});
   // One middleware per tracer, on the shared registry (the families are found, not duplicated).
-  HttpServerMiddleware m({.tracer = &tracer, .registry = &registry()});
+  HttpServerMiddleware m({.tracer = &tracer, .registry = &registry(), .exemplars = exemplars});
   for (auto _ : state) {
     HttpServerMiddleware::Scope scope(m, {.method = "GET",
                                           .route = "/api/v1/items/{id}",
@@ -121,9 +144,20 @@ void BM_Middleware_Sampled(benchmark::State& state) {
 }
 BENCHMARK(BM_Middleware_Sampled);
 
+// Where the sampled request's own cost goes: without the exemplar, and without a parent.
+void BM_Middleware_Sampled_NoExemplar(benchmark::State& state) {
+  run_middleware(state, provider(true).tracer("bench"),
+                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false);
+}
+BENCHMARK(BM_Middleware_Sampled_NoExemplar);
+
+void BM_Middleware_Sampled_NoTraceparent(benchmark::State& state) {
+  run_middleware(state, provider(true).tracer("bench"), "");
+}
+BENCHMARK(BM_Middleware_Sampled_NoTraceparent);
+
 // The span the middleware opens, with the same attributes: what "the span" costs.
-void BM_Span_Sampled_Attributes(benchmark::State& state) {
-  Tracer& t = provider(true).tracer("bench");
+void span_with_attributes(benchmark::State& state, Tracer& t) {
   for (auto _ : state) {
     Span s = t.start_span("GET /api/v1/items/{id}", {.kind = SpanKind::kServer});
     s.set_attribute("http.request.method", "GET");
@@ -138,7 +172,23 @@ void BM_Span_Sampled_Attributes(benchmark::State& state) {
     s.end();
   }
 }
+void BM_Span_Sampled_Attributes(benchmark::State& state) {
+  span_with_attributes(state, provider(true).tracer("bench"));
+}
 BENCHMARK(BM_Span_Sampled_Attributes);
+
+// The sampled pair again with a processor that drops the spans (no export thread): the
+// middleware's own cost on a sampled request is Middleware_Sampled_Dropped - Span_..._Dropped.
+void BM_Middleware_Sampled_Dropped(benchmark::State& state) {
+  run_middleware(state, dropping_provider().tracer("bench"),
+                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+}
+BENCHMARK(BM_Middleware_Sampled_Dropped);
+
+void BM_Span_Sampled_Attributes_Dropped(benchmark::State& state) {
+  span_with_attributes(state, dropping_provider().tracer("bench"));
+}
+BENCHMARK(BM_Span_Sampled_Attributes_Dropped);
 
 void BM_Span_Sampled(benchmark::State& state) {
   Tracer& t = provider(true).tracer("bench");

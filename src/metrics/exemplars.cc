@@ -1,5 +1,7 @@
 #include "exemplars.h"
 
+#include <cstring>
+
 #include "vigil/core/clock.h"
 #include "vigil/metrics/names.h"
 
@@ -10,10 +12,24 @@ namespace {
 // characters.
 constexpr size_t kMaxExemplarChars = 128;
 
+// Characters: the bytes that are not continuation bytes (10xxxxxx), counted eight at a time
+// (a per-byte loop was ~200 instructions for the 48 hex characters of a trace exemplar).
 size_t utf8_chars(std::string_view s) noexcept {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
-  return n;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t continuation = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    // 1 in each byte with bit 7 set and bit 6 clear; the multiply adds the eight bytes up
+    // into the top byte (no popcount instruction on baseline x86-64).
+    const uint64_t ones = (w & ~(w << 1) & kHigh) >> 7;
+    continuation += static_cast<size_t>((ones * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < s.size(); ++i) {
+    continuation += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80 ? 1 : 0;
+  }
+  return s.size() - continuation;
 }
 
 // The usual names (trace::ExemplarIds') are valid: a compare instead of the name rules.
@@ -22,10 +38,15 @@ bool known_valid_name(std::string_view name) noexcept {
 }
 
 bool valid_labels(ExemplarLabels labels) noexcept {
-  size_t chars = 0;
+  size_t bytes = 0;
   for (const auto& [name, value] : labels) {
     if (!known_valid_name(name) && !is_valid_label_name(name)) return false;
     if (!is_valid_utf8(value)) return false;
+    bytes += name.size() + value.size();
+  }
+  if (bytes <= kMaxExemplarChars) return true;  // never more characters than bytes
+  size_t chars = 0;
+  for (const auto& [name, value] : labels) {
     // (a valid label name is ASCII: one character per byte)
     chars += name.size() + utf8_chars(value);
   }
@@ -58,7 +79,7 @@ void record_exemplar(RecordStats* stats, const SeriesNode* node, uint32_t slot, 
 bool ExemplarStore::record(const SeriesNode* node, uint32_t slot, uint32_t slots, double value,
                            ExemplarLabels labels) {
   if (!valid_labels(labels)) return false;
-  const double now = unix_time_seconds();
+  const double now = static_cast<double>(fast_unix_nanos()) * 1e-9;  // ~13 ns, not ~33
   std::lock_guard lock(mu_);
   Entry& e = entries_[node];
   if (e.created != node->created || e.slots.size() != slots) {

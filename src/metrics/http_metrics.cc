@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "vigil/core/clock.h"
+
 namespace vigil::metrics {
 namespace {
 
@@ -159,7 +161,7 @@ HttpServerMetrics::Scope HttpServerMetrics::start(std::string_view method,
 
 HttpServerMetrics::Scope::Scope(HttpServerMetrics* owner, std::string_view method,
                                 std::string_view route) noexcept
-    : owner_(owner), method_(method), route_(route), start_(std::chrono::steady_clock::now()) {
+    : owner_(owner), method_(method), route_(route), start_ns_(fast_monotonic_nanos()) {
   owner_->active_.inc();
 }
 
@@ -167,7 +169,7 @@ HttpServerMetrics::Scope::Scope(Scope&& other) noexcept
     : owner_(other.owner_),
       method_(other.method_),
       route_(other.route_),
-      start_(other.start_),
+      start_ns_(other.start_ns_),
       finished_(other.finished_) {
   other.finished_ = true;
 }
@@ -179,8 +181,10 @@ HttpServerMetrics::Scope::~Scope() {
 void HttpServerMetrics::Scope::finish(int status_code, ExemplarLabels exemplar) noexcept {
   if (finished_) return;
   finished_ = true;
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  // (the time-stamp-counter clock: two reads per request at ~13 ns instead of ~33 ns; a scope
+  // finished on another thread than it started on may see a few microseconds of skew: clamped)
+  const int64_t elapsed = fast_monotonic_nanos() - start_ns_;
+  const double seconds = elapsed > 0 ? static_cast<double>(elapsed) * 1e-9 : 0.0;
   owner_->active_.dec();
   try {
     HttpMetricsCache::record(*owner_, method_, route_, status_code, seconds, exemplar);

@@ -1,17 +1,13 @@
 // Per-thread random id generation (wyrand), reseeded after fork; the span clock.
 #include <pthread.h>
 #include <time.h>
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 #include <atomic>
-#include <cstdio>
-#include <cstring>
 #include <random>
 #include <thread>
 
 #include "internal.h"
+#include "vigil/core/clock.h"
 
 namespace vigil::trace::detail {
 
@@ -52,87 +48,9 @@ void reseed_ids() noexcept {
   g.epoch = g_fork_epoch.load(std::memory_order_relaxed);
 }
 
-namespace {
-
-uint64_t read_realtime() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-#if defined(__x86_64__)
-// Span timestamps from the time-stamp counter: rdtsc costs about half a vDSO clock_gettime on
-// this kind of machine, and a span reads the clock twice. Only with an invariant TSC (constant
-// and nonstop: the same rate in every core and power state). Each thread keeps an anchor
-// (TSC, CLOCK_REALTIME) and re-anchors every second, so drift against the system clock (NTP
-// slewing) stays below a few microseconds; the tick length is measured over the first 10 ms of
-// the first thread and refined on every re-anchor.
-enum class TscState : int { kUnknown, kUsable, kUnusable };
-std::atomic<int> g_tsc_state{static_cast<int>(TscState::kUnknown)};
-std::atomic<double> g_ns_per_tick{0};
-
-bool invariant_tsc() noexcept {
-  FILE* f = std::fopen("/proc/cpuinfo", "r");
-  if (f == nullptr) return false;
-  char line[4096];
-  bool constant = false, nonstop = false;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "flags", 5) != 0) continue;
-    constant = std::strstr(line, " constant_tsc") != nullptr;
-    nonstop = std::strstr(line, " nonstop_tsc") != nullptr;
-    break;
-  }
-  std::fclose(f);
-  return constant && nonstop;
-}
-
-struct TscAnchor {
-  uint64_t tsc = 0;
-  uint64_t ns = 0;
-};
-constinit thread_local TscAnchor t_anchor{};
-
-// Re-anchors this thread (and calibrates or refines the tick length). Returns the time now.
-[[gnu::noinline]] uint64_t reanchor() noexcept {
-  int state = g_tsc_state.load(std::memory_order_relaxed);
-  if (state == static_cast<int>(TscState::kUnknown)) {
-    state = static_cast<int>(invariant_tsc() ? TscState::kUsable : TscState::kUnusable);
-    g_tsc_state.store(state, std::memory_order_relaxed);
-  }
-  const uint64_t ns = read_realtime();
-  if (state != static_cast<int>(TscState::kUsable)) return ns;
-  const uint64_t tsc = __rdtsc();
-  TscAnchor& a = t_anchor;
-  if (a.tsc != 0 && tsc > a.tsc && ns > a.ns) {
-    const uint64_t elapsed = ns - a.ns;
-    if (elapsed >= 10'000'000 && elapsed <= 60'000'000'000ull) {
-      g_ns_per_tick.store(static_cast<double>(elapsed) / static_cast<double>(tsc - a.tsc),
-                          std::memory_order_relaxed);
-    } else if (g_ns_per_tick.load(std::memory_order_relaxed) == 0 && elapsed < 10'000'000) {
-      return ns;  // still calibrating: keep the first anchor until 10 ms have passed
-    }
-  }
-  a.tsc = tsc;
-  a.ns = ns;
-  return ns;
-}
-#endif
-
-}  // namespace
-
 uint64_t now_unix_nanos() noexcept {
-#if defined(__x86_64__)
-  const double ns_per_tick = g_ns_per_tick.load(std::memory_order_relaxed);
-  const TscAnchor& a = t_anchor;
-  if (ns_per_tick > 0 && a.tsc != 0) [[likely]] {
-    const uint64_t ticks = __rdtsc() - a.tsc;
-    const double ns = static_cast<double>(ticks) * ns_per_tick;
-    if (ns < 1e9) return a.ns + static_cast<uint64_t>(ns);  // re-anchor after a second
-  }
-  return reanchor();
-#else
-  return read_realtime();
-#endif
+  // The time-stamp-counter wall clock (vigil/core/clock.h): a span reads it twice.
+  return static_cast<uint64_t>(vigil::fast_unix_nanos());
 }
 
 }  // namespace vigil::trace::detail

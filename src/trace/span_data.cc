@@ -37,11 +37,14 @@ using vigil::detail::append_json_string;
 
 std::optional<TraceId> TraceId::from_hex(std::string_view hex) noexcept {
   std::array<uint8_t, kSize> bytes{};
-  if (!parse_hex(hex, bytes)) return std::nullopt;
+  if (hex.size() != kHexSize ||
+      !vigil::detail::parse_hex_lower_x4(hex.data(), bytes.data(), bytes.size())) {
+    return std::nullopt;
+  }
   return TraceId(bytes);
 }
 void TraceId::write_hex(char* out) const noexcept {
-  vigil::detail::write_hex(bytes_.data(), bytes_.size(), out);
+  vigil::detail::write_hex_lower_x4(bytes_.data(), bytes_.size(), out);
 }
 std::string TraceId::to_hex() const {
   std::string s(kHexSize, '0');
@@ -51,11 +54,14 @@ std::string TraceId::to_hex() const {
 
 std::optional<SpanId> SpanId::from_hex(std::string_view hex) noexcept {
   std::array<uint8_t, kSize> bytes{};
-  if (!parse_hex(hex, bytes)) return std::nullopt;
+  if (hex.size() != kHexSize ||
+      !vigil::detail::parse_hex_lower_x4(hex.data(), bytes.data(), bytes.size())) {
+    return std::nullopt;
+  }
   return SpanId(bytes);
 }
 void SpanId::write_hex(char* out) const noexcept {
-  vigil::detail::write_hex(bytes_.data(), bytes_.size(), out);
+  vigil::detail::write_hex_lower_x4(bytes_.data(), bytes_.size(), out);
 }
 std::string SpanId::to_hex() const {
   std::string s(kHexSize, '0');

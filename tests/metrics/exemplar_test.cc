@@ -83,6 +83,29 @@ TEST(Exemplars, InvalidExemplarsAreDroppedAndCountedButTheValueCounts) {
   EXPECT_THAT(serialize(r, Format::kOpenMetrics), Not(HasSubstr(" # {")));
 }
 
+// The 128-character limit counts characters, not bytes: 60 two-byte "é" plus "note" (64
+// characters, 124 bytes) are kept; 125 of them are not; the boundary is exact at 128.
+TEST(Exemplars, TheLimitCountsUtf8Characters) {
+  Registry r;
+  auto& f = r.counter("u_total", "u");
+  Counter c = f.get();
+  auto e = [](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += "\xc3\xa9";
+    return s;
+  };
+  c.inc(1, {{"note", e(60)}});
+  EXPECT_EQ(f.record_stats().bad_exemplar.load(), 0u);
+  c.inc(1, {{"note", e(124)}});  // 4 + 124 = 128: at the limit
+  EXPECT_EQ(f.record_stats().bad_exemplar.load(), 0u);
+  c.inc(1, {{"note", e(125)}});  // 129
+  EXPECT_EQ(f.record_stats().bad_exemplar.load(), 1u);
+  c.inc(1, {{"note", e(61) + "x" + std::string(63, 'a')}});  // 4 + 61 + 1 + 63 = 129
+  EXPECT_EQ(f.record_stats().bad_exemplar.load(), 2u);
+  c.inc(1, {{"note", e(61) + std::string(63, 'a')}});  // 128, the ASCII tail after the words
+  EXPECT_EQ(f.record_stats().bad_exemplar.load(), 2u);
+}
+
 TEST(Exemplars, EscapingAndRemovedSeries) {
   Registry r;
   auto& f = r.counter("q_total", "q", {"k"});

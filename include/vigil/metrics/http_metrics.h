@@ -64,7 +64,7 @@ class HttpServerMetrics {
     Scope(HttpServerMetrics* owner, std::string_view method, std::string_view route) noexcept;
     HttpServerMetrics* owner_;
     std::string_view method_, route_;  // must outlive the scope (request data, literals)
-    std::chrono::steady_clock::time_point start_;
+    int64_t start_ns_;                 // vigil::fast_monotonic_nanos() at the start
     bool finished_ = false;
   };
 
