@@ -1,5 +1,7 @@
 #include "exemplars.h"
 
+#include <array>
+#include <atomic>
 #include <cstring>
 
 #include "vigil/core/clock.h"
@@ -53,11 +55,44 @@ bool valid_labels(ExemplarLabels labels) noexcept {
   return chars <= kMaxExemplarChars;
 }
 
+std::atomic<uint64_t> g_next_store_id{1};
+
+// Exemplar sampling (MetricOptions::exemplar_interval): this thread's last stored exemplar per
+// (store, series, slot), in a small direct-mapped table. A collision only costs an extra store.
+struct RecentExemplar {
+  uint64_t store = 0;
+  const SeriesNode* node = nullptr;
+  uint32_t slot = 0;
+  int64_t until_ns = 0;
+};
+constinit thread_local std::array<RecentExemplar, 64> t_recent{};
+
+// True when this thread stored an exemplar for (store, node, slot) less than `interval_ns`
+// ago; otherwise notes one stored now.
+bool sampled_out(uint64_t store, const SeriesNode* node, uint32_t slot,
+                 int64_t interval_ns) noexcept {
+  const uint64_t h = (reinterpret_cast<uintptr_t>(node) >> 4) * 0x9E3779B97F4A7C15ULL ^
+                     (store + slot) * 0xD6E8FEB86659FD93ULL;
+  RecentExemplar& r = t_recent[static_cast<size_t>(h >> 58)];
+  // The coarse clock (1-4 ms resolution, ~5 ns) is plenty for intervals of tens of ms.
+  const int64_t now = coarse_monotonic_nanos();
+  if (r.store == store && r.node == node && r.slot == slot && now < r.until_ns) return true;
+  r = {store, node, slot, now + interval_ns};
+  return false;
+}
+
 }  // namespace
+
+ExemplarStore::ExemplarStore() : id_(g_next_store_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 void record_exemplar(RecordStats* stats, const SeriesNode* node, uint32_t slot, uint32_t slots,
                      double value, ExemplarLabels labels) noexcept {
   if (node == nullptr || slot >= slots) return;
+  // Bad labels are counted whether or not this exemplar would have been sampled.
+  if (!valid_labels(labels)) {
+    stats->bad_exemplar.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   try {
     ExemplarStore* store = stats->exemplars.load(std::memory_order_acquire);
     if (store == nullptr) {
@@ -68,17 +103,18 @@ void record_exemplar(RecordStats* stats, const SeriesNode* node, uint32_t slot, 
         delete fresh;  // another thread installed one: `store` holds it
       }
     }
-    if (!store->record(node, slot, slots, value, labels)) {
-      stats->bad_exemplar.fetch_add(1, std::memory_order_relaxed);
+    if (stats->exemplar_interval_ns > 0 &&
+        sampled_out(store->id(), node, slot, stats->exemplar_interval_ns)) {
+      return;
     }
+    store->record(node, slot, slots, value, labels);
   } catch (...) {
     stats->bad_exemplar.fetch_add(1, std::memory_order_relaxed);  // out of memory
   }
 }
 
-bool ExemplarStore::record(const SeriesNode* node, uint32_t slot, uint32_t slots, double value,
+void ExemplarStore::record(const SeriesNode* node, uint32_t slot, uint32_t slots, double value,
                            ExemplarLabels labels) {
-  if (!valid_labels(labels)) return false;
   const double now = static_cast<double>(fast_unix_nanos()) * 1e-9;  // ~13 ns, not ~33
   std::lock_guard lock(mu_);
   Entry& e = entries_[node];
@@ -99,7 +135,6 @@ bool ExemplarStore::record(const SeriesNode* node, uint32_t slot, uint32_t slots
     s.text.append(label_value);
     s.ends.push_back(static_cast<uint32_t>(s.text.size()));
   }
-  return true;
 }
 
 bool ExemplarStore::snapshot(const SeriesNode& node, uint32_t slots, Snapshot& out) {

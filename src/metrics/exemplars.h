@@ -23,9 +23,13 @@ class ExemplarStore {
     std::string text;
   };
 
-  // Keeps the exemplar for `slot`. False (nothing stored) when the labels break the rules.
-  bool record(const SeriesNode* node, uint32_t slot, uint32_t slots, double value,
+  ExemplarStore();
+  // Keeps the exemplar for `slot`; the labels were checked (valid_exemplar_labels).
+  void record(const SeriesNode* node, uint32_t slot, uint32_t slots, double value,
               ExemplarLabels labels);
+  // Unique per store in the process (the per-thread sampling table's key: a series address
+  // reused by another registry's family is not mistaken for the old one).
+  uint64_t id() const noexcept { return id_; }
   // Fills `out` with `node`'s exemplars; false when it has none.
   bool snapshot(const SeriesNode& node, uint32_t slots, Snapshot& out);
   // A collection starts: entries of series that two collections in a row did not visit (the
@@ -45,6 +49,7 @@ class ExemplarStore {
     uint64_t seen = 0;   // collection epoch when last visited
     std::vector<Stored> slots;
   };
+  const uint64_t id_;
   std::mutex mu_;
   uint64_t epoch_ = 0;
   std::unordered_map<const SeriesNode*, Entry> entries_;

@@ -157,7 +157,10 @@ FamilyBase::FamilyBase(std::string name, std::string help, MetricType type,
       cells_per_series_(cells_per_series),
       clock_origin_ns_(coarse_monotonic_nanos()),
       id_(g_next_family_id.fetch_add(1, std::memory_order_relaxed)),
-      index_(std::make_unique<FamilyIndex>()) {}
+      index_(std::make_unique<FamilyIndex>()) {
+  stats_.exemplar_interval_ns =
+      std::max<int64_t>(0, std::chrono::nanoseconds(options_.exemplar_interval).count());
+}
 
 FamilyBase::~FamilyBase() {
   delete stats_.exemplars.load(std::memory_order_acquire);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "test_sink.h"
 #include "vigil/metrics/exposition.h"
@@ -64,6 +65,48 @@ TEST(Exemplars, HistogramKeepsTheLatestExemplarPerBucket) {
   EXPECT_EQ(buckets[0]["exemplar"]["value"], 0.07);
   EXPECT_FALSE(buckets[1].contains("exemplar"));
   EXPECT_EQ(buckets[2]["exemplar"]["labels"]["trace_id"], "ccc");
+}
+
+// MetricOptions::exemplar_interval: within the interval a bucket keeps the exemplar it has
+// (this thread stored it); other buckets, other series and other threads store theirs; bad
+// labels are still counted; the observations all count.
+TEST(Exemplars, AnIntervalSamplesExemplarsPerBucket) {
+  Registry r;
+  auto& f = r.histogram("sampled_seconds", "Sampled", {"route"}, {.buckets = {0.1, 1}},
+                        {.exemplar_interval = std::chrono::hours(1)});
+  Histogram a = f.labels("/a");
+  a.observe(0.05, {{"trace_id", "first"}});
+  a.observe(0.06, {{"trace_id", "again"}});  // same bucket, within the hour: not stored
+  {
+    const std::string om = serialize(r, Format::kOpenMetrics);
+    EXPECT_THAT(line_of(om, "sampled_seconds_bucket{route=\"/a\",le=\"0.1\"}"),
+                HasSubstr("# {trace_id=\"first\"} 0.05 "));
+    EXPECT_THAT(om, Not(HasSubstr("again")));
+  }
+  a.observe(0.5, {{"trace_id", "other-bucket"}});
+  a.observe(0.07, {{"trace_id", "bad\xff"}});  // counted as bad even though sampled out
+  Histogram b = f.labels("/b");
+  b.observe(0.05, {{"trace_id", "other-series"}});
+  std::thread([&] { a.observe(0.08, {{"trace_id", "other-thread"}}); }).join();
+  EXPECT_EQ(a.count(), 5u);
+  EXPECT_EQ(f.record_stats().bad_exemplar.load(), 1u);
+  const std::string om = serialize(r, Format::kOpenMetrics);
+  EXPECT_THAT(line_of(om, "sampled_seconds_bucket{route=\"/a\",le=\"0.1\"}"),
+              HasSubstr("# {trace_id=\"other-thread\"} 0.08 "));
+  EXPECT_THAT(line_of(om, "sampled_seconds_bucket{route=\"/a\",le=\"1.0\"}"),
+              HasSubstr("# {trace_id=\"other-bucket\"} 0.5 "));
+  EXPECT_THAT(line_of(om, "sampled_seconds_bucket{route=\"/b\",le=\"0.1\"}"),
+              HasSubstr("# {trace_id=\"other-series\"} 0.05 "));
+  EXPECT_THAT(om, Not(HasSubstr("again")));
+
+  // The same family made again in another registry (a series may reuse a freed address): its
+  // first exemplar is stored.
+  Registry r2;
+  Histogram c = r2.histogram("sampled_seconds", "Sampled", {"route"}, {.buckets = {0.1, 1}},
+                             {.exemplar_interval = std::chrono::hours(1)})
+                    .labels("/a");
+  c.observe(0.05, {{"trace_id", "new-registry"}});
+  EXPECT_THAT(serialize(r2, Format::kOpenMetrics), HasSubstr("trace_id=\"new-registry\""));
 }
 
 TEST(Exemplars, InvalidExemplarsAreDroppedAndCountedButTheValueCounts) {

@@ -48,6 +48,12 @@ struct MetricOptions {
   std::vector<LabelPair> const_labels;  // written on every series of the family
   size_t cardinality_limit = 10'000;    // series beyond it share one overflow series
   std::chrono::seconds idle_expiry{0};  // 0: series never expire
+  // Exemplar sampling: > 0 keeps at most one new exemplar per interval for each series (each
+  // histogram bucket) and recording thread; the others are not stored (their values count as
+  // usual). 0: every exemplar replaces the last. Prometheus' Java client samples the same way
+  // (90 ms); the HTTP server metrics use 100 ms so that a traced request does not take the
+  // exemplar store's lock (~100 ns) every time.
+  std::chrono::milliseconds exemplar_interval{0};
 };
 
 namespace detail {

@@ -38,7 +38,9 @@ struct HttpServerMetricsOptions {
   std::string prefix = "http_server";
   std::vector<double> buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                  0.25,  0.5,    1,     2.5,  5,     10};
-  MetricOptions metric_options{};
+  // Exemplars (trace ids of sampled requests) on the duration histogram are sampled: at most
+  // one per bucket, route and thread every 100 ms (see MetricOptions::exemplar_interval).
+  MetricOptions metric_options{.exemplar_interval = std::chrono::milliseconds(100)};
 };
 
 class HttpServerMetrics {

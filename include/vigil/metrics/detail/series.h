@@ -18,6 +18,7 @@ struct RecordStats {
   std::atomic<uint64_t> nan{0};                    // NaN increments or observations
   std::atomic<uint64_t> bad_exemplar{0};           // exemplars refused (bad or long labels)
   std::atomic<ExemplarStore*> exemplars{nullptr};  // created by the first exemplar
+  int64_t exemplar_interval_ns = 0;                // MetricOptions::exemplar_interval
   void reject_negative() noexcept { negative.fetch_add(1, std::memory_order_relaxed); }
   void reject_nan() noexcept { nan.fetch_add(1, std::memory_order_relaxed); }
 };
