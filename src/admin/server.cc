@@ -417,7 +417,7 @@ void Server::Impl::touch(Connection* c, bool evictable) noexcept {
   }
 }
 
-bool Server::Impl::traced(const detail::Route* route) const noexcept {
+bool Server::Impl::traced(const detail::Route* route, const Request& request) const noexcept {
   switch (options_.trace_requests) {
     case TraceRequests::kNone:
       return false;
@@ -427,6 +427,9 @@ bool Server::Impl::traced(const detail::Route* route) const noexcept {
       break;
   }
   if (route == nullptr) return false;  // unmatched (404) and the index page
+  // The dashboard's own polling (it marks its requests): a dashboard left open must not fill
+  // /debug/tracez with its queries every few seconds.
+  if (request.header(kDashboardRequestHeader).has_value()) return false;
   const std::string_view p = route->path;
   const auto under = [&](std::string_view dir) {
     return p == dir || (p.size() > dir.size() && p.starts_with(dir) && p[dir.size()] == '/');

@@ -122,7 +122,7 @@ class Server::Impl {
   }
   // Whether requests for `route` (null: unmatched or the index page) get a span
   // (ServerOptions::trace_requests). Never throws.
-  bool traced(const detail::Route* route) const noexcept;
+  bool traced(const detail::Route* route, const Request& request) const noexcept;
   std::string_view scheme() const noexcept { return tls_ ? "https" : "http"; }
   std::string_view host() const noexcept { return address_.url_host; }
 

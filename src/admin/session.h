@@ -459,7 +459,7 @@ class Server::Impl::Session final : public Connection {
                                          .server_port = server_.port(),
                                          .client_address = address_,
                                          .headers = &headers,
-                                         .trace = server_.traced(route)});
+                                         .trace = server_.traced(route, req)});
       }
       Response response;
       if (index_) {

@@ -161,6 +161,25 @@ TEST(AdminTracing, ScrapesAndProbesAreNotTracedByDefault) {
   EXPECT_THAT(om, Not(HasSubstr("trace_id")));
 }
 
+// The dashboard marks its polling requests: counted, not traced (kApi); kAll traces them.
+TEST(AdminTracing, TheDashboardsOwnQueriesAreNotTraced) {
+  {
+    Fixture f;
+    ASSERT_EQ(get(f.url("/api/v1/thing"), {"X-Vigil-Dashboard: 1"}).status, 201);
+    EXPECT_TRUE(f.store->find("GET /api/v1/thing").empty());  // (the handler's own span stays)
+    EXPECT_THAT(f.openmetrics(),
+                HasSubstr("vigil_admin_http_requests_total{method=\"GET\",route=\"/api/v1/"
+                          "thing\",code=\"201\"} 1\n"));
+    ASSERT_EQ(get(f.url("/api/v1/thing"), {}).status, 201);  // the same route, not marked
+    EXPECT_EQ(f.store->find("GET /api/v1/thing").size(), 1u);
+  }
+  {
+    Fixture f(TraceRequests::kAll);
+    ASSERT_EQ(get(f.url("/api/v1/thing"), {"x-vigil-dashboard: 1"}).status, 201);
+    EXPECT_EQ(f.store->find("GET /api/v1/thing").size(), 1u);
+  }
+}
+
 TEST(AdminTracing, AllTracesProbesAndNoneTracesNothing) {
   {
     Fixture f(TraceRequests::kAll);

@@ -120,12 +120,17 @@ struct HandleOptions {
 
 // Which requests get a SERVER span (vigil::trace::HttpServerMiddleware, see
 // vigil/trace/http_server.h): a request with a traceparent header continues the caller's trace.
+// The header the built-in dashboard sets on its API requests (any value), so that its polling
+// is counted in the admin metrics but not traced under TraceRequests::kApi.
+inline constexpr std::string_view kDashboardRequestHeader = "X-Vigil-Dashboard";
+
 enum class TraceRequests : uint8_t {
   kNone,  // no spans
   // Every route except the high-volume noise of scrapes and probes: /metrics, /health,
   // /health/*, /healthz, /livez, /readyz, the dashboard's page and files (/, /dashboard,
-  // /dashboard/*), and /debug/tracez (looking at traces must not fill the view with spans of
-  // looking). The default.
+  // /dashboard/*), /debug/tracez (looking at traces must not fill the view with spans of
+  // looking), and the dashboard's own queries (requests carrying kDashboardRequestHeader).
+  // The default.
   kApi,
   kAll,  // every request that reaches a handler (and the index page)
 };
