@@ -138,8 +138,13 @@ until curl -s --max-time 2 -o /dev/null "${base}/health/live"; do
   ((SECONDS < deadline)) || fail "the admin server did not answer within 15 s"
   sleep 0.2
 done
-grep -q '^  Alerts: .*alert_rules\.yml.* evaluated every 2s' "$tmp/demo.log" ||
-  fail "the banner does not show deploy/prometheus/alert_rules.yml loaded, evaluated every 2s"
+# (the server answers before the demo has finished printing its banner: wait for the line)
+deadline=$((SECONDS + 10))
+until grep -q '^  Alerts: .*alert_rules\.yml.* evaluated every 2s' "$tmp/demo.log"; do
+  ((SECONDS < deadline)) ||
+    fail "the banner does not show deploy/prometheus/alert_rules.yml loaded, evaluated every 2s"
+  sleep 0.2
+done
 pass "the demo loaded deploy/prometheus/alert_rules.yml and evaluates every 2s"
 
 api=$(alerts_api)

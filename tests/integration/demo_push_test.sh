@@ -61,6 +61,11 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [[ -n "$url" ]] || fail "no URL printed"
+# (the banner is printed a line at a time: wait for the line rather than read it once)
+for _ in $(seq 1 100); do
+  grep -q '^  Push export:     dogstatsd, emf, pushgateway every 1s' "$tmp/demo.log" && break
+  sleep 0.1
+done
 grep -q '^  Push export:     dogstatsd, emf, pushgateway every 1s' "$tmp/demo.log" ||
   { cat "$tmp/demo.log"; fail "the banner does not list the push exporters"; }
 
