@@ -158,8 +158,10 @@ FamilyBase::FamilyBase(std::string name, std::string help, MetricType type,
       clock_origin_ns_(coarse_monotonic_nanos()),
       id_(g_next_family_id.fetch_add(1, std::memory_order_relaxed)),
       index_(std::make_unique<FamilyIndex>()) {
+  // (clamped to a year: a larger interval would overflow the nanosecond deadlines)
+  constexpr int64_t kYearMs = 365LL * 24 * 3600 * 1000;
   stats_.exemplar_interval_ns =
-      std::max<int64_t>(0, std::chrono::nanoseconds(options_.exemplar_interval).count());
+      std::clamp<int64_t>(options_.exemplar_interval.count(), 0, kYearMs) * 1'000'000;
 }
 
 FamilyBase::~FamilyBase() {
