@@ -243,6 +243,13 @@ TEST(RetryPolicy, RetryAfterHttpDate) {
             milliseconds(0));
   EXPECT_FALSE(parse_retry_after("Sun, 99 Foo 1994 xx:49:37 GMT", base));
   EXPECT_FALSE(parse_retry_after(std::string(100, 'A'), base));
+  // Dates centuries away clamp without overflowing system_clock's nanoseconds (the fuzzer's
+  // input "[\x85N\xb171110110" read as a year ~7100 date; so do these).
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 9994 08:49:37 GMT", base),
+            milliseconds(std::chrono::hours(24)));
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1601 08:49:37 GMT", base), milliseconds(0));
+  EXPECT_EQ(parse_retry_after("Sun, 07 Nov 1994 08:49:27 GMT", base),
+            milliseconds(std::chrono::hours(24)));  // exactly a day ahead: not clamped early
 }
 
 TEST(HttpSenderMethod, PostSendsItsBodyWithTheConfiguredMethod) {

@@ -291,6 +291,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   const std::string text(value);
   const time_t when = curl_getdate(text.c_str(), nullptr);
   if (when == static_cast<time_t>(-1)) return std::nullopt;
+  // Compare in seconds first: a date centuries ahead does not fit system_clock's nanoseconds
+  // (found by fuzz_otlp_parsers: year ~7100 overflowed from_time_t).
+  const time_t now_s = std::chrono::system_clock::to_time_t(now);
+  if (when > now_s + 86400) return std::chrono::hours(24);
+  if (when < now_s - 86400) return std::chrono::milliseconds(0);
   const auto target = std::chrono::system_clock::from_time_t(when);
   if (target <= now) return std::chrono::milliseconds(0);
   const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(target - now);
