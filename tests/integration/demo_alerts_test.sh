@@ -4,8 +4,12 @@
 #
 #   demo_alerts_test.sh DEMO_BINARY [RULE_FILE PROMTOOL]
 #
-# Starts vigil-demo on a free 127.0.0.1 port with --outage-every 20 --outage-for 15 (the vector
-# store is down from t=5s to t=20s, 25s to 40s, ...) and the default evaluation every 2 s, then:
+# Starts vigil-demo on a free 127.0.0.1 port with --outage-every 40 --outage-for 15 (the vector
+# store is down from t=25s to t=40s, 65s to 80s, ...) and the default evaluation every 2 s. (With
+# 20/15 the store was up 5 s of every 20 and the demo's group_interval of 30 s put the webhook's
+# second flush on the very second the alert resolved, so the resolved notification raced the
+# next outage's firing; now the second flush, ~t=60s, falls 20 s into a 25 s healthy window.)
+# Then:
 #   1. the banner says the rule file deploy/prometheus/alert_rules.yml was loaded;
 #   2. within 45 s the console shows "ALERT FIRING   VectorStoreOutage" and, when the demo serves
 #      /api/v1/alerts (vigil::admin's alerting endpoints), the API lists it as firing;
@@ -102,9 +106,9 @@ PY
 python3 "$tmp/receiver.py" "$hook_port" "$tmp/hooks.jsonl" >"$tmp/receiver.log" 2>&1 &
 receiver_pid=$!
 
-log "starting $demo --listen 127.0.0.1:${port} --outage-every 20 --outage-for 15 --webhook ..."
+log "starting $demo --listen 127.0.0.1:${port} --outage-every 40 --outage-for 15 --webhook ..."
 "$demo" --listen "127.0.0.1:${port}" --duration 120 --rate 50 --workers 4 \
-  --outage-every 20 --outage-for 15 --webhook "http://127.0.0.1:${hook_port}/hook" \
+  --outage-every 40 --outage-for 15 --webhook "http://127.0.0.1:${hook_port}/hook" \
   --state "$tmp/state.db" >"$tmp/demo.log" 2>&1 &
 demo_pid=$!
 
