@@ -13,11 +13,6 @@
 namespace vigil::trace {
 namespace {
 
-template <std::size_t N>
-bool parse_hex(std::string_view hex, std::array<uint8_t, N>& out) noexcept {
-  return vigil::detail::parse_hex(hex, out.data(), N, vigil::detail::HexCase::kLower);
-}
-
 bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
